@@ -1,0 +1,15 @@
+import { ConfigError } from '../config/index.js';
+
+/**
+ * Bad input from the user (a missing file, a bad flag value, a CSV the model cannot read):
+ * the CLI prints the message as one line and exits with status 2.
+ */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Converts errors that are the user's to fix into UsageError; others pass through unchanged. */
+export function asUsageError(error: unknown): unknown {
+  if (error instanceof ConfigError) return new UsageError(error.message);
+  return error;
+}
