@@ -70,7 +70,9 @@ function deepFreeze<T>(value: T): T {
 /** Parses the environment into a frozen Config, or throws a ConfigError naming every bad variable. */
 export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
   // An empty variable means "not set", as in most twelve-factor tools.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {

@@ -2,8 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { invalidParameter, messageNotInFlight, QueueError, receiptHandleInvalid } from './errors.js';
-import { wakeWaiters, waitForWake } from './wakeups.js';
+import {
+  invalidParameter,
+  messageNotInFlight,
+  QueueError,
+  receiptHandleInvalid,
+} from './errors.js';
 import {
   type BatchEntryFailure,
   type BatchResult,
@@ -29,6 +33,7 @@ import {
   resolveReceive,
   resolveSettings,
 } from './validation.js';
+import { waitForWake, wakeWaiters } from './wakeups.js';
 
 export interface SqliteQueueOptions {
   /** Path of the database file (created with its folder), or an open better-sqlite3 handle to share. */
@@ -108,7 +113,9 @@ export class SqliteJobQueue implements JobQueue {
   constructor(options: SqliteQueueOptions) {
     this.name = options.name ?? 'predictions';
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(this.name)) {
-      throw invalidParameter(`Queue name ${JSON.stringify(this.name)} is invalid: use 1-80 letters, digits, hyphens or underscores.`);
+      throw invalidParameter(
+        `Queue name ${JSON.stringify(this.name)} is invalid: use 1-80 letters, digits, hyphens or underscores.`,
+      );
     }
     this.deadLetterName = `${this.name}-dlq`;
     this.settings = resolveSettings(options.settings, DEFAULT_QUEUE_SETTINGS);
@@ -412,13 +419,18 @@ export class SqliteJobQueue implements JobQueue {
       visible: row.visible ?? 0,
       inFlight: row.in_flight ?? 0,
       delayed: row.delayed ?? 0,
-      oldestAgeSeconds: row.oldest === null ? null : Math.max(0, Math.floor((now - row.oldest) / 1000)),
+      oldestAgeSeconds:
+        row.oldest === null ? null : Math.max(0, Math.floor((now - row.oldest) / 1000)),
     };
   }
 
   async listDeadLetters(options: { max?: number } = {}): Promise<DeadLetter[]> {
     this.assertOpen();
-    const rows = this.sql.listDead.all(this.deadLetterName, this.now(), options.max ?? 100) as Array<{
+    const rows = this.sql.listDead.all(
+      this.deadLetterName,
+      this.now(),
+      options.max ?? 100,
+    ) as Array<{
       id: string;
       body: string;
       attributes: string | null;

@@ -16,7 +16,9 @@ async function withQueue<T>(use: (queue: JobQueue) => Promise<T>): Promise<T> {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`--max must be a whole number of at least 1; got ${JSON.stringify(value)}.`);
+    throw new UsageError(
+      `--max must be a whole number of at least 1; got ${JSON.stringify(value)}.`,
+    );
   }
   return n;
 }

@@ -36,7 +36,9 @@ export function registerServeCommand(program: Command): void {
             (error: unknown) => {
               log.error({ err: error }, 'health check failed');
               res.writeHead(503, { 'content-type': 'application/json' });
-              res.end(JSON.stringify({ error: { code: 'unavailable', message: 'queue unavailable' } }));
+              res.end(
+                JSON.stringify({ error: { code: 'unavailable', message: 'queue unavailable' } }),
+              );
             },
           );
           return;
@@ -49,7 +51,10 @@ export function registerServeCommand(program: Command): void {
         server.listen(config.http.port, config.http.host, resolve);
       });
       const { port } = server.address() as AddressInfo;
-      log.info({ dataDir: config.dataDir }, `Churnline is listening on http://${config.http.host}:${port}`);
+      log.info(
+        { dataDir: config.dataDir },
+        `Churnline is listening on http://${config.http.host}:${port}`,
+      );
 
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeJobQueueContract } from './queue.contract.js';
+import { SqliteJobQueue } from './sqlite.js';
+
+const dirs: string[] = [];
+function tempFile(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'churnline-queue-'));
+  dirs.push(dir);
+  return path.join(dir, 'queue.db');
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describeJobQueueContract('sqlite', async (settings) => {
+  const file = tempFile();
+  let offset = 0;
+  const queue = new SqliteJobQueue({
+    file,
+    settings,
+    pollIntervalMs: 20,
+    now: () => Date.now() + offset,
+  });
+  return {
+    queue,
+    spec: { kind: 'sqlite', file, name: queue.name, settings, pollIntervalMs: 20 },
+    advanceClock: (ms) => {
+      offset += ms;
+    },
+    cleanup: () => queue.close(),
+  };
+});
+
+describe('SqliteJobQueue', () => {
+  it('uses WAL so readers and the writer do not block each other', async () => {
+    const queue = new SqliteJobQueue({ file: tempFile() });
+    const db = new Database(tempFile());
+    const shared = new SqliteJobQueue({ file: db });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    await Promise.all([queue.close(), shared.close()]);
+    db.close();
+  });
+
+  it('enqueues inside the caller transaction: a rollback leaves no message', async () => {
+    const db = new Database(tempFile());
+    db.exec('CREATE TABLE predictions (id TEXT PRIMARY KEY)');
+    const queue = new SqliteJobQueue({ file: db, settings: { receiveWaitTimeSeconds: 0 } });
+    const insert = db.prepare('INSERT INTO predictions (id) VALUES (?)');
+    expect(queue.capabilities.transactionalEnqueue).toBe(true);
+    expect(() =>
+      db.transaction(() => {
+        insert.run('p1');
+        void queue.send({ body: 'p1' });
+        throw new Error('the request failed after the enqueue');
+      })(),
+    ).toThrow(/request failed/);
+    expect(await queue.receive()).toEqual([]);
+    db.transaction(() => {
+      insert.run('p2');
+      void queue.send({ body: 'p2' });
+    })();
+    expect((await queue.receive()).map((m) => m.body)).toEqual(['p2']);
+    await queue.close();
+    db.close();
+  });
+
+  it('ends a waiting long poll when closed', async () => {
+    const queue = new SqliteJobQueue({ file: tempFile() });
+    const waiting = queue.receive({ waitSeconds: 20 });
+    await queue.close();
+    expect(await waiting).toEqual([]);
+    await expect(queue.send({ body: 'x' })).rejects.toThrow(/closed/);
+  });
+
+  it('keeps separate queues in one file apart', async () => {
+    const file = tempFile();
+    const a = new SqliteJobQueue({ file, name: 'a', settings: { receiveWaitTimeSeconds: 0 } });
+    const b = new SqliteJobQueue({ file, name: 'b', settings: { receiveWaitTimeSeconds: 0 } });
+    await a.send({ body: 'for-a' });
+    expect(await b.receive()).toEqual([]);
+    expect((await a.receive()).map((m) => m.body)).toEqual(['for-a']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('refuses invalid settings and names with a clear message', () => {
+    expect(
+      () => new SqliteJobQueue({ file: tempFile(), settings: { maxMessageBytes: 300_000 } }),
+    ).toThrow(/maxMessageBytes must be a whole number from 1024 to 262144/);
+    expect(() => new SqliteJobQueue({ file: tempFile(), name: '../etc' })).toThrow(/Queue name/);
+  });
+});

@@ -1,0 +1,21 @@
+import type { JobQueue, QueueSettings } from '../port.js';
+import { SqliteJobQueue } from '../sqlite.js';
+
+/**
+ * How a child process opens the same queue as the test that spawned it. Serialisable, so that the
+ * multi-process cases of the contract suite run unchanged against every adapter.
+ */
+export type QueueSpec = {
+  kind: 'sqlite';
+  file: string;
+  name: string;
+  settings: Partial<QueueSettings>;
+  pollIntervalMs?: number;
+};
+
+export function openQueueFromSpec(spec: QueueSpec): JobQueue {
+  switch (spec.kind) {
+    case 'sqlite':
+      return new SqliteJobQueue(spec);
+  }
+}
