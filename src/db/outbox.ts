@@ -1,0 +1,63 @@
+import type { Kysely } from 'kysely';
+import { type Database, nowIso, type OutboxRow } from './schema.js';
+
+type Conn = Kysely<Database>;
+
+export async function addToOutbox(db: Conn, predictionId: string, body: string): Promise<void> {
+  await db
+    .insertInto('outbox')
+    .values({
+      prediction_id: predictionId,
+      body,
+      created_at: nowIso(),
+      attempts: 0,
+      sent_at: null,
+      last_error: null,
+    })
+    .execute();
+}
+
+export async function pendingOutbox(db: Conn, limit: number): Promise<OutboxRow[]> {
+  return db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('sent_at', 'is', null)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+export async function markOutboxSent(db: Conn, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('outbox').set({ sent_at: nowIso() }).where('id', 'in', ids).execute();
+}
+
+export async function markOutboxFailed(
+  db: Conn,
+  ids: readonly number[],
+  error: string,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .updateTable('outbox')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), last_error: error.slice(0, 1000) }))
+    .where('id', 'in', ids)
+    .execute();
+}
+
+export async function outboxBacklog(
+  db: Conn,
+): Promise<{ pending: number; oldestCreatedAt: string | null }> {
+  const row = await db
+    .selectFrom('outbox')
+    .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min('created_at').as('oldest')])
+    .where('sent_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return { pending: Number(row.pending), oldestCreatedAt: (row.oldest as string | null) ?? null };
+}
+
+/** Sent rows are kept a while for audit, then removed. */
+export async function pruneSentOutbox(db: Conn, olderThan: string): Promise<number> {
+  const result = await db.deleteFrom('outbox').where('sent_at', '<', olderThan).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

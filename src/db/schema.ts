@@ -1,0 +1,67 @@
+import type { Generated, Insertable, Selectable } from 'kysely';
+
+/** Timestamps are ISO-8601 UTC strings with milliseconds: portable and sortable on every engine. */
+export type Timestamp = string;
+
+export type PredictionStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface UploadsTable {
+  id: string;
+  user_id: string;
+  /** The user's original file name, sanitised; metadata only, never part of a storage key. */
+  filename: string;
+  object_key: string;
+  bytes: number;
+  sha256: string;
+  row_count: number;
+  created_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface PredictionsTable {
+  id: string;
+  user_id: string;
+  upload_id: string;
+  model_id: string;
+  status: PredictionStatus;
+  attempts: number;
+  rows_scored: number | null;
+  rows_failed: number | null;
+  /** JSON: rows per tier, mean probability, most common reasons. */
+  summary: string | null;
+  result_key: string | null;
+  error_code: string | null;
+  /** Safe to show the user: never a stack trace or an internal path. */
+  error_message: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  updated_at: Timestamp;
+  /** Soft delete, so a job still in the queue can tell "deleted by its owner" from "forged". */
+  deleted_at: Timestamp | null;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  prediction_id: string;
+  /** The signed job message, exactly as it will be sent. */
+  body: string;
+  created_at: Timestamp;
+  sent_at: Timestamp | null;
+  attempts: number;
+  last_error: string | null;
+}
+
+export interface Database {
+  uploads: UploadsTable;
+  predictions: PredictionsTable;
+  outbox: OutboxTable;
+}
+
+export type Upload = Selectable<UploadsTable>;
+export type NewUpload = Insertable<UploadsTable>;
+export type Prediction = Selectable<PredictionsTable>;
+export type NewPrediction = Insertable<PredictionsTable>;
+export type OutboxRow = Selectable<OutboxTable>;
+
+export const nowIso = (): Timestamp => new Date().toISOString();
