@@ -34,6 +34,16 @@ const envSchema = z.object({
   QUEUE_POLL_INTERVAL_MS: int(5, 10_000).default(50),
   ALARM_DLQ_DEPTH: int(0, 1_000_000).default(5),
   ALARM_OLDEST_MESSAGE_AGE_S: int(1, 1_209_600).default(1800),
+  ALARM_OUTBOX_PENDING: int(0, 1_000_000).default(100),
+  ALARM_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  MONITOR_INTERVAL_S: int(1, 3600).default(15),
+  WORKER_CONCURRENCY: int(1, 64).default(2),
+  SHUTDOWN_DEADLINE_S: int(0, 3600).default(30),
+  UPLOAD_MAX_BYTES: int(1024, 10 * 1024 ** 3).default(200 * 1024 ** 2),
+  JOB_SIGNING_KEYS: z.string().optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -56,7 +66,26 @@ export interface Config {
       readonly maxMessageBytes: number;
     };
   };
-  readonly alarms: { readonly deadLetterDepth: number; readonly oldestMessageAgeSeconds: number };
+  readonly database: { readonly file: string };
+  readonly alarms: {
+    readonly deadLetterDepth: number;
+    readonly oldestMessageAgeSeconds: number;
+    readonly outboxPending: number;
+    readonly webhookUrl: string | undefined;
+  };
+  readonly monitorIntervalSeconds: number;
+  readonly worker: { readonly concurrency: number; readonly shutdownDeadlineSeconds: number };
+  readonly uploads: { readonly maxBytes: number };
+  /** JOB_SIGNING_KEYS as given; absent means a local key in the data directory. */
+  readonly jobSigningKeys: string | undefined;
+  readonly auth:
+    | { readonly mode: 'local' }
+    | {
+        readonly mode: 'jwks';
+        readonly jwksUrl: string;
+        readonly issuer: string;
+        readonly audience: string;
+      };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -88,6 +117,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       `Invalid configuration:\n  QUEUE_DLQ_RETENTION_S (got ${e.QUEUE_DLQ_RETENTION_S}): must be at least QUEUE_RETENTION_S (${e.QUEUE_RETENTION_S}), as in SQS, because a message keeps its original send time when it is dead-lettered`,
     );
   }
+  if (e.AUTH_JWKS_URL && (!e.AUTH_ISSUER || !e.AUTH_AUDIENCE)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  AUTH_JWKS_URL is set, so AUTH_ISSUER and AUTH_AUDIENCE must be set too (your identity provider's issuer URL and this API's audience); missing: ${[!e.AUTH_ISSUER && 'AUTH_ISSUER', !e.AUTH_AUDIENCE && 'AUTH_AUDIENCE'].filter(Boolean).join(', ')}`,
+    );
+  }
   const dataDir = path.resolve(cwd, e.CHURNLINE_DATA_DIR);
   return deepFreeze({
     dataDir,
@@ -96,7 +130,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     queue: {
       kind: e.QUEUE,
       name: e.QUEUE_NAME,
-      file: path.join(dataDir, 'churnline.db'),
+      // Its own file: the queue's short synchronous transactions never wait on an open
+      // application transaction in the same process (SQLite has one writer per file).
+      file: path.join(dataDir, 'queue.db'),
       pollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
       settings: {
         visibilityTimeoutSeconds: e.QUEUE_VISIBILITY_TIMEOUT_S,
@@ -107,9 +143,25 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
         maxMessageBytes: e.QUEUE_MAX_MESSAGE_BYTES,
       },
     },
+    database: { file: path.join(dataDir, 'churnline.db') },
     alarms: {
       deadLetterDepth: e.ALARM_DLQ_DEPTH,
       oldestMessageAgeSeconds: e.ALARM_OLDEST_MESSAGE_AGE_S,
+      outboxPending: e.ALARM_OUTBOX_PENDING,
+      webhookUrl: e.ALARM_WEBHOOK_URL,
     },
+    monitorIntervalSeconds: e.MONITOR_INTERVAL_S,
+    worker: { concurrency: e.WORKER_CONCURRENCY, shutdownDeadlineSeconds: e.SHUTDOWN_DEADLINE_S },
+    uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    jobSigningKeys: e.JOB_SIGNING_KEYS,
+    auth:
+      e.AUTH_JWKS_URL && e.AUTH_ISSUER && e.AUTH_AUDIENCE
+        ? {
+            mode: 'jwks',
+            jwksUrl: e.AUTH_JWKS_URL,
+            issuer: e.AUTH_ISSUER,
+            audience: e.AUTH_AUDIENCE,
+          }
+        : { mode: 'local' },
   });
 }

@@ -43,8 +43,6 @@ export const QUEUE_LIMITS = Object.freeze({
 
 /** Differences between backends, stated once instead of `if (kind === ...)` across the code. */
 export interface QueueCapabilities {
-  /** `send` can join the caller's database transaction (the row and the job commit together). */
-  readonly transactionalEnqueue: boolean;
   /** A delete or visibility change with a superseded receipt handle is refused with an error
    *  (SQS may instead accept a stale delete silently without deleting). */
   readonly rejectsStaleReceiptHandles: boolean;

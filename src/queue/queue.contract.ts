@@ -378,6 +378,8 @@ export function describeJobQueueContract(adapter: string, factory: QueueFactory)
         const under = await setup();
         const total = 600;
         const children = [0, 1].map(() => startQueueChild(under.spec, 'consume', total));
+        // Both are polling before the first send, so each gets a share.
+        await Promise.all(children.map((c) => c.waitFor((e) => e.event === 'ready')));
         for (let i = 0; i < total; i += 10) {
           await under.queue.sendBatch(
             Array.from({ length: 10 }, (_, j) => ({ id: `m${j}`, body: `job-${i + j}` })),

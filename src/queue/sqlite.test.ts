@@ -45,29 +45,6 @@ describe('SqliteJobQueue', () => {
     db.close();
   });
 
-  it('enqueues inside the caller transaction: a rollback leaves no message', async () => {
-    const db = new Database(tempFile());
-    db.exec('CREATE TABLE predictions (id TEXT PRIMARY KEY)');
-    const queue = new SqliteJobQueue({ file: db, settings: { receiveWaitTimeSeconds: 0 } });
-    const insert = db.prepare('INSERT INTO predictions (id) VALUES (?)');
-    expect(queue.capabilities.transactionalEnqueue).toBe(true);
-    expect(() =>
-      db.transaction(() => {
-        insert.run('p1');
-        void queue.send({ body: 'p1' });
-        throw new Error('the request failed after the enqueue');
-      })(),
-    ).toThrow(/request failed/);
-    expect(await queue.receive()).toEqual([]);
-    db.transaction(() => {
-      insert.run('p2');
-      void queue.send({ body: 'p2' });
-    })();
-    expect((await queue.receive()).map((m) => m.body)).toEqual(['p2']);
-    await queue.close();
-    db.close();
-  });
-
   it('ends a waiting long poll when closed', async () => {
     const queue = new SqliteJobQueue({ file: tempFile() });
     const waiting = queue.receive({ waitSeconds: 20 });

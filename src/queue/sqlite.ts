@@ -83,7 +83,6 @@ interface DepthRow {
 }
 
 const CAPABILITIES: QueueCapabilities = Object.freeze({
-  transactionalEnqueue: true,
   rejectsStaleReceiptHandles: true,
   inProcessWakeup: true,
   exactStats: true,

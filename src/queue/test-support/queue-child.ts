@@ -2,7 +2,7 @@
  * A separate process that works on a queue for the contract suite's multi-process cases.
  * argv: <spec JSON> <mode> [count]; reports one JSON line per event on stdout.
  *   consume <n>: receive in batches, report every message, delete it; stop after n in total
- *                or after 3 s with nothing left.
+ *                or after 5 s with nothing left.
  *   hold <n>:    receive n messages, report them, then wait to be killed (never deletes).
  *   send <n>:    send n messages, reporting each message id.
  */
@@ -17,7 +17,8 @@ const report = (event: object) => process.stdout.write(`${JSON.stringify(event)}
 async function consume(): Promise<void> {
   let seen = 0;
   let idleSince = Date.now();
-  while (seen < count && Date.now() - idleSince < 3000) {
+  report({ event: 'ready' });
+  while (seen < count && Date.now() - idleSince < 5000) {
     const messages = await queue.receive({
       maxMessages: 10,
       waitSeconds: 1,
