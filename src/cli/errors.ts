@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/index.js';
+import { CsvInputError, ModelFileError } from '../model/errors.js';
 
 /**
  * Bad input from the user (a missing file, a bad flag value, a CSV the model cannot read):
@@ -11,5 +12,8 @@ export class UsageError extends Error {
 /** Converts errors that are the user's to fix into UsageError; others pass through unchanged. */
 export function asUsageError(error: unknown): unknown {
   if (error instanceof ConfigError) return new UsageError(error.message);
+  if (error instanceof CsvInputError || error instanceof ModelFileError) {
+    return new UsageError(error.message);
+  }
   return error;
 }

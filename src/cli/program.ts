@@ -1,6 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerQueueCommands } from './commands/queue.js';
+import { registerScoreCommand } from './commands/score.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerTokenCommands } from './commands/token.js';
+import { registerTrainCommand } from './commands/train.js';
 import { asUsageError, UsageError } from './errors.js';
 
 /** The `churnline` command. Each subcommand lives in ./commands and registers itself here. */
@@ -11,6 +15,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerQueueCommands(program);
+  registerTokenCommands(program);
+  registerScoreCommand(program);
+  registerTrainCommand(program);
+  registerEvaluateCommand(program);
   return program;
 }
 

@@ -1,0 +1,37 @@
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import { evaluateModel } from '../../model/evaluate.js';
+import { loadModel } from '../../model/model-file.js';
+import { formatEvaluation } from './model-output.js';
+import { openInput } from './score.js';
+
+interface EvaluateFlags {
+  label: string;
+  model: string;
+  json?: boolean;
+}
+
+export function registerEvaluateCommand(program: Command): void {
+  program
+    .command('evaluate')
+    .description('Measure a model on a labelled CSV: ROC AUC, PR AUC, Brier, calibration, tiers.')
+    .argument('<labelled.csv>', 'customer CSV with a yes/no churn column')
+    .requiredOption('--label <column>', 'the column that says whether the customer churned')
+    .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
+    .option('--json', 'print the metrics as JSON on stdout')
+    .action(async (file: string, flags: EvaluateFlags) => {
+      const model = await loadModel(flags.model);
+      await openInput(file);
+      const evaluation = await evaluateModel(createReadStream(file), model, flags.label);
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        formatEvaluation(
+          `model "${model.name}" on ${evaluation.rows} rows${evaluation.skippedRows > 0 ? ` (${evaluation.skippedRows} rows skipped: unreadable value or label)` : ''}:`,
+          evaluation,
+        ),
+      );
+    });
+}

@@ -1,0 +1,102 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { loadModel } from '../../model/model-file.js';
+import { type ScoreSummary, scoreCsvStream } from '../../model/score-stream.js';
+import { UsageError } from '../errors.js';
+import { createProgressBar } from './progress.js';
+
+interface ScoreFlags {
+  output?: string;
+  model: string;
+  json?: boolean;
+}
+
+/** Checks the input is a readable file up front, so a typo is one clear line. Returns its size. */
+export async function openInput(file: string): Promise<number> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new UsageError(`${file} is not a file.`);
+    return info.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${code ?? String(error)}`,
+    );
+  }
+}
+
+function end(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+function describe(summary: ScoreSummary): string {
+  const lines = [
+    `scored ${summary.scored} of ${summary.rows} rows` +
+      (summary.failed > 0 ? ` (${summary.failed} failed: see score_error)` : ''),
+    `tiers: high ${summary.tiers.high}, medium ${summary.tiers.medium}, low ${summary.tiers.low}; mean probability ${summary.meanProbability.toFixed(4)}`,
+    `most common reasons: ${summary.commonReasons.map((r) => `${r.reason} (${r.rows})`).join('; ')}`,
+  ];
+  if (summary.unusedColumns.length > 0) {
+    lines.push(`unused columns (kept in the output): ${summary.unusedColumns.join(', ')}`);
+  }
+  const unknown = Object.entries(summary.unknownCategories);
+  if (unknown.length > 0) {
+    lines.push(
+      `unknown categories scored as neutral: ${unknown.map(([column, rows]) => `${column} (${rows} rows)`).join(', ')}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerScoreCommand(program: Command): void {
+  program
+    .command('score')
+    .description('Score a customer CSV: adds churn_probability, risk_tier and top_reasons.')
+    .argument('<in.csv>', 'customer CSV (UTF-8; comma, semicolon or tab separated)')
+    .option('-o, --output <out.csv>', 'where to write the scored CSV (default: stdout)')
+    .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
+    .option('--json', 'print the summary as JSON on stdout (needs -o)')
+    .action(async (file: string, flags: ScoreFlags) => {
+      if (flags.json && !flags.output) {
+        throw new UsageError(
+          '--json prints the summary on stdout, so give the CSV a file with -o.',
+        );
+      }
+      const model = await loadModel(flags.model);
+      const size = await openInput(file);
+      const progress = createProgressBar(process.stderr, size);
+      const input: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
+      // Written beside the target and renamed at the end, so a failed run leaves no half file.
+      const partial = flags.output ? `${flags.output}.partial` : undefined;
+      const output: Writable = partial
+        ? createWriteStream(partial, { highWaterMark: 1 << 20 })
+        : process.stdout;
+      let summary: ScoreSummary;
+      try {
+        summary = await scoreCsvStream(input, output, model, {
+          onProgress: ({ rows, bytes }) => progress.update(rows, bytes),
+        });
+        if (partial && flags.output) {
+          await end(output as WriteStream);
+          await rename(partial, flags.output);
+        }
+      } catch (error) {
+        input.destroy();
+        if (partial) {
+          (output as WriteStream).destroy();
+          await rm(partial, { force: true });
+        }
+        throw error;
+      } finally {
+        progress.finish();
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else if (process.stderr.isTTY) process.stderr.write(describe(summary));
+    });
+}

@@ -1,0 +1,58 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { readLabelledCsv } from '../../model/dataset.js';
+import { serialiseModel } from '../../model/model-file.js';
+import { trainModel } from '../../model/train.js';
+import { formatEvaluation } from './model-output.js';
+
+interface TrainFlags {
+  label: string;
+  output?: string;
+  name?: string;
+  json?: boolean;
+}
+
+export function registerTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('Train a churn model on a labelled CSV and print its cross-validated metrics.')
+    .argument('<labelled.csv>', 'customer CSV with a yes/no churn column')
+    .requiredOption('--label <column>', 'the column that says whether the customer churned')
+    .option('-o, --output <model.json>', 'where to write the model file')
+    .option('--name <name>', 'model name stored in the file (default: the output file name)')
+    .option('--json', 'print the metrics as JSON on stdout')
+    .action(async (file: string, flags: TrainFlags) => {
+      const dataset = await readLabelledCsv(file, flags.label);
+      const verbose = process.stderr.isTTY === true && !flags.json;
+      const name = flags.name ?? (flags.output ? path.basename(flags.output, '.json') : 'model');
+      const model = trainModel(dataset, {
+        name,
+        onProgress: verbose ? (message) => process.stderr.write(`  ${message}\n`) : undefined,
+      });
+      if (flags.output) await writeFile(flags.output, serialiseModel(model));
+      const cv = model.training.crossValidation;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(cv, null, 2)}\n`);
+        return;
+      }
+      const kept = model.training.engineered.filter((entry) => entry.kept);
+      process.stdout.write(
+        [
+          `trained "${name}" on ${model.training.rows} rows (${model.training.positives} churned), l2 ${model.training.l2}`,
+          `engineered features kept: ${kept.length === 0 ? 'none' : kept.map((e) => `${e.transform}(${e.column})`).join(', ')}`,
+          `skipped columns: ${model.training.skippedColumns.map((s) => `${s.column} (${s.reason})`).join(', ') || 'none'}`,
+          '',
+        ].join('\n'),
+      );
+      process.stdout.write(
+        formatEvaluation(
+          `${cv.folds}-fold cross-validation repeated ${cv.repeats} times (mean, out-of-fold, calibrated):`,
+          cv.mean,
+        ),
+      );
+      const first = cv.perRepeat[0];
+      if (first) process.stdout.write(formatEvaluation('first repeat in detail:', first));
+      if (flags.output) process.stdout.write(`model written to ${flags.output}\n`);
+    });
+}

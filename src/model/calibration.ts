@@ -1,0 +1,23 @@
+import { fitLogistic, sigmoid } from './logistic.js';
+
+/** Platt scaling: calibrated probability = sigmoid(slope · logit + intercept). */
+export interface PlattCalibration {
+  method: 'platt';
+  slope: number;
+  intercept: number;
+}
+
+/**
+ * Fits Platt scaling on out-of-fold logits, so the calibration corrects the shrinkage that the
+ * L2 penalty puts on the model's own logits without ever seeing a row's own prediction.
+ */
+export function fitPlatt(logits: Float64Array, labels: Float64Array): PlattCalibration {
+  const fit = fitLogistic({ rows: logits.length, columns: 1, values: logits }, labels, {
+    l2: 0,
+  });
+  return { method: 'platt', slope: fit.weights[0] as number, intercept: fit.intercept };
+}
+
+export function calibrate(logit: number, calibration: PlattCalibration): number {
+  return sigmoid(calibration.slope * logit + calibration.intercept);
+}

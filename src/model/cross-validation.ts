@@ -1,0 +1,124 @@
+/**
+ * Stratified k-fold cross-validation with deterministic, seeded folds: the out-of-fold logits
+ * that every training metric, the calibration and the feature selection are computed from.
+ */
+import { calibrate, fitPlatt } from './calibration.js';
+import type { LabelledDataset } from './dataset.js';
+import { fitEncoder } from './encoder.js';
+import { fitLogistic, predictLogits } from './logistic.js';
+import {
+  averagePrecision,
+  brierScore,
+  calibrationTable,
+  logLoss,
+  rocAuc,
+  type TierCutoffs,
+  tierMetrics,
+} from './metrics.js';
+import type { Evaluation, NumericTransform } from './model-file.js';
+
+/** mulberry32: a small seeded generator, so folds are the same on every machine and run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fold number of every row; each fold gets the same share of positives. */
+export function stratifiedFolds(labels: Float64Array, folds: number, seed: number): Int32Array {
+  const random = seededRandom(seed);
+  const assignment = new Int32Array(labels.length);
+  let position = 0;
+  for (const label of [1, 0]) {
+    const rows: number[] = [];
+    labels.forEach((value, row) => {
+      if (value === label) rows.push(row);
+    });
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [rows[i], rows[j]] = [rows[j] as number, rows[i] as number];
+    }
+    for (const row of rows) assignment[row] = position++ % folds;
+  }
+  return assignment;
+}
+
+export interface FeaturePlan {
+  transforms: ReadonlyMap<string, readonly NumericTransform[]>;
+  l2: number;
+}
+
+function rowsWhere(assignment: Int32Array, keep: (fold: number) => boolean): Int32Array {
+  const rows: number[] = [];
+  assignment.forEach((fold, row) => {
+    if (keep(fold)) rows.push(row);
+  });
+  return Int32Array.from(rows);
+}
+
+/** Out-of-fold logits: each row is predicted by a model (and encoding) fitted without it. */
+export function outOfFoldLogits(
+  dataset: LabelledDataset,
+  plan: FeaturePlan,
+  assignment: Int32Array,
+  folds: number,
+): Float64Array {
+  const logits = new Float64Array(dataset.labels.length);
+  for (let fold = 0; fold < folds; fold++) {
+    const training = rowsWhere(assignment, (f) => f !== fold);
+    const validation = rowsWhere(assignment, (f) => f === fold);
+    const encoder = fitEncoder(dataset, plan.transforms, training);
+    const labels = Float64Array.from(training, (row) => dataset.labels[row] as number);
+    const fit = fitLogistic(encoder.encode(training), labels, { l2: plan.l2 });
+    const predicted = predictLogits(encoder.encode(validation), fit);
+    validation.forEach((row, i) => {
+      logits[row] = predicted[i] as number;
+    });
+  }
+  return logits;
+}
+
+/**
+ * Calibrated out-of-fold probabilities: the Platt scaling applied to a fold is fitted on the
+ * other folds' out-of-fold logits, so the calibration is judged on rows it never saw.
+ */
+export function crossCalibratedProbabilities(
+  logits: Float64Array,
+  labels: Float64Array,
+  assignment: Int32Array,
+  folds: number,
+): Float64Array {
+  const probabilities = new Float64Array(logits.length);
+  for (let fold = 0; fold < folds; fold++) {
+    const others = rowsWhere(assignment, (f) => f !== fold);
+    const platt = fitPlatt(
+      Float64Array.from(others, (row) => logits[row] as number),
+      Float64Array.from(others, (row) => labels[row] as number),
+    );
+    assignment.forEach((f, row) => {
+      if (f === fold) probabilities[row] = calibrate(logits[row] as number, platt);
+    });
+  }
+  return probabilities;
+}
+
+export function evaluate(
+  labels: Float64Array,
+  probabilities: Float64Array,
+  cutoffs: TierCutoffs,
+): Evaluation {
+  return {
+    rows: labels.length,
+    rocAuc: rocAuc(labels, probabilities),
+    prAuc: averagePrecision(labels, probabilities),
+    brier: brierScore(labels, probabilities),
+    logLoss: logLoss(labels, probabilities),
+    calibration: calibrationTable(labels, probabilities),
+    tiers: tierMetrics(labels, probabilities, cutoffs),
+  };
+}

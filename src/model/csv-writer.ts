@@ -1,0 +1,30 @@
+/** A cell that is only a number cannot be a formula, so negative numbers stay numbers. */
+const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+function startsLikeFormula(value: string): boolean {
+  const code = value.charCodeAt(0);
+  // = + - @ tab CR: what spreadsheets treat as the start of a formula.
+  return code === 61 || code === 43 || code === 45 || code === 64 || code === 9 || code === 13;
+}
+
+/**
+ * One output cell: prefixed with an apostrophe when a spreadsheet would run it as a formula
+ * (CSV injection), then quoted when it holds a comma, quote or line break.
+ */
+export function csvCell(value: string): string {
+  if (value.length === 0) return value;
+  let cell = value;
+  if (startsLikeFormula(cell) && !PLAIN_NUMBER.test(cell)) cell = `'${cell}`;
+  if (NEEDS_QUOTES.test(cell)) return `"${cell.replaceAll('"', '""')}"`;
+  return cell;
+}
+
+export function csvLine(cells: readonly string[]): string {
+  let line = '';
+  for (let i = 0; i < cells.length; i++) {
+    if (i > 0) line += ',';
+    line += csvCell(cells[i] as string);
+  }
+  return `${line}\n`;
+}

@@ -1,0 +1,62 @@
+/** Measures a trained model on a labelled file it may never have seen. */
+import type { Readable } from 'node:stream';
+import { evaluate } from './cross-validation.js';
+import { readCsvRecords } from './csv-reader.js';
+import { CsvInputError } from './errors.js';
+import { normaliseHeader } from './headers.js';
+import type { Evaluation, ModelFile } from './model-file.js';
+import { RecordScorer, RowError } from './scorer.js';
+import { parseBoolean } from './values.js';
+
+export interface ModelEvaluation extends Evaluation {
+  /** Rows left out because a value or the label could not be read. */
+  skippedRows: number;
+}
+
+export async function evaluateModel(
+  input: Readable | AsyncIterable<Buffer | string>,
+  model: ModelFile,
+  labelColumn: string,
+): Promise<ModelEvaluation> {
+  let scorer: RecordScorer | undefined;
+  let labelIndex = -1;
+  const labels: number[] = [];
+  const probabilities: number[] = [];
+  let skippedRows = 0;
+  for await (const batch of readCsvRecords(input)) {
+    let start = 0;
+    if (scorer === undefined) {
+      const headers = (batch[0] as string[]).map((header) => header.trim());
+      labelIndex = headers.findIndex((h) => normaliseHeader(h) === normaliseHeader(labelColumn));
+      if (labelIndex === -1) {
+        throw new CsvInputError(
+          `the label column "${labelColumn}" is not in the file. Found: ${headers.map((h) => JSON.stringify(h)).join(', ')}.`,
+        );
+      }
+      scorer = new RecordScorer(model, headers);
+      start = 1;
+    }
+    for (let b = start; b < batch.length; b++) {
+      const record = batch[b] as string[];
+      const label = parseBoolean(record[labelIndex] ?? '');
+      if (label === undefined || record.length !== scorer.headers.length) {
+        skippedRows++;
+        continue;
+      }
+      try {
+        probabilities.push(scorer.score(record).probability);
+        labels.push(label);
+      } catch (error) {
+        if (!(error instanceof RowError)) throw error;
+        skippedRows++;
+      }
+    }
+  }
+  if (labels.length === 0) throw new CsvInputError('the file has no rows that could be scored.');
+  const evaluation = evaluate(
+    Float64Array.from(labels),
+    Float64Array.from(probabilities),
+    model.tiers,
+  );
+  return { ...evaluation, skippedRows };
+}

@@ -1,0 +1,173 @@
+/**
+ * Scoring one record: every model column's exact contribution to the logit (coefficient × centred
+ * value, summed over the column's features), the calibrated probability, the tier and the three
+ * largest contributions as readable reasons.
+ */
+import { calibrate } from './calibration.js';
+import { applyTransform } from './encoder.js';
+import { type FieldSynonyms, mapColumns } from './headers.js';
+import { type RiskTier, tierOf } from './metrics.js';
+import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
+import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
+
+export class RowError extends Error {
+  override name = 'RowError';
+}
+
+interface CategoricalTable {
+  /** Contribution of each trained level, by key: the level's weight minus the centring. */
+  contributions: Map<string, number>;
+  labels: Map<string, string>;
+}
+
+function categoricalTable(column: CategoricalModelColumn): CategoricalTable {
+  let centre = 0;
+  for (const level of column.levels) centre += level.weight * level.frequency;
+  return {
+    contributions: new Map(column.levels.map((level) => [level.key, level.weight - centre])),
+    labels: new Map(column.levels.map((level) => [level.key, level.label])),
+  };
+}
+
+export interface ScoredRow {
+  logit: number;
+  probability: number;
+  tier: RiskTier;
+  /** One contribution per model column, in model order; with the intercept they sum to the logit. */
+  contributions: Float64Array;
+}
+
+export function fieldsOf(model: ModelFile): FieldSynonyms[] {
+  return model.columns.map((column) => ({ field: column.name, synonyms: column.synonyms }));
+}
+
+export function formatContribution(value: number): string {
+  const rounded = value.toFixed(2);
+  return value >= 0 || rounded === '-0.00' ? `+${rounded.replace('-', '')}` : rounded;
+}
+
+/** A model bound to one file's header: maps columns once, then scores records quickly. */
+export class RecordScorer {
+  readonly unusedColumns: string[];
+  /** Rows whose value in a categorical column was not seen in training, by column. */
+  readonly unknownCategories = new Map<string, number>();
+  private readonly sourceIndexes: number[];
+  private readonly tables: Array<CategoricalTable | undefined>;
+  private readonly contributions: Float64Array;
+
+  constructor(
+    private readonly model: ModelFile,
+    readonly headers: readonly string[],
+  ) {
+    const mapping = mapColumns(headers, fieldsOf(model));
+    this.unusedColumns = mapping.unusedColumns;
+    this.sourceIndexes = model.columns.map(
+      (column) => mapping.fieldColumns.get(column.name) as number,
+    );
+    this.tables = model.columns.map((column) =>
+      column.kind === 'categorical' ? categoricalTable(column) : undefined,
+    );
+    this.contributions = new Float64Array(model.columns.length);
+  }
+
+  private contributionOf(column: ModelColumn, index: number, raw: string): number {
+    if (column.kind === 'numeric') {
+      if (isMissing(raw))
+        return column.missing ? column.missing.weight * (1 - column.missing.mean) : 0;
+      const x = parseNumber(raw);
+      if (Number.isNaN(x)) throw new RowError(`${column.name} is "${raw}", not a number`);
+      let sum = column.missing ? -column.missing.weight * column.missing.mean : 0;
+      for (const term of column.terms) {
+        sum += (term.weight * (applyTransform(term.transform, x) - term.mean)) / term.scale;
+      }
+      return sum;
+    }
+    if (column.kind === 'boolean') {
+      if (isMissing(raw)) return 0;
+      const value = parseBoolean(raw);
+      if (value === undefined) throw new RowError(`${column.name} is "${raw}", not yes or no`);
+      return column.weight * (value - column.mean);
+    }
+    const table = this.tables[index] as CategoricalTable;
+    const contribution = table.contributions.get(isMissing(raw) ? '' : categoryKey(raw));
+    if (contribution !== undefined) return contribution;
+    // Unseen categories sit at the training centre: no push either way.
+    this.unknownCategories.set(column.name, (this.unknownCategories.get(column.name) ?? 0) + 1);
+    return 0;
+  }
+
+  /** Scores one record; throws RowError when a value cannot be read. Reuses its buffers. */
+  score(record: readonly string[]): ScoredRow {
+    const columns = this.model.columns;
+    let logit = this.model.intercept;
+    for (let i = 0; i < columns.length; i++) {
+      const raw = record[this.sourceIndexes[i] as number] ?? '';
+      const contribution = this.contributionOf(columns[i] as ModelColumn, i, raw);
+      this.contributions[i] = contribution;
+      logit += contribution;
+    }
+    const probability = calibrate(logit, this.model.calibration);
+    return {
+      logit,
+      probability,
+      tier: tierOf(probability, this.model.tiers),
+      contributions: this.contributions,
+    };
+  }
+
+  /** "Contract is Month-to-month": what the record says in model column `index`. */
+  reasonLabel(record: readonly string[], index: number): string {
+    const column = this.model.columns[index] as ModelColumn;
+    const raw = record[this.sourceIndexes[index] as number] ?? '';
+    if (isMissing(raw)) return `${column.name} is blank`;
+    if (column.kind === 'numeric') return `${column.name} is ${raw.trim()}`;
+    if (column.kind === 'boolean') {
+      return `${column.name} is ${parseBoolean(raw) === 1 ? column.trueLabel : column.falseLabel}`;
+    }
+    const key = categoryKey(raw);
+    const label = this.tables[index]?.labels.get(key);
+    return label === undefined
+      ? `${column.name} is ${raw.trim()} (unknown)`
+      : `${column.name} is ${label}`;
+  }
+
+  /** What the summary counts a reason as: numeric values vary, so only their direction. */
+  reasonKind(record: readonly string[], index: number, contribution: number): string {
+    const column = this.model.columns[index] as ModelColumn;
+    if (
+      column.kind === 'numeric' &&
+      !isMissing(record[this.sourceIndexes[index] as number] ?? '')
+    ) {
+      return `${column.name} ${contribution > 0 ? 'raises' : 'lowers'} risk`;
+    }
+    return this.reasonLabel(record, index);
+  }
+
+  /** The three (or `count`) largest contributions as text, largest first. */
+  reasons(record: readonly string[], row: ScoredRow, top: readonly number[]): string {
+    let text = '';
+    for (const i of top) {
+      if (text.length > 0) text += '; ';
+      text += `${this.reasonLabel(record, i)} (${formatContribution(row.contributions[i] as number)})`;
+    }
+    return text;
+  }
+}
+
+/** Indexes of the `count` largest contributions by size, largest first. */
+export function topContributions(contributions: Float64Array, count: number): number[] {
+  const top: number[] = [];
+  for (let i = 0; i < contributions.length; i++) {
+    const size = Math.abs(contributions[i] as number);
+    if (size === 0) continue;
+    let position = top.length;
+    while (position > 0 && Math.abs(contributions[top[position - 1] as number] as number) < size) {
+      position--;
+    }
+    if (position < count) {
+      top.splice(position, 0, i);
+      if (top.length > count) top.pop();
+    }
+  }
+  return top;
+}

@@ -1,0 +1,40 @@
+/**
+ * Other names that customer exports commonly use for the fields of a churn model, by normalised
+ * header. A model file stores each field's synonyms, so a file with "Monthly Fee ($)" still
+ * finds `MonthlyCharges`.
+ */
+import { normaliseHeader } from './headers.js';
+
+const COMMON_SYNONYMS: Record<string, readonly string[]> = {
+  gender: ['sex'],
+  seniorcitizen: ['senior', 'issenior', 'age65plus'],
+  partner: ['haspartner', 'married'],
+  dependents: ['hasdependents'],
+  tenure: [
+    'tenuremonths',
+    'monthsasacustomer',
+    'monthswithcompany',
+    'monthsactive',
+    'customermonths',
+  ],
+  phoneservice: ['phone', 'hasphoneservice'],
+  multiplelines: ['multiphonelines', 'multiplephonelines'],
+  internetservice: ['internet', 'internettype', 'internetplan'],
+  onlinesecurity: ['security'],
+  onlinebackup: ['backup'],
+  deviceprotection: ['deviceprotectionplan', 'protectionplan'],
+  techsupport: ['premiumtechsupport', 'support'],
+  streamingtv: ['tvstreaming'],
+  streamingmovies: ['moviestreaming'],
+  contract: ['contracttype', 'plantype', 'contractterm'],
+  paperlessbilling: ['paperless', 'ebilling'],
+  paymentmethod: ['paymenttype', 'payment', 'billingmethod'],
+  monthlycharges: ['monthlycharge', 'monthlyfee', 'monthlybill', 'monthlyamount', 'mrc'],
+  totalcharges: ['totalcharge', 'lifetimecharges', 'totalspend', 'totalbilled', 'totalrevenue'],
+};
+
+/** The column's own normalised name first, then the known synonyms for it. */
+export function synonymsFor(header: string): string[] {
+  const own = normaliseHeader(header);
+  return [own, ...(COMMON_SYNONYMS[own] ?? []).filter((synonym) => synonym !== own)];
+}

@@ -1,0 +1,66 @@
+/**
+ * Parsing of the values people actually put in customer exports: "$1,234.50", "1.234,50 €",
+ * "(12.00)", "Yes", "TRUE", " 1 ", "" and friends.
+ */
+
+/** Blank cells and the usual spellings of "no value". */
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '-', '?', '#n/a']);
+
+export function isMissing(raw: string): boolean {
+  const trimmed = raw.trim();
+  return trimmed.length === 0 || MISSING.has(trimmed.toLowerCase());
+}
+
+const TRUE_WORDS = new Set(['yes', 'y', 'true', 't', '1', '1.0']);
+const FALSE_WORDS = new Set(['no', 'n', 'false', 'f', '0', '0.0']);
+
+/** 1 or 0 for the usual spellings of yes/no; undefined when the text is not one of them. */
+export function parseBoolean(raw: string): 0 | 1 | undefined {
+  const word = raw.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return 1;
+  if (FALSE_WORDS.has(word)) return 0;
+  return undefined;
+}
+
+const SIMPLE_NUMBER = /^-?\d+(\.\d+)?$/;
+const CURRENCY_AND_SPACE = /[\s$€£¥₹%]|[A-Za-z]{3}$|^[A-Za-z]{3}/g;
+
+/**
+ * A number from text, or NaN when the text is not one. Currency symbols and codes, spaces and
+ * thousands separators are dropped; "(12)" is -12. With both "," and "." present the later one is
+ * the decimal mark; a lone "," is a thousands separator only in groups of three ("1,234").
+ */
+export function parseNumber(raw: string): number {
+  if (SIMPLE_NUMBER.test(raw)) return Number(raw);
+  let text = raw.trim();
+  let sign = 1;
+  if (text.startsWith('(') && text.endsWith(')')) {
+    sign = -1;
+    text = text.slice(1, -1);
+  }
+  text = text.replace(CURRENCY_AND_SPACE, '').replaceAll('\u00a0', '').replaceAll("'", '');
+  if (text.startsWith('-')) {
+    sign = -sign;
+    text = text.slice(1);
+  } else if (text.startsWith('+')) {
+    text = text.slice(1);
+  }
+  const lastComma = text.lastIndexOf(',');
+  const lastDot = text.lastIndexOf('.');
+  if (lastComma !== -1 && lastDot !== -1) {
+    text =
+      lastComma > lastDot ? text.replaceAll('.', '').replace(',', '.') : text.replaceAll(',', '');
+  } else if (lastComma !== -1) {
+    text = /^\d{1,3}(,\d{3})+$/.test(text) ? text.replaceAll(',', '') : text.replace(',', '.');
+  } else if (lastDot !== -1 && /^\d{1,3}(\.\d{3}){2,}$/.test(text)) {
+    // "1.234.567" can only be thousands groups.
+    text = text.replaceAll('.', '');
+  }
+  if (!/^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return Number.NaN;
+  return sign * Number(text);
+}
+
+/** Category values compare without case and surrounding or repeated spaces. */
+export function categoryKey(raw: string): string {
+  return raw.trim().replace(/\s+/g, ' ').toLowerCase();
+}
