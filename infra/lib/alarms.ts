@@ -1,0 +1,94 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { alarmThresholds, type EnvironmentSettings, queueSettings } from './settings.js';
+
+export interface AlarmsProps {
+  readonly settings: EnvironmentSettings;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Where to email alarms; without it, subscribe to the topic by hand or from chat tooling. */
+  readonly alarmEmail?: string;
+}
+
+/** The namespace and name under which the service publishes its outbox backlog (EMF). */
+export const outboxMetric = { namespace: 'Churnline', metricName: 'OutboxPending' } as const;
+
+/**
+ * The three alarms from the production design, all to one SNS topic, on alarm and on recovery.
+ */
+export class Alarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly deadLetterDepth: cloudwatch.Alarm;
+  readonly oldestMessageAge: cloudwatch.Alarm;
+  readonly outboxBacklog: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: AlarmsProps) {
+    super(scope, id);
+    const { settings } = props;
+
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: `Churnline ${settings.name} alarms`,
+      enforceSSL: true,
+    });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry only alarm names and metric values. With the AWS-managed SNS key CloudWatch cannot publish at all, and a customer-managed key for this alone is not worth its cost.',
+    });
+    if (props.alarmEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+
+    this.deadLetterDepth = new cloudwatch.Alarm(this, 'DeadLetterDepth', {
+      alarmDescription: `More than ${alarmThresholds.deadLetterDepth} prediction jobs are dead-lettered: they failed ${queueSettings.maxReceiveCount} receives or were rejected. Inspect with \`churnline dlq\`.`,
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: alarmThresholds.deadLetterDepth,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.oldestMessageAge = new cloudwatch.Alarm(this, 'OldestMessageAge', {
+      alarmDescription: `A prediction job has waited more than ${alarmThresholds.oldestMessageAgeSeconds} s: workers are down, stuck, or at their maximum count.`,
+      metric: props.queue.metricApproximateAgeOfOldestMessage({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: alarmThresholds.oldestMessageAgeSeconds,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    // The smallest backlog seen in each 5-minute period: if the outbox never once emptied for
+    // 15 minutes, the relay to SQS is failing (SQS unreachable, or no rights to send).
+    this.outboxBacklog = new cloudwatch.Alarm(this, 'OutboxBacklog', {
+      alarmDescription:
+        'Prediction jobs are waiting in the outbox and not reaching SQS: the relay is failing. Predictions stay queued until it recovers.',
+      metric: new cloudwatch.Metric({
+        ...outboxMetric,
+        dimensionsMap: { Environment: settings.name },
+        period: Duration.minutes(5),
+        statistic: cloudwatch.Stats.MINIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: alarmThresholds.outboxStuckPeriods,
+      // No data means no service is running to publish it; the queue alarms cover that case.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    for (const alarm of [this.deadLetterDepth, this.oldestMessageAge, this.outboxBacklog]) {
+      alarm.addAlarmAction(new actions.SnsAction(this.topic));
+      alarm.addOkAction(new actions.SnsAction(this.topic));
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Per-environment sizing and safety settings. Everything that differs between staging and
+ * production lives here, so a reviewer can compare the two side by side.
+ */
+export type EnvironmentName = 'staging' | 'prod';
+
+export const environmentNames: readonly EnvironmentName[] = ['staging', 'prod'];
+
+export interface EnvironmentSettings {
+  readonly name: EnvironmentName;
+  /** One NAT gateway per AZ in production so losing an AZ does not cut egress to the JWKS host. */
+  readonly natGateways: number;
+  readonly database: {
+    /** RDS instance class, e.g. `t4g.micro`; see the cost estimate in infra/README.md. */
+    readonly instanceType: string;
+    readonly multiAz: boolean;
+    readonly allocatedStorageGiB: number;
+    readonly maxAllocatedStorageGiB: number;
+    readonly backupRetentionDays: number;
+    readonly deletionProtection: boolean;
+  };
+  readonly api: {
+    readonly cpu: number;
+    readonly memoryMiB: number;
+    readonly minTasks: number;
+    readonly maxTasks: number;
+  };
+  readonly worker: {
+    readonly cpu: number;
+    readonly memoryMiB: number;
+    readonly maxTasks: number;
+  };
+  /** Days before result objects move to Infrequent Access, and before they are deleted. */
+  readonly results: {
+    readonly infrequentAccessAfterDays: number;
+    readonly expireAfterDays: number;
+  };
+  readonly logRetentionDays: number;
+  /** Keep data (bucket, database snapshot, logs) when the stack is deleted. */
+  readonly retainData: boolean;
+}
+
+const staging: EnvironmentSettings = {
+  name: 'staging',
+  natGateways: 1,
+  database: {
+    instanceType: 't4g.micro',
+    multiAz: false,
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 50,
+    backupRetentionDays: 7,
+    deletionProtection: false,
+  },
+  api: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2 },
+  worker: { cpu: 1024, memoryMiB: 2048, maxTasks: 2 },
+  results: { infrequentAccessAfterDays: 30, expireAfterDays: 90 },
+  logRetentionDays: 30,
+  retainData: false,
+};
+
+const prod: EnvironmentSettings = {
+  name: 'prod',
+  natGateways: 2,
+  database: {
+    instanceType: 't4g.small',
+    multiAz: true,
+    allocatedStorageGiB: 20,
+    maxAllocatedStorageGiB: 200,
+    backupRetentionDays: 14,
+    deletionProtection: true,
+  },
+  api: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 6 },
+  worker: { cpu: 1024, memoryMiB: 2048, maxTasks: 10 },
+  results: { infrequentAccessAfterDays: 30, expireAfterDays: 365 },
+  logRetentionDays: 90,
+  retainData: true,
+};
+
+export function settingsFor(name: string): EnvironmentSettings {
+  if (name === 'prod') return prod;
+  if (name === 'staging') return staging;
+  throw new Error(`Unknown environment "${name}": pass -c env=prod or -c env=staging`);
+}
+
+/** Thresholds shared with the service's own alarm defaults (ALARM_DLQ_DEPTH, ALARM_OLDEST_MESSAGE_AGE_S). */
+export const alarmThresholds = {
+  deadLetterDepth: 5,
+  oldestMessageAgeSeconds: 1800,
+  /** The outbox never emptied for this many consecutive 5-minute periods: the relay is stuck. */
+  outboxStuckPeriods: 3,
+} as const;
+
+/** Queue settings from the production design; the same defaults as src/config. */
+export const queueSettings = {
+  visibilityTimeoutSeconds: 300,
+  receiveWaitTimeSeconds: 20,
+  retentionSeconds: 4 * 24 * 3600,
+  deadLetterRetentionSeconds: 14 * 24 * 3600,
+  maxMessageBytes: 262_144,
+  maxReceiveCount: 3,
+} as const;

@@ -1,0 +1,108 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { EnvironmentSettings } from './settings.js';
+
+export interface StorageProps {
+  readonly settings: EnvironmentSettings;
+}
+
+/**
+ * The bucket for uploads and results, plus a second bucket that receives the S3 server access
+ * logs and the load balancer's access logs (a bucket cannot usefully log into itself).
+ *
+ * Everything Churnline writes lives under one prefix (S3_PREFIX), so the task roles can be
+ * limited to it and the bucket can be shared with other tools later without widening access.
+ * Results live under `<prefix>results/` so that a lifecycle rule (which matches key prefixes
+ * only) can age them out without touching uploads.
+ */
+export class Storage extends Construct {
+  static readonly prefix = 'churnline/';
+  static readonly resultsPrefix = `${Storage.prefix}results/`;
+  /** The S3 actions a role needs to stream objects in and out under the prefix. */
+  static readonly objectActions = ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'];
+
+  readonly bucket: s3.Bucket;
+  readonly logBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: StorageProps) {
+    super(scope, id);
+    const { settings } = props;
+    // Buckets are kept when the stack is deleted, in every environment: CloudFormation cannot
+    // delete a non-empty bucket, and emptying it automatically needs a custom-resource Lambda
+    // with broad delete rights, which is worse than deleting a staging bucket by hand.
+    const removal = { removalPolicy: RemovalPolicy.RETAIN };
+
+    this.logBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // Load balancer access logs can only be delivered to SSE-S3 buckets, not SSE-KMS.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      ...removal,
+    });
+    Validations.of(this.logBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the access-log bucket itself; logging its own reads into itself would loop and a third bucket would only move the question.',
+    });
+
+    this.bucket = new s3.Bucket(this, 'Data', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 'data-bucket/',
+      lifecycleRules: [
+        {
+          id: 'age-out-results',
+          prefix: Storage.resultsPrefix,
+          transitions: [
+            {
+              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
+              transitionAfter: Duration.days(settings.results.infrequentAccessAfterDays),
+            },
+          ],
+          expiration: Duration.days(settings.results.expireAfterDays),
+        },
+        {
+          // Versioning guards against a bad overwrite; old versions need not live forever.
+          id: 'expire-old-versions',
+          noncurrentVersionExpiration: Duration.days(30),
+          expiredObjectDeleteMarker: true,
+        },
+        {
+          // A worker killed mid-upload leaves parts behind that are billed until aborted.
+          id: 'abort-incomplete-uploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
+      ...removal,
+    });
+  }
+
+  /**
+   * Read and write objects under the Churnline prefix, nothing else. Without s3:ListBucket a
+   * GET of a missing key answers 403 AccessDenied rather than 404; keys are generated from ids
+   * the service already holds, so it never needs to probe or list.
+   */
+  grantPrefixReadWrite(role: iam.IRole): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteChurnlineObjects',
+        actions: Storage.objectActions,
+        resources: [this.bucket.arnForObjects(`${Storage.prefix}*`)],
+      }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${Storage.prefix}*]`,
+      reason:
+        'Object keys are generated per user and upload, so the only bound is the Churnline prefix; the wildcard covers object names under it, not other prefixes or buckets.',
+    });
+  }
+}
