@@ -3,7 +3,7 @@
  * calls describeBlobStoreContract with a factory. A case an adapter cannot run says why.
  */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId, resultKey, uploadKey, userPrefix } from '../ids.js';
 import { BlobError, type BlobStore, type PutOptions } from './port.js';
@@ -184,6 +184,37 @@ export function describeBlobStoreContract(adapter: string, factory: BlobStoreFac
       expect((await readAll(await store.get(existing))).toString()).toBe('old,version\n');
       expect(await store.list(userPrefix(USER))).toEqual([existing]);
       expect(await under.leftovers()).toEqual([]);
+    });
+
+    it('rejects with the error of a body that fails before the store starts reading it', async () => {
+      const under = await setup();
+      const key = uploadKey(USER, newId());
+      const early = new Error('connection reset before the first chunk was read');
+      const body = new PassThrough();
+      body.write('partial');
+      const putting = under.store.put(key, body);
+      body.destroy(early);
+      await expect(putting).rejects.toBe(early);
+      expect(await under.store.head(key)).toBeNull();
+      expect(await under.leftovers()).toEqual([]);
+    });
+
+    it('destroys the body stream when the put is refused, so its source is released', async () => {
+      const { store } = await setup();
+      const refusals: Array<[string, (body: PassThrough) => Promise<unknown>]> = [
+        ['invalid_key', (body) => store.put('../x.csv', body)],
+        [
+          'invalid_metadata',
+          (body) => store.put(uploadKey(USER, newId()), body, { contentType: '' }),
+        ],
+        ['too_large', (body) => store.put(uploadKey(USER, newId()), body, { maxBytes: 2 })],
+      ];
+      for (const [code, refuse] of refusals) {
+        const body = new PassThrough();
+        body.write('a,b\n');
+        expect((await blobErrorOf(refuse(body))).code).toBe(code);
+        expect(body.destroyed, code).toBe(true);
+      }
     });
 
     it('leaves nothing when the put is aborted or its stream is destroyed without an error', async () => {

@@ -93,6 +93,8 @@ export class BodyMeter {
   }
 }
 
+const ignore = () => undefined;
+
 /**
  * The body as Buffers. A stream is tied to the signal (aborting destroys it, which ends the
  * iteration with an AbortError); an already aborted signal fails before anything is read.
@@ -108,6 +110,9 @@ export function bodyChunks(
       yield buffer;
     })();
   }
+  // The store may wait on storage before it reads the first chunk; an error the stream emits
+  // meanwhile must not go unhandled (and crash the process): iterating rethrows it anyway.
+  body.on('error', ignore);
   const stream = signal ? addAbortSignal(signal, body) : body;
   return (async function* () {
     for await (const chunk of stream as AsyncIterable<Buffer | Uint8Array | string>) {
@@ -116,4 +121,9 @@ export function bodyChunks(
       else yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
   })();
+}
+
+/** A stream body of a failed put is of no further use: destroying it releases its source. */
+export function discardBody(body: Readable | Buffer | string): void {
+  if (typeof body !== 'string' && !Buffer.isBuffer(body)) body.destroy();
 }

@@ -22,7 +22,14 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { assertKey, assertPrefix, assertPutOptions, BodyMeter, bodyChunks } from './checks.js';
+import {
+  assertKey,
+  assertPrefix,
+  assertPutOptions,
+  BodyMeter,
+  bodyChunks,
+  discardBody,
+} from './checks.js';
 import {
   BlobError,
   type BlobHead,
@@ -140,6 +147,19 @@ export class FsBlobStore implements BlobStore {
     body: Readable | Buffer | string,
     options: PutOptions = {},
   ): Promise<PutResult> {
+    try {
+      return await this.writeObject(key, body, options);
+    } catch (error) {
+      discardBody(body);
+      throw error;
+    }
+  }
+
+  private async writeObject(
+    key: string,
+    body: Readable | Buffer | string,
+    options: PutOptions,
+  ): Promise<PutResult> {
     const target = this.pathOf(key);
     assertPutOptions(options);
     const chunks = bodyChunks(body, options.signal);
@@ -206,15 +226,14 @@ export class FsBlobStore implements BlobStore {
     const target = this.pathOf(key);
     // The open file keeps this version readable even if the key is overwritten or deleted later.
     const handle = await storage(key, () => open(target, 'r'));
-    const isFile = await storage(key, async () => (await handle.stat()).isFile()).catch(
-      async (error: unknown) => {
-        await handle.close();
-        throw error;
-      },
-    );
-    if (!isFile) {
+    try {
+      // Opening a directory succeeds on Linux; a key that is only a prefix is not an object.
+      if (!(await handle.stat()).isFile()) {
+        throw new BlobError('not_found', `No object under ${JSON.stringify(key)}.`, false);
+      }
+    } catch (error) {
       await handle.close();
-      throw new BlobError('not_found', `No object under ${JSON.stringify(key)}.`, false);
+      throw fsErrorToBlobError(error, key);
     }
     const file = handle.createReadStream();
     // Read errors reach the caller as BlobErrors too, so that it can decide on `retryable`.

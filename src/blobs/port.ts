@@ -83,7 +83,8 @@ export interface BlobStore {
   /**
    * Stores the whole body under the key, replacing any object there. Readers see the old object or
    * the new one, never a part. When the body fails, is aborted or is too large, the put rejects
-   * and nothing is stored (an error of the caller's own stream is rethrown as it is).
+   * and nothing is stored (an error of the caller's own stream is rethrown as it is). A stream
+   * body is consumed; when the put fails, it is destroyed.
    */
   put(key: string, body: Readable | Buffer | string, options?: PutOptions): Promise<PutResult>;
   /**

@@ -36,9 +36,7 @@ describe('churnline token create', () => {
     const { exp, iat } = decodeJwt(token);
     expect(exp! - iat!).toBe(12 * 3600);
 
-    const defaulted = await runCli(['token', 'create', '--user', 'user_2NN'], {
-      CHURNLINE_DATA_DIR: dir,
-    });
+    const defaulted = await runCli(['token', 'create', '--user', 'user_2NN'], localEnv(dir));
     const claims = decodeJwt(defaulted.stdout.trim());
     expect(claims.exp! - claims.iat!).toBe(30 * 86_400);
   });
