@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { base64url, exportPKCS8, exportSPKI, type JWTPayload, SignJWT } from 'jose';
+import { base64url, exportJWK, exportPKCS8, exportSPKI, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthError,
@@ -120,6 +120,11 @@ describe('JWKS verifier', () => {
     expect((await refusal(`Bearer ${unknownKid}`)).message).toMatch(
       /key this service does not know/,
     );
+    // A key carried in the token's own header is never trusted.
+    const selfSigned = await new SignJWT({ sub: SUB, iss: ISSUER, aud: AUDIENCE, exp: now() + 600 })
+      .setProtectedHeader({ alg: 'RS256', kid: rsa.kid, jwk: await exportJWK(intruder.publicKey) })
+      .sign(intruder.privateKey);
+    expect((await refusal(`Bearer ${selfSigned}`)).message).toMatch(/signature/);
     // An ES256 header pointing at the RSA key's kid finds no key of that type.
     await refusal(`Bearer ${await sign(ec, {}, { kid: rsa.kid })}`);
   });

@@ -119,7 +119,9 @@ function toAuthError(error: unknown): Error {
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return invalid('The token signature is invalid.');
   }
-  return invalid('The token is malformed.');
+  if (error instanceof errors.JOSEError) return invalid('The token is malformed.');
+  // Not a verdict on the token (a bug, say): let it surface as a server error, not a 401.
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function userOf(payload: JWTPayload): AuthenticatedUser {
