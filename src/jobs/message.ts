@@ -1,0 +1,139 @@
+/**
+ * The job message, schema v1: one module imported by the publisher (API) and the consumer
+ * (worker), so the two cannot drift apart. A message is an envelope around the job's exact JSON
+ * text, signed with HMAC-SHA256 under a key id, so keys can rotate without dropping jobs.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { checkObjectKey, isUserId } from '../ids.js';
+
+export const MESSAGE_VERSION = 1;
+/** A message older than this is a replay, not a job. */
+export const MAX_MESSAGE_AGE_MS = 24 * 3600 * 1000;
+/** Clocks drift; a message from further ahead than this is forged or misconfigured. */
+export const MAX_CLOCK_AHEAD_MS = 3600 * 1000;
+
+const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export const jobSchema = z
+  .object({
+    predictionId: z.uuid(),
+    userId: z.string().refine(isUserId, 'is not a valid user id'),
+    uploadId: z.uuid(),
+    objectKey: z.string().max(1024),
+    modelId: z.string().regex(MODEL_ID, 'is not a valid model id'),
+    publishedAt: z.iso.datetime({ offset: false }),
+  })
+  .strict()
+  .superRefine((job, ctx) => {
+    const key = checkObjectKey(job.objectKey, job.userId);
+    if (!key.ok) ctx.addIssue({ code: 'custom', path: ['objectKey'], message: key.reason });
+    else if (key.kind !== 'upload' || key.id !== job.uploadId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['objectKey'],
+        message: 'object key is not the upload of this job',
+      });
+    }
+  });
+
+export type Job = z.infer<typeof jobSchema>;
+
+const envelopeSchema = z
+  .object({
+    v: z.literal(MESSAGE_VERSION),
+    kid: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+    sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    job: z.string().max(4096),
+  })
+  .strict();
+
+export interface SigningKey {
+  readonly id: string;
+  readonly secret: Buffer;
+}
+
+/** Signing keys: the first signs; all verify (old keys stay until their messages are gone). */
+export interface SigningKeyring {
+  readonly active: SigningKey;
+  readonly all: ReadonlyMap<string, SigningKey>;
+}
+
+/** Why a message was refused; the worker dead-letters it with this reason and never runs it. */
+export class InvalidJobMessageError extends Error {
+  override name = 'InvalidJobMessageError';
+}
+
+function sign(key: SigningKey, jobJson: string): string {
+  return createHmac('sha256', key.secret)
+    .update(`churnline-job-v${MESSAGE_VERSION}.${jobJson}`)
+    .digest('base64url');
+}
+
+/** Builds the message body for a job (validated first: the publisher cannot send a bad job). */
+export function encodeJobMessage(job: Job, keys: SigningKeyring): string {
+  const valid = jobSchema.parse(job);
+  const jobJson = JSON.stringify({
+    predictionId: valid.predictionId,
+    userId: valid.userId,
+    uploadId: valid.uploadId,
+    objectKey: valid.objectKey,
+    modelId: valid.modelId,
+    publishedAt: valid.publishedAt,
+  });
+  return JSON.stringify({
+    v: MESSAGE_VERSION,
+    kid: keys.active.id,
+    sig: sign(keys.active, jobJson),
+    job: jobJson,
+  });
+}
+
+/** Verifies and decodes a message body: shape, key id, signature, schema, then age. */
+export function decodeJobMessage(body: string, keys: SigningKeyring, now = Date.now()): Job {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw new InvalidJobMessageError('message body is not JSON');
+  }
+  const envelope = envelopeSchema.safeParse(parsed);
+  if (!envelope.success) {
+    throw new InvalidJobMessageError(`message envelope is invalid: ${summarise(envelope.error)}`);
+  }
+  const key = keys.all.get(envelope.data.kid);
+  if (!key)
+    throw new InvalidJobMessageError(`message is signed with unknown key id ${envelope.data.kid}`);
+  const expected = Buffer.from(sign(key, envelope.data.job));
+  const given = Buffer.from(envelope.data.sig);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
+    throw new InvalidJobMessageError('message signature does not match');
+  }
+  let jobJson: unknown;
+  try {
+    jobJson = JSON.parse(envelope.data.job);
+  } catch {
+    throw new InvalidJobMessageError('job is not JSON');
+  }
+  const job = jobSchema.safeParse(jobJson);
+  if (!job.success) throw new InvalidJobMessageError(`job is invalid: ${summarise(job.error)}`);
+  const publishedAt = Date.parse(job.data.publishedAt);
+  if (now - publishedAt > MAX_MESSAGE_AGE_MS) {
+    throw new InvalidJobMessageError(
+      `message was published at ${job.data.publishedAt}, more than 24 h ago (replay window)`,
+    );
+  }
+  if (publishedAt - now > MAX_CLOCK_AHEAD_MS) {
+    throw new InvalidJobMessageError(
+      `message claims to be published at ${job.data.publishedAt}, more than 1 h in the future`,
+    );
+  }
+  return job.data;
+}
+
+function summarise(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || 'body'} ${issue.message}`)
+    .join('; ');
+}
