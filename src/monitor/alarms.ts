@@ -1,0 +1,130 @@
+import type { Logger } from '../log.js';
+import type { QueueStats } from '../queue/port.js';
+
+export interface AlarmThresholds {
+  /** Raised when the dead-letter queue holds more messages than this. */
+  readonly deadLetterDepth: number;
+  /** Raised when the oldest message in the queue is older than this. */
+  readonly oldestMessageAgeSeconds: number;
+  /** Raised when more jobs than this wait in the outbox (the queue is not taking them). */
+  readonly outboxPending?: number;
+}
+
+export interface AlarmState {
+  readonly name: string;
+  readonly active: boolean;
+  readonly value: number | null;
+  readonly threshold: number;
+  readonly message: string;
+  readonly since: string | null;
+}
+
+export interface Observation {
+  readonly queue: QueueStats;
+  readonly outboxPending: number;
+}
+
+type Notify = (transition: { alarm: AlarmState; raised: boolean }) => Promise<void>;
+
+/**
+ * Evaluates the alarms on each observation and acts on transitions only: a log line for every
+ * raise and recovery, and the optional notifier (a Slack-compatible webhook) for each.
+ */
+export class Alarms {
+  private states = new Map<string, AlarmState>();
+
+  constructor(
+    private readonly thresholds: AlarmThresholds,
+    private readonly log: Logger,
+    private readonly notify?: Notify,
+  ) {}
+
+  current(): AlarmState[] {
+    return [...this.states.values()];
+  }
+
+  async evaluate(observation: Observation, now = new Date()): Promise<AlarmState[]> {
+    const { queue } = observation;
+    const checks = [
+      {
+        name: 'dead_letter_depth',
+        value: queue.deadLetter.visible,
+        threshold: this.thresholds.deadLetterDepth,
+        describe: (v: number | null, t: number) =>
+          `${v} messages in the dead-letter queue (alarm above ${t})`,
+      },
+      {
+        name: 'oldest_message_age',
+        value: queue.oldestAgeSeconds,
+        threshold: this.thresholds.oldestMessageAgeSeconds,
+        describe: (v: number | null, t: number) =>
+          v === null
+            ? 'queue is empty or its oldest message age is unknown'
+            : `oldest queued message is ${v} s old (alarm above ${t} s)`,
+      },
+      ...(this.thresholds.outboxPending === undefined
+        ? []
+        : [
+            {
+              name: 'outbox_backlog',
+              value: observation.outboxPending,
+              threshold: this.thresholds.outboxPending,
+              describe: (v: number | null, t: number) =>
+                `${v} jobs waiting in the outbox to be sent (alarm above ${t})`,
+            },
+          ]),
+    ];
+    const transitions: Array<{ alarm: AlarmState; raised: boolean }> = [];
+    for (const check of checks) {
+      const active = check.value !== null && check.value > check.threshold;
+      const previous = this.states.get(check.name);
+      const changed = (previous?.active ?? false) !== active;
+      const state: AlarmState = {
+        name: check.name,
+        active,
+        value: check.value,
+        threshold: check.threshold,
+        message: check.describe(check.value, check.threshold),
+        since: changed ? now.toISOString() : (previous?.since ?? null),
+      };
+      this.states.set(check.name, state);
+      if (changed) transitions.push({ alarm: state, raised: active });
+    }
+    for (const transition of transitions) {
+      const { alarm, raised } = transition;
+      if (raised)
+        this.log.error(
+          { alarm: alarm.name, value: alarm.value, threshold: alarm.threshold },
+          `ALARM: ${alarm.message}`,
+        );
+      else
+        this.log.info(
+          { alarm: alarm.name, value: alarm.value },
+          `alarm recovered: ${alarm.message}`,
+        );
+      await this.notify?.(transition).catch((error: unknown) => {
+        this.log.warn({ err: error, alarm: alarm.name }, 'alarm webhook failed');
+      });
+    }
+    return this.current();
+  }
+}
+
+/** Posts Slack-compatible JSON ({ text }) to a webhook URL on every alarm transition. */
+export function webhookNotifier(url: string, timeoutMs = 5000): Notify {
+  return async ({ alarm, raised }) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        text: `${raised ? ':rotating_light: Churnline alarm' : ':white_check_mark: Churnline recovered'}: ${alarm.message}`,
+        alarm: alarm.name,
+        state: raised ? 'ALARM' : 'OK',
+        value: alarm.value,
+        threshold: alarm.threshold,
+      }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+  };
+}
