@@ -1,7 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import { authFailureToApiError } from './api/auth/errors.js';
+import { createAuthVerifier } from './api/auth/verifier.js';
+import type { ModelCatalog, ModelInfo } from './api/models/routes.js';
+import { buildServer } from './api/server.js';
+import { openBlobStore } from './blobs/open.js';
+import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
+import { type Db, openSqliteDatabase } from './db/connect.js';
+import type { SigningKeyring } from './jobs/message.js';
+import { OutboxRelay } from './jobs/outbox-relay.js';
+import { createPredictionHandler } from './jobs/prediction-handler.js';
+import { ScoringPool } from './jobs/scoring-pool.js';
+import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './jobs/signing-keys.js';
+import { JobWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
+import { loadModel, SHIPPED_MODELS } from './model/model-file.js';
+import { Alarms, webhookNotifier } from './monitor/alarms.js';
+import { Metrics } from './monitor/metrics.js';
+import { Monitor } from './monitor/monitor.js';
 import type { JobQueue } from './queue/port.js';
 import { SqliteJobQueue } from './queue/sqlite.js';
+
+export type Role = 'api' | 'worker';
 
 /**
  * The composition root: builds the configured adapters once and wires them together.
@@ -10,18 +30,113 @@ import { SqliteJobQueue } from './queue/sqlite.js';
 export interface App {
   readonly config: Config;
   readonly log: Logger;
+  readonly db: Db;
   readonly queue: JobQueue;
+  readonly blobs: BlobStore;
+  readonly metrics: Metrics;
+  readonly monitor: Monitor;
+  readonly server: FastifyInstance | undefined;
+  readonly worker: JobWorker | undefined;
+  /** Starts the roles' background work (relay, worker, monitoring); the caller listens. */
+  start(): Promise<void>;
+  /** Stops receiving, drains running jobs within the configured deadline, closes everything. */
   close(): Promise<void>;
 }
 
-export async function createApp(config: Config, log: Logger): Promise<App> {
+export async function createApp(
+  config: Config,
+  log: Logger,
+  roles: readonly Role[] = ['api', 'worker'],
+): Promise<App> {
+  const db = await openSqliteDatabase(config.database.file);
   const queue = openQueue(config);
+  const blobs = openBlobStore(config);
+  const signingKeys = openSigningKeys(config);
+  const metrics = new Metrics({ processMetrics: true });
+  const alarms = new Alarms(
+    config.alarms,
+    log.child({ component: 'alarms' }),
+    config.alarms.webhookUrl ? webhookNotifier(config.alarms.webhookUrl) : undefined,
+  );
+  const monitor = new Monitor({
+    db,
+    queue,
+    metrics,
+    alarms,
+    log,
+    intervalMs: config.monitorIntervalSeconds * 1000,
+  });
+
+  let server: FastifyInstance | undefined;
+  let relay: OutboxRelay | undefined;
+  if (roles.includes('api')) {
+    relay = new OutboxRelay({ db, queue, log: log.child({ component: 'relay' }) });
+    const verifier = await createAuthVerifier(
+      config.auth.mode === 'jwks' ? config.auth : { mode: 'local', dataDir: config.dataDir },
+    );
+    server = await buildServer({
+      db,
+      blobs,
+      relay,
+      signingKeys,
+      authenticate: (header) =>
+        verifier.verify(header).catch((error: unknown) => {
+          throw authFailureToApiError(error) ?? error;
+        }),
+      models: await shippedModelCatalog(),
+      metrics,
+      monitor,
+      log,
+      uploadMaxBytes: config.uploads.maxBytes,
+    });
+  }
+
+  let worker: JobWorker | undefined;
+  let scorer: ScoringPool | undefined;
+  if (roles.includes('worker')) {
+    scorer = new ScoringPool({ size: config.worker.concurrency, config, log });
+    worker = new JobWorker({
+      queue,
+      log: log.child({ component: 'worker' }),
+      concurrency: config.worker.concurrency,
+      handler: createPredictionHandler({
+        db,
+        blobs,
+        scorer,
+        signingKeys,
+        metrics,
+        log: log.child({ component: 'worker' }),
+      }),
+    });
+  }
+
   return {
     config,
     log,
+    db,
     queue,
+    blobs,
+    metrics,
+    monitor,
+    server,
+    worker,
+    async start() {
+      await monitor.start();
+      relay?.start();
+      worker?.start();
+    },
     async close() {
+      if (worker) {
+        const drained = await worker.stop(config.worker.shutdownDeadlineSeconds * 1000);
+        if (!drained.finished)
+          log.warn({ released: drained.released }, 'released unfinished jobs for another worker');
+      }
+      await server?.close();
+      await relay?.stop();
+      monitor.stop();
+      await scorer?.close();
       await queue.close();
+      await db.destroy();
     },
   };
 }
@@ -36,4 +151,31 @@ export function openQueue(config: Config): JobQueue {
         pollIntervalMs: config.queue.pollIntervalMs,
       });
   }
+}
+
+function openSigningKeys(config: Config): SigningKeyring {
+  return config.jobSigningKeys
+    ? parseSigningKeys(config.jobSigningKeys)
+    : loadOrCreateLocalSigningKeys(config.dataDir);
+}
+
+async function shippedModelCatalog(): Promise<ModelCatalog> {
+  const models: ModelInfo[] = [];
+  for (const id of SHIPPED_MODELS) {
+    const model = await loadModel(id);
+    const cv = model.training.crossValidation;
+    models.push({
+      id,
+      description: `Logistic regression predicting "${model.label}", trained on ${model.training.rows} customers; ${cv.repeats}x${cv.folds}-fold cross-validated.`,
+      trainedAt: null,
+      metrics: {
+        rocAuc: cv.mean.rocAuc,
+        prAuc: cv.mean.prAuc,
+        brier: cv.mean.brier,
+        logLoss: cv.mean.logLoss,
+      },
+      requiredColumns: model.columns.map((column) => column.name),
+    });
+  }
+  return { list: () => models, has: (id) => models.some((m) => m.id === id) };
 }

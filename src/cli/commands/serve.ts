@@ -1,71 +1,90 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { createApp } from '../../app.js';
+import { createLocalToken } from '../../api/auth/local-key.js';
+import { createApp, type Role } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import { createLogger } from '../../log.js';
+import { UsageError } from '../errors.js';
 
 const PURGE_INTERVAL_MS = 60_000;
+const DEMO_USER = 'local-user';
+
+function parseRoles(value: string): Role[] {
+  const roles = value.split(',').map((r) => r.trim());
+  for (const role of roles) {
+    if (role !== 'api' && role !== 'worker') {
+      throw new UsageError(
+        `--roles takes api, worker or api,worker; got ${JSON.stringify(value)}.`,
+      );
+    }
+  }
+  return [...new Set(roles)] as Role[];
+}
+
+/** Runs the roles until SIGTERM or SIGINT, then drains and exits 0. */
+async function run(roles: Role[]): Promise<void> {
+  const config = parseConfig(process.env);
+  const log = createLogger(config.logLevel);
+  const app = await createApp(config, log, roles);
+
+  // Retention: expired messages are removed from the queue and its DLQ.
+  const purge = () =>
+    app.queue.purgeExpired().then(
+      ({ removed }) =>
+        removed > 0 && log.info({ removed }, 'removed messages past their retention'),
+      (error: unknown) => log.error({ err: error }, 'purging expired messages failed'),
+    );
+  await purge();
+  const purgeTimer = setInterval(purge, PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
+  await app.start();
+  if (app.server) {
+    await app.server.listen({ host: config.http.host, port: config.http.port });
+    const { port } = app.server.server.address() as AddressInfo;
+    const url = `http://${config.http.host}:${port}`;
+    log.info({ dataDir: config.dataDir, roles }, `Churnline is listening on ${url}`);
+    if (config.auth.mode === 'local') {
+      const token = await createLocalToken({
+        dataDir: config.dataDir,
+        userId: DEMO_USER,
+        ttlSeconds: 30 * 24 * 3600,
+      });
+      process.stdout.write(
+        `\nChurnline is running at ${url} (API docs: ${url}/docs)\n` +
+          `A token for user "${DEMO_USER}", valid 30 days (make others with: churnline token create --user <id>):\n\n` +
+          `  export CHURNLINE_TOKEN=${token}\n` +
+          `  curl -H "Authorization: Bearer $CHURNLINE_TOKEN" -F file=@customers.csv ${url}/v1/uploads\n\n`,
+      );
+    }
+  } else {
+    log.info({ dataDir: config.dataDir, roles }, 'Churnline worker is running');
+  }
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal }, 'shutting down: no new jobs, finishing running ones');
+  clearInterval(purgeTimer);
+  await app.close();
+  log.info('stopped');
+}
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('Run the service on the embedded default (SQLite queue in the data directory).')
-    .action(async () => {
-      const config = parseConfig(process.env);
-      const log = createLogger(config.logLevel);
-      const app = await createApp(config, log);
-
-      // Retention: expired messages are removed from the queue and its DLQ.
-      const purge = async () => {
-        const { removed } = await app.queue.purgeExpired();
-        if (removed > 0) log.info({ removed }, 'removed messages past their retention');
-      };
-      await purge();
-      const purgeTimer = setInterval(() => {
-        purge().catch((error) => log.error({ err: error }, 'purging expired messages failed'));
-      }, PURGE_INTERVAL_MS);
-
-      const server = createServer((req, res) => {
-        if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
-          app.queue.stats().then(
-            (queue) => {
-              res.writeHead(200, { 'content-type': 'application/json' });
-              res.end(JSON.stringify({ status: 'ok', queue }));
-            },
-            (error: unknown) => {
-              log.error({ err: error }, 'health check failed');
-              res.writeHead(503, { 'content-type': 'application/json' });
-              res.end(
-                JSON.stringify({ error: { code: 'unavailable', message: 'queue unavailable' } }),
-              );
-            },
-          );
-          return;
-        }
-        res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'not_found', message: 'No such route.' } }));
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.http.port, config.http.host, resolve);
-      });
-      const { port } = server.address() as AddressInfo;
-      log.info(
-        { dataDir: config.dataDir },
-        `Churnline is listening on http://${config.http.host}:${port}`,
-      );
-
-      await new Promise<void>((resolve) => {
-        const stop = (signal: string) => {
-          log.info({ signal }, 'shutting down');
-          resolve();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
-      clearInterval(purgeTimer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await app.close();
-    });
+    .description(
+      'Run the service: API and worker in one process on the embedded default (SQLite, local disk).',
+    )
+    .option(
+      '--roles <roles>',
+      'which roles this process runs: api, worker or api,worker',
+      'api,worker',
+    )
+    .action((options: { roles: string }) => run(parseRoles(options.roles)));
+  program
+    .command('worker')
+    .description('Run a job worker only (same as serve --roles worker).')
+    .action(() => run(['worker']));
 }

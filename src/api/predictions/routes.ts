@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
+import { findUpload } from '../../db/uploads.js';
+import { resultKey } from '../../ids.js';
+import { submitPrediction } from '../../jobs/submit.js';
+import { ApiError, notFound } from '../errors.js';
+import { presentPrediction } from '../presenters.js';
+import type { ApiDeps } from '../server.js';
+import {
+  createPredictionBody,
+  listPredictionsQuery,
+  predictionIdParams,
+  predictionSchema,
+} from './schema.js';
+
+export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.post(
+    '/predictions',
+    {
+      schema: {
+        summary: 'Score an upload: creates a prediction job (202) that you can poll',
+        tags: ['predictions'],
+        body: createPredictionBody,
+        response: { 202: predictionSchema },
+      },
+    },
+    async (request, reply) => {
+      const { uploadId, modelId } = request.body;
+      if (!deps.models.has(modelId)) {
+        const known = deps.models
+          .list()
+          .map((m) => m.id)
+          .join(', ');
+        throw new ApiError(
+          422,
+          'unknown_model',
+          `There is no model "${modelId}". Available: ${known}.`,
+        );
+      }
+      const upload = await findUpload(deps.db, request.userId, uploadId);
+      if (!upload) throw notFound('upload');
+      const prediction = await submitPrediction(deps.db, deps.signingKeys, {
+        userId: request.userId,
+        upload,
+        modelId,
+      });
+      deps.relay.trigger();
+      reply.code(202).header('location', `/v1/predictions/${prediction.id}`);
+      return presentPrediction(prediction);
+    },
+  );
+
+  api.get(
+    '/predictions',
+    {
+      schema: {
+        summary: 'List your predictions, newest first, a page at a time',
+        tags: ['predictions'],
+        querystring: listPredictionsQuery,
+        response: {
+          200: z.object({
+            predictions: z.array(predictionSchema),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { status, limit, cursor } = request.query;
+      const rows = await listPredictions(deps.db, request.userId, {
+        limit: limit + 1,
+        ...(status ? { status } : {}),
+        ...(cursor ? { after: decodeCursor(cursor) } : {}),
+      });
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        predictions: page.map(presentPrediction),
+        nextCursor:
+          rows.length > limit && last
+            ? encodeCursor({ createdAt: last.created_at, id: last.id })
+            : null,
+      };
+    },
+  );
+
+  api.get(
+    '/predictions/:id',
+    {
+      schema: {
+        summary: 'Get a prediction',
+        tags: ['predictions'],
+        params: predictionIdParams,
+        response: { 200: predictionSchema },
+      },
+    },
+    async (request) => {
+      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
+      if (!prediction) throw notFound('prediction');
+      return presentPrediction(prediction);
+    },
+  );
+
+  api.get(
+    '/predictions/:id/results.csv',
+    {
+      schema: {
+        summary:
+          'Download the scored CSV: your columns plus churn_probability, risk_tier and top_reasons',
+        tags: ['predictions'],
+        params: predictionIdParams,
+        produces: ['text/csv'],
+      },
+    },
+    async (request, reply) => {
+      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
+      if (!prediction) throw notFound('prediction');
+      if (prediction.status !== 'completed' || !prediction.result_key) {
+        throw new ApiError(
+          409,
+          'not_ready',
+          `The prediction is ${prediction.status}; results exist once it is completed.`,
+        );
+      }
+      const upload = await findUpload(deps.db, request.userId, prediction.upload_id);
+      const base = (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
+      const stream = await deps.blobs.get(prediction.result_key);
+      reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="scored.csv"; filename*=UTF-8''${encodeURIComponent(`${base}-scored.csv`)}`,
+        );
+      return reply.send(stream);
+    },
+  );
+
+  api.delete(
+    '/predictions/:id',
+    {
+      schema: {
+        summary: 'Delete a prediction and its results',
+        tags: ['predictions'],
+        params: predictionIdParams,
+      },
+    },
+    async (request, reply) => {
+      const deleted = await softDeletePrediction(deps.db, request.userId, request.params.id);
+      if (!deleted) throw notFound('prediction');
+      await deps.blobs.delete(resultKey(request.userId, deleted.id));
+      reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,46 @@
+import type { Prediction, Upload } from '../db/schema.js';
+
+/** The API's view of an upload: never the storage key (an internal detail). */
+export function presentUpload(upload: Upload) {
+  return {
+    id: upload.id,
+    filename: upload.filename,
+    bytes: Number(upload.bytes),
+    sha256: upload.sha256,
+    rowCount: upload.row_count,
+    createdAt: upload.created_at,
+  };
+}
+
+export function presentPrediction(prediction: Prediction) {
+  const started = prediction.started_at ? Date.parse(prediction.started_at) : null;
+  const completed = prediction.completed_at ? Date.parse(prediction.completed_at) : null;
+  return {
+    id: prediction.id,
+    uploadId: prediction.upload_id,
+    modelId: prediction.model_id,
+    status: prediction.status,
+    attempts: prediction.attempts,
+    rowsScored: prediction.rows_scored,
+    rowsFailed: prediction.rows_failed,
+    summary: prediction.summary === null ? null : (JSON.parse(prediction.summary) as unknown),
+    error:
+      prediction.error_code === null
+        ? null
+        : { code: prediction.error_code, message: prediction.error_message ?? '' },
+    createdAt: prediction.created_at,
+    startedAt: prediction.started_at,
+    completedAt: prediction.completed_at,
+    timings: {
+      queuedMs: started === null ? null : started - Date.parse(prediction.created_at),
+      runMs: started === null || completed === null ? null : completed - started,
+    },
+    links: {
+      self: `/v1/predictions/${prediction.id}`,
+      results:
+        prediction.status === 'completed' ? `/v1/predictions/${prediction.id}/results.csv` : null,
+    },
+  };
+}
+
+export type PredictionView = ReturnType<typeof presentPrediction>;

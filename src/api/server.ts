@@ -1,0 +1,156 @@
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import type { BlobStore } from '../blobs/port.js';
+import type { Db } from '../db/connect.js';
+import { InvalidCursorError } from '../db/pagination.js';
+import type { SigningKeyring } from '../jobs/message.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../monitor/metrics.js';
+import type { Monitor } from '../monitor/monitor.js';
+import { ApiError, errorBody } from './errors.js';
+import { registerHealthRoutes } from './health/routes.js';
+import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
+import { registerPredictionRoutes } from './predictions/routes.js';
+import { registerUploadRoutes } from './uploads/routes.js';
+
+export interface ApiDeps {
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  /** Sends committed outbox rows to the queue now rather than at the next interval. */
+  readonly relay: { trigger(): void };
+  readonly signingKeys: SigningKeyring;
+  /** Resolves the caller from the Authorization header or rejects with a 401 ApiError. */
+  readonly authenticate: (authorization: string | undefined) => Promise<{ userId: string }>;
+  readonly models: ModelCatalog;
+  readonly metrics: Metrics;
+  readonly monitor: Monitor;
+  readonly log: Logger;
+  readonly uploadMaxBytes: number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    userId: string;
+  }
+}
+
+/** Builds the HTTP API (not listening yet): /v1 resources, health, metrics and /docs. */
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger,
+    // One line per request, written by the onResponse hook below instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // An id per request in every log line; a caller's own X-Request-Id is kept.
+    requestIdHeader: 'x-request-id',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send(errorBody('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: {
+        title: 'Churnline API',
+        version: '1.0.0',
+        description: 'Upload customer CSVs, score them for churn risk, and read the results.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: deps.uploadMaxBytes, files: 1, fields: 10, fieldSize: 1024, parts: 12 },
+  });
+
+  registerHealthRoutes(app, deps);
+  await app.register(
+    async (v1) => {
+      v1.decorateRequest('userId', '');
+      v1.addHook('onRequest', async (request) => {
+        request.userId = (await deps.authenticate(request.headers.authorization)).userId;
+      });
+      registerUploadRoutes(v1, deps);
+      registerPredictionRoutes(v1, deps);
+      registerModelRoutes(v1, deps);
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}
+
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+    reply.code(error.status).send(errorBody(error.code, error.message));
+    return;
+  }
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issues = error.validation
+      .slice(0, 5)
+      .map(
+        (issue) =>
+          `${issue.instancePath.replace(/^\//, '').replaceAll('/', '.') || error.validationContext}: ${issue.message}`,
+      )
+      .join('; ');
+    reply
+      .code(400)
+      .send(errorBody('invalid_request', `The ${error.validationContext} is invalid: ${issues}.`));
+    return;
+  }
+  if (error instanceof InvalidCursorError) {
+    reply.code(400).send(errorBody('invalid_cursor', error.message));
+    return;
+  }
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status === 413) {
+    reply
+      .code(413)
+      .send(errorBody('payload_too_large', 'The request body is larger than this server accepts.'));
+    return;
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    // Fastify's own client errors (malformed JSON, not multipart, ...): their message is safe.
+    const message = error instanceof Error ? error.message : 'Bad request.';
+    reply.code(status).send(errorBody('bad_request', message));
+    return;
+  }
+  request.log.error({ err: error }, 'request failed');
+  reply
+    .code(500)
+    .send(errorBody('internal', 'Something went wrong on our side; it was logged. Try again.'));
+}

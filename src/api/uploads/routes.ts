@@ -1,0 +1,157 @@
+import { pipeline } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { BlobError } from '../../blobs/port.js';
+import { nowIso } from '../../db/schema.js';
+import { findUpload, insertUpload, listUploads } from '../../db/uploads.js';
+import { newId, uploadKey } from '../../ids.js';
+import { CsvSniffer, NOT_CSV_HINT } from '../csv-sniffer.js';
+import { ApiError, notFound } from '../errors.js';
+import { presentUpload } from '../presenters.js';
+import type { ApiDeps } from '../server.js';
+import { sanitiseFilename, uploadIdParams, uploadSchema } from './schema.js';
+
+/** Declared types browsers and tools send for .csv files; anything else is checked harder. */
+const CSV_TYPES = new Set([
+  'text/csv',
+  'text/plain',
+  'application/csv',
+  'text/x-csv',
+  'application/vnd.ms-excel',
+  'application/octet-stream',
+  'text/comma-separated-values',
+  'text/tab-separated-values',
+]);
+
+export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const maxMiB = Math.floor(deps.uploadMaxBytes / 1024 ** 2);
+
+  api.post(
+    '/uploads',
+    {
+      schema: {
+        summary: 'Upload a customer CSV (multipart/form-data, field "file")',
+        tags: ['uploads'],
+        consumes: ['multipart/form-data'],
+        response: { 201: uploadSchema },
+      },
+    },
+    async (request, reply) => {
+      if (!request.isMultipart()) {
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          'Send the file as multipart/form-data in a field named "file".',
+        );
+      }
+      const part = await request.file();
+      if (part?.fieldname !== 'file') {
+        throw new ApiError(400, 'missing_file', 'Send the CSV in a multipart field named "file".');
+      }
+      const declared = part.mimetype.split(';')[0]?.trim().toLowerCase() ?? '';
+      if (declared !== '' && !CSV_TYPES.has(declared)) {
+        part.file.resume();
+        throw new ApiError(
+          415,
+          'unsupported_media_type',
+          `The file was sent as ${declared}, not CSV. ${NOT_CSV_HINT}`,
+        );
+      }
+      const id = newId();
+      const key = uploadKey(request.userId, id);
+      const filename = sanitiseFilename(part.filename);
+      const sniffer = new CsvSniffer();
+      pipeline(part.file, sniffer, () => {});
+      let stored: { bytes: number; sha256: string };
+      try {
+        stored = await deps.blobs.put(key, sniffer, {
+          contentType: 'text/csv',
+          metadata: { filename: encodeURIComponent(filename) },
+          maxBytes: deps.uploadMaxBytes,
+        });
+      } catch (error) {
+        throw uploadError(error, maxMiB);
+      }
+      if (part.file.truncated) {
+        await deps.blobs.delete(key);
+        throw tooLarge(maxMiB);
+      }
+      const upload = {
+        id,
+        user_id: request.userId,
+        filename,
+        object_key: key,
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        row_count: sniffer.rowCount,
+        created_at: nowIso(),
+        deleted_at: null,
+      };
+      try {
+        await insertUpload(deps.db, upload);
+      } catch (error) {
+        await deps.blobs.delete(key).catch(() => {});
+        throw error;
+      }
+      reply.code(201).header('location', `/v1/uploads/${id}`);
+      return presentUpload(upload);
+    },
+  );
+
+  api.get(
+    '/uploads',
+    {
+      schema: {
+        summary: 'List your uploads, newest first',
+        tags: ['uploads'],
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }),
+        response: { 200: z.object({ uploads: z.array(uploadSchema) }) },
+      },
+    },
+    async (request) => ({
+      uploads: (await listUploads(deps.db, request.userId, request.query.limit)).map(presentUpload),
+    }),
+  );
+
+  api.get(
+    '/uploads/:id',
+    {
+      schema: {
+        summary: 'Get an upload',
+        tags: ['uploads'],
+        params: uploadIdParams,
+        response: { 200: uploadSchema },
+      },
+    },
+    async (request) => {
+      const upload = await findUpload(deps.db, request.userId, request.params.id);
+      if (!upload) throw notFound('upload');
+      return presentUpload(upload);
+    },
+  );
+}
+
+const tooLarge = (maxMiB: number) =>
+  new ApiError(
+    413,
+    'payload_too_large',
+    `The file is larger than the ${maxMiB} MiB limit. Split it into smaller files.`,
+  );
+
+function uploadError(error: unknown, maxMiB: number): unknown {
+  if ((error as { statusCode?: number }).statusCode === 413) return tooLarge(maxMiB);
+  if (error instanceof BlobError && error.code === 'too_large') return tooLarge(maxMiB);
+  if (error instanceof BlobError && error.retryable) {
+    return new ApiError(
+      503,
+      'storage_unavailable',
+      'File storage is unavailable right now; nothing was stored. Try again shortly.',
+      {
+        'retry-after': '5',
+      },
+    );
+  }
+  return error;
+}

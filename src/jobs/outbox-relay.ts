@@ -1,0 +1,105 @@
+import type { Db } from '../db/connect.js';
+import { markOutboxFailed, markOutboxSent, pendingOutbox } from '../db/outbox.js';
+import type { Logger } from '../log.js';
+import { type JobQueue, QUEUE_LIMITS } from '../queue/port.js';
+
+/**
+ * Sends outbox rows to the queue after their transaction committed, and marks them sent. A crash
+ * between the send and the mark sends a row twice: delivery is at least once and the worker is
+ * idempotent. While the queue is unreachable rows wait here (and the backlog metric shows it).
+ */
+export class OutboxRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private failures = 0;
+
+  constructor(
+    private readonly options: { db: Db; queue: JobQueue; log: Logger; intervalMs?: number },
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.trigger();
+  }
+
+  /** Relays soon (coalesced with a run already going); called right after a job is committed. */
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.relayAll()
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        this.failures++;
+        this.options.log.warn(
+          { err: error, failures: this.failures },
+          'relaying jobs to the queue failed; will retry',
+        );
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        if (this.again) {
+          this.again = false;
+          this.trigger();
+          return;
+        }
+        const interval = this.options.intervalMs ?? 1000;
+        const delay =
+          this.failures === 0
+            ? interval
+            : Math.min(30_000, interval * 2 ** Math.min(this.failures, 5));
+        this.timer = setTimeout(() => this.trigger(), delay);
+        this.timer.unref();
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Sends every pending row, a batch at a time. Exposed for tests and one-shot tools. */
+  async relayAll(): Promise<number> {
+    const { db, queue, log } = this.options;
+    let sent = 0;
+    for (;;) {
+      const rows = await pendingOutbox(db, QUEUE_LIMITS.maxBatchEntries);
+      if (rows.length === 0) break;
+      let result: Awaited<ReturnType<JobQueue['sendBatch']>>;
+      try {
+        result = await queue.sendBatch(rows.map((row) => ({ id: `o${row.id}`, body: row.body })));
+      } catch (error) {
+        await markOutboxFailed(
+          db,
+          rows.map((row) => row.id),
+          error instanceof Error ? error.message : String(error),
+        );
+        throw error;
+      }
+      const ok = result.successful.map((entry) => Number(entry.id.slice(1)));
+      await markOutboxSent(db, ok);
+      sent += ok.length;
+      for (const failure of result.failed) {
+        log.error(
+          { outboxId: failure.id, code: failure.code },
+          `queue refused a job: ${failure.message}`,
+        );
+      }
+      await markOutboxFailed(
+        db,
+        result.failed.map((f) => Number(f.id.slice(1))),
+        'refused by the queue',
+      );
+      this.failures = 0;
+      if (result.failed.length > 0) break; // refused rows stay pending; retry on the next run
+    }
+    return sent;
+  }
+}

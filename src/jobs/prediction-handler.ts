@@ -1,0 +1,159 @@
+import type { BlobStore } from '../blobs/port.js';
+import type { Db } from '../db/connect.js';
+import {
+  completePrediction,
+  failPrediction,
+  getPredictionForJob,
+  startAttempt,
+  TERMINAL_STATUSES,
+} from '../db/predictions.js';
+import type { Prediction } from '../db/schema.js';
+import { resultKey } from '../ids.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../monitor/metrics.js';
+import type { ReceivedMessage } from '../queue/port.js';
+import { PermanentJobError } from './errors.js';
+import {
+  decodeJobMessage,
+  InvalidJobMessageError,
+  type Job,
+  type SigningKeyring,
+} from './message.js';
+import type { Scorer } from './scoring-pool.js';
+import type { JobContext, JobHandler, JobOutcome } from './worker.js';
+
+export interface PredictionHandlerDeps {
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly scorer: Scorer;
+  readonly signingKeys: SigningKeyring;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+const ACK: JobOutcome = { kind: 'ack' };
+
+/**
+ * Runs one prediction job. Before any work: the message must verify (schema, signature, age)
+ * and match its prediction's owner, upload and model, or it is dead-lettered with the reason and
+ * never run. A job whose prediction is already terminal or deleted is acknowledged and skipped,
+ * so a duplicate delivery never produces a second result. The result key is derived from the
+ * prediction id, so even two deliveries racing write the one same object.
+ */
+export function createPredictionHandler(deps: PredictionHandlerDeps): JobHandler {
+  return async (message, context) => {
+    const started = performance.now();
+    const outcome = await handle(deps, message, context);
+    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
+    return outcome;
+  };
+}
+
+async function handle(
+  deps: PredictionHandlerDeps,
+  message: ReceivedMessage,
+  context: JobContext,
+): Promise<JobOutcome> {
+  const { db, log, metrics } = deps;
+  if (message.receiveCount === 1) {
+    metrics.queueWait.observe(Math.max(0, Date.now() - message.sentAt.getTime()) / 1000);
+  }
+  let job: Job;
+  try {
+    job = decodeJobMessage(message.body, deps.signingKeys);
+  } catch (error) {
+    if (!(error instanceof InvalidJobMessageError)) throw error;
+    metrics.jobs.inc({ outcome: 'dead_lettered' });
+    return { kind: 'dead-letter', reason: error.message };
+  }
+  const prediction = await getPredictionForJob(db, job.predictionId);
+  const rejection = await checkOwnership(db, job, prediction);
+  if (rejection || !prediction) {
+    metrics.jobs.inc({ outcome: 'dead_lettered' });
+    return { kind: 'dead-letter', reason: rejection ?? 'no prediction with this id exists' };
+  }
+  if (prediction.deleted_at !== null || TERMINAL_STATUSES.includes(prediction.status)) {
+    metrics.jobs.inc({ outcome: 'skipped' });
+    return ACK;
+  }
+  if (!(await startAttempt(db, job.predictionId))) {
+    metrics.jobs.inc({ outcome: 'skipped' });
+    return ACK;
+  }
+  const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
+  const started = performance.now();
+  const key = resultKey(job.userId, job.predictionId);
+  try {
+    const summary = await deps.scorer.score({
+      modelId: job.modelId,
+      inputKey: job.objectKey,
+      resultKey: key,
+      signal: context.signal,
+    });
+    const completed = await completePrediction(db, job.predictionId, {
+      rowsScored: summary.scored,
+      rowsFailed: summary.failed,
+      summary,
+      resultKey: key,
+    });
+    if (completed) metrics.rowsScored.inc(summary.scored);
+    await removeIfDeletedMeanwhile(deps, job, key);
+    metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
+    jobLog.info(
+      { rows: summary.rows, ms: Math.round(performance.now() - started) },
+      'prediction completed',
+    );
+    return ACK;
+  } catch (error) {
+    if (error instanceof PermanentJobError) {
+      await failPrediction(db, job.predictionId, { code: error.code, message: error.userMessage });
+      metrics.jobs.inc({ outcome: 'failed' });
+      jobLog.info({ code: error.code }, `prediction failed: ${error.userMessage}`);
+      return ACK;
+    }
+    if (context.isLastAttempt && !context.signal.aborted) {
+      await failPrediction(db, job.predictionId, {
+        code: 'retries_exhausted',
+        message: `Scoring failed ${message.receiveCount} times because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.`,
+      });
+      metrics.jobs.inc({ outcome: 'failed' });
+      return {
+        kind: 'dead-letter',
+        reason: `last attempt failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+    metrics.jobs.inc({ outcome: 'retried' });
+    return { kind: 'retry', error };
+  }
+}
+
+/** The message must describe its prediction exactly: same owner, upload, key and model. */
+async function checkOwnership(
+  db: Db,
+  job: Job,
+  prediction: Prediction | undefined,
+): Promise<string | undefined> {
+  if (!prediction) return 'no prediction with this id exists';
+  if (prediction.user_id !== job.userId) return "job's user is not the prediction's owner";
+  if (prediction.upload_id !== job.uploadId) return "job's upload is not the prediction's upload";
+  if (prediction.model_id !== job.modelId) return "job's model is not the prediction's model";
+  const upload = await db
+    .selectFrom('uploads')
+    .select(['user_id', 'object_key'])
+    .where('id', '=', job.uploadId)
+    .executeTakeFirst();
+  if (!upload || upload.user_id !== job.userId || upload.object_key !== job.objectKey) {
+    return "job's object key is not the owner's upload";
+  }
+  return undefined;
+}
+
+/** A user may delete a prediction while it runs; do not leave its results behind. */
+async function removeIfDeletedMeanwhile(
+  deps: PredictionHandlerDeps,
+  job: Job,
+  key: string,
+): Promise<void> {
+  const now = await getPredictionForJob(deps.db, job.predictionId);
+  if (now?.deleted_at) await deps.blobs.delete(key);
+}

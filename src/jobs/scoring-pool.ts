@@ -1,0 +1,156 @@
+import { Worker } from 'node:worker_threads';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { ScoreSummary } from '../model/score-stream.js';
+import { PermanentJobError } from './errors.js';
+import type { FromThread, SerialisedError, ToThread } from './scoring-protocol.js';
+
+export interface ScoreTask {
+  readonly modelId: string;
+  readonly inputKey: string;
+  readonly resultKey: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Scores one upload into its results object; what the prediction handler needs. */
+export interface Scorer {
+  score(task: ScoreTask): Promise<ScoreSummary>;
+  close(): Promise<void>;
+}
+
+// Built, the thread is plain JS. From the sources (tests, tsx) it is TypeScript, and a worker
+// thread does not inherit the tsx loader, so a one-line bootstrap registers it first.
+const fromSource = import.meta.url.endsWith('.ts');
+const threadUrl = new URL(
+  fromSource ? './scoring-thread.ts' : './scoring-thread.js',
+  import.meta.url,
+);
+
+function startThread(config: Config): Worker {
+  if (!fromSource) return new Worker(threadUrl, { workerData: { config } });
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(threadUrl.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: { config } });
+}
+
+interface Pending {
+  resolve(summary: ScoreSummary): void;
+  reject(error: unknown): void;
+}
+
+interface Thread {
+  worker: Worker;
+  busy: boolean;
+  /** The task it runs now, so a crash fails that task and no other. */
+  taskId?: number;
+}
+
+/**
+ * A fixed number of scoring threads, one task each at a time, so CSV parsing and scoring never
+ * block the event loop that answers HTTP and heartbeats. A thread that dies is replaced; its
+ * task fails as transient, so the queue redelivers the job.
+ */
+export class ScoringPool implements Scorer {
+  private readonly threads: Thread[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextTaskId = 1;
+  private closed = false;
+
+  constructor(private readonly options: { size: number; config: Config; log: Logger }) {}
+
+  async score(task: ScoreTask): Promise<ScoreSummary> {
+    const thread = await this.acquire();
+    const taskId = this.nextTaskId++;
+    const onAbort = () => thread.worker.postMessage({ type: 'abort', taskId } satisfies ToThread);
+    task.signal?.addEventListener('abort', onAbort, { once: true });
+    thread.taskId = taskId;
+    try {
+      return await new Promise<ScoreSummary>((resolve, reject) => {
+        this.pending.set(taskId, { resolve, reject });
+        thread.worker.postMessage({
+          type: 'score',
+          taskId,
+          modelId: task.modelId,
+          inputKey: task.inputKey,
+          resultKey: task.resultKey,
+        } satisfies ToThread);
+      });
+    } finally {
+      task.signal?.removeEventListener('abort', onAbort);
+      this.pending.delete(taskId);
+      this.release(thread);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
+  }
+
+  private async acquire(): Promise<Thread> {
+    for (;;) {
+      if (this.closed) throw new Error('the scoring pool is closed');
+      const idle = this.threads.find((t) => !t.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (this.threads.length < this.options.size) {
+        const thread = this.spawn();
+        thread.busy = true;
+        return thread;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private release(thread: Thread): void {
+    thread.busy = false;
+    thread.taskId = undefined;
+    this.waiting.shift()?.();
+  }
+
+  private spawn(): Thread {
+    const worker = startThread(this.options.config);
+    const thread: Thread = { worker, busy: false };
+    this.threads.push(thread);
+    worker.on('message', (message: FromThread) => {
+      const pending = this.pending.get(message.taskId);
+      if (!pending) return;
+      if (message.type === 'done') pending.resolve(message.summary);
+      else pending.reject(toJobError(message.error));
+    });
+    worker.on('error', (error) =>
+      this.options.log.error({ err: error }, 'a scoring thread crashed'),
+    );
+    worker.on('exit', (code) => {
+      const index = this.threads.indexOf(thread);
+      if (index >= 0) this.threads.splice(index, 1);
+      if (this.closed) return;
+      this.options.log.warn({ code }, 'a scoring thread exited; its job will be retried');
+      if (thread.taskId !== undefined) {
+        this.pending
+          .get(thread.taskId)
+          ?.reject(new Error(`scoring thread exited with code ${code}`));
+      }
+      this.waiting.shift()?.();
+    });
+    return thread;
+  }
+}
+
+/** Errors the user can fix fail the prediction now; the rest are left for redelivery. */
+function toJobError(error: SerialisedError): Error {
+  if (error.name === 'CsvInputError') {
+    return new PermanentJobError('invalid_csv', `The file could not be scored: ${error.message}`);
+  }
+  if (error.name === 'BlobError' && error.code === 'not_found') {
+    return new PermanentJobError(
+      'upload_missing',
+      'The uploaded file is no longer stored. Upload it again.',
+    );
+  }
+  const transient = new Error(error.message);
+  transient.name = error.name;
+  return transient;
+}

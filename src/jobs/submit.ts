@@ -1,0 +1,54 @@
+import type { Db } from '../db/connect.js';
+import { addToOutbox } from '../db/outbox.js';
+import { insertPrediction } from '../db/predictions.js';
+import { nowIso, type Prediction, type Upload } from '../db/schema.js';
+import { newId } from '../ids.js';
+import { encodeJobMessage, type SigningKeyring } from './message.js';
+
+/**
+ * Creates a prediction and its job in ONE transaction: the prediction row (queued) and an outbox
+ * row holding the signed message. Either both exist or neither; the relay sends the message after
+ * the commit, so a job is never lost between the database and the queue.
+ */
+export async function submitPrediction(
+  db: Db,
+  keys: SigningKeyring,
+  request: { userId: string; upload: Upload; modelId: string },
+): Promise<Prediction> {
+  const now = nowIso();
+  const prediction: Prediction = {
+    id: newId(),
+    user_id: request.userId,
+    upload_id: request.upload.id,
+    model_id: request.modelId,
+    status: 'queued',
+    attempts: 0,
+    rows_scored: null,
+    rows_failed: null,
+    summary: null,
+    result_key: null,
+    error_code: null,
+    error_message: null,
+    created_at: now,
+    started_at: null,
+    completed_at: null,
+    updated_at: now,
+    deleted_at: null,
+  };
+  const body = encodeJobMessage(
+    {
+      predictionId: prediction.id,
+      userId: request.userId,
+      uploadId: request.upload.id,
+      objectKey: request.upload.object_key,
+      modelId: request.modelId,
+      publishedAt: now,
+    },
+    keys,
+  );
+  await db.transaction().execute(async (trx) => {
+    await insertPrediction(trx, prediction);
+    await addToOutbox(trx, prediction.id, body);
+  });
+  return prediction;
+}

@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorised,
+  type RunningService,
+  startService,
+  upload,
+  waitForStatus,
+} from './support/service.js';
+
+const telco = readFileSync(
+  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
+);
+
+let service: RunningService;
+let alice: string;
+let bob: string;
+let uploadId: string;
+let predictionId: string;
+
+beforeAll(async () => {
+  service = await startService({ UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) });
+  alice = await service.token('auth0|alice');
+  bob = await service.token('bob');
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('the service end to end', () => {
+  it('uploads the Telco CSV, scores it, and serves 7,043 scored rows', async () => {
+    const uploaded = await upload(service.url, alice, telco, 'Telco export (1).csv');
+    expect(uploaded.status).toBe(201);
+    const body = (await uploaded.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({
+      filename: 'Telco export (1).csv',
+      rowCount: 7043,
+      bytes: telco.length,
+    });
+    expect(body.sha256).toMatch(/^[0-9a-f]{64}$/);
+    uploadId = body.id as string;
+    expect(uploaded.headers.get('location')).toBe(`/v1/uploads/${uploadId}`);
+
+    const created = await fetch(
+      `${service.url}/v1/predictions`,
+      authorised(alice, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uploadId }),
+      }),
+    );
+    expect(created.status).toBe(202);
+    const prediction = (await created.json()) as Record<string, unknown>;
+    expect(prediction).toMatchObject({ status: 'queued', modelId: 'telco-v1', uploadId });
+    predictionId = prediction.id as string;
+
+    const done = await waitForStatus(service.url, alice, predictionId, ['completed', 'failed']);
+    expect(done).toMatchObject({
+      status: 'completed',
+      rowsScored: 7043,
+      rowsFailed: 0,
+      attempts: 1,
+      error: null,
+    });
+    const summary = done.summary as { tiers: { high: number; medium: number; low: number } };
+    expect(summary.tiers.high + summary.tiers.medium + summary.tiers.low).toBe(7043);
+
+    const results = await fetch(
+      `${service.url}/v1/predictions/${predictionId}/results.csv`,
+      authorised(alice),
+    );
+    expect(results.status).toBe(200);
+    expect(results.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(results.headers.get('content-disposition')).toContain(
+      "UTF-8''Telco%20export%20(1)-scored.csv",
+    );
+    const lines = (await results.text()).trimEnd().split('\n');
+    expect(lines).toHaveLength(7044);
+    expect(lines[0]).toMatch(
+      /^customerID,.*,Churn,churn_probability,risk_tier,top_reasons,score_error$/,
+    );
+  });
+
+  it('lists predictions with cursor pages and a status filter', async () => {
+    const list = await fetch(
+      `${service.url}/v1/predictions?limit=1&status=completed`,
+      authorised(alice),
+    );
+    const page = (await list.json()) as {
+      predictions: Array<{ id: string }>;
+      nextCursor: string | null;
+    };
+    expect(page.predictions.map((p) => p.id)).toEqual([predictionId]);
+    expect(page.nextCursor).toBeNull();
+    const none = await fetch(`${service.url}/v1/predictions?status=failed`, authorised(alice));
+    expect(((await none.json()) as { predictions: unknown[] }).predictions).toEqual([]);
+    const bad = await fetch(`${service.url}/v1/predictions?cursor=nonsense`, authorised(alice));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_cursor');
+  });
+
+  it("answers 404 to another user for everything of alice's, exactly as for ids that do not exist", async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    for (const path of [
+      `/v1/uploads/${uploadId}`,
+      `/v1/predictions/${predictionId}`,
+      `/v1/predictions/${predictionId}/results.csv`,
+      `/v1/predictions/${missing}`,
+    ]) {
+      const response = await fetch(`${service.url}${path}`, authorised(bob));
+      expect(response.status, path).toBe(404);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    }
+    const steal = await fetch(
+      `${service.url}/v1/predictions`,
+      authorised(bob, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uploadId }),
+      }),
+    );
+    expect(steal.status).toBe(404);
+    expect(
+      (
+        await fetch(
+          `${service.url}/v1/predictions/${predictionId}`,
+          authorised(bob, { method: 'DELETE' }),
+        )
+      ).status,
+    ).toBe(404);
+    const bobsList = await fetch(`${service.url}/v1/predictions`, authorised(bob));
+    expect(((await bobsList.json()) as { predictions: unknown[] }).predictions).toEqual([]);
+  });
+
+  it('answers 401 with a JSON error and a challenge for missing, malformed, forged and expired tokens', async () => {
+    const expired = await service.token('alice', 60, new Date(Date.now() - 3600_000));
+    const unsigned = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+      JSON.stringify({
+        sub: 'alice',
+        iss: 'churnline-local',
+        aud: 'churnline',
+        exp: 9_999_999_999,
+      }),
+    ).toString('base64url')}.`;
+    for (const header of [
+      undefined,
+      'Bearer',
+      'Bearer not.a.jwt',
+      `Bearer ${unsigned}`,
+      `Bearer ${expired}`,
+      `Basic ${alice}`,
+    ]) {
+      const response = await fetch(
+        `${service.url}/v1/predictions`,
+        header ? { headers: { authorization: header } } : {},
+      );
+      expect(response.status, String(header)).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="churnline"/);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+        'unauthorized',
+      );
+    }
+  });
+
+  it('refuses oversize (413), binary (415), empty and header-only (422) uploads and stores nothing', async () => {
+    const before = await service.app.blobs.list('users/bob/');
+    const big = Buffer.concat([telco, telco, telco]);
+    const tooBig = await upload(service.url, bob, big);
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { error: { message: string } }).error.message).toMatch(
+      /2 MiB limit/,
+    );
+    const zip = await upload(
+      service.url,
+      bob,
+      Buffer.from('PK\u0003\u0004rest of a zip'),
+      'customers.csv',
+      'application/octet-stream',
+    );
+    expect(zip.status).toBe(415);
+    expect(((await zip.json()) as { error: { message: string } }).error.message).toMatch(
+      /ZIP archive/,
+    );
+    expect((await upload(service.url, bob, '', 'empty.csv')).status).toBe(422);
+    expect((await upload(service.url, bob, 'customerID,tenure\n', 'header.csv')).status).toBe(422);
+    expect(
+      (await upload(service.url, bob, Buffer.from([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x0a])))
+        .status,
+    ).toBe(415);
+    expect(await service.app.blobs.list('users/bob/')).toEqual(before);
+    const list = await fetch(`${service.url}/v1/uploads`, authorised(bob));
+    expect(((await list.json()) as { uploads: unknown[] }).uploads).toEqual([]);
+  });
+
+  it('validates requests with a clear 400 or 422', async () => {
+    const post = (body: unknown) =>
+      fetch(
+        `${service.url}/v1/predictions`,
+        authorised(alice, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
+    const noUpload = await post({});
+    expect(noUpload.status).toBe(400);
+    expect(((await noUpload.json()) as { error: { message: string } }).error.message).toMatch(
+      /uploadId/,
+    );
+    const badModel = await post({ uploadId, modelId: 'gpt-5' });
+    expect(badModel.status).toBe(422);
+    expect(((await badModel.json()) as { error: { message: string } }).error.message).toMatch(
+      /Available: telco-v1/,
+    );
+    expect(
+      (await fetch(`${service.url}/v1/predictions/not-a-uuid`, authorised(alice))).status,
+    ).toBe(400);
+  });
+
+  it('serves health, readiness, metrics, the model list and the OpenAPI document', async () => {
+    const health = (await (await fetch(`${service.url}/healthz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(health.status).toBe('ok');
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/churnline_jobs_total\{outcome="completed"\} 1/);
+    expect(metrics).toMatch(/churnline_rows_scored_total 7043/);
+    expect(metrics).toContain('churnline_queue_messages{queue="dead_letter",state="visible"}');
+    const models = (await (await fetch(`${service.url}/v1/models`, authorised(alice))).json()) as {
+      models: Array<{ id: string; metrics: { rocAuc: number } }>;
+    };
+    expect(models.models[0]?.id).toBe('telco-v1');
+    expect(models.models[0]?.metrics.rocAuc).toBeGreaterThan(0.8);
+    const openapi = (await (await fetch(`${service.url}/docs/json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/uploads',
+        '/v1/predictions',
+        '/v1/predictions/{id}',
+        '/v1/predictions/{id}/results.csv',
+      ]),
+    );
+  });
+
+  it('deletes a prediction and its results; the id is then unknown', async () => {
+    const response = await fetch(
+      `${service.url}/v1/predictions/${predictionId}`,
+      authorised(alice, { method: 'DELETE' }),
+    );
+    expect(response.status).toBe(204);
+    expect(
+      (await fetch(`${service.url}/v1/predictions/${predictionId}`, authorised(alice))).status,
+    ).toBe(404);
+    expect(await service.app.blobs.list('users/auth0%7Calice/results/')).toEqual([]);
+  });
+});

@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createLocalToken } from '../../src/api/auth/local-key.js';
+import { type App, createApp, type Role } from '../../src/app.js';
+import { parseConfig } from '../../src/config/index.js';
+
+export interface RunningService {
+  readonly app: App;
+  readonly url: string;
+  readonly dataDir: string;
+  readonly env: Record<string, string>;
+  /** A local token; `issuedAt` in the past makes an expired one. */
+  token(userId: string, ttlSeconds?: number, issuedAt?: Date): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** A real service (HTTP on a random port, SQLite and files in a temp directory). */
+export async function startService(
+  env: Record<string, string> = {},
+  roles: Role[] = ['api', 'worker'],
+  dataDir = mkdtempSync(path.join(tmpdir(), 'churnline-service-')),
+): Promise<RunningService> {
+  const fullEnv = {
+    CHURNLINE_DATA_DIR: dataDir,
+    PORT: '0',
+    JOB_SIGNING_KEYS: `test1:${randomBytes(32).toString('base64')}`,
+    QUEUE_POLL_INTERVAL_MS: '20',
+    MONITOR_INTERVAL_S: '1',
+    ...env,
+  };
+  const config = parseConfig(fullEnv);
+  const app = await createApp(
+    config,
+    pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    roles,
+  );
+  await app.start();
+  let url = '';
+  if (app.server) {
+    await app.server.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.server.server.address() as AddressInfo).port}`;
+  }
+  return {
+    app,
+    url,
+    dataDir,
+    env: fullEnv,
+    token: (userId, ttlSeconds = 3600, issuedAt) =>
+      createLocalToken({ dataDir, userId, ttlSeconds, ...(issuedAt ? { now: issuedAt } : {}) }),
+    async stop() {
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function authorised(token: string, init: RequestInit = {}): RequestInit {
+  return {
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
+  };
+}
+
+/** Uploads `content` as a multipart file the way a browser or curl -F does. */
+export async function upload(
+  url: string,
+  token: string,
+  content: Buffer | string,
+  filename = 'customers.csv',
+  type = 'text/csv',
+): Promise<Response> {
+  const form = new FormData();
+  form.append('file', new Blob([content], { type }), filename);
+  return fetch(`${url}/v1/uploads`, authorised(token, { method: 'POST', body: form }));
+}
+
+export async function waitForStatus(
+  url: string,
+  token: string,
+  predictionId: string,
+  statuses: string[],
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(`${url}/v1/predictions/${predictionId}`, authorised(token));
+    const body = (await response.json()) as Record<string, unknown>;
+    if (statuses.includes(body.status as string)) return body;
+    if (Date.now() > deadline)
+      throw new Error(`prediction still ${String(body.status)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
