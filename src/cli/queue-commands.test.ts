@@ -29,7 +29,7 @@ describe('churnline queue and dlq commands', () => {
 
   it('lists dead letters with their reason and redrives some, then all', async () => {
     const dir = dataDir();
-    const queue = new SqliteJobQueue({ file: path.join(dir, 'churnline.db') });
+    const queue = new SqliteJobQueue({ file: path.join(dir, 'queue.db') });
     await queue.sendBatch(['a', 'b', 'c'].map((body) => ({ id: body, body })));
     for (const message of await queue.receive({ maxMessages: 10, waitSeconds: 0 })) {
       await queue.moveToDeadLetter(message.receiptHandle, `rejected ${message.body}`);
