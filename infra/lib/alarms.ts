@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -34,11 +34,6 @@ export class Alarms extends Construct {
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: `Churnline ${settings.name} alarms`,
       enforceSSL: true,
-    });
-    Validations.of(this.topic).acknowledge({
-      id: 'AwsSolutions-SNS2',
-      reason:
-        'Alarm notifications carry only alarm names and metric values. With the AWS-managed SNS key CloudWatch cannot publish at all, and a customer-managed key for this alone is not worth its cost.',
     });
     if (props.alarmEmail) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
