@@ -44,6 +44,7 @@ const envSchema = z.object({
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
+  AUTH_AUDIENCE_CLAIM: z.enum(['aud', 'azp', 'client_id']).default('aud'),
 });
 
 export type Env = z.infer<typeof envSchema>;
