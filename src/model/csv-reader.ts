@@ -39,8 +39,12 @@ export class CsvParser {
     this.delimiter = delimiter;
   }
 
-  /** Parses `text` appended to what is pending; pushes complete records into `out`. */
-  push(text: string, final: boolean, out: string[][]): void {
+  /**
+   * Parses `text` appended to what is pending; pushes complete records into `out`. With `lines`,
+   * also pushes each record's raw text when it had no quotes (so it can be copied through
+   * unchanged) or undefined when it did.
+   */
+  push(text: string, final: boolean, out: string[][], lines?: Array<string | undefined>): void {
     const buffer = this.pending.length > 0 ? this.pending + text : text;
     this.pending = '';
     let delimiter = this.delimiter;
@@ -55,22 +59,27 @@ export class CsvParser {
     }
     const length = buffer.length;
     let pos = 0;
+    // Searched again only once passed, so a quote-free buffer is scanned for quotes once.
+    let quote = -2;
     while (pos < length) {
       const newline = buffer.indexOf('\n', pos);
       if (newline === -1 && !final) break;
       const lineEnd = newline === -1 ? length : newline;
-      const quote = buffer.indexOf('"', pos);
+      if (quote !== -1 && quote < pos) quote = buffer.indexOf('"', pos);
       if (quote === -1 || quote > lineEnd) {
         let end = lineEnd;
         if (end > pos && buffer.charCodeAt(end - 1) === CR) end--;
         if (end > pos) {
-          out.push(buffer.slice(pos, end).split(delimiter));
+          const line = buffer.slice(pos, end);
+          out.push(line.split(delimiter));
+          lines?.push(line);
           this.recordsSeen++;
         }
         pos = lineEnd + 1;
         continue;
       }
       const next = this.parseQuotedRecord(buffer, pos, delimiter, final, out);
+      if (next !== -1) lines?.push(undefined);
       if (next === -1) break;
       pos = next;
     }
@@ -152,15 +161,23 @@ export interface CsvReadOptions {
   delimiter?: Delimiter;
 }
 
+export interface CsvBatch {
+  records: string[][];
+  /** Per record: its raw text when it had no quotes, else undefined. */
+  lines: Array<string | undefined>;
+  /** The delimiter in use (detected from the header line unless given). */
+  delimiter: Delimiter;
+}
+
 /**
  * Reads a byte stream as CSV records, yielded in batches (one per input chunk) so per-record
  * async overhead stays out of the hot loop. A UTF-8 byte order mark is dropped; bytes that are
  * not valid UTF-8 stop the read with a CsvInputError.
  */
-export async function* readCsvRecords(
+export async function* readCsvBatches(
   input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
   options: CsvReadOptions = {},
-): AsyncGenerator<string[][]> {
+): AsyncGenerator<CsvBatch> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const parser = new CsvParser(options.delimiter);
   let bytesRead = 0;
@@ -173,14 +190,26 @@ export async function* readCsvRecords(
       );
     }
   };
+  const parse = (chunk: Buffer | undefined): CsvBatch | undefined => {
+    const batch: CsvBatch = { records: [], lines: [], delimiter: ',' };
+    parser.push(decode(chunk), chunk === undefined, batch.records, batch.lines);
+    batch.delimiter = parser.delimiter ?? ',';
+    return batch.records.length > 0 ? batch : undefined;
+  };
   for await (const chunk of input) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     bytesRead += bytes.length;
-    const records: string[][] = [];
-    parser.push(decode(bytes), false, records);
-    if (records.length > 0) yield records;
+    const batch = parse(bytes);
+    if (batch) yield batch;
   }
-  const records: string[][] = [];
-  parser.push(decode(undefined), true, records);
-  if (records.length > 0) yield records;
+  const last = parse(undefined);
+  if (last) yield last;
+}
+
+/** Like readCsvBatches, without the raw lines. */
+export async function* readCsvRecords(
+  input: Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  options: CsvReadOptions = {},
+): AsyncGenerator<string[][]> {
+  for await (const batch of readCsvBatches(input, options)) yield batch.records;
 }

@@ -1,17 +1,22 @@
 /**
  * Streamed scoring, CSV in to CSV out with bounded memory: records are parsed a chunk at a time,
  * scored, and written with backpressure, so a file of any size needs only a few chunks in memory.
- * This is the API the CLI and the job worker call.
+ * This is the in-thread version; score-parallel.ts spreads the same work over worker threads.
  */
 import type { Readable, Writable } from 'node:stream';
-import { type Delimiter, readCsvRecords } from './csv-reader.js';
-import { csvCell, csvLine } from './csv-writer.js';
+import { type Delimiter, readCsvBatches } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import type { ModelFile } from './model-file.js';
-import { RecordScorer, RowError, topContributions } from './scorer.js';
-
-export const OUTPUT_COLUMNS = ['churn_probability', 'risk_tier', 'top_reasons', 'score_error'];
+import {
+  addTally,
+  checkFailureShare,
+  emptyTally,
+  headerLine,
+  scoreBatch,
+  type Tally,
+} from './score-batch.js';
+import { RecordScorer } from './scorer.js';
 
 export interface ScoreOptions {
   /** Detected from the header line when not given. */
@@ -33,15 +38,10 @@ export interface ScoreSummary {
   unusedColumns: string[];
   /** Rows with a category the model was not trained on, by column (scored as neutral). */
   unknownCategories: Record<string, number>;
-  /** The first few row errors, for the message when a file fails. */
+  /** The first few row errors ("row 12: tenure is "abc", not a number"). */
   firstErrors: string[];
   delimiter: Delimiter;
 }
-
-/** A file fails as a whole, rather than row by row, when more than this share of rows fail. */
-const MAX_FAILED_SHARE = 0.5;
-/** Judge the failure share early once this many rows are in, to fail a bad huge file fast. */
-const EARLY_JUDGEMENT_ROWS = 1000;
 
 async function* countingBytes(
   input: AsyncIterable<Buffer | string>,
@@ -53,7 +53,8 @@ async function* countingBytes(
   }
 }
 
-function write(output: Writable, text: string): Promise<void> | undefined {
+/** Writes with backpressure: resolves at once, or when the stream has drained. */
+export function write(output: Writable, text: string | Uint8Array): Promise<void> | undefined {
   if (output.write(text)) return undefined;
   return new Promise((resolve, reject) => {
     const onDrain = () => {
@@ -69,10 +70,28 @@ function write(output: Writable, text: string): Promise<void> | undefined {
   });
 }
 
-function tooManyFailures(summary: ScoreSummary): CsvInputError {
-  return new CsvInputError(
-    `${summary.failed} of ${summary.rows} rows could not be scored, so the file was rejected; first: ${summary.firstErrors[0]}.`,
-  );
+export function summarise(
+  tally: Tally,
+  unusedColumns: string[],
+  delimiter: Delimiter,
+): ScoreSummary {
+  return {
+    rows: tally.rows,
+    scored: tally.scored,
+    failed: tally.failed,
+    tiers: tally.tiers,
+    meanProbability: tally.scored === 0 ? 0 : tally.probabilitySum / tally.scored,
+    commonReasons: [...tally.reasonCounts]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 5)
+      .map(([reason, rows]) => ({ reason, rows })),
+    unusedColumns,
+    unknownCategories: Object.fromEntries(
+      [...tally.unknownCategories].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    ),
+    firstErrors: tally.errors.map((error) => `row ${error.row}: ${error.message}`),
+    delimiter,
+  };
 }
 
 /**
@@ -86,79 +105,28 @@ export async function scoreCsvStream(
   model: ModelFile,
   options: ScoreOptions = {},
 ): Promise<ScoreSummary> {
-  const reasonCount = options.reasons ?? 3;
   const counter = { bytes: 0 };
-  const reasonCounts = new Map<string, number>();
-  let probabilitySum = 0;
+  const tally = emptyTally();
   let scorer: RecordScorer | undefined;
-  let width = 0;
-  const summary: ScoreSummary = {
-    rows: 0,
-    scored: 0,
-    failed: 0,
-    tiers: { high: 0, medium: 0, low: 0 },
-    meanProbability: 0,
-    commonReasons: [],
-    unusedColumns: [],
-    unknownCategories: {},
-    firstErrors: [],
-    delimiter: options.delimiter ?? ',',
-  };
-  const records = readCsvRecords(countingBytes(input, counter), { delimiter: options.delimiter });
-  for await (const batch of records) {
+  let delimiter: Delimiter = options.delimiter ?? ',';
+  const batches = readCsvBatches(countingBytes(input, counter), { delimiter: options.delimiter });
+  for await (const batch of batches) {
+    delimiter = batch.delimiter;
     let text = '';
-    let start = 0;
     if (scorer === undefined) {
-      const headers = (batch[0] as string[]).map((header) => header.trim());
+      const headers = (batch.records.shift() as string[]).map((header) => header.trim());
+      batch.lines.shift();
       scorer = new RecordScorer(model, headers);
-      width = headers.length;
-      summary.unusedColumns = scorer.unusedColumns;
-      text += csvLine([...headers, ...OUTPUT_COLUMNS]);
-      start = 1;
+      text += headerLine(headers);
     }
-    for (let b = start; b < batch.length; b++) {
-      const record = batch[b] as string[];
-      summary.rows++;
-      let line = '';
-      for (let c = 0; c < width; c++) {
-        line += `${csvCell(record[c] ?? '')},`;
-      }
-      try {
-        if (record.length !== width) {
-          throw new RowError(`the row has ${record.length} fields; the header has ${width}`);
-        }
-        const row = scorer.score(record);
-        const top = topContributions(row.contributions, reasonCount);
-        for (const index of top) {
-          const kind = scorer.reasonKind(record, index, row.contributions[index] as number);
-          reasonCounts.set(kind, (reasonCounts.get(kind) ?? 0) + 1);
-        }
-        summary.scored++;
-        summary.tiers[row.tier]++;
-        probabilitySum += row.probability;
-        line += `${row.probability.toFixed(4)},${row.tier},${csvCell(scorer.reasons(record, row, top))},\n`;
-      } catch (error) {
-        if (!(error instanceof RowError)) throw error;
-        summary.failed++;
-        const message = `row ${summary.rows}: ${error.message}`;
-        if (summary.firstErrors.length < 5) summary.firstErrors.push(message);
-        line += `,,,${csvCell(error.message)}\n`;
-      }
-      text += line;
-    }
-    if (summary.rows >= EARLY_JUDGEMENT_ROWS && summary.failed > MAX_FAILED_SHARE * summary.rows) {
-      throw tooManyFailures(summary);
-    }
+    const part = emptyTally();
+    text += scoreBatch(scorer, batch, part, options.reasons);
+    addTally(tally, part);
+    checkFailureShare(tally, false);
     await write(output, text);
-    options.onProgress?.({ rows: summary.rows, bytes: counter.bytes });
+    options.onProgress?.({ rows: tally.rows, bytes: counter.bytes });
   }
   if (scorer === undefined) throw new CsvInputError('the file is empty: it has no header row.');
-  if (summary.failed > MAX_FAILED_SHARE * summary.rows) throw tooManyFailures(summary);
-  summary.meanProbability = summary.scored === 0 ? 0 : probabilitySum / summary.scored;
-  summary.commonReasons = [...reasonCounts]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, 5)
-    .map(([reason, rows]) => ({ reason, rows }));
-  summary.unknownCategories = Object.fromEntries(scorer.unknownCategories);
-  return summary;
+  checkFailureShare(tally, true);
+  return summarise(tally, scorer.unusedColumns, delimiter);
 }

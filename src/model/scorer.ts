@@ -10,6 +10,8 @@ import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
 
+const RAW_CACHE_LIMIT = 256;
+
 export class RowError extends Error {
   override name = 'RowError';
 }
@@ -54,6 +56,12 @@ export class RecordScorer {
   private readonly sourceIndexes: number[];
   private readonly tables: Array<CategoricalTable | undefined>;
   private readonly contributions: Float64Array;
+  /**
+   * Per boolean/categorical column: contribution by exact raw text. Exports repeat a few
+   * spellings millions of times, so this skips trimming and lower-casing; capped to stay small.
+   */
+  private readonly rawCaches: Array<Map<string, number>>;
+  private readonly labelCaches: Array<Map<string, string>>;
 
   constructor(
     private readonly model: ModelFile,
@@ -68,6 +76,8 @@ export class RecordScorer {
       column.kind === 'categorical' ? categoricalTable(column) : undefined,
     );
     this.contributions = new Float64Array(model.columns.length);
+    this.rawCaches = model.columns.map(() => new Map<string, number>());
+    this.labelCaches = model.columns.map(() => new Map<string, string>());
   }
 
   private contributionOf(column: ModelColumn, index: number, raw: string): number {
@@ -82,18 +92,27 @@ export class RecordScorer {
       }
       return sum;
     }
+    const cache = this.rawCaches[index] as Map<string, number>;
+    const cached = cache.get(raw);
+    if (cached !== undefined) return cached;
+    let contribution: number | undefined;
     if (column.kind === 'boolean') {
-      if (isMissing(raw)) return 0;
-      const value = parseBoolean(raw);
-      if (value === undefined) throw new RowError(`${column.name} is "${raw}", not yes or no`);
-      return column.weight * (value - column.mean);
+      const value = isMissing(raw) ? undefined : parseBoolean(raw);
+      if (value === undefined && !isMissing(raw)) {
+        throw new RowError(`${column.name} is "${raw}", not yes or no`);
+      }
+      contribution = value === undefined ? 0 : column.weight * (value - column.mean);
+    } else {
+      const table = this.tables[index] as CategoricalTable;
+      contribution = table.contributions.get(isMissing(raw) ? '' : categoryKey(raw));
+      if (contribution === undefined) {
+        // Unseen categories sit at the training centre: no push either way.
+        this.unknownCategories.set(column.name, (this.unknownCategories.get(column.name) ?? 0) + 1);
+        return 0;
+      }
     }
-    const table = this.tables[index] as CategoricalTable;
-    const contribution = table.contributions.get(isMissing(raw) ? '' : categoryKey(raw));
-    if (contribution !== undefined) return contribution;
-    // Unseen categories sit at the training centre: no push either way.
-    this.unknownCategories.set(column.name, (this.unknownCategories.get(column.name) ?? 0) + 1);
-    return 0;
+    if (cache.size < RAW_CACHE_LIMIT) cache.set(raw, contribution);
+    return contribution;
   }
 
   /** Scores one record; throws RowError when a value cannot be read. Reuses its buffers. */
@@ -119,6 +138,19 @@ export class RecordScorer {
   reasonLabel(record: readonly string[], index: number): string {
     const column = this.model.columns[index] as ModelColumn;
     const raw = record[this.sourceIndexes[index] as number] ?? '';
+    if (column.kind === 'numeric') {
+      return isMissing(raw) ? `${column.name} is blank` : `${column.name} is ${raw.trim()}`;
+    }
+    const cache = this.labelCaches[index] as Map<string, string>;
+    let label = cache.get(raw);
+    if (label === undefined) {
+      label = this.describeValue(column, index, raw);
+      if (cache.size < RAW_CACHE_LIMIT) cache.set(raw, label);
+    }
+    return label;
+  }
+
+  private describeValue(column: ModelColumn, index: number, raw: string): string {
     if (isMissing(raw)) return `${column.name} is blank`;
     if (column.kind === 'numeric') return `${column.name} is ${raw.trim()}`;
     if (column.kind === 'boolean') {

@@ -7,6 +7,10 @@
 const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '-', '?', '#n/a']);
 
 export function isMissing(raw: string): boolean {
+  const length = raw.length;
+  if (length === 0) return true;
+  // Fast answer for the common case: longer than any "no value" word and not padded.
+  if (length > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(length - 1) > 32) return false;
   const trimmed = raw.trim();
   return trimmed.length === 0 || MISSING.has(trimmed.toLowerCase());
 }

@@ -1,9 +1,11 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { loadModel } from '../../model/model-file.js';
-import { type ScoreSummary, scoreCsvStream } from '../../model/score-stream.js';
+import { scoreCsvStreamParallel } from '../../model/score-parallel.js';
+import type { ScoreSummary } from '../../model/score-stream.js';
 import { UsageError } from '../errors.js';
 import { createProgressBar } from './progress.js';
 
@@ -11,6 +13,17 @@ interface ScoreFlags {
   output?: string;
   model: string;
   json?: boolean;
+  workers?: number;
+}
+
+function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(
+      `--workers must be a whole number of at least 1; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return n;
 }
 
 /** Checks the input is a readable file up front, so a typo is one clear line. Returns its size. */
@@ -62,6 +75,7 @@ export function registerScoreCommand(program: Command): void {
     .option('-o, --output <out.csv>', 'where to write the scored CSV (default: stdout)')
     .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
     .option('--json', 'print the summary as JSON on stdout (needs -o)')
+    .option('--workers <n>', 'scoring threads (default: up to 2; 1 scores in-process)', wholeNumber)
     .action(async (file: string, flags: ScoreFlags) => {
       if (flags.json && !flags.output) {
         throw new UsageError(
@@ -79,7 +93,8 @@ export function registerScoreCommand(program: Command): void {
         : process.stdout;
       let summary: ScoreSummary;
       try {
-        summary = await scoreCsvStream(input, output, model, {
+        summary = await scoreCsvStreamParallel(input, output, model, {
+          workers: flags.workers ?? Math.min(2, availableParallelism()),
           onProgress: ({ rows, bytes }) => progress.update(rows, bytes),
         });
         if (partial && flags.output) {

@@ -1,0 +1,224 @@
+/**
+ * Parallel streamed scoring on worker threads. The main thread only cuts the input bytes at record
+ * boundaries (a newline outside quotes: UTF-8 never puts a newline or quote byte inside a
+ * character, so cuts are safe before decoding) and writes results in input order; workers parse
+ * and score. In-flight chunks are capped, so memory stays bounded for any file size.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import { CsvParser } from './csv-reader.js';
+import { CsvInputError } from './errors.js';
+import type { ModelFile } from './model-file.js';
+import { addTally, checkFailureShare, emptyTally, headerLine } from './score-batch.js';
+import {
+  type ScoreOptions,
+  type ScoreSummary,
+  scoreCsvStream,
+  summarise,
+  write,
+} from './score-stream.js';
+import type { ScoreWorkerData, ScoreWorkerReply, ScoreWorkerRequest } from './score-worker.js';
+import { RecordScorer } from './scorer.js';
+
+export interface ParallelScoreOptions extends ScoreOptions {
+  /** Worker threads; 1 or fewer scores on the calling thread. */
+  workers?: number;
+}
+
+/** Chunks are gathered to at least this size before dispatch, to amortise messaging. */
+const MIN_CHUNK_BYTES = 512 * 1024;
+/** Longest record accepted while looking for its end (a never-closed quote, most likely). */
+const MAX_PENDING_BYTES = 8 * 1024 * 1024;
+const CHUNKS_IN_FLIGHT_PER_WORKER = 2;
+
+/** Index just after the last newline outside quotes, or -1. `first` stops at the first one. */
+export function recordBoundary(bytes: Uint8Array, first = false): number {
+  if (!first && bytes.indexOf(0x22) === -1) {
+    const newline = bytes.lastIndexOf(0x0a);
+    return newline === -1 ? -1 : newline + 1;
+  }
+  let quoted = false;
+  let boundary = -1;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === 0x22) quoted = !quoted;
+    else if (byte === 0x0a && !quoted) {
+      boundary = i + 1;
+      if (first) return boundary;
+    }
+  }
+  return boundary;
+}
+
+function startWorker(data: ScoreWorkerData): Worker {
+  // A worker holds one chunk at a time; a small heap cap makes V8 collect early instead of
+  // growing, which is what keeps peak RSS low on big files.
+  const resourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./score-worker.js', import.meta.url), {
+      workerData: data,
+      resourceLimits,
+    });
+  }
+  // From the sources (tests, tsx) the worker is TypeScript: register tsx in it, then load it.
+  const source = JSON.stringify(new URL('./score-worker.ts', import.meta.url).href);
+  return new Worker(
+    `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); });`,
+    { eval: true, workerData: data, resourceLimits },
+  );
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/**
+ * Like scoreCsvStream (same output bytes, same summary), with parsing and scoring spread over
+ * `workers` threads. Each worker's heap is capped, which also keeps the process's peak RSS low.
+ */
+export async function scoreCsvStreamParallel(
+  input: Readable | AsyncIterable<Buffer | string>,
+  output: Writable,
+  model: ModelFile,
+  options: ParallelScoreOptions = {},
+): Promise<ScoreSummary> {
+  const workerCount = options.workers ?? 2;
+  if (workerCount <= 1) return scoreCsvStream(input, output, model, options);
+
+  let pending: Uint8Array = new Uint8Array(0);
+  let bytesRead = 0;
+  let bytesDispatched = 0;
+  const iterator = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let done = false;
+  const readMore = async (): Promise<boolean> => {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      return false;
+    }
+    const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+    bytesRead += chunk.length;
+    pending = concat(pending, chunk);
+    if (pending.length > MAX_PENDING_BYTES && recordBoundary(pending) === -1) {
+      throw new CsvInputError(
+        `a row runs past ${MAX_PENDING_BYTES} bytes; a quoted field is probably never closed.`,
+      );
+    }
+    return true;
+  };
+
+  // The header, parsed here so the column mapping fails before any worker starts.
+  let headerEnd = -1;
+  while (headerEnd === -1 && (await readMore())) headerEnd = recordBoundary(pending, true);
+  if (pending.length >= 3 && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
+    pending = pending.subarray(3);
+    if (headerEnd !== -1) headerEnd -= 3;
+  }
+  const headerBytes = headerEnd === -1 ? pending : pending.subarray(0, headerEnd);
+  pending = headerEnd === -1 ? new Uint8Array(0) : pending.subarray(headerEnd);
+  let headerText: string;
+  try {
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch {
+    throw new CsvInputError(
+      'the header row is not valid UTF-8; save the file as UTF-8 and try again.',
+    );
+  }
+  const parser = new CsvParser(options.delimiter);
+  const headerRecords: string[][] = [];
+  parser.push(headerText, true, headerRecords);
+  const headerRecord = headerRecords[0];
+  if (headerRecord === undefined)
+    throw new CsvInputError('the file is empty: it has no header row.');
+  const headers = headerRecord.map((header) => header.trim());
+  const delimiter = parser.delimiter ?? ',';
+  const scorer = new RecordScorer(model, headers);
+  await write(output, headerLine(headers));
+
+  const data: ScoreWorkerData = { model, headers, delimiter, reasons: options.reasons ?? 3 };
+  const workers = Array.from({ length: workerCount }, () => startWorker(data));
+  const replies = new Map<number, ScoreWorkerReply>();
+  const chunkStarts = new Map<number, number>();
+  let wake: (() => void) | undefined;
+  let failure: Error | undefined;
+  for (const worker of workers) {
+    worker.on('message', (reply: ScoreWorkerReply) => {
+      replies.set(reply.sequence, reply);
+      wake?.();
+    });
+    worker.on('error', (error) => {
+      failure ??= error;
+      wake?.();
+    });
+  }
+  const nextEvent = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+
+  const tally = emptyTally();
+  let sent = 0;
+  let written = 0;
+  const dispatch = (bytes: Uint8Array) => {
+    const copy = Uint8Array.from(bytes);
+    chunkStarts.set(sent, bytesDispatched);
+    bytesDispatched += bytes.length;
+    const request: ScoreWorkerRequest = { sequence: sent, bytes: copy };
+    (workers[sent % workerCount] as Worker).postMessage(request, [copy.buffer]);
+    sent++;
+  };
+  // Writes every reply that is next in order; throws the first failure.
+  const drainReplies = async () => {
+    for (;;) {
+      if (failure) throw failure;
+      const reply = replies.get(written);
+      if (reply === undefined) return;
+      replies.delete(written);
+      if ('error' in reply) {
+        const at = chunkStarts.get(written) ?? 0;
+        if (!reply.error.input) throw new Error(reply.error.message);
+        throw new CsvInputError(
+          reply.error.message === 'not valid UTF-8'
+            ? `the file is not valid UTF-8 (bad bytes after byte ${at + headerBytes.length}); save it as UTF-8 and try again.`
+            : reply.error.message,
+        );
+      }
+      chunkStarts.delete(written);
+      addTally(tally, reply.tally);
+      checkFailureShare(tally, false);
+      written++;
+      await write(output, reply.output);
+      options.onProgress?.({ rows: tally.rows, bytes: Math.min(bytesRead, bytesDispatched) });
+    }
+  };
+
+  try {
+    while (!done || pending.length > 0) {
+      while (!done && pending.length < MIN_CHUNK_BYTES) await readMore();
+      const boundary = done ? pending.length : recordBoundary(pending);
+      if (boundary > 0) {
+        dispatch(pending.subarray(0, boundary));
+        pending = pending.subarray(boundary);
+      } else if (!done) {
+        await readMore();
+      }
+      while (sent - written >= workerCount * CHUNKS_IN_FLIGHT_PER_WORKER) {
+        await drainReplies();
+        if (sent - written >= workerCount * CHUNKS_IN_FLIGHT_PER_WORKER) await nextEvent();
+      }
+      await drainReplies();
+    }
+    while (written < sent) {
+      await drainReplies();
+      if (written < sent) await nextEvent();
+    }
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+  checkFailureShare(tally, true);
+  return summarise(tally, scorer.unusedColumns, delimiter);
+}

@@ -1,0 +1,69 @@
+/**
+ * Worker thread for parallel scoring: receives chunks of whole records as UTF-8 bytes, scores
+ * them, and posts back the output text and the chunk's tally.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { CsvParser, type Delimiter } from './csv-reader.js';
+import { CsvInputError } from './errors.js';
+import type { ModelFile } from './model-file.js';
+import { emptyTally, scoreBatch } from './score-batch.js';
+import { RecordScorer } from './scorer.js';
+
+export interface ScoreWorkerData {
+  model: ModelFile;
+  headers: string[];
+  delimiter: Delimiter;
+  reasons: number;
+}
+
+export interface ScoreWorkerRequest {
+  sequence: number;
+  /** Whole records: the main thread cuts only at newlines outside quotes. */
+  bytes: Uint8Array;
+}
+
+export type ScoreWorkerReply =
+  | { sequence: number; output: Uint8Array; tally: ReturnType<typeof emptyTally> }
+  | { sequence: number; error: { input: boolean; message: string } };
+
+const data = workerData as ScoreWorkerData;
+const scorer = new RecordScorer(data.model, data.headers);
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
+const port = parentPort;
+
+port?.on('message', (request: ScoreWorkerRequest) => {
+  try {
+    let text: string;
+    try {
+      text = decoder.decode(request.bytes);
+    } catch {
+      throw new CsvInputError('not valid UTF-8');
+    }
+    const parser = new CsvParser(data.delimiter);
+    const records: string[][] = [];
+    const lines: Array<string | undefined> = [];
+    parser.push(text, true, records, lines);
+    const tally = emptyTally();
+    const output = scoreBatch(
+      scorer,
+      { records, lines, delimiter: data.delimiter },
+      tally,
+      data.reasons,
+    );
+    // Encoded here and transferred, so the main thread never holds the text on its heap.
+    const bytes = encoder.encode(output);
+    port.postMessage(
+      { sequence: request.sequence, output: bytes, tally } satisfies ScoreWorkerReply,
+      [bytes.buffer],
+    );
+  } catch (error) {
+    port.postMessage({
+      sequence: request.sequence,
+      error: {
+        input: error instanceof CsvInputError,
+        message: error instanceof Error ? error.message : String(error),
+      },
+    } satisfies ScoreWorkerReply);
+  }
+});
