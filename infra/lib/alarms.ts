@@ -63,20 +63,19 @@ export class Alarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The smallest backlog seen in each 5-minute period: if the outbox never once emptied for
-    // 15 minutes, the relay to SQS is failing (SQS unreachable, or no rights to send).
+    // The smallest backlog seen over 5 minutes: above the threshold the whole time means the
+    // relay to SQS is failing (SQS unreachable, or no right to send), not a passing burst.
     this.outboxBacklog = new cloudwatch.Alarm(this, 'OutboxBacklog', {
-      alarmDescription:
-        'Prediction jobs are waiting in the outbox and not reaching SQS: the relay is failing. Predictions stay queued until it recovers.',
+      alarmDescription: `More than ${alarmThresholds.outboxPending} prediction jobs have waited in the outbox for 5 minutes without reaching SQS: the relay is failing. Predictions stay queued until it recovers.`,
       metric: new cloudwatch.Metric({
         ...outboxMetric,
         dimensionsMap: { Environment: settings.name },
         period: Duration.minutes(5),
         statistic: cloudwatch.Stats.MINIMUM,
       }),
-      threshold: 0,
+      threshold: alarmThresholds.outboxPending,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: alarmThresholds.outboxStuckPeriods,
+      evaluationPeriods: 1,
       // No data means no service is running to publish it; the queue alarms cover that case.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });

@@ -42,6 +42,16 @@ export interface ServicesProps {
 export const apiPort = 8080;
 
 /**
+ * How long each role may drain after SIGTERM (SHUTDOWN_DEADLINE_S), and the grace ECS gives
+ * before SIGKILL, a few seconds longer so the process always exits on its own terms. Fargate
+ * allows at most 120 s.
+ */
+const shutdown = {
+  api: { drainSeconds: 30, stopTimeoutSeconds: 35 },
+  worker: { drainSeconds: 110, stopTimeoutSeconds: 120 },
+} as const;
+
+/**
  * Both roles run from the one image: `churnline serve --roles api` behind an ALB, and
  * `churnline worker` scaled on the queue backlog. The image's entrypoint is the `churnline`
  * CLI; the task definitions pass only the subcommand.
@@ -109,6 +119,7 @@ export class Services extends Construct {
         // from the load balancer.
         HOST: '0.0.0.0',
         PORT: String(apiPort),
+        SHUTDOWN_DEADLINE_S: String(shutdown.api.drainSeconds),
         AUTH_JWKS_URL: props.auth.jwksUrl,
         AUTH_ISSUER: props.auth.issuer,
         AUTH_AUDIENCE: props.auth.audience,
@@ -117,7 +128,7 @@ export class Services extends Construct {
       portMappings: [{ containerPort: apiPort, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'api', logGroup: logGroup('Api') }),
       // Let in-flight requests finish after the ALB stops sending new ones.
-      stopTimeout: Duration.seconds(35),
+      stopTimeout: Duration.seconds(shutdown.api.stopTimeoutSeconds),
     });
 
     const apiSecurityGroup = new ec2.SecurityGroup(this, 'ApiSecurityGroup', {
@@ -207,12 +218,12 @@ export class Services extends Construct {
     workerTask.addContainer('worker', {
       image,
       command: ['worker'],
-      environment,
+      environment: { ...environment, SHUTDOWN_DEADLINE_S: String(shutdown.worker.drainSeconds) },
       secrets,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: logGroup('Worker') }),
-      // Fargate's maximum: a job being scored gets two minutes to finish after scale-in;
-      // anything longer is redelivered when its visibility lapses.
-      stopTimeout: Duration.seconds(120),
+      // A job being scored gets almost two minutes to finish after scale-in; anything longer
+      // is redelivered when its visibility lapses.
+      stopTimeout: Duration.seconds(shutdown.worker.stopTimeoutSeconds),
     });
     const workerSecurityGroup = new ec2.SecurityGroup(this, 'WorkerSecurityGroup', {
       vpc,

@@ -82,12 +82,14 @@ export function settingsFor(name: string): EnvironmentSettings {
   throw new Error(`Unknown environment "${name}": pass -c env=prod or -c env=staging`);
 }
 
-/** Thresholds shared with the service's own alarm defaults (ALARM_DLQ_DEPTH, ALARM_OLDEST_MESSAGE_AGE_S). */
+/**
+ * The service's own alarm defaults (ALARM_DLQ_DEPTH, ALARM_OLDEST_MESSAGE_AGE_S,
+ * ALARM_OUTBOX_PENDING in src/config), so CloudWatch and `/healthz` agree on what is wrong.
+ */
 export const alarmThresholds = {
   deadLetterDepth: 5,
   oldestMessageAgeSeconds: 1800,
-  /** The outbox never emptied for this many consecutive 5-minute periods: the relay is stuck. */
-  outboxStuckPeriods: 3,
+  outboxPending: 100,
 } as const;
 
 /** Queue settings from the production design; the same defaults as src/config. */

@@ -47,16 +47,16 @@ describe('alarms', () => {
     });
   });
 
-  it('fires when the outbox the service publishes never empties for 15 minutes', () => {
+  it('fires when more than 100 jobs wait in the outbox for 5 minutes (as ALARM_OUTBOX_PENDING)', () => {
     expect(alarm(s.stack.alarms.outboxBacklog)).toMatchObject({
       Namespace: 'Churnline',
       MetricName: 'OutboxPending',
       Dimensions: [{ Name: 'Environment', Value: 'staging' }],
       Statistic: 'Minimum',
       Period: 300,
-      EvaluationPeriods: 3,
+      EvaluationPeriods: 1,
       ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 0,
+      Threshold: 100,
       TreatMissingData: 'notBreaching',
     });
   });

@@ -112,6 +112,13 @@ describe('both roles from one image', () => {
     expect(value('HOST')).toBe('0.0.0.0');
     expect(value('AUTH_ISSUER')).toEqual({ Ref: 'AuthIssuer' });
     expect(JSON.stringify(value('DATABASE_URL'))).toMatch(/postgres:\/\/.*sslmode=verify-full/);
+    // The process drains within its deadline, before ECS's SIGKILL.
+    const worker = container(staging, 'workerService');
+    const deadline = (c: typeof api) =>
+      Number(c.Environment.find((e: { Name: string }) => e.Name === 'SHUTDOWN_DEADLINE_S').Value);
+    expect(deadline(api)).toBeLessThan(api.StopTimeout);
+    expect(deadline(worker)).toBeLessThan(worker.StopTimeout);
+    expect(worker.StopTimeout).toBeLessThanOrEqual(120);
     for (const c of [api, container(staging, 'workerService')]) {
       expect(c.Secrets.map((secret: { Name: string }) => secret.Name)).toEqual([
         'PGUSER',
