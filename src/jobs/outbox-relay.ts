@@ -1,5 +1,5 @@
 import type { Db } from '../db/connect.js';
-import { markOutboxFailed, markOutboxSent, pendingOutbox } from '../db/outbox.js';
+import { markOutboxFailed, markOutboxSent, pendingOutbox, pruneSentOutbox } from '../db/outbox.js';
 import type { Logger } from '../log.js';
 import { type JobQueue, QUEUE_LIMITS } from '../queue/port.js';
 
@@ -14,6 +14,7 @@ export class OutboxRelay {
   private again = false;
   private stopped = true;
   private failures = 0;
+  private lastPrune = 0;
 
   constructor(
     private readonly options: { db: Db; queue: JobQueue; log: Logger; intervalMs?: number },
@@ -68,6 +69,7 @@ export class OutboxRelay {
   /** Sends every pending row, a batch at a time. Exposed for tests and one-shot tools. */
   async relayAll(): Promise<number> {
     const { db, queue, log } = this.options;
+    await this.pruneHourly();
     let sent = 0;
     for (;;) {
       const rows = await pendingOutbox(db, QUEUE_LIMITS.maxBatchEntries);
@@ -102,4 +104,17 @@ export class OutboxRelay {
     }
     return sent;
   }
+
+  /** Sent rows stay a day for inspection, then go, so the outbox does not grow forever. */
+  private async pruneHourly(): Promise<void> {
+    if (Date.now() - this.lastPrune < 3600_000) return;
+    this.lastPrune = Date.now();
+    const removed = await pruneSentOutbox(
+      this.options.db,
+      new Date(Date.now() - SENT_ROW_RETENTION_MS).toISOString(),
+    );
+    if (removed > 0) this.options.log.debug({ removed }, 'pruned sent outbox rows');
+  }
 }
+
+const SENT_ROW_RETENTION_MS = 24 * 3600_000;
