@@ -58,16 +58,19 @@ export interface ColumnMapping {
   unusedColumns: string[];
 }
 
-/** Up to three found headers closest to the field's spellings, for the error message. */
+/** Up to three unclaimed headers within a third of a spelling's length of the field's spellings. */
 function closestHeaders(field: FieldSynonyms, headers: readonly string[]): string[] {
-  const scored = headers.map((header) => {
-    const name = normaliseHeader(header);
-    const distance = Math.min(...field.synonyms.map((synonym) => editDistance(synonym, name)));
-    const bound = Math.max(2, Math.floor(Math.max(...field.synonyms.map((s) => s.length)) / 3));
-    return { header, distance, bound };
-  });
-  return scored
-    .filter((entry) => entry.distance <= entry.bound)
+  return headers
+    .map((header) => {
+      const name = normaliseHeader(header);
+      let distance = Number.POSITIVE_INFINITY;
+      for (const synonym of field.synonyms) {
+        const d = editDistance(synonym, name);
+        if (d <= Math.max(1, Math.floor(synonym.length / 3))) distance = Math.min(distance, d);
+      }
+      return { header, distance };
+    })
+    .filter((entry) => Number.isFinite(entry.distance))
     .sort((a, b) => a.distance - b.distance || a.header.localeCompare(b.header))
     .slice(0, 3)
     .map((entry) => entry.header);
@@ -100,7 +103,10 @@ export function mapColumns(
   }
   if (missing.length > 0) {
     const described = missing.map((field) => {
-      const close = closestHeaders(field, headers);
+      const close = closestHeaders(
+        field,
+        headers.filter((_, index) => !claimed.has(index)),
+      );
       return close.length > 0
         ? `${field.field} (closest: ${close.map((h) => JSON.stringify(h)).join(', ')})`
         : field.field;

@@ -4,13 +4,14 @@
  * character, so cuts are safe before decoding) and writes results in input order; workers parse
  * and score. In-flight chunks are capped, so memory stays bounded for any file size.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { CsvParser } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
 import { addTally, checkFailureShare, emptyTally, headerLine } from './score-batch.js';
 import {
+  type ScoreInput,
   type ScoreOptions,
   type ScoreSummary,
   scoreCsvStream,
@@ -68,6 +69,11 @@ function startWorker(data: ScoreWorkerData): Worker {
   );
 }
 
+/** One async iterator over any readable, async or plain iterable of chunks. */
+async function* chunksOf(input: ScoreInput): AsyncGenerator<Buffer | string> {
+  for await (const chunk of input) yield chunk;
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   const joined = new Uint8Array(a.length + b.length);
@@ -81,7 +87,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * `workers` threads. Each worker's heap is capped, which also keeps the process's peak RSS low.
  */
 export async function scoreCsvStreamParallel(
-  input: Readable | AsyncIterable<Buffer | string>,
+  input: ScoreInput,
   output: Writable,
   model: ModelFile,
   options: ParallelScoreOptions = {},
@@ -92,7 +98,7 @@ export async function scoreCsvStreamParallel(
   let pending: Uint8Array = new Uint8Array(0);
   let bytesRead = 0;
   let bytesDispatched = 0;
-  const iterator = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  const iterator = chunksOf(input);
   let done = false;
   const readMore = async (): Promise<boolean> => {
     const next = await iterator.next();

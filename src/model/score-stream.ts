@@ -18,6 +18,9 @@ import {
 } from './score-batch.js';
 import { RecordScorer } from './scorer.js';
 
+/** A byte stream: a Readable, or any (async) iterable of chunks. */
+export type ScoreInput = Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
+
 export interface ScoreOptions {
   /** Detected from the header line when not given. */
   delimiter?: Delimiter;
@@ -44,7 +47,7 @@ export interface ScoreSummary {
 }
 
 async function* countingBytes(
-  input: AsyncIterable<Buffer | string>,
+  input: ScoreInput,
   counter: { bytes: number },
 ): AsyncGenerator<Buffer | string> {
   for await (const chunk of input) {
@@ -100,7 +103,7 @@ export function summarise(
  * bad); row-level problems go in the row's `score_error` cell instead.
  */
 export async function scoreCsvStream(
-  input: Readable | AsyncIterable<Buffer | string>,
+  input: ScoreInput,
   output: Writable,
   model: ModelFile,
   options: ScoreOptions = {},

@@ -1,0 +1,96 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { telcoPath } from '../model/test-support/telco.js';
+import { runCli } from './test-support/run-cli.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'churnline-model-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const telcoLines = readFileSync(telcoPath, 'utf8').split('\n');
+const file = (name: string, text: string) => {
+  const target = path.join(dir, name);
+  writeFileSync(target, text);
+  return target;
+};
+const small = file('small.csv', `${telcoLines.slice(0, 401).join('\n')}\n`);
+
+describe('churnline score, train and evaluate', () => {
+  it('scores a file to -o and prints the summary as JSON', async () => {
+    const out = path.join(dir, 'scored.csv');
+    const result = await runCli(['score', small, '-o', out, '--json']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    const summary = JSON.parse(result.stdout);
+    expect(summary).toMatchObject({ rows: 400, scored: 400, failed: 0, delimiter: ',' });
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(401);
+    expect(lines[0]).toMatch(/,Churn,churn_probability,risk_tier,top_reasons,score_error$/);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
+  it('writes the scored CSV to stdout in a pipe, with no progress output', async () => {
+    const result = await runCli(['score', small, '--workers', '1']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.split('\n')[1]).toMatch(/^7590-VHVEG,.*,(high|medium|low),tenure is 1 /);
+  });
+
+  it('exits 2 with one clear line on bad input', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['score', path.join(dir, 'nope.csv')], /^churnline: no such file: .*nope\.csv$/],
+      [
+        ['score', file('cols.csv', 'customerID,tenure\nA,1\n'), '-o', path.join(dir, 'x.csv')],
+        /^churnline: the file lacks 18 required columns: gender; SeniorCitizen;.* Found: "customerID", "tenure"\.$/,
+      ],
+      [
+        ['score', small, '--model', file('bad.json', '{nope')],
+        /^churnline: .*bad\.json is not a model file: it is not valid JSON\.$/,
+      ],
+      [
+        ['score', small, '--model', 'telco-v9'],
+        /^churnline: no model "telco-v9": give a shipped model \(telco-v1\)/,
+      ],
+      [['score', small, '--json'], /^churnline: --json prints the summary on stdout/],
+      [
+        ['train', small, '--label', 'Left'],
+        /^churnline: the label column "Left" is not in the file\./,
+      ],
+    ];
+    // Independent processes: run them side by side to keep the test quick.
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    for (const [index, [args, message]] of cases.entries()) {
+      const result = results[index]!;
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(result.stderr.trimEnd()).toMatch(message);
+    }
+    expect(existsSync(path.join(dir, 'x.csv'))).toBe(false);
+    expect(existsSync(path.join(dir, 'x.csv.partial'))).toBe(false);
+  });
+
+  it('trains a model, prints its CV metrics, and evaluates it', async () => {
+    const model = path.join(dir, 'small-model.json');
+    const trained = await runCli(['train', small, '--label', 'Churn', '-o', model]);
+    expect(trained.code).toBe(0);
+    expect(trained.stdout).toMatch(/5-fold cross-validation repeated 3 times/);
+    expect(trained.stdout).toMatch(/ROC AUC\s+0\.\d{4}/);
+    expect(trained.stdout).toMatch(/high .* precision .* recall/);
+    expect(JSON.parse(readFileSync(model, 'utf8')).name).toBe('small-model');
+
+    const evaluated = await runCli([
+      'evaluate',
+      small,
+      '--label',
+      'Churn',
+      '--model',
+      model,
+      '--json',
+    ]);
+    expect(evaluated.code).toBe(0);
+    const metrics = JSON.parse(evaluated.stdout);
+    expect(metrics.rows).toBe(400);
+    expect(metrics.rocAuc).toBeGreaterThan(0.8);
+  });
+});

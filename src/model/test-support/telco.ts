@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CsvParser } from '../csv-reader.js';
+import { datasetFromRecords, type LabelledDataset } from '../dataset.js';
+
+export const telcoPath = fileURLToPath(
+  new URL('../../../data/telco-customer-churn.csv', import.meta.url),
+);
+
+/** The Telco header and rows, parsed once per test file. */
+export function telcoRecords(): { headers: string[]; rows: string[][] } {
+  const records: string[][] = [];
+  new CsvParser().push(readFileSync(telcoPath, 'utf8'), true, records);
+  const [headers, ...rows] = records as [string[], ...string[][]];
+  return { headers, rows };
+}
+
+/** The first `rows` Telco customers as a training set (small, so tests stay quick). */
+export function telcoSubset(rows: number): LabelledDataset {
+  const telco = telcoRecords();
+  return datasetFromRecords(telco.headers, telco.rows.slice(0, rows), 'Churn', 'test-subset');
+}
