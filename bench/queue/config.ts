@@ -21,7 +21,7 @@ const OPTIONS = {
   systems: { env: 'BENCH_QUEUE_SYSTEMS', fallback: SYSTEM_IDS.join(',') },
   repeats: { env: 'BENCH_QUEUE_REPEATS', fallback: '3' },
   'single-count': { env: 'BENCH_QUEUE_SINGLE_COUNT', fallback: '2000' },
-  'batch-count': { env: 'BENCH_QUEUE_BATCH_COUNT', fallback: '10000' },
+  'batch-count': { env: 'BENCH_QUEUE_BATCH_COUNT', fallback: '6000' },
   'latency-samples': { env: 'BENCH_QUEUE_LATENCY_SAMPLES', fallback: '200' },
   'pgboss-latency-samples': { env: 'BENCH_QUEUE_PGBOSS_LATENCY_SAMPLES', fallback: '20' },
   consumers: { env: 'BENCH_QUEUE_CONSUMERS', fallback: '4' },
@@ -33,7 +33,7 @@ export const USAGE = `npm run bench:queue -- [options]   (each option also reads
   --systems=churnline,pgboss,bullmq  BENCH_QUEUE_SYSTEMS                 systems to run (default all)
   --repeats=3                        BENCH_QUEUE_REPEATS                 runs per case; the median is shown
   --single-count=2000                BENCH_QUEUE_SINGLE_COUNT            messages per single-message run
-  --batch-count=10000                BENCH_QUEUE_BATCH_COUNT             messages per batch-of-10 run
+  --batch-count=6000                 BENCH_QUEUE_BATCH_COUNT             messages per batch-of-10 run
   --latency-samples=200              BENCH_QUEUE_LATENCY_SAMPLES         wake-up samples (churnline, BullMQ)
   --pgboss-latency-samples=20        BENCH_QUEUE_PGBOSS_LATENCY_SAMPLES  wake-up samples (pg-boss polls every 0.5 s)
   --consumers=4                      BENCH_QUEUE_CONSUMERS               processes in the multi-process cases`;

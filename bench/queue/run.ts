@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureThroughput, messagesFor, type ThroughputCase, throughputCases } from './cases.js';
 import { type BenchConfig, parseConfig, USAGE } from './config.js';
-import { installExitHandlers, stopAll } from './infra/cleanup.js';
+import { installExitHandlers, isStopping, stopAll } from './infra/cleanup.js';
 import { startPostgres } from './infra/postgres.js';
 import { startRedis } from './infra/redis.js';
 import { measureWakeup, type WakeupPlace } from './latency.js';
@@ -171,7 +171,8 @@ async function main(): Promise<void> {
     );
     progress(`every run's figures: ${path.relative(repoRoot, file)}`);
   } catch (error) {
-    console.error('bench: failed:', error);
+    if (isStopping()) console.error(`bench: interrupted (${String(error)})`);
+    else console.error('bench: failed:', error);
     process.exitCode = 1;
   } finally {
     for (const system of systems) {

@@ -13,6 +13,11 @@ interface Resource {
 const resources: Resource[] = [];
 let stopping: Promise<void> | undefined;
 
+/** True once shutdown began: errors from here on are mostly connections being closed under us. */
+export function isStopping(): boolean {
+  return stopping !== undefined;
+}
+
 export function registerResource(resource: Resource): () => void {
   resources.push(resource);
   return () => {

@@ -75,7 +75,7 @@ export class BullMqSystem implements QueueSystem {
       count++;
       lastAckAt = now();
     });
-    worker.on('error', (error) => console.error('BullMQ worker:', error));
+    worker.on('error', (error) => console.error(`BullMQ worker: ${String(error)}`));
     await worker.waitUntilReady();
     return async () => {
       const drained = new Promise<void>((resolve) => worker.once('drained', resolve));
@@ -96,7 +96,7 @@ export class BullMqSystem implements QueueSystem {
       },
       { connection: this.connection, concurrency: 1 },
     );
-    worker.on('error', (error) => console.error('BullMQ worker:', error));
+    worker.on('error', (error) => console.error(`BullMQ worker: ${String(error)}`));
     await worker.waitUntilReady();
     return {
       async stop() {

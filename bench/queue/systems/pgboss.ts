@@ -32,7 +32,7 @@ export class PgBossSystem implements QueueSystem {
       schedule: false,
       migrate: owner,
     });
-    this.boss.on('error', (error) => console.error('pg-boss:', error));
+    this.boss.on('error', (error) => console.error(`pg-boss: ${String(error)}`));
   }
 
   private async ready(): Promise<PgBoss> {
