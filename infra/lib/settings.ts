@@ -30,11 +30,8 @@ export interface EnvironmentSettings {
     readonly memoryMiB: number;
     readonly maxTasks: number;
   };
-  /** Days before result objects move to Infrequent Access, and before they are deleted. */
-  readonly results: {
-    readonly infrequentAccessAfterDays: number;
-    readonly expireAfterDays: number;
-  };
+  /** Days after which result objects are deleted (customers download results soon after). */
+  readonly results: { readonly expireAfterDays: number };
   readonly logRetentionDays: number;
   /** Keep data (bucket, database snapshot, logs) when the stack is deleted. */
   readonly retainData: boolean;
@@ -53,7 +50,7 @@ const staging: EnvironmentSettings = {
   },
   api: { cpu: 512, memoryMiB: 1024, minTasks: 1, maxTasks: 2 },
   worker: { cpu: 1024, memoryMiB: 2048, maxTasks: 2 },
-  results: { infrequentAccessAfterDays: 30, expireAfterDays: 90 },
+  results: { expireAfterDays: 90 },
   logRetentionDays: 30,
   retainData: false,
 };
@@ -71,7 +68,7 @@ const prod: EnvironmentSettings = {
   },
   api: { cpu: 512, memoryMiB: 1024, minTasks: 2, maxTasks: 6 },
   worker: { cpu: 1024, memoryMiB: 2048, maxTasks: 10 },
-  results: { infrequentAccessAfterDays: 30, expireAfterDays: 365 },
+  results: { expireAfterDays: 365 },
   logRetentionDays: 90,
   retainData: true,
 };

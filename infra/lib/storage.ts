@@ -14,14 +14,25 @@ export interface StorageProps {
  *
  * Everything Churnline writes lives under one prefix (S3_PREFIX), so the task roles can be
  * limited to it and the bucket can be shared with other tools later without widening access.
- * Results live under `<prefix>results/` so that a lifecycle rule (which matches key prefixes
- * only) can age them out without touching uploads.
+ *
+ * Results are keyed `users/<uid>/results/<id>.csv` (src/ids.ts), next to that user's uploads,
+ * and a lifecycle filter matches only a leading prefix, so no prefix can select results alone.
+ * The S3 blob store therefore tags result objects `churnline:kind=result` when it writes them,
+ * and the expiry rule selects on that tag.
  */
 export class Storage extends Construct {
   static readonly prefix = 'churnline/';
-  static readonly resultsPrefix = `${Storage.prefix}results/`;
-  /** The S3 actions a role needs to stream objects in and out under the prefix. */
-  static readonly objectActions = ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'];
+  static readonly resultTag = { key: 'churnline:kind', value: 'result' } as const;
+  /**
+   * The S3 actions a role needs to stream objects in and out under the prefix. A put that
+   * carries tags (x-amz-tagging) needs s3:PutObjectTagging as well.
+   */
+  static readonly objectActions = [
+    's3:GetObject',
+    's3:PutObject',
+    's3:PutObjectTagging',
+    's3:AbortMultipartUpload',
+  ];
 
   readonly bucket: s3.Bucket;
   readonly logBucket: s3.Bucket;
@@ -54,14 +65,11 @@ export class Storage extends Construct {
       serverAccessLogsPrefix: 'data-bucket/',
       lifecycleRules: [
         {
-          id: 'age-out-results',
-          prefix: Storage.resultsPrefix,
-          transitions: [
-            {
-              storageClass: s3.StorageClass.INFREQUENT_ACCESS,
-              transitionAfter: Duration.days(settings.results.infrequentAccessAfterDays),
-            },
-          ],
+          // Expire only; no move to Infrequent Access: a typical result is ~100 KB, below IA's
+          // 128 KB minimum billable size, and each transition costs more than it would save.
+          id: 'expire-results',
+          prefix: Storage.prefix,
+          tagFilters: { [Storage.resultTag.key]: Storage.resultTag.value },
           expiration: Duration.days(settings.results.expireAfterDays),
         },
         {

@@ -117,7 +117,7 @@ describe('task role permissions (least privilege)', () => {
       {
         Sid: 'ReadWriteChurnlineObjects',
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
         Resource: objects(),
       },
       {
@@ -134,7 +134,7 @@ describe('task role permissions (least privilege)', () => {
       {
         Sid: 'ReadWriteChurnlineObjects',
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
+        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
         Resource: objects(),
       },
       {

@@ -60,15 +60,16 @@ describe('the data bucket', () => {
     });
   });
 
-  it('ages out results (and only results) per environment, and cleans up old versions and parts', () => {
+  it('expires results (and only results) per environment, and cleans up old versions and parts', () => {
     const rules = (s: Synthesized) =>
       bucketProperties(s, 'bucket').LifecycleConfiguration.Rules as Record<string, unknown>[];
     expect(rules(staging)).toEqual([
       {
-        Id: 'age-out-results',
-        Prefix: 'churnline/results/',
+        // Results sit beside uploads under users/<uid>/, so the rule selects them by tag.
+        Id: 'expire-results',
+        Prefix: 'churnline/',
+        TagFilters: [{ Key: 'churnline:kind', Value: 'result' }],
         Status: 'Enabled',
-        Transitions: [{ StorageClass: 'STANDARD_IA', TransitionInDays: 30 }],
         ExpirationInDays: 90,
       },
       {
@@ -83,7 +84,7 @@ describe('the data bucket', () => {
         Status: 'Enabled',
       },
     ]);
-    expect(rules(prod)[0]).toMatchObject({ Prefix: 'churnline/results/', ExpirationInDays: 365 });
+    expect(rules(prod)[0]).toMatchObject({ Id: 'expire-results', ExpirationInDays: 365 });
   });
 
   it('logs access into the separate access-log bucket', () => {
