@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: files run in parallel forks; each test owns its database file.
     pool: 'forks',
+    // One PostgreSQL server for the whole run; each test isolates itself in its own schema.
+    globalSetup: ['src/db/test-support/postgres-global-setup.ts'],
   },
 });

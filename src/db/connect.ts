@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
 
@@ -19,6 +19,78 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrateToLatest(db as Kysely<unknown>);
+  await migrateToLatest(db as Kysely<unknown>, { dialect: 'sqlite' });
+  return db;
+}
+
+export interface PostgresDatabaseOptions {
+  /** Connections kept open at most (default 10); a query waits for a free one beyond that. */
+  readonly poolSize?: number;
+  /** Shown in pg_stat_activity, so an operator can tell the service's connections apart. */
+  readonly applicationName?: string;
+}
+
+/** node-pg's type id for int8 (bigint, and what count(*) returns). */
+const INT8_OID = 20;
+
+/**
+ * node-pg returns int8 as a string because it can exceed 2^53. Every int8 here is a count or a
+ * size far below that, and the repositories promise numbers on both engines, so it is parsed to
+ * a number, and a value that would lose precision fails loudly instead of being rounded.
+ */
+export function parseInt8(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(
+      `A bigint value ${text} is beyond what a JavaScript number holds exactly (2^53 - 1).`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Opens a PostgreSQL connection pool and migrates the database with the same numbered migrations
+ * as SQLite. The schema is the connection's own (the first on its search_path, usually `public`).
+ * `pg` is imported here, not at the top, so the embedded setup never loads it.
+ */
+export async function openPostgresDatabase(
+  url: string,
+  options: PostgresDatabaseOptions = {},
+): Promise<Db> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    application_name: options.applicationName ?? 'churnline',
+    // Per pool rather than pg.types.setTypeParser, which would change every pg user in the process.
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === INT8_OID && format !== 'binary'
+          ? parseInt8
+          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle connection the server closed (restart, failover) is dropped by the pool and the next
+  // query opens a new one; without a listener, node would treat the event as a crash.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    const { rows } = await sql<{
+      schema: string | null;
+    }>`select current_schema() as schema`.execute(db);
+    const schema = rows[0]?.schema;
+    if (!schema) {
+      throw new Error(
+        'The PostgreSQL connection has no current schema: none of the schemas on its search_path exists. Create the schema or fix search_path.',
+      );
+    }
+    await migrateToLatest(db as Kysely<unknown>, {
+      dialect: 'postgres',
+      migrationTableSchema: schema,
+    });
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
   return db;
 }

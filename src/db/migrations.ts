@@ -1,80 +1,120 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import {
+  type CreateTableBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+} from 'kysely';
+
+export type SqlDialectName = 'sqlite' | 'postgres';
 
 /**
- * Numbered migrations, the same for SQLite and PostgreSQL (portable column types only).
- * Kept in code rather than files so they ship inside the build and run from source alike.
+ * The few DDL spellings that differ between the engines, in one place. Everything else in the
+ * migrations is portable: text, integer, bigint and ISO-8601 timestamps stored as text.
  */
-const migrations: Record<string, Migration> = {
-  '0001_uploads_predictions_outbox': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('uploads')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('filename', 'text', (c) => c.notNull())
-        .addColumn('object_key', 'text', (c) => c.notNull())
-        .addColumn('bytes', 'bigint', (c) => c.notNull())
-        .addColumn('sha256', 'text', (c) => c.notNull())
-        .addColumn('row_count', 'integer', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('deleted_at', 'text')
-        .execute();
-      await db.schema
-        .createIndex('uploads_by_user')
-        .on('uploads')
-        .columns(['user_id', 'created_at', 'id'])
-        .execute();
-
-      await db.schema
-        .createTable('predictions')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id'))
-        .addColumn('model_id', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('rows_scored', 'integer')
-        .addColumn('rows_failed', 'integer')
-        .addColumn('summary', 'text')
-        .addColumn('result_key', 'text')
-        .addColumn('error_code', 'text')
-        .addColumn('error_message', 'text')
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('started_at', 'text')
-        .addColumn('completed_at', 'text')
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addColumn('deleted_at', 'text')
-        .execute();
-      await db.schema
-        .createIndex('predictions_by_user')
-        .on('predictions')
-        .columns(['user_id', 'created_at', 'id'])
-        .execute();
-
-      await db.schema
-        .createTable('outbox')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
-        .addColumn('prediction_id', 'text', (c) => c.notNull())
-        .addColumn('body', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'text', (c) => c.notNull())
-        .addColumn('sent_at', 'text')
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('last_error', 'text')
-        .execute();
-      await db.schema
-        .createIndex('outbox_pending')
-        .on('outbox')
-        .columns(['sent_at', 'id'])
-        .execute();
+function dialectDdl(dialect: SqlDialectName) {
+  return {
+    /** SQLite: `integer primary key autoincrement` (ids never reused); PostgreSQL: an identity column. */
+    addAutoIncrementId<T extends string>(table: CreateTableBuilder<T, never>) {
+      return dialect === 'postgres'
+        ? table.addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+        : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
     },
-  },
-};
+  };
+}
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+/**
+ * Numbered migrations, the same for SQLite and PostgreSQL; a step that must be spelt differently
+ * asks `dialectDdl`. Kept in code rather than files so they ship inside the build and run from
+ * source alike.
+ */
+function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> {
+  const ddl = dialectDdl(dialect);
+  return {
+    '0001_uploads_predictions_outbox': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('filename', 'text', (c) => c.notNull())
+          .addColumn('object_key', 'text', (c) => c.notNull())
+          .addColumn('bytes', 'bigint', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('row_count', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('uploads_by_user')
+          .on('uploads')
+          .columns(['user_id', 'created_at', 'id'])
+          .execute();
+
+        await db.schema
+          .createTable('predictions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('upload_id', 'text', (c) => c.notNull().references('uploads.id'))
+          .addColumn('model_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('rows_scored', 'integer')
+          .addColumn('rows_failed', 'integer')
+          .addColumn('summary', 'text')
+          .addColumn('result_key', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('error_message', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('completed_at', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('predictions_by_user')
+          .on('predictions')
+          .columns(['user_id', 'created_at', 'id'])
+          .execute();
+
+        await db.schema
+          .createTable('outbox')
+          .$call(ddl.addAutoIncrementId)
+          .addColumn('prediction_id', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('sent_at', 'text')
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('outbox_pending')
+          .on('outbox')
+          .columns(['sent_at', 'id'])
+          .execute();
+      },
+    },
+  };
+}
+
+export interface MigrateOptions {
+  readonly dialect: SqlDialectName;
+  /** PostgreSQL: the schema that holds Kysely's bookkeeping tables (the connection's own). */
+  readonly migrationTableSchema?: string;
+}
 
 /** Brings the schema to the latest version; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrateToLatest(
+  db: Kysely<unknown>,
+  options: MigrateOptions,
+): Promise<string[]> {
+  const migrations = numberedMigrations(options.dialect);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    ...(options.migrationTableSchema ? { migrationTableSchema: options.migrationTableSchema } : {}),
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(

@@ -1,9 +1,10 @@
+/**
+ * The repository contract: what the API and the worker rely on from the database layer, written
+ * once and run against every engine (sqlite.test.ts, postgres.test.ts).
+ */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Db, openSqliteDatabase } from './connect.js';
+import type { Db } from './connect.js';
 import {
   addToOutbox,
   markOutboxFailed,
@@ -22,119 +23,158 @@ import {
   startAttempt,
 } from './predictions.js';
 import { nowIso } from './schema.js';
-import { insertUpload } from './uploads.js';
+import { findUpload, insertUpload, listUploads } from './uploads.js';
 
-let db: Db;
-let dir: string;
-beforeEach(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'churnline-db-'));
-  db = await openSqliteDatabase(path.join(dir, 'app.db'));
-});
-afterEach(async () => {
-  await db.destroy();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function seed(userId: string, createdAt = nowIso()) {
-  const uploadId = randomUUID();
-  await insertUpload(db, {
-    id: uploadId,
-    user_id: userId,
-    filename: 'customers.csv',
-    object_key: `users/${userId}/uploads/${uploadId}.csv`,
-    bytes: 10,
-    sha256: 'x'.repeat(64),
-    row_count: 1,
-    created_at: createdAt,
-    deleted_at: null,
-  });
-  const id = randomUUID();
-  await insertPrediction(db, {
-    id,
-    user_id: userId,
-    upload_id: uploadId,
-    model_id: 'telco-v1',
-    status: 'queued',
-    attempts: 0,
-    rows_scored: null,
-    rows_failed: null,
-    summary: null,
-    result_key: null,
-    error_code: null,
-    error_message: null,
-    created_at: createdAt,
-    started_at: null,
-    completed_at: null,
-    updated_at: createdAt,
-    deleted_at: null,
-  });
-  return id;
+export interface DatabaseUnderTest {
+  readonly db: Db;
+  /** Closes the database and removes it (its file, or its schema). */
+  cleanup(): Promise<void>;
 }
 
-describe('prediction repository', () => {
-  it("hides other users' and deleted predictions", async () => {
-    const id = await seed('alice');
-    expect(await findPrediction(db, 'alice', id)).toBeDefined();
-    expect(await findPrediction(db, 'bob', id)).toBeUndefined();
-    expect(await softDeletePrediction(db, 'bob', id)).toBeUndefined();
-    expect(await softDeletePrediction(db, 'alice', id)).toBeDefined();
-    expect(await findPrediction(db, 'alice', id)).toBeUndefined();
-  });
+/** Opens a fresh, migrated, empty database for one test. */
+export type DatabaseFactory = () => Promise<DatabaseUnderTest>;
 
-  it('moves through its lifecycle once: a duplicate delivery changes nothing after the end', async () => {
-    const id = await seed('alice');
-    expect(await startAttempt(db, id)).toBe(true);
-    expect(await startAttempt(db, id)).toBe(true); // a redelivery after a crashed attempt
-    const completion = {
-      rowsScored: 5,
-      rowsFailed: 0,
-      summary: { high: 1 },
-      resultKey: 'users/alice/results/x.csv',
-    };
-    expect(await completePrediction(db, id, completion)).toBe(true);
-    expect(await completePrediction(db, id, completion)).toBe(false);
-    expect(await startAttempt(db, id)).toBe(false);
-    expect(await failPrediction(db, id, { code: 'x', message: 'y' })).toBe(false);
-    const row = await findPrediction(db, 'alice', id);
-    expect(row).toMatchObject({
-      status: 'completed',
-      attempts: 2,
-      rows_scored: 5,
-      summary: '{"high":1}',
+export function describeRepositoryContract(engine: string, open: DatabaseFactory): void {
+  describe(`repositories: ${engine}`, () => {
+    let db: Db;
+    let under: DatabaseUnderTest;
+    beforeEach(async () => {
+      under = await open();
+      db = under.db;
     });
-    expect(row?.started_at).not.toBeNull();
-  });
+    afterEach(async () => {
+      await under.cleanup();
+    });
 
-  it('pages by cursor, newest first, with a status filter', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 5; i++)
-      ids.push(await seed('alice', new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString()));
-    await startAttempt(db, ids[0]!);
-    const first = await listPredictions(db, 'alice', { limit: 2 });
-    expect(first.map((p) => p.id)).toEqual([ids[4], ids[3]]);
-    const cursor = decodeCursor(
-      encodeCursor({ createdAt: first[1]!.created_at, id: first[1]!.id }),
-    );
-    const second = await listPredictions(db, 'alice', { limit: 10, after: cursor });
-    expect(second.map((p) => p.id)).toEqual([ids[2], ids[1], ids[0]]);
-    expect(
-      (await listPredictions(db, 'alice', { limit: 10, status: 'running' })).map((p) => p.id),
-    ).toEqual([ids[0]]);
-    expect(() => decodeCursor('garbage')).toThrow(/cursor/);
-  });
-});
+    async function seed(userId: string, createdAt = nowIso(), bytes = 10) {
+      const uploadId = randomUUID();
+      await insertUpload(db, {
+        id: uploadId,
+        user_id: userId,
+        filename: 'customers.csv',
+        object_key: `users/${userId}/uploads/${uploadId}.csv`,
+        bytes,
+        sha256: 'x'.repeat(64),
+        row_count: 1,
+        created_at: createdAt,
+        deleted_at: null,
+      });
+      const id = randomUUID();
+      await insertPrediction(db, {
+        id,
+        user_id: userId,
+        upload_id: uploadId,
+        model_id: 'telco-v1',
+        status: 'queued',
+        attempts: 0,
+        rows_scored: null,
+        rows_failed: null,
+        summary: null,
+        result_key: null,
+        error_code: null,
+        error_message: null,
+        created_at: createdAt,
+        started_at: null,
+        completed_at: null,
+        updated_at: createdAt,
+        deleted_at: null,
+      });
+      return { id, uploadId };
+    }
 
-describe('outbox repository', () => {
-  it('keeps rows pending until sent and reports the backlog', async () => {
-    const id = await seed('alice');
-    await addToOutbox(db, id, 'body-1');
-    await addToOutbox(db, id, 'body-2');
-    const pending = await pendingOutbox(db, 10);
-    expect(pending.map((r) => r.body)).toEqual(['body-1', 'body-2']);
-    await markOutboxFailed(db, [pending[0]!.id], 'queue unreachable');
-    expect((await outboxBacklog(db)).pending).toBe(2);
-    await markOutboxSent(db, [pending[0]!.id]);
-    expect((await pendingOutbox(db, 10)).map((r) => r.body)).toEqual(['body-2']);
-    expect(await outboxBacklog(db)).toMatchObject({ pending: 1 });
+    describe('prediction repository', () => {
+      it("hides other users' and deleted predictions", async () => {
+        const { id } = await seed('alice');
+        expect(await findPrediction(db, 'alice', id)).toBeDefined();
+        expect(await findPrediction(db, 'bob', id)).toBeUndefined();
+        expect(await softDeletePrediction(db, 'bob', id)).toBeUndefined();
+        expect(await softDeletePrediction(db, 'alice', id)).toBeDefined();
+        expect(await findPrediction(db, 'alice', id)).toBeUndefined();
+      });
+
+      it('moves through its lifecycle once: a duplicate delivery changes nothing after the end', async () => {
+        const { id } = await seed('alice');
+        expect(await startAttempt(db, id)).toBe(true);
+        expect(await startAttempt(db, id)).toBe(true); // a redelivery after a crashed attempt
+        const completion = {
+          rowsScored: 5,
+          rowsFailed: 0,
+          summary: { high: 1 },
+          resultKey: 'users/alice/results/x.csv',
+        };
+        expect(await completePrediction(db, id, completion)).toBe(true);
+        expect(await completePrediction(db, id, completion)).toBe(false);
+        expect(await startAttempt(db, id)).toBe(false);
+        expect(await failPrediction(db, id, { code: 'x', message: 'y' })).toBe(false);
+        const row = await findPrediction(db, 'alice', id);
+        expect(row).toMatchObject({
+          status: 'completed',
+          attempts: 2,
+          rows_scored: 5,
+          summary: '{"high":1}',
+        });
+        expect(row?.started_at).not.toBeNull();
+      });
+
+      it('pages by cursor, newest first, with a status filter', async () => {
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++)
+          ids.push((await seed('alice', new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString())).id);
+        await startAttempt(db, ids[0]!);
+        const first = await listPredictions(db, 'alice', { limit: 2 });
+        expect(first.map((p) => p.id)).toEqual([ids[4], ids[3]]);
+        const cursor = decodeCursor(
+          encodeCursor({ createdAt: first[1]!.created_at, id: first[1]!.id }),
+        );
+        const second = await listPredictions(db, 'alice', { limit: 10, after: cursor });
+        expect(second.map((p) => p.id)).toEqual([ids[2], ids[1], ids[0]]);
+        expect(
+          (await listPredictions(db, 'alice', { limit: 10, status: 'running' })).map((p) => p.id),
+        ).toEqual([ids[0]]);
+        expect(() => decodeCursor('garbage')).toThrow(/cursor/);
+      });
+    });
+
+    describe('outbox repository', () => {
+      it('keeps rows pending until sent and reports the backlog', async () => {
+        const { id } = await seed('alice');
+        await addToOutbox(db, id, 'body-1');
+        await addToOutbox(db, id, 'body-2');
+        const pending = await pendingOutbox(db, 10);
+        expect(pending.map((r) => r.body)).toEqual(['body-1', 'body-2']);
+        await markOutboxFailed(db, [pending[0]!.id], 'queue unreachable');
+        expect((await outboxBacklog(db)).pending).toBe(2);
+        await markOutboxSent(db, [pending[0]!.id]);
+        expect((await pendingOutbox(db, 10)).map((r) => r.body)).toEqual(['body-2']);
+        expect(await outboxBacklog(db)).toMatchObject({ pending: 1 });
+      });
+    });
+
+    describe('upload repository', () => {
+      it('round-trips sizes beyond 32 bits as numbers, newest first, owner only', async () => {
+        const fiveGiB = 5 * 1024 ** 3;
+        const older = await seed('alice', '2026-01-01T00:00:00.000Z', fiveGiB);
+        const newer = await seed('alice', '2026-01-02T00:00:00.000Z');
+        const found = await findUpload(db, 'alice', older.uploadId);
+        expect(found?.bytes).toBe(fiveGiB);
+        expect(found?.row_count).toBe(1);
+        expect(await findUpload(db, 'bob', older.uploadId)).toBeUndefined();
+        expect((await listUploads(db, 'alice', 10)).map((u) => u.id)).toEqual([
+          newer.uploadId,
+          older.uploadId,
+        ]);
+      });
+    });
+
+    describe('outbox ids', () => {
+      it('are numbers that grow with every row', async () => {
+        const { id } = await seed('alice');
+        for (const body of ['a', 'b', 'c']) await addToOutbox(db, id, body);
+        const ids = (await pendingOutbox(db, 10)).map((row) => row.id);
+        for (const outboxId of ids) expect(typeof outboxId).toBe('number');
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+        expect(new Set(ids).size).toBe(3);
+      });
+    });
   });
-});
+}

@@ -1,0 +1,86 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Db, openPostgresDatabase, parseInt8 } from './connect.js';
+import { describeRepositoryContract } from './repositories.contract.js';
+import { createTestSchema, type TestSchema } from './test-support/postgres.js';
+
+describeRepositoryContract('postgres', async () => {
+  const schema = await createTestSchema();
+  const db = await openPostgresDatabase(schema.url, { poolSize: 4 });
+  return {
+    db,
+    cleanup: async () => {
+      await db.destroy();
+      await schema.drop();
+    },
+  };
+});
+
+describe('openPostgresDatabase', () => {
+  const schemas: TestSchema[] = [];
+  const dbs: Db[] = [];
+  afterEach(async () => {
+    await Promise.all(dbs.splice(0).map((db) => db.destroy()));
+    await Promise.all(schemas.splice(0).map((schema) => schema.drop()));
+  });
+  async function freshSchema() {
+    const schema = await createTestSchema();
+    schemas.push(schema);
+    return schema;
+  }
+  async function open(url: string, poolSize?: number) {
+    const db = await openPostgresDatabase(url, poolSize === undefined ? {} : { poolSize });
+    dbs.push(db);
+    return db;
+  }
+
+  it('migrates once when many processes start at the same time, in its own schema', async () => {
+    const schema = await freshSchema();
+    const opened = await Promise.all([open(schema.url), open(schema.url), open(schema.url)]);
+    const { rows } = await sql<{ name: string }>`
+      select name from kysely_migration order by name`.execute(opened[0]!);
+    expect(rows.map((r) => r.name)).toEqual(['0001_uploads_predictions_outbox']);
+    const tables = await sql<{ table_schema: string; table_name: string }>`
+      select table_schema, table_name from information_schema.tables
+       where table_name in ('uploads', 'predictions', 'outbox', 'kysely_migration')`.execute(
+      opened[0]!,
+    );
+    const inThisSchema = tables.rows.filter((t) => t.table_schema === schema.schema);
+    expect(inThisSchema.map((t) => t.table_name).sort()).toEqual([
+      'kysely_migration',
+      'outbox',
+      'predictions',
+      'uploads',
+    ]);
+  });
+
+  it('never opens more connections than its pool size', async () => {
+    const db = await open((await freshSchema()).url, 2);
+    const pids = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        sql<{ pid: number }>`select pg_backend_pid() as pid, pg_sleep(0.05)`
+          .execute(db)
+          .then((r) => r.rows[0]!.pid),
+      ),
+    );
+    expect(new Set(pids).size).toBe(2);
+  });
+
+  it('returns counts as numbers and refuses a bigint it cannot hold exactly', async () => {
+    const db = await open((await freshSchema()).url);
+    const { rows } = await sql<{ n: unknown }>`select count(*) as n from uploads`.execute(db);
+    expect(rows[0]?.n).toBe(0);
+    await expect(sql`select 9007199254740993::bigint as n`.execute(db)).rejects.toThrow(
+      /beyond what a JavaScript number holds exactly/,
+    );
+    expect(parseInt8('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => parseInt8('-9007199254740992')).toThrow(RangeError);
+  });
+
+  it('says which schema is missing when the search path names none that exists', async () => {
+    const schema = await freshSchema();
+    const url = new URL(schema.url);
+    url.searchParams.set('options', '-c search_path=no_such_schema');
+    await expect(openPostgresDatabase(url.toString())).rejects.toThrow(/no current schema/);
+  });
+});

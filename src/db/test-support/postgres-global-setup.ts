@@ -1,0 +1,15 @@
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+/**
+ * Vitest globalSetup: ONE PostgreSQL server for the whole run, started before any test file and
+ * stopped after the last one. Test files reach it through `inject('postgresUrl')` and isolate
+ * themselves in a schema of their own (see createTestSchema).
+ */
+export default async function startPostgresForTests(project: TestProject) {
+  const server = await startEmbeddedPostgres();
+  project.provide('postgresUrl', server.url);
+  return async () => {
+    await server.stop();
+  };
+}
