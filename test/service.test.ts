@@ -100,6 +100,65 @@ describe('the service end to end', () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_cursor');
   });
 
+  it('pages scored rows as JSON: sorted by risk, filtered by tier and customer id', async () => {
+    type Page = {
+      rows: Array<{
+        row: number;
+        customerId: string;
+        churnProbability: number;
+        riskTier: string;
+        topReasons: string[];
+        values: Record<string, string>;
+      }>;
+      total: number;
+      nextCursor: string | null;
+    };
+    const get = async (query: string) => {
+      const response = await fetch(
+        `${service.url}/v1/predictions/${predictionId}/rows?${query}`,
+        authorised(alice),
+      );
+      expect(response.status, query).toBe(200);
+      return (await response.json()) as Page;
+    };
+    const prediction = (await (
+      await fetch(`${service.url}/v1/predictions/${predictionId}`, authorised(alice))
+    ).json()) as {
+      summary: { tiers: { high: number } };
+    };
+    const top = await get('limit=20');
+    expect(top.total).toBe(7043);
+    const probabilities = top.rows.map((r) => r.churnProbability);
+    expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
+    expect(top.rows[0]?.topReasons).toHaveLength(3);
+    expect(top.rows[0]?.values.customerID).toBe(top.rows[0]?.customerId);
+
+    const high = await get('tier=high&limit=500');
+    expect(high.total).toBe(prediction.summary.tiers.high);
+    expect(high.rows.every((r) => r.riskTier === 'high')).toBe(true);
+    const second = await get(`tier=high&limit=500&cursor=${high.nextCursor}`);
+    expect(second.rows[0]?.churnProbability).toBeLessThanOrEqual(
+      high.rows.at(-1)?.churnProbability ?? 1,
+    );
+    expect(new Set([...high.rows, ...second.rows].map((r) => r.row)).size).toBe(
+      high.rows.length + second.rows.length,
+    );
+
+    const inOrder = await get('sort=row&limit=2');
+    expect(inOrder.rows.map((r) => [r.row, r.customerId])).toEqual([
+      [1, '7590-VHVEG'],
+      [2, '5575-GNVDE'],
+    ]);
+    const one = await get('customerId=5575-gn');
+    expect(one.total).toBe(1);
+    expect(one.rows[0]?.customerId).toBe('5575-GNVDE');
+    const deep = await fetch(
+      `${service.url}/v1/predictions/${predictionId}/rows?limit=500&cursor=${Buffer.from('o:9900').toString('base64url')}`,
+      authorised(alice),
+    );
+    expect(deep.status).toBe(400);
+  });
+
   it("answers 404 to another user for everything of alice's, exactly as for ids that do not exist", async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     for (const path of [

@@ -9,11 +9,14 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { ApiError, notFound } from '../errors.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
+import { readResultRows } from './rows.js';
 import {
   createPredictionBody,
   listPredictionsQuery,
+  listRowsQuery,
   predictionIdParams,
   predictionSchema,
+  scoredRowSchema,
 } from './schema.js';
 
 export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -140,6 +143,46 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     },
   );
 
+  api.get(
+    '/predictions/:id/rows',
+    {
+      schema: {
+        summary:
+          'Scored customers as JSON pages, filterable by tier and customer id, sorted by risk',
+        tags: ['predictions'],
+        params: predictionIdParams,
+        querystring: listRowsQuery,
+        response: {
+          200: z.object({
+            rows: z.array(scoredRowSchema),
+            total: z.number().int(),
+            nextCursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
+      if (!prediction) throw notFound('prediction');
+      if (prediction.status !== 'completed' || !prediction.result_key) {
+        throw new ApiError(
+          409,
+          'not_ready',
+          `The prediction is ${prediction.status}; rows exist once it is completed.`,
+        );
+      }
+      const { cursor, limit, ...filters } = request.query;
+      const offset = cursor === undefined ? 0 : decodeOffset(cursor);
+      const page = await readResultRows(await deps.blobs.get(prediction.result_key), {
+        ...filters,
+        offset,
+        limit,
+      });
+      const next = offset + page.rows.length;
+      return { ...page, nextCursor: next < page.total ? encodeOffset(next) : null };
+    },
+  );
+
   api.delete(
     '/predictions/:id',
     {
@@ -156,4 +199,17 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       reply.code(204).send();
     },
   );
+}
+
+const encodeOffset = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
+
+function decodeOffset(cursor: string): number {
+  const match = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match)
+    throw new ApiError(
+      400,
+      'invalid_cursor',
+      'The cursor is not one this API returned; start again without it.',
+    );
+  return Number(match[1]);
 }

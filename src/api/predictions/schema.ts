@@ -36,3 +36,28 @@ export const listPredictionsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(500).optional(),
 });
+
+export const tierSchema = z.enum(['high', 'medium', 'low']);
+
+export const listRowsQuery = z.object({
+  tier: tierSchema.optional(),
+  customerId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Rows whose customer id starts with this.'),
+  sort: z.enum(['probability_desc', 'probability_asc', 'row']).default('probability_desc'),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(200).optional(),
+});
+
+export const scoredRowSchema = z.object({
+  row: z.number().int().describe('1-based position in the uploaded file, below the header.'),
+  customerId: z.string().nullable(),
+  churnProbability: z.number().nullable(),
+  riskTier: tierSchema.nullable(),
+  topReasons: z.array(z.string()),
+  error: z.string().nullable(),
+  values: z.record(z.string(), z.string()).describe('Your columns, as uploaded.'),
+});

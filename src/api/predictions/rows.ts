@@ -1,0 +1,134 @@
+import type { Readable } from 'node:stream';
+import { readCsvRecords } from '../../model/csv-reader.js';
+import { looksLikeIdentifier } from '../../model/headers.js';
+import { ApiError } from '../errors.js';
+
+export type RowSort = 'probability_desc' | 'probability_asc' | 'row';
+export type Tier = 'high' | 'medium' | 'low';
+
+export interface RowQuery {
+  readonly tier?: Tier;
+  /** Rows whose customer id starts with this (case-insensitive). */
+  readonly customerId?: string;
+  readonly sort: RowSort;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface ScoredRowView {
+  row: number;
+  customerId: string | null;
+  churnProbability: number | null;
+  riskTier: Tier | null;
+  topReasons: string[];
+  error: string | null;
+  values: Record<string, string>;
+}
+
+/** Sorting keeps the best offset+limit rows in memory; deeper pages need a narrower filter. */
+export const MAX_SORTED_DEPTH = 10_000;
+
+interface Candidate {
+  row: number;
+  probability: number;
+  record: string[];
+}
+
+/**
+ * Reads one page of a results CSV as JSON rows: filtered by tier and customer id, sorted by
+ * probability or file order, counted in full. Streams the file once with bounded memory (the
+ * page, plus the best offset+limit rows when sorting by probability).
+ */
+export async function readResultRows(
+  csv: Readable,
+  query: RowQuery,
+): Promise<{ rows: ScoredRowView[]; total: number }> {
+  const sorted = query.sort !== 'row';
+  const keep = query.offset + query.limit;
+  if (sorted && keep > MAX_SORTED_DEPTH) {
+    csv.destroy();
+    throw new ApiError(
+      400,
+      'page_too_deep',
+      `Pages sorted by probability reach ${MAX_SORTED_DEPTH.toLocaleString('en-US')} rows deep; filter by tier or customer id, or sort by row.`,
+    );
+  }
+  const direction = query.sort === 'probability_asc' ? 1 : -1;
+  const prefix = query.customerId?.toLowerCase();
+  let header: string[] | undefined;
+  let columns = { probability: -1, tier: -1, reasons: -1, error: -1, id: -1, inputs: 0 };
+  let candidates: Candidate[] = [];
+  let total = 0;
+  let row = 0;
+  const byRank = (a: Candidate, b: Candidate) =>
+    direction * (a.probability - b.probability) || a.row - b.row;
+
+  for await (const batch of readCsvRecords(csv)) {
+    for (const record of batch) {
+      if (!header) {
+        header = record;
+        columns = locateColumns(record);
+        continue;
+      }
+      row++;
+      if (query.tier && record[columns.tier] !== query.tier) continue;
+      if (prefix !== undefined && !(record[columns.id] ?? '').toLowerCase().startsWith(prefix))
+        continue;
+      total++;
+      if (!sorted) {
+        if (total > query.offset && total <= keep) candidates.push({ row, probability: 0, record });
+        continue;
+      }
+      const probability = Number.parseFloat(record[columns.probability] ?? '');
+      // Unscored rows (errors) sort last in either direction.
+      candidates.push({
+        row,
+        probability: Number.isNaN(probability) ? direction * Number.POSITIVE_INFINITY : probability,
+        record,
+      });
+      if (candidates.length >= 2 * keep + 1024) candidates = candidates.sort(byRank).slice(0, keep);
+    }
+  }
+  if (!header) return { rows: [], total: 0 };
+  const page = sorted ? candidates.sort(byRank).slice(query.offset, keep) : candidates;
+  const names = header.slice(0, columns.inputs);
+  return { rows: page.map((c) => view(c, names, columns)), total };
+}
+
+function locateColumns(header: string[]) {
+  const index = (name: string) => {
+    const at = header.lastIndexOf(name);
+    if (at < 0) throw new Error(`results file has no ${name} column`);
+    return at;
+  };
+  const probability = index('churn_probability');
+  return {
+    probability,
+    tier: index('risk_tier'),
+    reasons: index('top_reasons'),
+    error: index('score_error'),
+    id: header.slice(0, probability).findIndex(looksLikeIdentifier),
+    inputs: probability,
+  };
+}
+
+function view(
+  candidate: Candidate,
+  names: string[],
+  columns: ReturnType<typeof locateColumns>,
+): ScoredRowView {
+  const { record } = candidate;
+  const probability = Number.parseFloat(record[columns.probability] ?? '');
+  const tier = record[columns.tier];
+  const reasons = record[columns.reasons] ?? '';
+  const error = record[columns.error] ?? '';
+  return {
+    row: candidate.row,
+    customerId: columns.id >= 0 ? (record[columns.id] ?? null) : null,
+    churnProbability: Number.isNaN(probability) ? null : probability,
+    riskTier: tier === 'high' || tier === 'medium' || tier === 'low' ? tier : null,
+    topReasons: reasons === '' ? [] : reasons.split('; '),
+    error: error === '' ? null : error,
+    values: Object.fromEntries(names.map((name, i) => [name, record[i] ?? ''])),
+  };
+}
