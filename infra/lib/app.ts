@@ -6,6 +6,15 @@ import { RegistryStack } from './registry-stack.js';
 import { settingsFor } from './settings.js';
 
 /**
+ * CDK feature flags the app relies on; the tests build their App with the same ones.
+ */
+export const featureFlags = {
+  // Deliver S3 server access logs under a bucket policy instead of the LogDeliveryWrite ACL,
+  // so the access-log bucket can have ACLs disabled like every other bucket.
+  '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+} as const;
+
+/**
  * Builds the Churnline CDK app: the registry stack and the application stack for one
  * environment, checked against the cdk-nag AwsSolutions rules. Context:
  *   -c env=staging|prod        which environment (default staging)
@@ -16,7 +25,7 @@ import { settingsFor } from './settings.js';
  *   -c alarmEmail=<address>    subscribe an email address to the alarm topic
  */
 export function buildApp(props: AppProps = {}): App {
-  const app = new App(props);
+  const app = new App({ ...props, context: { ...featureFlags, ...props.context } });
   const context = (key: string): string | undefined => {
     const value: unknown = app.node.tryGetContext(key);
     return typeof value === 'string' && value !== '' ? value : undefined;

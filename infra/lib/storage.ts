@@ -50,7 +50,7 @@ export class Storage extends Construct {
       // Load balancer access logs can only be delivered to SSE-S3 buckets, not SSE-KMS.
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
       ...removal,
     });

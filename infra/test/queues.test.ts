@@ -1,4 +1,3 @@
-import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   actionsOf,
@@ -165,9 +164,10 @@ describe('task role permissions (least privilege)', () => {
     }
   });
 
-  it('lets only ECS tasks of this account assume the task roles', () => {
-    s.template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: {
+  it('lets only ECS tasks of this account and region assume the task roles', () => {
+    for (const id of [apiRoleId, workerRoleId]) {
+      expect(s.template.toJSON().Resources[id].Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
         Statement: [
           {
             Effect: 'Allow',
@@ -175,12 +175,25 @@ describe('task role permissions (least privilege)', () => {
             Action: 'sts:AssumeRole',
             Condition: {
               StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
-              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    [
+                      'arn:',
+                      { Ref: 'AWS::Partition' },
+                      ':ecs:us-east-1:',
+                      { Ref: 'AWS::AccountId' },
+                      ':*',
+                    ],
+                  ],
+                },
+              },
             },
           },
         ],
-      },
-    });
+      });
+    }
   });
 
   it('grants no purge, no delete-queue and no wildcard action anywhere in the template', () => {

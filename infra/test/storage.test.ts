@@ -101,6 +101,28 @@ describe('the data bucket', () => {
 });
 
 describe('the access-log bucket', () => {
+  it('takes S3 access logs from the data bucket only, under a policy rather than an ACL', () => {
+    const properties = bucketProperties(staging, 'logBucket');
+    expect(properties.AccessControl).toBeUndefined();
+    expect(properties.OwnershipControls).toEqual({
+      Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+    });
+    expect(bucketPolicyStatements(staging, 'logBucket')).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Condition: expect.objectContaining({
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::GetAtt': [staging.logicalId(staging.stack.storage.bucket), 'Arn'],
+            },
+          },
+        }),
+      }),
+    );
+  });
+
   it('is private, encrypted and TLS-only too', () => {
     const properties = bucketProperties(staging, 'logBucket');
     expect(properties.PublicAccessBlockConfiguration.BlockPublicPolicy).toBe(true);

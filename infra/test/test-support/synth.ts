@@ -1,6 +1,7 @@
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
+import { featureFlags } from '../../lib/app.js';
 import { ChurnlineStack } from '../../lib/churnline-stack.js';
 import { RegistryStack } from '../../lib/registry-stack.js';
 import { type EnvironmentName, settingsFor } from '../../lib/settings.js';
@@ -27,7 +28,7 @@ export function synthesize(
   environment: EnvironmentName,
   options: { https?: boolean; alarmEmail?: string } = {},
 ): Synthesized {
-  const app = new App();
+  const app = new App({ context: featureFlags });
   const settings = settingsFor(environment);
   const env = { region: fixture.region };
   const registry = new RegistryStack(app, `Churnline-${environment}-Registry`, { env, settings });
