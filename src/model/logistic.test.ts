@@ -97,3 +97,20 @@ describe('Platt calibration', () => {
     expect(calibrate(0.5, platt)).toBeCloseTo(0.5, 1);
   });
 });
+
+describe('logistic regression on nearly separable data', () => {
+  it('still converges to the penalised optimum with a tiny penalty', () => {
+    const rows = 200;
+    const values = Float64Array.from({ length: rows }, (_, r) => (r - 100) / 10 + (r % 2) * 0.01);
+    const labels = Float64Array.from({ length: rows }, (_, r) => (r >= 100 ? 1 : 0));
+    const fit = fitLogistic({ rows, columns: 1, values }, labels, { l2: 1e-3 });
+    expect(Number.isFinite(fit.weights[0])).toBe(true);
+    let gradient = -1e-3 * (fit.weights[0] as number);
+    for (let r = 0; r < rows; r++) {
+      const p = sigmoid(fit.intercept + (fit.weights[0] as number) * (values[r] as number));
+      gradient += ((labels[r] as number) - p) * (values[r] as number);
+    }
+    expect(Math.abs(gradient)).toBeLessThan(1e-6);
+    expect(fit.weights[0]).toBeGreaterThan(10);
+  });
+});

@@ -59,6 +59,31 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Arra
   return x;
 }
 
+/** Log loss summed over rows plus l2/2 · |w|², for coefficients `beta` (intercept first). */
+function penalisedLoss(
+  x: DesignMatrix,
+  y: Float64Array,
+  beta: Float64Array,
+  l2: number,
+  sampleWeights: Float64Array | undefined,
+): number {
+  let loss = 0;
+  for (let r = 0; r < x.rows; r++) {
+    const sampleWeight = sampleWeights === undefined ? 1 : (sampleWeights[r] as number);
+    if (sampleWeight === 0) continue;
+    let logit = beta[0] as number;
+    const offset = r * x.columns;
+    for (let c = 0; c < x.columns; c++) {
+      logit += (beta[c + 1] as number) * (x.values[offset + c] as number);
+    }
+    // log(1 + e^z) - y z, computed without overflow.
+    const softplus = logit > 0 ? logit + Math.log1p(Math.exp(-logit)) : Math.log1p(Math.exp(logit));
+    loss += sampleWeight * (softplus - (y[r] as number) * logit);
+  }
+  for (let i = 1; i < beta.length; i++) loss += (l2 / 2) * (beta[i] as number) ** 2;
+  return loss;
+}
+
 /**
  * Fits `P(y=1) = sigmoid(intercept + X w)` minimising log loss + l2/2 · |w|². Column 0 of the
  * internal system is the intercept.
@@ -113,10 +138,22 @@ export function fitLogistic(
       for (let j = i + 1; j < size; j++) hessian[i * size + j] = hessian[j * size + i] as number;
     }
     const step = choleskySolve(hessian, gradient, size);
+    // A full Newton step can overshoot far from the optimum (near-separable data): halve it
+    // until the penalised loss does not get worse. Near the optimum the full step is taken.
+    const before = penalisedLoss(x, y, beta, options.l2, sampleWeights);
+    const candidate = new Float64Array(size);
+    let scale = 1;
+    for (let halvings = 0; ; halvings++) {
+      for (let i = 0; i < size; i++)
+        candidate[i] = (beta[i] as number) + scale * (step[i] as number);
+      if (halvings >= 30 || penalisedLoss(x, y, candidate, options.l2, sampleWeights) <= before)
+        break;
+      scale /= 2;
+    }
     let largest = 0;
     for (let i = 0; i < size; i++) {
-      beta[i] = (beta[i] as number) + (step[i] as number);
-      largest = Math.max(largest, Math.abs(step[i] as number));
+      largest = Math.max(largest, Math.abs((candidate[i] as number) - (beta[i] as number)));
+      beta[i] = candidate[i] as number;
     }
     if (largest < tolerance) {
       iterations++;

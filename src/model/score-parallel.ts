@@ -26,29 +26,58 @@ export interface ParallelScoreOptions extends ScoreOptions {
   workers?: number;
 }
 
+const QUOTE = 0x22;
+const LF = 0x0a;
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+const QUOTE_IN_QUOTED = 3;
+
 /** Chunks are gathered to at least this size before dispatch, to amortise messaging. */
 const MIN_CHUNK_BYTES = 512 * 1024;
 /** Longest record accepted while looking for its end (a never-closed quote, most likely). */
 const MAX_PENDING_BYTES = 8 * 1024 * 1024;
 const CHUNKS_IN_FLIGHT_PER_WORKER = 2;
 
-/** Index just after the last newline outside quotes, or -1. `first` stops at the first one. */
-export function recordBoundary(bytes: Uint8Array, first = false): number {
-  if (!first && bytes.indexOf(0x22) === -1) {
-    const newline = bytes.lastIndexOf(0x0a);
+/**
+ * Index just after the last record-ending newline, or -1. Follows the parser's own rules (a quote
+ * opens a quoted field only at the start of a field), so a stray quote inside an unquoted field
+ * cannot shift the cut. `bytes` must start at a record boundary.
+ */
+export function recordBoundary(bytes: Uint8Array, delimiter: number): number {
+  if (bytes.indexOf(QUOTE) === -1) {
+    const newline = bytes.lastIndexOf(LF);
     return newline === -1 ? -1 : newline + 1;
   }
-  let quoted = false;
+  let state = FIELD_START;
   let boundary = -1;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i];
-    if (byte === 0x22) quoted = !quoted;
-    else if (byte === 0x0a && !quoted) {
+    if (state === QUOTED) {
+      if (byte === QUOTE) state = QUOTE_IN_QUOTED;
+    } else if (byte === LF) {
       boundary = i + 1;
-      if (first) return boundary;
+      state = FIELD_START;
+    } else if (byte === delimiter) {
+      state = FIELD_START;
+    } else if (state === QUOTE_IN_QUOTED) {
+      // A doubled quote continues the quoted field; anything else is text after the closing one.
+      state = byte === QUOTE ? QUOTED : UNQUOTED;
+    } else if (state === FIELD_START) {
+      state = byte === QUOTE ? QUOTED : UNQUOTED;
     }
   }
   return boundary;
+}
+
+/** End of the header: the first newline outside quotes (the delimiter is not known yet). */
+function headerBoundary(bytes: Uint8Array): number {
+  let quoted = false;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === QUOTE) quoted = !quoted;
+    else if (bytes[i] === LF && !quoted) return i + 1;
+  }
+  return -1;
 }
 
 function startWorker(data: ScoreWorkerData): Worker {
@@ -109,17 +138,19 @@ export async function scoreCsvStreamParallel(
     const chunk = typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     bytesRead += chunk.length;
     pending = concat(pending, chunk);
-    if (pending.length > MAX_PENDING_BYTES && recordBoundary(pending) === -1) {
-      throw new CsvInputError(
-        `a row runs past ${MAX_PENDING_BYTES} bytes; a quoted field is probably never closed.`,
-      );
-    }
     return true;
   };
+  const tooLong = () =>
+    new CsvInputError(
+      `a row runs past ${MAX_PENDING_BYTES} bytes; a quoted field is probably never closed.`,
+    );
 
   // The header, parsed here so the column mapping fails before any worker starts.
   let headerEnd = -1;
-  while (headerEnd === -1 && (await readMore())) headerEnd = recordBoundary(pending, true);
+  while (headerEnd === -1 && (await readMore())) {
+    headerEnd = headerBoundary(pending);
+    if (headerEnd === -1 && pending.length > MAX_PENDING_BYTES) throw tooLong();
+  }
   if (pending.length >= 3 && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
     pending = pending.subarray(3);
     if (headerEnd !== -1) headerEnd -= 3;
@@ -142,6 +173,7 @@ export async function scoreCsvStreamParallel(
     throw new CsvInputError('the file is empty: it has no header row.');
   const headers = headerRecord.map((header) => header.trim());
   const delimiter = parser.delimiter ?? ',';
+  const delimiterByte = delimiter.charCodeAt(0);
   const scorer = new RecordScorer(model, headers);
   await write(output, headerLine(headers));
 
@@ -205,11 +237,12 @@ export async function scoreCsvStreamParallel(
   try {
     while (!done || pending.length > 0) {
       while (!done && pending.length < MIN_CHUNK_BYTES) await readMore();
-      const boundary = done ? pending.length : recordBoundary(pending);
+      const boundary = done ? pending.length : recordBoundary(pending, delimiterByte);
       if (boundary > 0) {
         dispatch(pending.subarray(0, boundary));
         pending = pending.subarray(boundary);
       } else if (!done) {
+        if (pending.length > MAX_PENDING_BYTES) throw tooLong();
         await readMore();
       }
       while (sent - written >= workerCount * CHUNKS_IN_FLIGHT_PER_WORKER) {

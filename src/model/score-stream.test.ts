@@ -4,7 +4,7 @@ import { CsvParser } from './csv-reader.js';
 import { csvLine } from './csv-writer.js';
 import { CsvInputError } from './errors.js';
 import { loadModel } from './model-file.js';
-import { scoreCsvStreamParallel } from './score-parallel.js';
+import { recordBoundary, scoreCsvStreamParallel } from './score-parallel.js';
 import { scoreCsvStream } from './score-stream.js';
 import { telcoRecords } from './test-support/telco.js';
 
@@ -121,11 +121,22 @@ describe('streamed scoring', () => {
     await expect(score('')).rejects.toThrow('the file is empty: it has no header row.');
   });
 
+  it('cuts chunks for workers only where the parser ends a record', () => {
+    const cut = (text: string) => recordBoundary(Buffer.from(text), 44);
+    expect(cut('a,b\nc,d\ne')).toBe(8);
+    expect(cut('a,"b\nc",d\ne')).toBe(10);
+    expect(cut('a,b"c\nd,e\n')).toBe(10);
+    expect(cut('a,"b""\n",c\n')).toBe(11);
+    expect(cut('a,"open\n')).toBe(-1);
+  });
+
   it('writes the same bytes and summary on worker threads as in-thread', async () => {
     const rows: string[][] = [];
     for (let i = 0; i < 8000; i++) {
       const row = [...(telco.rows[i % telco.rows.length] as string[])];
       if (i % 997 === 0) row[0] = `"quoted\nid ${i}"`;
+      // Stray quotes inside unquoted fields are text, not the start of a quoted field.
+      if (i % 1009 === 0) row[0] = `id"${i}`;
       if (i % 1499 === 0) row[telco.headers.indexOf('tenure')] = 'unknown';
       rows.push(row);
     }

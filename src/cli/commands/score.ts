@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -39,6 +40,17 @@ export async function openInput(file: string): Promise<number> {
       code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${code ?? String(error)}`,
     );
   }
+}
+
+async function openOutput(file: string, shownAs = file): Promise<WriteStream> {
+  const stream = createWriteStream(file, { highWaterMark: 1 << 20 });
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot write ${shownAs}: ${code ?? String(error)}`);
+  }
+  return stream;
 }
 
 function end(stream: WriteStream): Promise<void> {
@@ -88,9 +100,12 @@ export function registerScoreCommand(program: Command): void {
       const input: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
       // Written beside the target and renamed at the end, so a failed run leaves no half file.
       const partial = flags.output ? `${flags.output}.partial` : undefined;
-      const output: Writable = partial
-        ? createWriteStream(partial, { highWaterMark: 1 << 20 })
-        : process.stdout;
+      const output: Writable = partial ? await openOutput(partial, flags.output) : process.stdout;
+      let outputError: NodeJS.ErrnoException | undefined;
+      // A full disk or a closed pipe must end as one clear line, not an unhandled 'error' event.
+      output.on('error', (error) => {
+        outputError ??= error;
+      });
       let summary: ScoreSummary;
       try {
         summary = await scoreCsvStreamParallel(input, output, model, {
@@ -101,11 +116,18 @@ export function registerScoreCommand(program: Command): void {
           await end(output as WriteStream);
           await rename(partial, flags.output);
         }
+        if (outputError) throw outputError;
       } catch (error) {
         input.destroy();
         if (partial) {
           (output as WriteStream).destroy();
           await rm(partial, { force: true });
+        }
+        if (outputError?.code === 'EPIPE' && !partial) return; // the reader stopped early (| head)
+        if (outputError) {
+          throw new UsageError(
+            `cannot write ${flags.output ?? 'to stdout'}: ${outputError.code ?? outputError.message}`,
+          );
         }
         throw error;
       } finally {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { readLabelledCsv } from '../../model/dataset.js';
 import { serialiseModel } from '../../model/model-file.js';
 import { trainModel } from '../../model/train.js';
+import { UsageError } from '../errors.js';
 import { formatEvaluation } from './model-output.js';
 
 interface TrainFlags {
@@ -30,7 +31,13 @@ export function registerTrainCommand(program: Command): void {
         name,
         onProgress: verbose ? (message) => process.stderr.write(`  ${message}\n`) : undefined,
       });
-      if (flags.output) await writeFile(flags.output, serialiseModel(model));
+      if (flags.output) {
+        await writeFile(flags.output, serialiseModel(model)).catch(
+          (error: NodeJS.ErrnoException) => {
+            throw new UsageError(`cannot write ${flags.output}: ${error.code ?? error.message}`);
+          },
+        );
+      }
       const cv = model.training.crossValidation;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(cv, null, 2)}\n`);
