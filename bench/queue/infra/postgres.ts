@@ -1,3 +1,5 @@
+import { rmdirSync } from 'node:fs';
+import path from 'node:path';
 import { startEmbeddedPostgres } from '../../../src/db/test-support/embedded-postgres.js';
 import { registerResource } from './cleanup.js';
 
@@ -17,6 +19,19 @@ export interface RunningPostgres {
  */
 export async function startPostgres(): Promise<RunningPostgres> {
   const server = await startEmbeddedPostgres({ serverFlags: ['-c', 'synchronous_commit=off'] });
-  registerResource({ name: 'postgres', stop: server.stop, killNow: server.killNow });
+  registerResource({
+    name: 'postgres',
+    stop: server.stop,
+    killNow: () => {
+      server.killNow();
+      // On Ctrl-C embedded-postgres's own exit hook removes the data directory and exits before
+      // server.stop() gets to its temp parent; rmdir removes that parent only if it is empty.
+      try {
+        rmdirSync(path.dirname(server.dataDir));
+      } catch {
+        // Not empty (the server is still shutting down) or already gone.
+      }
+    },
+  });
   return { url: server.url, dataDir: server.dataDir };
 }
