@@ -24,7 +24,7 @@ function parseContext(argv: string[]): Record<string, string> {
 const outdir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cdk.out');
 const app = buildApp({ outdir, context: parseContext(process.argv.slice(2)) });
 const assembly = app.synth();
-const stacks = assembly.stacks.filter((stack) => !stack.stackName.endsWith('-Registry'));
+const stacks = assembly.stacks.filter((stack) => !stack.stackName.endsWith('-Prerequisites'));
 for (const stack of stacks) {
   process.stdout.write(`${JSON.stringify(stack.template, null, 2)}\n`);
 }

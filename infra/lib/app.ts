@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ChurnlineStack } from './churnline-stack.js';
-import { RegistryStack } from './registry-stack.js';
+import { PrerequisitesStack } from './prerequisites-stack.js';
 import { settingsFor } from './settings.js';
 
 /**
@@ -15,7 +15,7 @@ export const featureFlags = {
 } as const;
 
 /**
- * Builds the Churnline CDK app: the registry stack and the application stack for one
+ * Builds the Churnline CDK app: the prerequisites stack and the application stack for one
  * environment, checked against the cdk-nag AwsSolutions rules. Context:
  *   -c env=staging|prod        which environment (default staging)
  *   -c imageTag=<tag>          image to run (default: the current git commit, which is how
@@ -41,11 +41,15 @@ export function buildApp(props: AppProps = {}): App {
   const certificateArn = context('certificateArn');
   const alarmEmail = context('alarmEmail');
 
-  const registry = new RegistryStack(app, `Churnline-${settings.name}-Registry`, { env, settings });
+  const prerequisites = new PrerequisitesStack(app, `Churnline-${settings.name}-Prerequisites`, {
+    env,
+    settings,
+  });
   new ChurnlineStack(app, `Churnline-${settings.name}`, {
     env,
     settings,
-    repository: registry.repository,
+    repository: prerequisites.repository,
+    signingKeys: prerequisites.signingKeys,
     imageTag,
     ...(certificateArn ? { certificateArn } : {}),
     ...(alarmEmail ? { alarmEmail } : {}),

@@ -1,7 +1,7 @@
 import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { Alarms } from './alarms.js';
 import { Database } from './database.js';
@@ -14,16 +14,13 @@ import { Storage } from './storage.js';
 export interface ChurnlineStackProps extends StackProps {
   readonly settings: EnvironmentSettings;
   readonly repository: ecr.IRepository;
+  /** JOB_SIGNING_KEYS, from the prerequisites stack. */
+  readonly signingKeys: secretsmanager.ISecret;
   /** The image tag to run (tags are immutable; we tag with the git commit). */
   readonly imageTag: string;
   /** ACM certificate ARN for the API's HTTPS listener; required for prod. */
   readonly certificateArn?: string;
   readonly alarmEmail?: string;
-}
-
-/** The Secrets Manager name the operator creates the job signing keys under. */
-export function signingKeysSecretName(environment: string): string {
-  return `churnline/${environment}/job-signing-keys`;
 }
 
 /** Everything Churnline needs to run in one AWS account and region. */
@@ -83,16 +80,6 @@ export class ChurnlineStack extends Stack {
     });
     this.database = new Database(this, 'Database', { settings, vpc: network.vpc });
 
-    // JOB_SIGNING_KEYS is "kid:base64secret[,kid:base64secret...]" (src/jobs/signing-keys.ts).
-    // Secrets Manager can only generate bare random strings or JSON, not that shape, so the
-    // operator creates the secret once with the key material (infra/README.md); it never
-    // passes through CloudFormation, and adding a key for rotation is one put-secret-value.
-    const signingKeys = secretsmanager.Secret.fromSecretNameV2(
-      this,
-      'JobSigningKeys',
-      signingKeysSecretName(settings.name),
-    );
-
     this.services = new Services(this, 'Services', {
       settings,
       vpc: network.vpc,
@@ -105,7 +92,7 @@ export class ChurnlineStack extends Stack {
       bucket: this.storage.bucket,
       logBucket: this.storage.logBucket,
       database: this.database,
-      signingKeys,
+      signingKeys: props.signingKeys,
       auth,
       ...(props.certificateArn ? { certificateArn: props.certificateArn } : {}),
     });
@@ -131,6 +118,9 @@ export class ChurnlineStack extends Stack {
     new CfnOutput(this, 'DatabaseSecretArn', { value: this.database.secret.secretArn });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'ClusterName', { value: this.services.cluster.clusterName });
+    // For one-off operations such as restarting the tasks after a secret changes.
+    new CfnOutput(this, 'ApiServiceName', { value: this.services.apiService.serviceName });
+    new CfnOutput(this, 'WorkerServiceName', { value: this.services.workerService.serviceName });
   }
 
   /** A role only ECS tasks of this account and region can assume (no confused deputy). */

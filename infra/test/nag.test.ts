@@ -68,6 +68,7 @@ describe('cdk-nag AwsSolutions', () => {
         'Churnline-prod/Services/ApiTask AwsSolutions-IAM5[Resource::*]',
         'Churnline-prod/Services/WorkerTask AwsSolutions-ECS2',
         'Churnline-prod/Services/WorkerTask AwsSolutions-IAM5[Resource::*]',
+        'Churnline-prod-Prerequisites/JobSigningKeys AwsSolutions-SMG4',
       ].sort(),
     );
     // Staging additionally accepts a single-AZ database without deletion protection.
@@ -89,7 +90,7 @@ describe('cdk-nag AwsSolutions', () => {
       const assembly = app.synth();
       expect(assembly.stacks.map((stack) => stack.stackName).sort()).toEqual([
         'Churnline-staging',
-        'Churnline-staging-Registry',
+        'Churnline-staging-Prerequisites',
       ]);
     });
 

@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkerScaling } from '../lib/worker-scaling.js';
 import { fixture, type Synthesized, synthesize } from './test-support/synth.js';
@@ -77,7 +77,7 @@ describe('the API service behind a load balancer', () => {
 });
 
 describe('both roles from one image', () => {
-  it('run the same image tag from the registry stack', () => {
+  it('run the same image tag from the prerequisites stack', () => {
     const images = [container(staging, 'apiService'), container(staging, 'workerService')].map(
       (c) => JSON.stringify(c.Image),
     );
@@ -128,6 +128,15 @@ describe('both roles from one image', () => {
       // No credential in the plain environment.
       expect(JSON.stringify(c.Environment)).not.toMatch(/password|resolve:secretsmanager/i);
     }
+  });
+
+  it('read the job signing keys by their full ARN, which ECS needs to authorize the read', () => {
+    const signingKeys = container(staging, 'apiService').Secrets.find(
+      (secret: { Name: string }) => secret.Name === 'JOB_SIGNING_KEYS',
+    );
+    // A partial ARN (from a secret name) fails at task start with AccessDenied.
+    expect(JSON.stringify(signingKeys.ValueFrom)).toContain('Fn::ImportValue');
+    expect(JSON.stringify(signingKeys.ValueFrom)).toContain('JobSigningKeys');
   });
 
   it('give each task its own role', () => {
@@ -240,6 +249,24 @@ describe('the worker service', () => {
         { MetricIntervalUpperBound: -0.5, ScalingAdjustment: -100 },
         { MetricIntervalLowerBound: -0.5, MetricIntervalUpperBound: 0, ScalingAdjustment: -25 },
       ]),
+    });
+  });
+});
+
+describe('the prerequisites stack', () => {
+  it('keeps immutable, scanned images and the signing keys even when deleted', () => {
+    const template = Template.fromStack(staging.prerequisites);
+    template.hasResource('AWS::ECR::Repository', {
+      Properties: Match.objectLike({
+        RepositoryName: 'churnline-staging',
+        ImageTagMutability: 'IMMUTABLE',
+        ImageScanningConfiguration: { ScanOnPush: true },
+      }),
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({ Name: 'churnline/staging/job-signing-keys' }),
+      DeletionPolicy: 'Retain',
     });
   });
 });

@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { featureFlags } from '../../lib/app.js';
 import { ChurnlineStack } from '../../lib/churnline-stack.js';
-import { RegistryStack } from '../../lib/registry-stack.js';
+import { PrerequisitesStack } from '../../lib/prerequisites-stack.js';
 import { type EnvironmentName, settingsFor } from '../../lib/settings.js';
 
 /** Fixture values: an image tag as the README tells you to push it, and a certificate ARN shape. */
@@ -17,7 +17,7 @@ export const fixture = {
 export interface Synthesized {
   readonly app: App;
   readonly stack: ChurnlineStack;
-  readonly registry: RegistryStack;
+  readonly prerequisites: PrerequisitesStack;
   readonly template: Template;
   /** The CloudFormation logical id of a construct's resource in the application stack. */
   logicalId(construct: IConstruct): string;
@@ -31,12 +31,16 @@ export function synthesize(
   const app = new App({ context: featureFlags });
   const settings = settingsFor(environment);
   const env = { region: fixture.region };
-  const registry = new RegistryStack(app, `Churnline-${environment}-Registry`, { env, settings });
+  const prerequisites = new PrerequisitesStack(app, `Churnline-${environment}-Prerequisites`, {
+    env,
+    settings,
+  });
   const https = options.https ?? environment === 'prod';
   const stack = new ChurnlineStack(app, `Churnline-${environment}`, {
     env,
     settings,
-    repository: registry.repository,
+    repository: prerequisites.repository,
+    signingKeys: prerequisites.signingKeys,
     imageTag: fixture.imageTag,
     ...(https ? { certificateArn: fixture.certificateArn } : {}),
     ...(options.alarmEmail ? { alarmEmail: options.alarmEmail } : {}),
@@ -45,7 +49,7 @@ export function synthesize(
   return {
     app,
     stack,
-    registry,
+    prerequisites,
     template,
     logicalId: (construct) => {
       const element = (construct.node.defaultChild ?? construct) as CfnElement;
