@@ -4,7 +4,7 @@
  * Progress goes to stderr; the table, wake-up latencies and goals go to stdout.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureThroughput, messagesFor, type ThroughputCase, throughputCases } from './cases.js';
@@ -125,6 +125,8 @@ async function main(): Promise<void> {
     return;
   }
   const startedAt = performance.now();
+  // The machine is shared: the load around the run says how far to trust absolute figures.
+  const loadAtStart = loadavg()[0]!;
   const systems: QueueSystem[] = [];
   try {
     const { endpoints, notes } = await startServers(config);
@@ -151,7 +153,9 @@ async function main(): Promise<void> {
     for (const line of wakeupLines(results)) console.log(line);
     console.log('');
     for (const line of goalLines(cases, results)) console.log(line);
-    console.log(`\n(${seconds.toFixed(0)} s in all)`);
+    console.log(
+      `\n(${seconds.toFixed(0)} s in all; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, on ${availableParallelism()} CPUs)`,
+    );
     const file = path.join(workDir, 'results.json');
     writeFileSync(
       file,
