@@ -3,6 +3,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { migrateToLatest } from './migrations.js';
+import { int8AsNumber } from './pg-int8.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -30,24 +31,6 @@ export interface PostgresDatabaseOptions {
   readonly applicationName?: string;
 }
 
-/** node-pg's type id for int8 (bigint, and what count(*) returns). */
-const INT8_OID = 20;
-
-/**
- * node-pg returns int8 as a string because it can exceed 2^53. Every int8 here is a count or a
- * size far below that, and the repositories promise numbers on both engines, so it is parsed to
- * a number, and a value that would lose precision fails loudly instead of being rounded.
- */
-export function parseInt8(text: string): number {
-  const value = Number(text);
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(
-      `A bigint value ${text} is beyond what a JavaScript number holds exactly (2^53 - 1).`,
-    );
-  }
-  return value;
-}
-
 /**
  * Opens a PostgreSQL connection pool and migrates the database with the same numbered migrations
  * as SQLite. The schema is the connection's own (the first on its search_path, usually `public`).
@@ -62,13 +45,7 @@ export async function openPostgresDatabase(
     connectionString: url,
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? 'churnline',
-    // Per pool rather than pg.types.setTypeParser, which would change every pg user in the process.
-    types: {
-      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID && format !== 'binary'
-          ? parseInt8
-          : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-    },
+    types: int8AsNumber(pg.types),
   });
   // An idle connection the server closed (restart, failover) is dropped by the pool and the next
   // query opens a new one; without a listener, node would treat the event as a crash.

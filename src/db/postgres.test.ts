@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Db, openPostgresDatabase, parseInt8 } from './connect.js';
+import { type Db, openPostgresDatabase } from './connect.js';
+import { parseInt8 } from './pg-int8.js';
 import { describeRepositoryContract } from './repositories.contract.js';
 import { createTestSchema, type TestSchema } from './test-support/postgres.js';
 

@@ -1,21 +1,33 @@
 import type { JobQueue, QueueSettings } from '../port.js';
+import { PostgresJobQueue } from '../postgres.js';
 import { SqliteJobQueue } from '../sqlite.js';
 
 /**
  * How a child process opens the same queue as the test that spawned it. Serialisable, so that the
  * multi-process cases of the contract suite run unchanged against every adapter.
  */
-export type QueueSpec = {
-  kind: 'sqlite';
-  file: string;
-  name: string;
-  settings: Partial<QueueSettings>;
-  pollIntervalMs?: number;
-};
+export type QueueSpec =
+  | {
+      kind: 'sqlite';
+      file: string;
+      name: string;
+      settings: Partial<QueueSettings>;
+      pollIntervalMs?: number;
+    }
+  | {
+      kind: 'postgres';
+      /** Carries the test's schema in its search_path (see createTestSchema). */
+      connectionString: string;
+      name: string;
+      settings: Partial<QueueSettings>;
+      pollIntervalMs?: number;
+    };
 
 export function openQueueFromSpec(spec: QueueSpec): JobQueue {
   switch (spec.kind) {
     case 'sqlite':
       return new SqliteJobQueue(spec);
+    case 'postgres':
+      return new PostgresJobQueue(spec);
   }
 }

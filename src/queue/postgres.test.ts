@@ -1,0 +1,152 @@
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freeLoopbackPort } from '../db/test-support/embedded-postgres.js';
+import { createTestSchema, type TestSchema } from '../db/test-support/postgres.js';
+import { QueueError } from './errors.js';
+import { PostgresJobQueue, type PostgresQueueOptions } from './postgres.js';
+import { toQueueError } from './postgres-errors.js';
+import { describeJobQueueContract } from './queue.contract.js';
+
+describeJobQueueContract('postgres', async (settings) => {
+  const schema = await createTestSchema();
+  let offset = 0;
+  const queue = new PostgresJobQueue({
+    connectionString: schema.url,
+    settings,
+    pollIntervalMs: 250,
+    clockOffsetMs: () => offset,
+  });
+  return {
+    queue,
+    spec: {
+      kind: 'postgres',
+      connectionString: schema.url,
+      name: queue.name,
+      settings,
+      pollIntervalMs: 250,
+    },
+    advanceClock: (ms) => {
+      offset += ms;
+    },
+    cleanup: async () => {
+      await queue.close();
+      await schema.drop();
+    },
+  };
+});
+
+describe('PostgresJobQueue', () => {
+  const schemas: TestSchema[] = [];
+  const queues: PostgresJobQueue[] = [];
+  afterEach(async () => {
+    await Promise.all(queues.splice(0).map((queue) => queue.close()));
+    await Promise.all(schemas.splice(0).map((schema) => schema.drop()));
+  });
+  async function freshSchemaUrl(): Promise<string> {
+    const schema = await createTestSchema();
+    schemas.push(schema);
+    return schema.url;
+  }
+  function openQueue(connectionString: string, options: Partial<PostgresQueueOptions> = {}) {
+    const queue = new PostgresJobQueue({
+      settings: { receiveWaitTimeSeconds: 0 },
+      ...options,
+      connectionString,
+    });
+    queues.push(queue);
+    return queue;
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('wakes a long poll through NOTIFY alone, with no poll to fall back on', async () => {
+    const url = await freshSchemaUrl();
+    const receiver = openQueue(url, { pollIntervalMs: 60_000 });
+    // A second instance (its own pool and listener) stands for another process: its send cannot
+    // wake the receiver in memory, only through the database.
+    const sender = openQueue(url);
+    await receiver.stats();
+    const waiting = receiver.receive({ waitSeconds: 20 });
+    await sleep(300);
+    const sentAt = performance.now();
+    await sender.send({ body: 'hello' });
+    const [got] = await waiting;
+    expect(got?.body).toBe('hello');
+    expect(performance.now() - sentAt).toBeLessThan(1000);
+  });
+
+  it('wakes a long poll when a delayed message becomes visible', async () => {
+    const receiver = openQueue(await freshSchemaUrl(), { pollIntervalMs: 60_000 });
+    await receiver.send({ body: 'later', delaySeconds: 1 });
+    const started = performance.now();
+    const [got] = await receiver.receive({ waitSeconds: 10 });
+    expect(got?.body).toBe('later');
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it('keeps same-named queues in different schemas apart, and creates its table once', async () => {
+    const [urlA, urlB] = await Promise.all([freshSchemaUrl(), freshSchemaUrl()]);
+    const a = openQueue(urlA);
+    const b = openQueue(urlB);
+    // Processes starting at once all create the table: the advisory lock makes that safe.
+    await Promise.all([1, 2, 3].map(() => openQueue(urlA).stats()));
+    await a.send({ body: 'for-a' });
+    expect(await b.receive()).toEqual([]);
+    expect((await a.receive()).map((m) => m.body)).toEqual(['for-a']);
+  });
+
+  it('ends a waiting long poll when closed', async () => {
+    const queue = openQueue(await freshSchemaUrl());
+    const waiting = queue.receive({ waitSeconds: 20 });
+    await sleep(100);
+    await queue.close();
+    expect(await waiting).toEqual([]);
+    await expect(queue.send({ body: 'x' })).rejects.toThrow(/closed/);
+  });
+
+  it('reports an unreachable database as a retryable QueueError', async () => {
+    const port = await freeLoopbackPort();
+    const queue = openQueue(`postgres://postgres:x@127.0.0.1:${port}/postgres`);
+    const error = await queue.send({ body: 'x' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueError);
+    expect(error).toMatchObject({ code: 'ServiceUnavailable', retryable: true });
+  });
+
+  it('reports a wrong password as a QueueError not worth retrying', async () => {
+    const url = new URL(await freshSchemaUrl());
+    url.password = 'wrong';
+    const error = await openQueue(url.toString())
+      .stats()
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'InternalError', retryable: false });
+    expect((error as Error).message).toMatch(/28P01/);
+  });
+
+  it('classifies a connection ended by an administrator as retryable', async () => {
+    const url = await freshSchemaUrl();
+    const victim = new pg.Client({ connectionString: url });
+    victim.on('error', () => {});
+    const admin = new pg.Client({ connectionString: url });
+    await Promise.all([victim.connect(), admin.connect()]);
+    const { rows } = await victim.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const sleeping = victim.query('select pg_sleep(10)').catch((e: unknown) => e);
+    await sleep(100);
+    await admin.query('select pg_terminate_backend($1)', [rows[0]?.pid]);
+    const error = toQueueError(await sleeping, 'receive');
+    await Promise.all([admin.end(), victim.end().catch(() => {})]);
+    expect(error).toMatchObject({ retryable: true, code: 'ServiceUnavailable' });
+    expect(error.message).toMatch(/57P01/);
+  });
+
+  it('classifies SQLSTATEs: races and shutdowns retry, bad statements do not', () => {
+    const withCode = (code: string) => Object.assign(new Error('x'), { code });
+    for (const code of ['40001', '40P01', '57P01', '57P03', '08006', '53300', 'ECONNRESET']) {
+      expect(toQueueError(withCode(code), 'send').retryable, code).toBe(true);
+    }
+    for (const code of ['42P01', '23505', '22P02', '28P01', '3D000']) {
+      expect(toQueueError(withCode(code), 'send').retryable, code).toBe(false);
+    }
+    expect(toQueueError(new Error('Connection terminated unexpectedly'), 'x').retryable).toBe(true);
+    const original = new QueueError('MessageTooLarge', 'too big', false);
+    expect(toQueueError(original, 'send')).toBe(original);
+  });
+});

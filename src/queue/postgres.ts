@@ -1,0 +1,433 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { int8AsNumber } from '../db/pg-int8.js';
+import {
+  invalidParameter,
+  messageNotInFlight,
+  QueueError,
+  receiptHandleInvalid,
+} from './errors.js';
+import {
+  type BatchEntryFailure,
+  type BatchResult,
+  DEFAULT_QUEUE_SETTINGS,
+  type DeadLetter,
+  type JobQueue,
+  type QueueCapabilities,
+  type QueueDepth,
+  type QueueSettings,
+  type QueueStats,
+  type ReceivedMessage,
+  type ReceiveOptions,
+  type SendBatchEntry,
+  type SendMessageInput,
+  type SentMessage,
+} from './port.js';
+import {
+  entryFailure,
+  parseAttributes,
+  parseEntries,
+  parseReceipt,
+  splitResults,
+  toReceived,
+} from './postgres-entries.js';
+import { toQueueError } from './postgres-errors.js';
+import { NotificationListener } from './postgres-listener.js';
+import type { ClaimedRow, DeadLetterRow, DepthRow } from './postgres-sql.js';
+import * as statements from './postgres-sql.js';
+import {
+  checkBatch,
+  checkBatchSize,
+  checkSend,
+  checkVisibility,
+  resolveReceive,
+  resolveSettings,
+} from './validation.js';
+
+export interface PostgresQueueOptions {
+  /** `postgres://...`; the queue's table lives in the connection's schema (its search_path). */
+  readonly connectionString: string;
+  readonly name?: string;
+  readonly settings?: Partial<QueueSettings>;
+  /** Connections for queue calls (default 4); long polls hold none while they wait. */
+  readonly poolSize?: number;
+  /**
+   * How often a waiting receive checks the table even without a notification (default 1000 ms).
+   * Notifications wake receivers at once; this only covers a lost listening connection.
+   */
+  readonly pollIntervalMs?: number;
+  /** Milliseconds added to the database clock; lets tests move the queue's time forward. */
+  readonly clockOffsetMs?: () => number;
+}
+
+const CAPABILITIES: QueueCapabilities = Object.freeze({
+  rejectsStaleReceiptHandles: true,
+  inProcessWakeup: true,
+  exactStats: true,
+});
+
+const RECEIVE_LIMIT_REASON = 'receive limit reached';
+
+/**
+ * The SQL job queue on PostgreSQL, for many worker processes on many machines: a receive claims
+ * rows in one statement (FOR UPDATE SKIP LOCKED) and stamps them with a fresh receipt, so no two
+ * receivers ever hold the same message; long polls wake on LISTEN/NOTIFY from any process.
+ * The table is created on first use; `pg` is loaded only when this adapter is.
+ */
+export class PostgresJobQueue implements JobQueue {
+  readonly capabilities = CAPABILITIES;
+  readonly name: string;
+  readonly deadLetterName: string;
+  readonly settings: QueueSettings;
+  private readonly pool: pg.Pool;
+  private readonly listener: NotificationListener;
+  private readonly pollIntervalMs: number;
+  private readonly clockOffsetMs: () => number;
+  private readonly closeController = new AbortController();
+  private schemaReady: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: PostgresQueueOptions) {
+    this.name = options.name ?? 'predictions';
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(this.name)) {
+      throw invalidParameter(
+        `Queue name ${JSON.stringify(this.name)} is invalid: use 1-80 letters, digits, hyphens or underscores.`,
+      );
+    }
+    this.deadLetterName = `${this.name}-dlq`;
+    this.settings = resolveSettings(options.settings, DEFAULT_QUEUE_SETTINGS);
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.clockOffsetMs = options.clockOffsetMs ?? (() => 0);
+    const clientConfig = {
+      connectionString: options.connectionString,
+      application_name: `churnline-queue-${this.name}`,
+      types: int8AsNumber(pg.types),
+    };
+    this.pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 4 });
+    // An idle connection the server closed is dropped by the pool and the next call opens a new
+    // one; without a listener node would treat the event as a crash.
+    this.pool.on('error', () => {});
+    this.listener = new NotificationListener(() => new pg.Client(clientConfig), this.name);
+  }
+
+  /** Runs one statement, creating the table first if this process has not yet. */
+  private async query<Row extends object>(
+    action: string,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<Row>> {
+    this.assertOpen();
+    try {
+      this.schemaReady ??= this.pool.query(statements.SCHEMA).then(() => undefined);
+      await this.schemaReady.catch((error: unknown) => {
+        this.schemaReady = undefined;
+        throw error;
+      });
+      return await this.pool.query<Row>(text, values);
+    } catch (error) {
+      throw toQueueError(error, action);
+    }
+  }
+
+  /** The statements that read the clock take its offset as $1. */
+  private timed<Row extends object>(action: string, text: string, values: unknown[]) {
+    return this.query<Row>(action, text, [this.clockOffsetMs(), ...values]);
+  }
+
+  async send(input: SendMessageInput): Promise<SentMessage> {
+    this.assertOpen();
+    const [messageId] = await this.insert([input], [checkSend(input, this.settings)]);
+    return { messageId: messageId ?? '' };
+  }
+
+  async sendBatch(entries: readonly SendBatchEntry[]): Promise<BatchResult<SentMessage>> {
+    this.assertOpen();
+    checkBatch(entries);
+    checkBatchSize(entries, this.settings);
+    const accepted: Array<{ entry: SendBatchEntry; delay: number }> = [];
+    const failed: BatchEntryFailure[] = [];
+    for (const entry of entries) {
+      try {
+        accepted.push({ entry, delay: checkSend(entry, this.settings) });
+      } catch (error) {
+        failed.push(entryFailure(entry.id, error));
+      }
+    }
+    const messageIds =
+      accepted.length === 0
+        ? []
+        : await this.insert(
+            accepted.map((a) => a.entry),
+            accepted.map((a) => a.delay),
+          );
+    const successful = accepted.map((a, i) => ({ id: a.entry.id, messageId: messageIds[i] ?? '' }));
+    return { successful, failed };
+  }
+
+  /** Inserts the messages in one statement (all or none) that also notifies on commit. */
+  private async insert(
+    inputs: readonly SendMessageInput[],
+    delaysSeconds: readonly number[],
+  ): Promise<string[]> {
+    const ids = inputs.map(() => randomUUID());
+    await this.timed('send', statements.INSERT_MESSAGES, [
+      this.name,
+      this.settings.messageRetentionSeconds * 1000,
+      ids,
+      inputs.map((input) => input.body),
+      inputs.map((input) =>
+        input.attributes && Object.keys(input.attributes).length > 0
+          ? JSON.stringify(input.attributes)
+          : null,
+      ),
+      delaysSeconds.map((seconds) => seconds * 1000),
+    ]);
+    this.listener.wake();
+    return ids;
+  }
+
+  async receive(options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
+    this.assertOpen();
+    const { maxMessages, waitSeconds, visibilitySeconds } = resolveReceive(options, this.settings);
+    let seen = this.listener.generation;
+    let got = await this.claim(maxMessages, visibilitySeconds);
+    if (got.length > 0 || waitSeconds === 0 || options.signal?.aborted) return got;
+
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.closeController.signal])
+      : this.closeController.signal;
+    const deadline = performance.now() + waitSeconds * 1000;
+    // Sends that committed before the listener was up were not heard: look once more.
+    if (await this.listener.ensureListening()) seen = -1;
+    for (;;) {
+      const remaining = deadline - performance.now();
+      if (seen === this.listener.generation && remaining > 0) {
+        const nextVisibleMs = await this.msUntilNextVisible();
+        await this.listener.wait(
+          Math.min(remaining, this.pollIntervalMs, nextVisibleMs ?? Number.POSITIVE_INFINITY),
+          signal,
+        );
+      }
+      if (signal.aborted || this.closed) return [];
+      seen = this.listener.generation;
+      got = await this.claim(maxMessages, visibilitySeconds);
+      if (got.length > 0 || deadline - performance.now() <= 0) return got;
+      await this.listener.ensureListening();
+    }
+  }
+
+  private async msUntilNextVisible(): Promise<number | null> {
+    const { rows } = await this.timed<{ wait_ms: number | null }>(
+      'receive',
+      statements.MS_UNTIL_NEXT_VISIBLE,
+      [this.name],
+    );
+    return rows[0]?.wait_ms ?? null;
+  }
+
+  private async claim(max: number, visibilitySeconds: number): Promise<ReceivedMessage[]> {
+    const messages: ReceivedMessage[] = [];
+    // Messages past the receive limit go to the DLQ instead of out; claim again to fill the batch.
+    for (let round = 0; messages.length < max && round < 100; round++) {
+      const receipt = randomBytes(12).toString('base64url');
+      const { rows } = await this.timed<ClaimedRow>('receive', statements.CLAIM, [
+        this.name,
+        this.settings.maxReceiveCount,
+        max - messages.length,
+        this.deadLetterName,
+        receipt,
+        visibilitySeconds * 1000,
+        this.settings.deadLetterRetentionSeconds * 1000,
+        RECEIVE_LIMIT_REASON,
+      ]);
+      const claimed = rows.filter((row) => !row.exhausted).sort((a, b) => a.seq - b.seq);
+      for (const row of claimed) messages.push(toReceived(row, `${row.seq}.${receipt}`));
+      if (claimed.length === rows.length) break;
+    }
+    return messages;
+  }
+
+  async delete(receiptHandle: string): Promise<void> {
+    const [failure] = (await this.deleteEntries([{ id: 'x', receiptHandle }])).failed;
+    if (failure) throw receiptHandleInvalid();
+  }
+
+  async deleteBatch(
+    entries: ReadonlyArray<{ id: string; receiptHandle: string }>,
+  ): Promise<BatchResult> {
+    this.assertOpen();
+    checkBatch(entries);
+    return this.deleteEntries(entries);
+  }
+
+  private async deleteEntries(
+    entries: ReadonlyArray<{ id: string; receiptHandle: string }>,
+  ): Promise<BatchResult> {
+    this.assertOpen();
+    const { parsed, failed } = parseEntries(entries);
+    if (parsed.length === 0) return { successful: [], failed };
+    const { rows } = await this.query<{ seq: number; receipt: string }>(
+      'delete',
+      statements.DELETE_BY_RECEIPT,
+      [this.name, parsed.map((e) => e.seq), parsed.map((e) => e.receipt)],
+    );
+    const done = new Set(rows.map((row) => `${row.seq}.${row.receipt}`));
+    return splitResults(parsed, done, failed, () => receiptHandleInvalid());
+  }
+
+  async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    this.assertOpen();
+    const visibilitySeconds = checkVisibility(seconds);
+    const { failed } = await this.changeEntries([{ id: 'x', receiptHandle, visibilitySeconds }]);
+    const failure = failed[0];
+    if (failure) {
+      throw failure.code === 'MessageNotInflight' ? messageNotInFlight() : receiptHandleInvalid();
+    }
+  }
+
+  async changeVisibilityBatch(
+    entries: ReadonlyArray<{ id: string; receiptHandle: string; visibilitySeconds: number }>,
+  ): Promise<BatchResult> {
+    this.assertOpen();
+    checkBatch(entries);
+    const valid: Array<(typeof entries)[number]> = [];
+    const invalid: BatchEntryFailure[] = [];
+    for (const entry of entries) {
+      try {
+        checkVisibility(entry.visibilitySeconds);
+        valid.push(entry);
+      } catch (error) {
+        invalid.push(entryFailure(entry.id, error));
+      }
+    }
+    const result = await this.changeEntries(valid);
+    return { successful: result.successful, failed: [...invalid, ...result.failed] };
+  }
+
+  private async changeEntries(
+    entries: ReadonlyArray<{ id: string; receiptHandle: string; visibilitySeconds: number }>,
+  ): Promise<BatchResult> {
+    const { parsed, failed } = parseEntries(entries);
+    if (parsed.length === 0) return { successful: [], failed };
+    const { rows } = await this.timed<{ seq: number; receipt: string }>(
+      'change visibility',
+      statements.CHANGE_VISIBILITY,
+      [
+        this.name,
+        parsed.map((e) => e.seq),
+        parsed.map((e) => e.receipt),
+        parsed.map((e) => e.entry.visibilitySeconds * 1000),
+      ],
+    );
+    const done = new Set(rows.map((row) => `${row.seq}.${row.receipt}`));
+    const missed = parsed.filter((e) => !done.has(e.key));
+    // A current receipt whose visibility already ran out is "not in flight", not "invalid".
+    const current = new Set<string>();
+    if (missed.length > 0) {
+      const { rows: held } = await this.query<{ seq: number; receipt: string }>(
+        'change visibility',
+        statements.CURRENT_RECEIPTS,
+        [this.name, missed.map((e) => e.seq), missed.map((e) => e.receipt)],
+      );
+      for (const row of held) current.add(`${row.seq}.${row.receipt}`);
+    }
+    if (parsed.some((e) => e.entry.visibilitySeconds === 0 && done.has(e.key))) {
+      await this.notify('change visibility');
+    }
+    return splitResults(parsed, done, failed, (e) =>
+      current.has(e.key) ? messageNotInFlight() : receiptHandleInvalid(),
+    );
+  }
+
+  private async notify(action: string): Promise<void> {
+    this.listener.wake();
+    await this.query(action, statements.NOTIFY, [this.name]);
+  }
+
+  async moveToDeadLetter(receiptHandle: string, reason: string): Promise<void> {
+    this.assertOpen();
+    const { seq, receipt } = parseReceipt(receiptHandle);
+    const { rowCount } = await this.timed(
+      'move to dead-letter queue',
+      statements.MOVE_TO_DEAD_LETTER,
+      [
+        this.name,
+        seq,
+        receipt,
+        this.deadLetterName,
+        this.settings.deadLetterRetentionSeconds * 1000,
+        reason.slice(0, 1000) || 'rejected',
+      ],
+    );
+    if (rowCount === 0) throw receiptHandleInvalid();
+  }
+
+  async stats(): Promise<QueueStats> {
+    const { rows } = await this.timed<DepthRow>('stats', statements.DEPTH, [
+      this.name,
+      this.deadLetterName,
+    ]);
+    const depth = (queue: string): QueueDepth => {
+      const row = rows.find((r) => r.queue === queue);
+      return {
+        visible: row?.visible ?? 0,
+        inFlight: row?.in_flight ?? 0,
+        delayed: row?.delayed ?? 0,
+        oldestAgeSeconds:
+          row?.oldest_age_ms == null ? null : Math.max(0, Math.floor(row.oldest_age_ms / 1000)),
+      };
+    };
+    return { ...depth(this.name), deadLetter: depth(this.deadLetterName) };
+  }
+
+  async listDeadLetters(options: { max?: number } = {}): Promise<DeadLetter[]> {
+    const { rows } = await this.timed<DeadLetterRow>(
+      'list dead letters',
+      statements.LIST_DEAD_LETTERS,
+      [this.deadLetterName, options.max ?? 100],
+    );
+    return rows.map((row) => ({
+      messageId: row.id,
+      body: row.body,
+      attributes: parseAttributes(row.attributes),
+      receiveCount: row.receive_count,
+      sentAt: new Date(row.sent_at),
+      reason: row.dead_letter_reason ?? RECEIVE_LIMIT_REASON,
+    }));
+  }
+
+  async redriveDeadLetters(options: { max?: number } = {}): Promise<{ moved: number }> {
+    this.assertOpen();
+    const max = options.max ?? Number.POSITIVE_INFINITY;
+    if (!(max >= 0)) throw invalidParameter(`max must be zero or more; got ${max}.`);
+    const { rows } = await this.timed<{ moved: number }>('redrive', statements.REDRIVE, [
+      this.deadLetterName,
+      Number.isFinite(max) ? Math.floor(max) : null,
+      this.name,
+      this.settings.messageRetentionSeconds * 1000,
+    ]);
+    const moved = rows[0]?.moved ?? 0;
+    if (moved > 0) await this.notify('redrive');
+    return { moved };
+  }
+
+  async purgeExpired(): Promise<{ removed: number }> {
+    const { rowCount } = await this.timed('purge expired', statements.PURGE_EXPIRED, [
+      this.name,
+      this.deadLetterName,
+    ]);
+    return { removed: rowCount ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeController.abort();
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new QueueError('QueueClosed', `Queue ${this.name} is closed.`, false);
+  }
+}
