@@ -1,6 +1,7 @@
 import type { JobQueue, QueueSettings } from '../port.js';
 import { PostgresJobQueue } from '../postgres.js';
 import { SqliteJobQueue } from '../sqlite.js';
+import { SqsJobQueue } from '../sqs.js';
 
 /**
  * How a child process opens the same queue as the test that spawned it. Serialisable, so that the
@@ -15,6 +16,17 @@ export type QueueSpec =
       pollIntervalMs?: number;
     }
   | {
+      kind: 'sqs';
+      name: string;
+      queueUrl: string;
+      deadLetterQueueUrl: string;
+      /** The SQS-compatible server the test started. */
+      endpoint: string;
+      region: string;
+      credentials: { accessKeyId: string; secretAccessKey: string };
+      settings: Partial<QueueSettings>;
+    }
+  | {
       kind: 'postgres';
       /** Carries the test's schema in its search_path (see createTestSchema). */
       connectionString: string;
@@ -27,6 +39,8 @@ export function openQueueFromSpec(spec: QueueSpec): JobQueue {
   switch (spec.kind) {
     case 'sqlite':
       return new SqliteJobQueue(spec);
+    case 'sqs':
+      return new SqsJobQueue(spec);
     case 'postgres':
       return new PostgresJobQueue(spec);
   }
