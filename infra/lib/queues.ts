@@ -50,7 +50,7 @@ export class JobQueues extends Construct {
       queueName: `churnline-${settings.name}-predictions`,
       visibilityTimeout: Duration.seconds(queueSettings.visibilityTimeoutSeconds),
       receiveMessageWaitTime: Duration.seconds(queueSettings.receiveWaitTimeSeconds),
-      retentionPeriod: Duration.seconds(queueSettings.retentionSeconds),
+      retentionPeriod: Duration.seconds(queueSettings.messageRetentionSeconds),
       maxMessageSizeBytes: queueSettings.maxMessageBytes,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -1,3 +1,5 @@
+import { parseConfig } from '../../src/config/index.js';
+
 /**
  * Per-environment sizing and safety settings. Everything that differs between staging and
  * production lives here, so a reviewer can compare the two side by side.
@@ -80,21 +82,19 @@ export function settingsFor(name: string): EnvironmentSettings {
 }
 
 /**
- * The service's own alarm defaults (ALARM_DLQ_DEPTH, ALARM_OLDEST_MESSAGE_AGE_S,
- * ALARM_OUTBOX_PENDING in src/config), so CloudWatch and `/healthz` agree on what is wrong.
+ * The service's own defaults (src/config) are the one definition of the queue settings and the
+ * alarm thresholds: the SQS queues get exactly what the embedded queue does, and CloudWatch
+ * alarms where `/healthz` does. The template tests pin the values the issue asks for, so a
+ * change of default shows up there.
  */
-export const alarmThresholds = {
-  deadLetterDepth: 5,
-  oldestMessageAgeSeconds: 1800,
-  outboxPending: 100,
-} as const;
+const serviceDefaults = parseConfig({});
 
-/** Queue settings from the production design; the same defaults as src/config. */
-export const queueSettings = {
-  visibilityTimeoutSeconds: 300,
-  receiveWaitTimeSeconds: 20,
-  retentionSeconds: 4 * 24 * 3600,
-  deadLetterRetentionSeconds: 14 * 24 * 3600,
-  maxMessageBytes: 262_144,
-  maxReceiveCount: 3,
+/** Visibility, long poll, retention, DLQ retention, max receives, max message size. */
+export const queueSettings = serviceDefaults.queue.settings;
+
+/** ALARM_DLQ_DEPTH, ALARM_OLDEST_MESSAGE_AGE_S and ALARM_OUTBOX_PENDING defaults. */
+export const alarmThresholds = {
+  deadLetterDepth: serviceDefaults.alarms.deadLetterDepth,
+  oldestMessageAgeSeconds: serviceDefaults.alarms.oldestMessageAgeSeconds,
+  outboxPending: serviceDefaults.alarms.outboxPending,
 } as const;
