@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { readCsvRecords } from './csv-reader.js';
+import { readCsvBatches } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import { looksLikeIdentifier, normaliseHeader } from './headers.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
@@ -67,7 +67,7 @@ function mostCommonSpelling(raws: string[], keyOf: (raw: string) => string): Map
   return labels;
 }
 
-function inferColumn(name: string, raws: string[]): FeatureColumn | string {
+function inferColumn(name: string, raws: string[], decimalComma: boolean): FeatureColumn | string {
   const present = raws.filter((raw) => !isMissing(raw));
   if (present.length === 0) return 'always blank';
   const booleans = present.map(parseBoolean);
@@ -83,14 +83,16 @@ function inferColumn(name: string, raws: string[]): FeatureColumn | string {
       falseLabel: spellings.get('0') ?? 'No',
     };
   }
-  const numbers = present.map(parseNumber);
+  const numbers = present.map((raw) => parseNumber(raw, decimalComma));
   const parsed = numbers.filter((value) => !Number.isNaN(value)).length;
   if (parsed >= 0.95 * present.length) {
     if (new Set(numbers).size < 2) return 'constant';
     return {
       kind: 'numeric',
       name,
-      values: Float64Array.from(raws, (raw) => (isMissing(raw) ? Number.NaN : parseNumber(raw))),
+      values: Float64Array.from(raws, (raw) =>
+        isMissing(raw) ? Number.NaN : parseNumber(raw, decimalComma),
+      ),
     };
   }
   const keys = raws.map((raw) => (isMissing(raw) ? '' : categoryKey(raw)));
@@ -105,6 +107,8 @@ export function datasetFromRecords(
   records: string[][],
   labelColumn: string,
   sha256: string,
+  /** Semicolon-separated files write decimals with a comma (see parseNumber). */
+  delimiter = ',',
 ): LabelledDataset {
   const labelIndex = headers.findIndex(
     (header) => normaliseHeader(header) === normaliseHeader(labelColumn),
@@ -142,6 +146,7 @@ export function datasetFromRecords(
     const column = inferColumn(
       header,
       rows.map((record) => record[index] as string),
+      delimiter === ';',
     );
     if (typeof column === 'string') skipped.push({ column: header, reason: column });
     else columns.push(column);
@@ -168,12 +173,14 @@ export async function readLabelledCsv(file: string, labelColumn: string): Promis
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const records: string[][] = [];
-  for await (const batch of readCsvRecords([bytes])) {
-    for (const record of batch) records.push(record);
+  let delimiter = ',';
+  for await (const batch of readCsvBatches([bytes])) {
+    for (const record of batch.records) records.push(record);
+    delimiter = batch.delimiter;
   }
   const [headers, ...rows] = records;
   if (headers === undefined || rows.length === 0) {
     throw new CsvInputError(`${file} has no data rows.`);
   }
-  return datasetFromRecords(headers, rows, labelColumn, sha256);
+  return datasetFromRecords(headers, rows, labelColumn, sha256, delimiter);
 }

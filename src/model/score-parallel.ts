@@ -174,7 +174,7 @@ export async function scoreCsvStreamParallel(
   const headers = headerRecord.map((header) => header.trim());
   const delimiter = parser.delimiter ?? ',';
   const delimiterByte = delimiter.charCodeAt(0);
-  const scorer = new RecordScorer(model, headers);
+  const scorer = new RecordScorer(model, headers, delimiter);
   await write(output, headerLine(headers));
 
   const data: ScoreWorkerData = { model, headers, delimiter, reasons: options.reasons ?? 3 };

@@ -71,7 +71,15 @@ describe('streamed scoring', () => {
   it('scores semicolon files with a BOM, CRLF and quoted newlines the same as plain CSV', async () => {
     const rows = telco.rows.slice(0, 30);
     const plain = await score(csv([telco.headers, ...rows]));
-    const messy = rows.map((r) => r.map((v, i) => (i === 0 ? `"${v}\nnext line"` : v)));
+    const monthly = telco.headers.indexOf('MonthlyCharges');
+    // Semicolon exports write decimals with a comma: "29,850" there is 29.85.
+    const messy = rows.map((r) =>
+      r.map((v, i) => {
+        if (i === 0) return `"${v}\nnext line"`;
+        if (i === monthly) return Number(v).toFixed(3).replace('.', ',');
+        return v;
+      }),
+    );
     const semicolon = `\uFEFF${csv([telco.headers, ...messy], ';').replaceAll('\n', '\r\n')}`;
     const other = await score(semicolon);
     expect(other.summary.delimiter).toBe(';');

@@ -119,7 +119,7 @@ export async function scoreCsvStream(
     if (scorer === undefined) {
       const headers = (batch.records.shift() as string[]).map((header) => header.trim());
       batch.lines.shift();
-      scorer = new RecordScorer(model, headers);
+      scorer = new RecordScorer(model, headers, batch.delimiter);
       text += headerLine(headers);
     }
     const part = emptyTally();

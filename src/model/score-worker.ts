@@ -27,7 +27,7 @@ export type ScoreWorkerReply =
   | { sequence: number; error: { input: boolean; message: string } };
 
 const data = workerData as ScoreWorkerData;
-const scorer = new RecordScorer(data.model, data.headers);
+const scorer = new RecordScorer(data.model, data.headers, data.delimiter);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 const port = parentPort;

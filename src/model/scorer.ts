@@ -51,6 +51,7 @@ export function formatContribution(value: number): string {
 /** A model bound to one file's header: maps columns once, then scores records quickly. */
 export class RecordScorer {
   readonly unusedColumns: string[];
+  private readonly decimalComma: boolean;
   /** Rows whose value in a categorical column was not seen in training, by column. */
   readonly unknownCategories = new Map<string, number>();
   private readonly sourceIndexes: number[];
@@ -63,10 +64,16 @@ export class RecordScorer {
   private readonly rawCaches: Array<Map<string, number>>;
   private readonly labelCaches: Array<Map<string, string>>;
 
+  /**
+   * `delimiter` is the file's: a semicolon-separated file is a comma-decimal export, so "1,234"
+   * there is 1.234, not 1234.
+   */
   constructor(
     private readonly model: ModelFile,
     readonly headers: readonly string[],
+    delimiter = ',',
   ) {
+    this.decimalComma = delimiter === ';';
     const mapping = mapColumns(headers, fieldsOf(model));
     this.unusedColumns = mapping.unusedColumns;
     this.sourceIndexes = model.columns.map(
@@ -84,7 +91,7 @@ export class RecordScorer {
     if (column.kind === 'numeric') {
       if (isMissing(raw))
         return column.missing ? column.missing.weight * (1 - column.missing.mean) : 0;
-      const x = parseNumber(raw);
+      const x = parseNumber(raw, this.decimalComma);
       if (Number.isNaN(x)) throw new RowError(`${column.name} is "${raw}", not a number`);
       let sum = column.missing ? -column.missing.weight * column.missing.mean : 0;
       for (const term of column.terms) {

@@ -20,6 +20,13 @@ describe('value parsing', () => {
     expect(parseNumber(raw)).toBe(expected);
   });
 
+  it('reads "1,234" as a decimal in comma-decimal files, and other numbers as usual', () => {
+    expect(parseNumber('1,234', true)).toBe(1.234);
+    expect(parseNumber('1.234,5', true)).toBe(1234.5);
+    expect(parseNumber('29.85', true)).toBe(29.85);
+    expect(parseNumber('1,234,567', true)).toBe(1234567);
+  });
+
   it.each(['abc', '12abc4', '1.2.3', '--1', ''])('refuses %j as a number', (raw) => {
     expect(parseNumber(raw)).toBeNaN();
   });

@@ -32,9 +32,10 @@ const CURRENCY_AND_SPACE = /[\s$€£¥₹%]|[A-Za-z]{3}$|^[A-Za-z]{3}/g;
 /**
  * A number from text, or NaN when the text is not one. Currency symbols and codes, spaces and
  * thousands separators are dropped; "(12)" is -12. With both "," and "." present the later one is
- * the decimal mark; a lone "," is a thousands separator only in groups of three ("1,234").
+ * the decimal mark; a lone "," is a thousands separator only in groups of three ("1,234"), unless
+ * `decimalComma` says the file writes decimals with a comma (semicolon-separated exports do).
  */
-export function parseNumber(raw: string): number {
+export function parseNumber(raw: string, decimalComma = false): number {
   if (SIMPLE_NUMBER.test(raw)) return Number(raw);
   let text = raw.trim();
   let sign = 1;
@@ -55,7 +56,8 @@ export function parseNumber(raw: string): number {
     text =
       lastComma > lastDot ? text.replaceAll('.', '').replace(',', '.') : text.replaceAll(',', '');
   } else if (lastComma !== -1) {
-    text = /^\d{1,3}(,\d{3})+$/.test(text) ? text.replaceAll(',', '') : text.replace(',', '.');
+    const grouped = /^\d{1,3}(,\d{3})+$/.test(text) && !(decimalComma && /^\d+,\d+$/.test(text));
+    text = grouped ? text.replaceAll(',', '') : text.replace(',', '.');
   } else if (lastDot !== -1 && /^\d{1,3}(\.\d{3}){2,}$/.test(text)) {
     // "1.234.567" can only be thousands groups.
     text = text.replaceAll('.', '');
