@@ -28,6 +28,7 @@ export interface ParallelScoreOptions extends ScoreOptions {
 
 const QUOTE = 0x22;
 const LF = 0x0a;
+const CR = 0x0d;
 const FIELD_START = 0;
 const UNQUOTED = 1;
 const QUOTED = 2;
@@ -145,15 +146,24 @@ export async function scoreCsvStreamParallel(
       `a row runs past ${MAX_PENDING_BYTES} bytes; a quoted field is probably never closed.`,
     );
 
-  // The header, parsed here so the column mapping fails before any worker starts.
+  // The header, parsed here so the column mapping fails before any worker starts. Like the
+  // parser, skip a byte order mark and blank lines before it.
   let headerEnd = -1;
+  let atStart = true;
   while (headerEnd === -1 && (await readMore())) {
+    if (atStart && pending.length >= 3) {
+      if (pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
+        pending = pending.subarray(3);
+      }
+      atStart = false;
+    }
+    if (!atStart) {
+      let blank = 0;
+      while (blank < pending.length && (pending[blank] === LF || pending[blank] === CR)) blank++;
+      pending = pending.subarray(blank);
+    }
     headerEnd = headerBoundary(pending);
     if (headerEnd === -1 && pending.length > MAX_PENDING_BYTES) throw tooLong();
-  }
-  if (pending.length >= 3 && pending[0] === 0xef && pending[1] === 0xbb && pending[2] === 0xbf) {
-    pending = pending.subarray(3);
-    if (headerEnd !== -1) headerEnd -= 3;
   }
   const headerBytes = headerEnd === -1 ? pending : pending.subarray(0, headerEnd);
   pending = headerEnd === -1 ? new Uint8Array(0) : pending.subarray(headerEnd);

@@ -153,7 +153,7 @@ describe('streamed scoring', () => {
       if (i % 1499 === 0) row[telco.headers.indexOf('tenure')] = 'unknown';
       rows.push(row);
     }
-    const input = `\uFEFF${csv([telco.headers, ...rows])}`;
+    const input = `\uFEFF\r\n\n${csv([telco.headers, ...rows])}`;
     const inThread = await score(input);
     const parallel = await score(input, true);
     expect(parallel.text).toBe(inThread.text);
