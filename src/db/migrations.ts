@@ -14,10 +14,13 @@ export type SqlDialectName = 'sqlite' | 'postgres';
  */
 function dialectDdl(dialect: SqlDialectName) {
   return {
-    /** SQLite: `integer primary key autoincrement` (ids never reused); PostgreSQL: an identity column. */
+    /**
+     * SQLite: `integer primary key autoincrement` (64-bit, ids never reused); PostgreSQL: a bigint
+     * identity column, for the same range (pg-int8.ts reads it back as a number).
+     */
     addAutoIncrementId<T extends string>(table: CreateTableBuilder<T, never>) {
       return dialect === 'postgres'
-        ? table.addColumn('id', 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity())
+        ? table.addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity())
         : table.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
     },
   };

@@ -4,6 +4,16 @@ import { NOTIFY_CHANNEL } from './postgres-sql.js';
 /** After a failed or lost listening connection, wait this long before connecting again. */
 const RECONNECT_BACKOFF_MS = 1000;
 
+export interface LongPollOptions<T> {
+  /** One atomic claim; an empty array when nothing is receivable now. */
+  readonly claim: () => Promise<T[]>;
+  /** Milliseconds until the next hidden message becomes visible, or null when there is none. */
+  readonly msUntilNextVisible: () => Promise<number | null>;
+  readonly waitMs: number;
+  readonly pollIntervalMs: number;
+  readonly signal: AbortSignal;
+}
+
 /**
  * Wake-ups for the PostgreSQL queue's long polls. One dedicated connection LISTENs for the
  * notifications that sends in any process issue on commit; a send in this process wakes its own
@@ -13,22 +23,43 @@ const RECONNECT_BACKOFF_MS = 1000;
  * connection costs at most one poll interval.
  */
 export class NotificationListener {
-  generation = 0;
+  private generation = 0;
   private readonly waiters = new Set<() => void>();
   private client: pg.Client | undefined;
   private connecting: Promise<void> | undefined;
   private retryAfter = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   /**
    * @param createClient a new, unconnected client on the queue's database
-   * @param payload the notification payload that concerns this queue (`<schema>.<queue>`), known
-   *        once connected, since the schema is the connection's own
+   * @param queueName notifications for `<the connection's schema>.<queueName>` concern this queue
    */
   constructor(
     private readonly createClient: () => pg.Client,
     private readonly queueName: string,
   ) {}
+
+  /**
+   * Claims until messages come, the wait is over, or the signal aborts. Between claims it sleeps
+   * until a wake-up, the next poll, or the moment a hidden message becomes visible again.
+   */
+  async longPoll<T>(options: LongPollOptions<T>): Promise<T[]> {
+    const deadline = performance.now() + options.waitMs;
+    for (;;) {
+      const seen = this.generation;
+      const got = await options.claim();
+      const remaining = deadline - performance.now();
+      if (got.length > 0 || remaining <= 0 || options.signal.aborted) return got;
+      // Sends that committed before the listening connection was up were not heard: claim again.
+      if (await this.ensureListening()) continue;
+      if (seen === this.generation) {
+        const nextVisibleMs = (await options.msUntilNextVisible()) ?? Number.POSITIVE_INFINITY;
+        await this.wait(Math.min(remaining, options.pollIntervalMs, nextVisibleMs), options.signal);
+      }
+      if (options.signal.aborted) return [];
+    }
+  }
 
   /** Wakes every waiter in this process. */
   wake(): void {
@@ -37,7 +68,7 @@ export class NotificationListener {
   }
 
   /** Resolves on the next wake-up, after `ms`, or when `signal` aborts, whichever is first. */
-  wait(ms: number, signal: AbortSignal): Promise<void> {
+  private wait(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted) return resolve();
       const done = () => {
@@ -57,7 +88,7 @@ export class NotificationListener {
    * since notifications sent before that were not heard. Never throws: without a listener the
    * waiters fall back to polling, and the next call tries again after a back-off.
    */
-  async ensureListening(): Promise<boolean> {
+  private async ensureListening(): Promise<boolean> {
     if (this.client || this.closed || Date.now() < this.retryAfter) return false;
     if (this.connecting) {
       await this.connecting;
@@ -72,11 +103,16 @@ export class NotificationListener {
 
   private async connect(): Promise<void> {
     const client = this.createClient();
+    let lostAlready = false;
     const lost = () => {
+      if (lostAlready) return;
+      lostAlready = true;
       if (this.client === client) this.client = undefined;
       this.retryAfter = Date.now() + RECONNECT_BACKOFF_MS;
+      if (this.closed) return;
       // Anything sent while the connection was down went unheard: let the waiters look now.
       this.wake();
+      this.scheduleReconnect();
     };
     // A listening connection that breaks must not crash the process: it is re-established later.
     client.on('error', lost);
@@ -98,13 +134,32 @@ export class NotificationListener {
       }
       this.client = client;
     } catch {
-      this.retryAfter = Date.now() + RECONNECT_BACKOFF_MS;
+      lost();
       await client.end().catch(() => {});
     }
   }
 
+  /**
+   * While receives are waiting, a lost listening connection is re-established after the back-off
+   * rather than at their next poll, which may be far off; success wakes them, since whatever was
+   * sent meanwhile went unheard.
+   */
+  private scheduleReconnect(): void {
+    if (this.reconnectTimer || this.closed) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closed || this.waiters.size === 0) return;
+      void this.ensureListening().then((reconnected) => {
+        if (reconnected) this.wake();
+      });
+    }, RECONNECT_BACKOFF_MS);
+    // Only waiting receives need it; it must not keep an otherwise finished process alive.
+    this.reconnectTimer.unref();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.reconnectTimer);
     this.wake();
     await this.connecting;
     const client = this.client;

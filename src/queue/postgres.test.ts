@@ -74,6 +74,34 @@ describe('PostgresJobQueue', () => {
     expect(performance.now() - sentAt).toBeLessThan(1000);
   });
 
+  it('listens again after its listening connection is killed, and hears the next send', async () => {
+    const url = await freshSchemaUrl();
+    // Its own queue name, so that only this receiver's listening connection is terminated.
+    const name = 'listener-outage';
+    const receiver = openQueue(url, { name, pollIntervalMs: 60_000 });
+    const sender = openQueue(url, { name });
+    const waiting = receiver.receive({ waitSeconds: 20 });
+    await sleep(300);
+    const terminated = new pg.Client({ connectionString: url });
+    await terminated.connect();
+    const { rows } = await terminated.query<{ killed: boolean }>(
+      `select pg_terminate_backend(pid) as killed from pg_stat_activity
+        where query = 'LISTEN churnline_queue' and pid <> pg_backend_pid()
+          and application_name = 'churnline-queue-listener-outage'
+          and backend_type = 'client backend'`,
+    );
+    await terminated.end();
+    expect(rows.filter((r) => r.killed).length).toBeGreaterThanOrEqual(1);
+    // Past the reconnect back-off, with the poll a minute away: only a new LISTEN can hear it.
+    await sleep(2000);
+    const sentAt = performance.now();
+    await sender.send({ body: 'after the outage' });
+    const [got] = await waiting;
+    expect(got?.body).toBe('after the outage');
+    expect(performance.now() - sentAt).toBeLessThan(1000);
+    expect(await sender.stats()).toMatchObject({ visible: 0, inFlight: 1 });
+  });
+
   it('wakes a long poll when a delayed message becomes visible', async () => {
     const receiver = openQueue(await freshSchemaUrl(), { pollIntervalMs: 60_000 });
     await receiver.send({ body: 'later', delaySeconds: 1 });

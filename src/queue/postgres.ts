@@ -102,6 +102,10 @@ export class PostgresJobQueue implements JobQueue {
       connectionString: options.connectionString,
       application_name: `churnline-queue-${this.name}`,
       types: int8AsNumber(pg.types),
+      // An unreachable server fails a call (retryably) instead of hanging it for the OS timeout,
+      // and keepalives notice a listening connection whose network path died silently.
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
     };
     this.pool = new pg.Pool({ ...clientConfig, max: options.poolSize ?? 4 });
     // An idle connection the server closed is dropped by the pool and the next call opens a new
@@ -189,31 +193,15 @@ export class PostgresJobQueue implements JobQueue {
   async receive(options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
     this.assertOpen();
     const { maxMessages, waitSeconds, visibilitySeconds } = resolveReceive(options, this.settings);
-    let seen = this.listener.generation;
-    let got = await this.claim(maxMessages, visibilitySeconds);
-    if (got.length > 0 || waitSeconds === 0 || options.signal?.aborted) return got;
-
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, this.closeController.signal])
-      : this.closeController.signal;
-    const deadline = performance.now() + waitSeconds * 1000;
-    // Sends that committed before the listener was up were not heard: look once more.
-    if (await this.listener.ensureListening()) seen = -1;
-    for (;;) {
-      const remaining = deadline - performance.now();
-      if (seen === this.listener.generation && remaining > 0) {
-        const nextVisibleMs = await this.msUntilNextVisible();
-        await this.listener.wait(
-          Math.min(remaining, this.pollIntervalMs, nextVisibleMs ?? Number.POSITIVE_INFINITY),
-          signal,
-        );
-      }
-      if (signal.aborted || this.closed) return [];
-      seen = this.listener.generation;
-      got = await this.claim(maxMessages, visibilitySeconds);
-      if (got.length > 0 || deadline - performance.now() <= 0) return got;
-      await this.listener.ensureListening();
-    }
+    return this.listener.longPoll({
+      claim: () => (this.closed ? Promise.resolve([]) : this.claim(maxMessages, visibilitySeconds)),
+      msUntilNextVisible: () => this.msUntilNextVisible(),
+      waitMs: waitSeconds * 1000,
+      pollIntervalMs: this.pollIntervalMs,
+      signal: options.signal
+        ? AbortSignal.any([options.signal, this.closeController.signal])
+        : this.closeController.signal,
+    });
   }
 
   private async msUntilNextVisible(): Promise<number | null> {
