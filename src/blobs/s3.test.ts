@@ -148,6 +148,24 @@ describe('S3BlobStore', () => {
     }
   });
 
+  it('tags results, and only results, for the expiry rule, on single and multipart puts', async () => {
+    const first = traffic.writes.length;
+    const { store, bucket } = await open();
+    const results = [resultKey(USER, newId()), resultKey(USER, newId())];
+    await store.put(results[0]!, 'small');
+    await store.put(results[1]!, Buffer.alloc(6 * MIB, 1));
+    await store.put(uploadKey(USER, newId()), 'an upload');
+    const tagged = traffic.writes
+      .slice(first)
+      .filter((write) => write.path.startsWith(`/${bucket}/`))
+      .map((write) => [write.path.split('/').at(-2), write.tagging]);
+    expect(tagged.sort()).toEqual([
+      ['results', 'churnline%3Akind=result'],
+      ['results', 'churnline%3Akind=result'],
+      ['uploads', undefined],
+    ]);
+  });
+
   it('aborts the multipart upload when the body fails after parts were uploaded', async () => {
     const { store, bucket } = await open();
     const key = uploadKey(USER, newId());

@@ -2,7 +2,8 @@
  * BlobStore on Amazon S3 (or an S3-compatible server). Puts stream through lib-storage's Upload
  * (one PutObject for a small body, a multipart upload for a large one), hashing and counting on
  * the way; a put that fails for any reason aborts its multipart upload, so no parts are left to
- * bill. Every put asks for server-side encryption. The AWS SDK is imported here and nowhere else,
+ * bill. Every put asks for server-side encryption, and results carry the tag the bucket's
+ * expiry rule selects on. The AWS SDK is imported here and nowhere else,
  * and the composition root imports this module only when BLOBS=s3.
  */
 import { Readable } from 'node:stream';
@@ -17,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { type AwsClientOptions, sdkClientConfig } from '../aws/client-options.js';
-import { checkKeyPrefixSyntax } from '../ids.js';
+import { checkKeyPrefixSyntax, checkObjectKey } from '../ids.js';
 import {
   assertKey,
   assertPrefix,
@@ -54,12 +55,25 @@ export interface S3BlobStoreOptions extends AwsClientOptions {
   readonly partsInParallel?: number;
 }
 
+/**
+ * Results are tagged so that the bucket's lifecycle rule (infra/lib/storage.ts) can expire them:
+ * a lifecycle filter matches only a leading prefix, and results sit next to uploads.
+ */
+export const RESULT_TAG = Object.freeze({ key: 'churnline:kind', value: 'result' });
+
 const MIB = 1024 * 1024;
 const MIN_PART_BYTES = 5 * MIB;
 /** A socket silent this long fails the attempt (retryable): a stalled part must not hang a job. */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
+
+const resultTagging = new URLSearchParams([[RESULT_TAG.key, RESULT_TAG.value]]).toString();
+
+function isResultKey(key: string): boolean {
+  const check = checkObjectKey(key);
+  return check.ok && check.kind === 'result';
+}
 
 export class S3BlobStore implements BlobStore {
   readonly capabilities = Object.freeze({ sharedAcrossMachines: true });
@@ -156,6 +170,9 @@ export class S3BlobStore implements BlobStore {
         ...(options.contentType === undefined ? {} : { ContentType: options.contentType }),
         Metadata: { ...options.metadata },
         ...this.encryption,
+        // Sent with PutObject or CreateMultipartUpload itself, so a stored result is never
+        // untagged (a separate PutObjectTagging could be lost to a crash).
+        ...(isResultKey(key) ? { Tagging: resultTagging } : {}),
       },
       partSize: this.partSizeBytes,
       queueSize: this.partsInParallel,

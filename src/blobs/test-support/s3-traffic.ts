@@ -1,6 +1,6 @@
 /**
  * A recording HTTP proxy in front of the S3-compatible test server. It shows what the adapter
- * really sent (the encryption headers of each write) and which multipart uploads were started and
+ * really sent (the encryption and tagging headers of each write) and which multipart uploads were started and
  * never completed or aborted: the parts a failed put would leave behind to be billed on S3.
  * (fauxqs 1.9.2 has no ListMultipartUploads, so this cannot be asked of the server.)
  */
@@ -13,6 +13,8 @@ export interface RecordedWrite {
   readonly path: string;
   readonly serverSideEncryption: string | undefined;
   readonly kmsKeyId: string | undefined;
+  /** The x-amz-tagging header: tags stored with the object. */
+  readonly tagging: string | undefined;
 }
 
 export interface S3Traffic {
@@ -50,6 +52,7 @@ export async function startS3Traffic(upstream: string): Promise<S3Traffic> {
         path: url.pathname,
         serverSideEncryption: header(incoming.headers, 'x-amz-server-side-encryption'),
         kmsKeyId: header(incoming.headers, 'x-amz-server-side-encryption-aws-kms-key-id'),
+        tagging: header(incoming.headers, 'x-amz-tagging'),
       });
     }
     const forwarded = request(
