@@ -60,6 +60,12 @@ export interface PostgresQueueOptions {
   readonly clockOffsetMs?: () => number;
 }
 
+interface OutgoingMessage {
+  readonly messageId: string;
+  readonly input: SendMessageInput;
+  readonly delaySeconds: number;
+}
+
 const CAPABILITIES: QueueCapabilities = Object.freeze({
   rejectsStaleReceiptHandles: true,
   inProcessWakeup: true,
@@ -140,54 +146,48 @@ export class PostgresJobQueue implements JobQueue {
 
   async send(input: SendMessageInput): Promise<SentMessage> {
     this.assertOpen();
-    const [messageId] = await this.insert([input], [checkSend(input, this.settings)]);
-    return { messageId: messageId ?? '' };
+    const outgoing = {
+      messageId: randomUUID(),
+      input,
+      delaySeconds: checkSend(input, this.settings),
+    };
+    await this.insert([outgoing]);
+    return { messageId: outgoing.messageId };
   }
 
   async sendBatch(entries: readonly SendBatchEntry[]): Promise<BatchResult<SentMessage>> {
     this.assertOpen();
     checkBatch(entries);
     checkBatchSize(entries, this.settings);
-    const accepted: Array<{ entry: SendBatchEntry; delay: number }> = [];
+    const accepted: Array<OutgoingMessage & { id: string }> = [];
     const failed: BatchEntryFailure[] = [];
     for (const entry of entries) {
       try {
-        accepted.push({ entry, delay: checkSend(entry, this.settings) });
+        const delaySeconds = checkSend(entry, this.settings);
+        accepted.push({ id: entry.id, messageId: randomUUID(), input: entry, delaySeconds });
       } catch (error) {
         failed.push(entryFailure(entry.id, error));
       }
     }
-    const messageIds =
-      accepted.length === 0
-        ? []
-        : await this.insert(
-            accepted.map((a) => a.entry),
-            accepted.map((a) => a.delay),
-          );
-    const successful = accepted.map((a, i) => ({ id: a.entry.id, messageId: messageIds[i] ?? '' }));
-    return { successful, failed };
+    if (accepted.length > 0) await this.insert(accepted);
+    return { successful: accepted.map(({ id, messageId }) => ({ id, messageId })), failed };
   }
 
   /** Inserts the messages in one statement (all or none) that also notifies on commit. */
-  private async insert(
-    inputs: readonly SendMessageInput[],
-    delaysSeconds: readonly number[],
-  ): Promise<string[]> {
-    const ids = inputs.map(() => randomUUID());
+  private async insert(messages: readonly OutgoingMessage[]): Promise<void> {
     await this.timed('send', statements.INSERT_MESSAGES, [
       this.name,
       this.settings.messageRetentionSeconds * 1000,
-      ids,
-      inputs.map((input) => input.body),
-      inputs.map((input) =>
+      messages.map((m) => m.messageId),
+      messages.map((m) => m.input.body),
+      messages.map(({ input }) =>
         input.attributes && Object.keys(input.attributes).length > 0
           ? JSON.stringify(input.attributes)
           : null,
       ),
-      delaysSeconds.map((seconds) => seconds * 1000),
+      messages.map((m) => m.delaySeconds * 1000),
     ]);
     this.listener.wake();
-    return ids;
   }
 
   async receive(options: ReceiveOptions = {}): Promise<ReceivedMessage[]> {
