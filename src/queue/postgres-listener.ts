@@ -19,8 +19,9 @@ export interface LongPollOptions<T> {
  * notifications that sends in any process issue on commit; a send in this process wakes its own
  * waiters directly. Every wake-up bumps `generation`: a receive notes it before claiming and, if
  * it changed meanwhile, claims again instead of sleeping, so no wake-up falls between a claim and
- * the wait. Wake-ups are only hints (the claim decides who gets a message) and a lost listening
- * connection costs at most one poll interval.
+ * the wait. Wake-ups are only hints (the claim decides who gets a message); while the listening
+ * connection is lost, waiters hear of sends at the next poll or when it is back after a 1 s
+ * back-off, whichever comes first.
  */
 export class NotificationListener {
   private generation = 0;
