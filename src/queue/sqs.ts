@@ -2,6 +2,13 @@
  * JobQueue on Amazon SQS (standard queue whose RedrivePolicy names the dead-letter queue). The
  * queues themselves are made by infra/; this adapter only uses them. The AWS SDK is imported here
  * and nowhere else, and the composition root imports this module only when QUEUE=sqs.
+ *
+ * IAM actions used: send/sendBatch sqs:SendMessage; receive, delete, changeVisibility (and their
+ * batches) sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility; moveToDeadLetter also
+ * sqs:SendMessage on the DLQ; stats sqs:GetQueueAttributes on both queues; listDeadLetters
+ * sqs:ReceiveMessage on the DLQ; redriveDeadLetters sqs:StartMessageMoveTask,
+ * ListMessageMoveTasks, GetQueueAttributes, ReceiveMessage, DeleteMessage on the DLQ and
+ * SendMessage on the source queue.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -176,9 +183,13 @@ export class SqsJobQueue implements JobQueue {
     this.assertOpen();
     const { maxMessages, waitSeconds, visibilitySeconds } = resolveReceive(options, this.settings);
     if (options.signal?.aborted) return [];
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, this.closing.signal])
-      : this.closing.signal;
+    // One controller per request, tied to the caller's signal and to close(); the listeners are
+    // removed afterwards, so a worker polling for days adds none to its long-lived signals.
+    const request = new AbortController();
+    const abort = () => request.abort();
+    const sources = options.signal ? [options.signal, this.closing.signal] : [this.closing.signal];
+    for (const source of sources) source.addEventListener('abort', abort, { once: true });
+    const signal = request.signal;
     const requestedAt = Date.now();
     let messages: Message[];
     try {
@@ -199,6 +210,8 @@ export class SqsJobQueue implements JobQueue {
       // after their visibility timeout (at-least-once delivery).
       if (signal.aborted) return [];
       throw sqsErrorToQueueError(error, 'ReceiveMessage');
+    } finally {
+      for (const source of sources) source.removeEventListener('abort', abort);
     }
     // The lease started no earlier than our request: counting from there errs on the safe side.
     const leaseEndsAt = requestedAt + visibilitySeconds * 1000;
