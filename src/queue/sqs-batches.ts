@@ -3,7 +3,7 @@
  * locally (as they do on SQLite), the rest go in one request, and both kinds of failure come
  * back together in the order of the caller's entries.
  */
-import type { BatchEntryFailure } from './port.js';
+import type { BatchEntryFailure, BatchResult } from './port.js';
 import { batchEntryFailure, localEntryFailure } from './sqs-errors.js';
 
 type SqsEntryFailure = Parameters<typeof batchEntryFailure>[0];
@@ -44,5 +44,13 @@ export async function runBatch<T extends { id: string }, C, S extends { Id?: str
       return result ? [{ entry, result }] : [];
     }),
     failed: failed.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0)),
+  };
+}
+
+/** The port's result of a batch whose successes carry nothing but their id. */
+export function idsOnly(outcome: BatchOutcome<{ id: string }, unknown>): BatchResult {
+  return {
+    successful: outcome.successful.map(({ entry }) => ({ id: entry.id })),
+    failed: outcome.failed,
   };
 }

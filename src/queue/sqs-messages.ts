@@ -5,7 +5,7 @@
  */
 import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { invalidParameter } from './errors.js';
-import type { MessageAttributes } from './port.js';
+import type { MessageAttributes, ReceivedMessage } from './port.js';
 
 /** Reserved: a send may not use it, and receives never show it. */
 export const DEAD_LETTER_ATTRIBUTE = 'ChurnlineDeadLetter';
@@ -112,4 +112,18 @@ export function systemNumber(message: Message, name: string, fallback: number): 
   const raw = message.Attributes?.[name as keyof NonNullable<Message['Attributes']>];
   const value = raw === undefined ? Number.NaN : Number(raw);
   return Number.isFinite(value) ? value : fallback;
+}
+
+/** A received message as the port shows it. */
+export function toReceivedMessage(message: Message): ReceivedMessage {
+  const sentAt = systemNumber(message, 'SentTimestamp', Date.now());
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: readAttributes(message).attributes,
+    receiveCount: systemNumber(message, 'ApproximateReceiveCount', 1),
+    sentAt: new Date(sentAt),
+    firstReceivedAt: new Date(systemNumber(message, 'ApproximateFirstReceiveTimestamp', sentAt)),
+  };
 }

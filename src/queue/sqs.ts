@@ -38,15 +38,14 @@ import {
   type SendMessageInput,
   type SentMessage,
 } from './port.js';
-import { type BatchOutcome, runBatch } from './sqs-batches.js';
+import { idsOnly, runBatch } from './sqs-batches.js';
 import { SqsDeadLetters } from './sqs-dead-letters.js';
 import { type OldestMessageAgeReader, queueDepth } from './sqs-depth.js';
 import { sqsErrorToQueueError } from './sqs-errors.js';
 import {
   assertNoReservedAttribute,
-  readAttributes,
   SYSTEM_ATTRIBUTES,
-  systemNumber,
+  toReceivedMessage,
   toSqsAttributes,
 } from './sqs-messages.js';
 import { ReceiptBook } from './sqs-receipts.js';
@@ -215,30 +214,20 @@ export class SqsJobQueue implements JobQueue {
     }
     // The lease started no earlier than our request: counting from there errs on the safe side.
     const leaseEndsAt = requestedAt + visibilitySeconds * 1000;
-    return messages.map((message) => this.toReceived(message, leaseEndsAt));
-  }
-
-  private toReceived(message: Message, leaseEndsAt: number): ReceivedMessage {
-    const { attributes } = readAttributes(message);
-    const sentAt = systemNumber(message, 'SentTimestamp', Date.now());
-    const received: ReceivedMessage = {
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      attributes,
-      receiveCount: systemNumber(message, 'ApproximateReceiveCount', 1),
-      sentAt: new Date(sentAt),
-      firstReceivedAt: new Date(systemNumber(message, 'ApproximateFirstReceiveTimestamp', sentAt)),
-    };
-    this.receipts.hold(received.receiptHandle, {
-      messageId: received.messageId,
-      body: received.body,
-      attributes,
-      receiveCount: received.receiveCount,
-      sentAt,
-      leaseEndsAt,
+    return messages.map((message) => {
+      const received = toReceivedMessage(message);
+      const { messageId, body, attributes, receiveCount } = received;
+      const sentAt = received.sentAt.getTime();
+      this.receipts.hold(received.receiptHandle, {
+        messageId,
+        body,
+        attributes,
+        receiveCount,
+        sentAt,
+        leaseEndsAt,
+      });
+      return received;
     });
-    return received;
   }
 
   async delete(receiptHandle: string): Promise<void> {
@@ -420,11 +409,4 @@ function requireUrl(option: string, value: string): string {
       false,
     );
   }
-}
-
-function idsOnly(outcome: BatchOutcome<{ id: string }, unknown>): BatchResult {
-  return {
-    successful: outcome.successful.map(({ entry }) => ({ id: entry.id })),
-    failed: outcome.failed,
-  };
 }
