@@ -260,6 +260,27 @@ describe('SqsJobQueue', () => {
     await missing.close();
   });
 
+  it('finds the settings that differ from the queues as they exist', async () => {
+    const { queue, queues } = await open();
+    expect(await queue.findSettingMismatches()).toEqual([]);
+    const other = await open();
+    const misconfigured = new SqsJobQueue({
+      ...options(
+        { ...queues, deadLetterQueueUrl: other.queues.deadLetterQueueUrl },
+        { maxReceiveCount: 5, visibilityTimeoutSeconds: 60 },
+      ),
+    });
+    const problems = await misconfigured.findSettingMismatches();
+    await misconfigured.close();
+    expect(problems).toEqual([
+      'the queue VisibilityTimeout is 300; the settings say 60.',
+      expect.stringMatching(
+        /^the queue dead-letters to .*-dlq, but the configured dead-letter queue is/,
+      ),
+      'the queue RedrivePolicy maxReceiveCount is 3; the settings say 5.',
+    ]);
+  });
+
   it('ends a waiting long poll when closed, and refuses calls after', async () => {
     const under = await open();
     const waiting = under.queue.receive({ waitSeconds: 20 });

@@ -49,6 +49,7 @@ import {
   toSqsAttributes,
 } from './sqs-messages.js';
 import { ReceiptBook } from './sqs-receipts.js';
+import { findSettingMismatches } from './sqs-verify.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -362,6 +363,20 @@ export class SqsJobQueue implements JobQueue {
   async redriveDeadLetters(options: { max?: number } = {}): Promise<{ moved: number }> {
     this.assertOpen();
     return { moved: await this.deadLetters.redrive(options.max) };
+  }
+
+  /**
+   * For start-up: each setting that differs from the queues as they exist (sqs-verify.ts), or
+   * nothing when they match. Needs sqs:GetQueueAttributes on both queues.
+   */
+  async findSettingMismatches(): Promise<string[]> {
+    this.assertOpen();
+    return findSettingMismatches({
+      client: this.client,
+      queueUrl: this.queueUrl,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      settings: this.settings,
+    });
   }
 
   /** SQS removes messages past MessageRetentionPeriod itself: there is never anything to do. */

@@ -1,0 +1,84 @@
+/**
+ * Compares the configured settings with the queues as they exist. The adapter relies on them
+ * matching: maxReceiveCount is the receive count it reports for dead letters, maxMessageBytes is
+ * checked before sending, and the dead-letter queue it reads must be the one the source queue's
+ * RedrivePolicy writes to. A mismatch is a deployment error to report at start.
+ */
+import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { QueueSettings } from './port.js';
+import { sqsErrorToQueueError } from './sqs-errors.js';
+
+async function attributesOf(client: SQSClient, url: string): Promise<Record<string, string>> {
+  try {
+    const output = await client.send(
+      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }),
+    );
+    return output.Attributes ?? {};
+  } catch (error) {
+    throw sqsErrorToQueueError(error, 'GetQueueAttributes');
+  }
+}
+
+/** One line per setting that differs from the queues, naming both values; empty when all match. */
+export async function findSettingMismatches(options: {
+  client: SQSClient;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  settings: QueueSettings;
+}): Promise<string[]> {
+  const { client, settings } = options;
+  const [main, dead] = await Promise.all([
+    attributesOf(client, options.queueUrl),
+    attributesOf(client, options.deadLetterQueueUrl),
+  ]);
+  const problems: string[] = [];
+  const compare = (queue: string, attribute: string, actual: unknown, expected: number) => {
+    if (Number(actual) !== expected) {
+      problems.push(`${queue} ${attribute} is ${actual ?? 'unset'}; the settings say ${expected}.`);
+    }
+  };
+  compare(
+    'the queue',
+    'VisibilityTimeout',
+    main.VisibilityTimeout,
+    settings.visibilityTimeoutSeconds,
+  );
+  compare(
+    'the queue',
+    'MessageRetentionPeriod',
+    main.MessageRetentionPeriod,
+    settings.messageRetentionSeconds,
+  );
+  compare('the queue', 'MaximumMessageSize', main.MaximumMessageSize, settings.maxMessageBytes);
+  compare(
+    'the dead-letter queue',
+    'MessageRetentionPeriod',
+    dead.MessageRetentionPeriod,
+    settings.deadLetterRetentionSeconds,
+  );
+
+  let policy: { deadLetterTargetArn?: string; maxReceiveCount?: number | string } = {};
+  try {
+    policy = JSON.parse(main.RedrivePolicy ?? '{}') as typeof policy;
+  } catch {
+    problems.push('the queue RedrivePolicy is not valid JSON.');
+  }
+  if (!policy.deadLetterTargetArn) {
+    problems.push(
+      'the queue has no RedrivePolicy: nothing is dead-lettered after maxReceiveCount receives.',
+    );
+  } else if (policy.deadLetterTargetArn !== dead.QueueArn) {
+    problems.push(
+      `the queue dead-letters to ${policy.deadLetterTargetArn}, but the configured dead-letter queue is ${dead.QueueArn}.`,
+    );
+  }
+  if (policy.deadLetterTargetArn) {
+    compare(
+      'the queue',
+      'RedrivePolicy maxReceiveCount',
+      policy.maxReceiveCount,
+      settings.maxReceiveCount,
+    );
+  }
+  return problems;
+}
