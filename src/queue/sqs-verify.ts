@@ -1,10 +1,12 @@
 /**
- * Compares the configured settings with the queues as they exist. The adapter relies on them
+ * Checks of the SQS configuration: queue URLs when the adapter is built, and the configured
+ * settings against the queues as they exist. The adapter relies on them
  * matching: maxReceiveCount is the receive count it reports for dead letters, maxMessageBytes is
  * checked before sending, and the dead-letter queue it reads must be the one the source queue's
  * RedrivePolicy writes to. A mismatch is a deployment error to report at start.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { QueueError } from './errors.js';
 import type { QueueSettings } from './port.js';
 import { sqsErrorToQueueError } from './sqs-errors.js';
 
@@ -81,4 +83,19 @@ export async function findSettingMismatches(options: {
     );
   }
   return problems;
+}
+
+/** A queue URL from the configuration, refused with the option's name when it is not a URL. */
+export function requireQueueUrl(option: string, value: string): string {
+  try {
+    // Validated, not normalised: some compatible servers match queue URLs as exact strings.
+    new URL(value);
+    return value;
+  } catch {
+    throw new QueueError(
+      'InvalidParameterValue',
+      `${option} must be an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/predictions; got ${JSON.stringify(value)}.`,
+      false,
+    );
+  }
 }

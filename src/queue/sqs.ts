@@ -49,7 +49,7 @@ import {
   toSqsAttributes,
 } from './sqs-messages.js';
 import { ReceiptBook } from './sqs-receipts.js';
-import { findSettingMismatches } from './sqs-verify.js';
+import { findSettingMismatches, requireQueueUrl } from './sqs-verify.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -111,8 +111,8 @@ export class SqsJobQueue implements JobQueue {
   private closed = false;
 
   constructor(options: SqsQueueOptions) {
-    this.queueUrl = requireUrl('queueUrl', options.queueUrl);
-    this.deadLetterQueueUrl = requireUrl('deadLetterQueueUrl', options.deadLetterQueueUrl);
+    this.queueUrl = requireQueueUrl('queueUrl', options.queueUrl);
+    this.deadLetterQueueUrl = requireQueueUrl('deadLetterQueueUrl', options.deadLetterQueueUrl);
     this.name = options.name ?? new URL(this.queueUrl).pathname.split('/').pop() ?? 'queue';
     this.settings = resolveSettings(options.settings, DEFAULT_QUEUE_SETTINGS);
     this.oldestMessageAge = options.oldestMessageAge;
@@ -409,19 +409,5 @@ export class SqsJobQueue implements JobQueue {
 
   private assertOpen(): void {
     if (this.closed) throw new QueueError('QueueClosed', `Queue ${this.name} is closed.`, false);
-  }
-}
-
-function requireUrl(option: string, value: string): string {
-  try {
-    // Validated, not normalised: some compatible servers match queue URLs as exact strings.
-    new URL(value);
-    return value;
-  } catch {
-    throw new QueueError(
-      'InvalidParameterValue',
-      `${option} must be an SQS queue URL such as https://sqs.eu-west-1.amazonaws.com/123456789012/predictions; got ${JSON.stringify(value)}.`,
-      false,
-    );
   }
 }
