@@ -1,8 +1,8 @@
 /**
  * Checks of the SQS configuration: queue URLs when the adapter is built, and the configured
- * settings against the queues as they exist. The adapter relies on them
- * matching: maxReceiveCount is the receive count it reports for dead letters, maxMessageBytes is
- * checked before sending, and the dead-letter queue it reads must be the one the source queue's
+ * settings against the queues as they exist. The adapter relies on those matching:
+ * maxReceiveCount is the receive count it reports for dead letters, maxMessageBytes is checked
+ * before sending, and the dead-letter queue it reads must be the one the source queue's
  * RedrivePolicy writes to. A mismatch is a deployment error to report at start.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
