@@ -56,7 +56,7 @@ interface DeadLetterOptions {
 
 export class SqsDeadLetters {
   private moveTaskUnsupported = false;
-  private deadLetterArn: string | undefined;
+  private readonly arns = new Map<string, string>();
 
   constructor(private readonly options: DeadLetterOptions) {}
 
@@ -175,11 +175,16 @@ export class SqsDeadLetters {
   /** Messages moved by a server-side move task, or null when the server has no move tasks. */
   private async moveWithTask(): Promise<number | null> {
     const { client } = this.options;
-    const sourceArn = await this.deadLetterQueueArn();
+    const sourceArn = await this.queueArn(this.options.deadLetterQueueUrl);
+    const destinationArn = await this.queueArn(this.options.queueUrl);
     let taskHandle: string | undefined;
     try {
-      // No DestinationArn: SQS moves each message back to the queue it was dead-lettered from.
-      const started = await client.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn }));
+      // The destination is named: without it SQS moves each message back to the queue it was
+      // dead-lettered from, which it knows only for messages its RedrivePolicy moved, and the
+      // task fails (CouldNotDetermineMessageSource) on those moveToDeadLetter sent.
+      const started = await client.send(
+        new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }),
+      );
       taskHandle = started.TaskHandle;
     } catch (error) {
       const failure = classifyAwsError(error);
@@ -209,20 +214,17 @@ export class SqsDeadLetters {
     }
   }
 
-  private async deadLetterQueueArn(): Promise<string> {
-    if (this.deadLetterArn) return this.deadLetterArn;
-    const { client, deadLetterQueueUrl } = this.options;
+  private async queueArn(url: string): Promise<string> {
+    const known = this.arns.get(url);
+    if (known) return known;
     const output = await this.call('GetQueueAttributes', () =>
-      client.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: deadLetterQueueUrl,
-          AttributeNames: ['QueueArn'],
-        }),
+      this.options.client.send(
+        new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
       ),
     );
     const arn = output.Attributes?.QueueArn;
-    if (!arn) throw new QueueError('QueueDoesNotExist', 'The dead-letter queue has no ARN.', false);
-    this.deadLetterArn = arn;
+    if (!arn) throw new QueueError('QueueDoesNotExist', `The queue ${url} has no ARN.`, false);
+    this.arns.set(url, arn);
     return arn;
   }
 

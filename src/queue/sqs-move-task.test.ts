@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqsJobQueue } from './sqs.js';
 
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:predictions-dlq';
+const SOURCE_ARN = 'arn:aws:sqs:us-east-1:000000000000:predictions';
 
 interface StubCall {
   readonly action: string;
@@ -49,8 +50,11 @@ describe('SqsJobQueue redrive with StartMessageMoveTask', () => {
 
   async function queueAgainst(statuses: Array<Record<string, unknown>>) {
     let listed = 0;
-    const stub = await startSqsStub((action) => {
-      if (action === 'GetQueueAttributes') return { Attributes: { QueueArn: DLQ_ARN } };
+    const stub = await startSqsStub((action, input) => {
+      if (action === 'GetQueueAttributes') {
+        const url = String(input.QueueUrl);
+        return { Attributes: { QueueArn: url.endsWith('-dlq') ? DLQ_ARN : SOURCE_ARN } };
+      }
       if (action === 'StartMessageMoveTask') return { TaskHandle: 'task-1' };
       if (action === 'ListMessageMoveTasks') {
         const status = statuses[Math.min(listed++, statuses.length - 1)];
@@ -78,8 +82,8 @@ describe('SqsJobQueue redrive with StartMessageMoveTask', () => {
     ]);
     expect(await queue.redriveDeadLetters()).toEqual({ moved: 7 });
     const start = calls.find((call) => call.action === 'StartMessageMoveTask');
-    // No DestinationArn: each message goes back to the queue it was dead-lettered from.
-    expect(start?.input).toEqual({ SourceArn: DLQ_ARN });
+    // The destination is explicit: SQS cannot tell where a message sent by moveToDeadLetter came from.
+    expect(start?.input).toEqual({ SourceArn: DLQ_ARN, DestinationArn: SOURCE_ARN });
     expect(calls.filter((call) => call.action === 'ListMessageMoveTasks')).toHaveLength(2);
   });
 
