@@ -7,8 +7,8 @@
  * batches) sqs:ReceiveMessage, DeleteMessage, ChangeMessageVisibility; moveToDeadLetter also
  * sqs:SendMessage on the DLQ; stats sqs:GetQueueAttributes on both queues; listDeadLetters
  * sqs:ReceiveMessage on the DLQ; redriveDeadLetters sqs:StartMessageMoveTask,
- * ListMessageMoveTasks, GetQueueAttributes, ReceiveMessage, DeleteMessage on the DLQ and
- * SendMessage on the source queue.
+ * ListMessageMoveTasks, ReceiveMessage, DeleteMessage on the DLQ, SendMessage on the source
+ * queue and GetQueueAttributes on both; findSettingMismatches GetQueueAttributes on both.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
