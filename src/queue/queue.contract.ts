@@ -360,6 +360,32 @@ export function describeJobQueueContract(adapter: string, factory: QueueFactory)
         expect(performance.now() - abortStarted).toBeLessThan(2000);
       });
 
+      it('returns a message sent with a delay as soon as the delay passes', async () => {
+        const { queue } = await setup();
+        const waiting = queue.receive({ waitSeconds: 10 });
+        await sleep(50);
+        const sent = performance.now();
+        await queue.send({ body: 'later', delaySeconds: 1 });
+        const [got] = await waiting;
+        expect(got?.body).toBe('later');
+        expect(performance.now() - sent).toBeLessThan(3000);
+      });
+
+      it('returns a message whose visibility timeout runs out while waiting', async () => {
+        const { queue } = await setup({ visibilityTimeoutSeconds: 1 });
+        const waiting = queue.receive({ waitSeconds: 10 });
+        await sleep(50);
+        const sent = performance.now();
+        void queue.send({ body: 'abandoned' });
+        // A second consumer races the waiting one; whoever gets it first never deletes it, so
+        // the other must get it as soon as its visibility timeout runs out.
+        const racing = queue.receive({ waitSeconds: 10 });
+        const got = [...(await waiting), ...(await racing)];
+        expect(got.map((m) => m.body)).toEqual(['abandoned', 'abandoned']);
+        expect(got.map((m) => m.receiveCount).sort()).toEqual([1, 2]);
+        expect(performance.now() - sent).toBeLessThan(4000);
+      });
+
       it('wakes on a message sent by another process', async () => {
         const under = await setup();
         const waiting = under.queue.receive({ waitSeconds: 20 });

@@ -262,7 +262,14 @@ export class SqliteJobQueue implements JobQueue {
       pollMs: this.pollIntervalMs,
       signal,
       // In-process sends wake us at once; commits by other processes show up as a new data_version.
-      onWake: claim,
+      // A wake that finds nothing (a delayed send, a claim by another receiver here) may still have
+      // changed when the next message becomes visible, and this connection's own commits never
+      // change data_version, so look again.
+      onWake: () => {
+        const got = claim();
+        if (got.length === 0) nextVisibleAt = this.nextVisibleAt();
+        return got;
+      },
       onPoll: () => {
         if (this.closed) return [];
         const version = this.sql.dataVersion.get() as number;
