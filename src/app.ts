@@ -3,10 +3,10 @@ import { authFailureToApiError } from './api/auth/errors.js';
 import { createAuthVerifier } from './api/auth/verifier.js';
 import type { ModelCatalog, ModelInfo } from './api/models/routes.js';
 import { buildServer } from './api/server.js';
-import { openBlobStore } from './blobs/open.js';
+import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
-import { type Db, openSqliteDatabase } from './db/connect.js';
+import { type Db, openPostgresDatabase, openSqliteDatabase } from './db/connect.js';
 import type { SigningKeyring } from './jobs/message.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
 import { createPredictionHandler } from './jobs/prediction-handler.js';
@@ -19,7 +19,6 @@ import { Alarms, webhookNotifier } from './monitor/alarms.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import type { JobQueue } from './queue/port.js';
-import { SqliteJobQueue } from './queue/sqlite.js';
 
 export type Role = 'api' | 'worker';
 
@@ -48,9 +47,9 @@ export async function createApp(
   log: Logger,
   roles: readonly Role[] = ['api', 'worker'],
 ): Promise<App> {
-  const db = await openSqliteDatabase(config.database.file);
-  const queue = openQueue(config);
-  const blobs = openBlobStore(config);
+  const db = await openDatabase(config);
+  const queue = await openQueue(config);
+  const blobs = await openBlobStore(config);
   const signingKeys = openSigningKeys(config);
   const metrics = new Metrics({ processMetrics: true });
   const alarms = new Alarms(
@@ -136,20 +135,42 @@ export async function createApp(
       monitor.stop();
       await scorer?.close();
       await queue.close();
+      blobs.close?.();
       await db.destroy();
     },
   };
 }
 
-export function openQueue(config: Config): JobQueue {
-  switch (config.queue.kind) {
-    case 'sqlite':
-      return new SqliteJobQueue({
-        file: config.queue.file,
-        name: config.queue.name,
-        settings: config.queue.settings,
-        pollIntervalMs: config.queue.pollIntervalMs,
+export async function openDatabase(config: Config): Promise<Db> {
+  const database = config.database;
+  return database.kind === 'postgres'
+    ? openPostgresDatabase(database.url, { poolSize: database.poolSize })
+    : openSqliteDatabase(database.file);
+}
+
+/** The configured queue; each adapter's SDK or driver is imported only when it is in use. */
+export async function openQueue(config: Config): Promise<JobQueue> {
+  const { name, settings, pollIntervalMs } = config.queue;
+  const queue = config.queue;
+  switch (queue.kind) {
+    case 'sqlite': {
+      const { SqliteJobQueue } = await import('./queue/sqlite.js');
+      return new SqliteJobQueue({ file: queue.file, name, settings, pollIntervalMs });
+    }
+    case 'postgres': {
+      const { PostgresJobQueue } = await import('./queue/postgres.js');
+      return new PostgresJobQueue({ connectionString: queue.url, name, settings, pollIntervalMs });
+    }
+    case 'sqs': {
+      const { SqsJobQueue } = await import('./queue/sqs.js');
+      return new SqsJobQueue({
+        queueUrl: queue.queueUrl,
+        deadLetterQueueUrl: queue.deadLetterQueueUrl,
+        name,
+        settings,
+        ...awsOptions(queue.aws),
       });
+    }
   }
 }
 

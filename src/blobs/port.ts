@@ -104,4 +104,6 @@ export interface BlobStore {
   deletePrefix(prefix: string): Promise<number>;
   /** Every key under the prefix, sorted (for orphan checks; not paginated). */
   list(prefix: string): Promise<string[]>;
+  /** Releases connections, where the backend holds any. */
+  close?(): void;
 }

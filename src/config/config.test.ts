@@ -7,8 +7,13 @@ describe('parseConfig', () => {
     expect(config.dataDir).toBe('/srv/app/.churnline');
     expect(config.http).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.queue.kind).toBe('sqlite');
-    expect(config.queue.file).toBe('/srv/app/.churnline/queue.db');
-    expect(config.database.file).toBe('/srv/app/.churnline/churnline.db');
+    expect(config.queue).toMatchObject({
+      kind: 'sqlite',
+      file: '/srv/app/.churnline/queue.db',
+      pollIntervalMs: 50,
+    });
+    expect(config.database).toEqual({ kind: 'sqlite', file: '/srv/app/.churnline/churnline.db' });
+    expect(config.blobs).toEqual({ kind: 'fs', root: '/srv/app/.churnline/blobs' });
     expect(config.auth).toEqual({ mode: 'local' });
     expect(config.worker).toEqual({ concurrency: 2, shutdownDeadlineSeconds: 30 });
     expect(config.uploads.maxBytes).toBe(200 * 1024 * 1024);
@@ -69,6 +74,54 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ALARM_WEBHOOK_URL: 'ftp://x' })).toThrow(
       /ALARM_WEBHOOK_URL .*http\(s\) URL/,
     );
+  });
+
+  it('scales out by configuration only: PostgreSQL, SQS and S3', () => {
+    const config = parseConfig({
+      DATABASE_URL: 'postgres://churnline@db.internal:5432/churnline',
+      QUEUE: 'sqs',
+      SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/predictions',
+      SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/predictions-dlq',
+      BLOBS: 's3',
+      S3_BUCKET: 'churnline-prod',
+      S3_PREFIX: 'churnline/',
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
+    });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://churnline@db.internal:5432/churnline',
+      poolSize: 10,
+    });
+    expect(config.queue).toMatchObject({
+      kind: 'sqs',
+      aws: { region: 'eu-west-1', endpoint: undefined },
+    });
+    expect(config.blobs).toMatchObject({
+      kind: 's3',
+      bucket: 'churnline-prod',
+      prefix: 'churnline/',
+      serverSideEncryption: { kind: 'AES256' },
+      aws: { region: 'eu-west-1', endpoint: 'http://127.0.0.1:4566' },
+    });
+    const onPostgres = parseConfig({ DATABASE_URL: 'postgresql://x@h/db', QUEUE: 'postgres' });
+    expect(onPostgres.queue).toMatchObject({
+      kind: 'postgres',
+      url: 'postgresql://x@h/db',
+      pollIntervalMs: 1000,
+    });
+  });
+
+  it.each([
+    [{ QUEUE: 'postgres' }, /DATABASE_URL is not set: QUEUE=postgres/],
+    [{ QUEUE: 'sqs', SQS_QUEUE_URL: 'https://sqs.x/1/q' }, /SQS_DLQ_URL is not set/],
+    [{ BLOBS: 's3' }, /S3_BUCKET is not set/],
+    [{ DATABASE_URL: 'postgres://h/db' }, /QUEUE=sqlite with DATABASE_URL/],
+    [{ DATABASE_URL: 'mysql://h/db' }, /DATABASE_URL .*must be a postgres:\/\/ URL/],
+    [{ BLOBS: 's3', S3_BUCKET: 'bucket', S3_SSE_KMS_KEY_ID: 'k' }, /S3_SSE is not aws:kms/],
+    [{ BLOBS: 's3', S3_BUCKET: 'bucket', S3_PREFIX: '/abs' }, /S3_PREFIX .*whole path segments/],
+  ])('refuses an invalid combination at start: %j', (env, message) => {
+    expect(() => parseConfig(env)).toThrow(message);
   });
 
   it('refuses a dead-letter retention shorter than the queue retention', () => {

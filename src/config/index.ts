@@ -20,7 +20,40 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  QUEUE: z.enum(['sqlite']).default('sqlite'),
+  DATABASE_URL: z
+    .string()
+    .regex(
+      /^postgres(ql)?:\/\//,
+      'must be a postgres:// URL (leave unset for SQLite in the data directory)',
+    )
+    .optional(),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  QUEUE: z.enum(['sqlite', 'postgres', 'sqs']).default('sqlite'),
+  SQS_QUEUE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be the queue URL (https://sqs...)' })
+    .optional(),
+  SQS_DLQ_URL: z
+    .url({ protocol: /^https?$/, error: 'must be the dead-letter queue URL' })
+    .optional(),
+  BLOBS: z.enum(['fs', 's3']).default('fs'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name')
+    .optional(),
+  S3_PREFIX: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9_.@-]+\/)*$/,
+      'must be empty or whole path segments ending in "/", e.g. churnline/',
+    )
+    .default(''),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('false'),
+  S3_SSE: z.enum(['AES256', 'aws:kms']).default('AES256'),
+  S3_SSE_KMS_KEY_ID: z.string().optional(),
+  AWS_REGION: z.string().optional(),
+  AWS_ENDPOINT_URL: z.url({ error: 'must be a URL' }).optional(),
+  AWS_ENDPOINT_URL_SQS: z.url({ error: 'must be a URL' }).optional(),
+  AWS_ENDPOINT_URL_S3: z.url({ error: 'must be a URL' }).optional(),
   QUEUE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,80}$/, 'use 1-80 letters, digits, hyphens or underscores')
@@ -31,7 +64,7 @@ const envSchema = z.object({
   QUEUE_DLQ_RETENTION_S: int(60, 1_209_600).default(1_209_600),
   QUEUE_MAX_RECEIVE_COUNT: int(1, 1000).default(3),
   QUEUE_MAX_MESSAGE_BYTES: int(1024, 262_144).default(262_144),
-  QUEUE_POLL_INTERVAL_MS: int(5, 10_000).default(50),
+  QUEUE_POLL_INTERVAL_MS: int(5, 10_000).optional(),
   ALARM_DLQ_DEPTH: int(0, 1_000_000).default(5),
   ALARM_OLDEST_MESSAGE_AGE_S: int(1, 1_209_600).default(1800),
   ALARM_OUTBOX_PENDING: int(0, 1_000_000).default(100),
@@ -49,25 +82,57 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+export interface QueueSettingsConfig {
+  readonly visibilityTimeoutSeconds: number;
+  readonly receiveWaitTimeSeconds: number;
+  readonly messageRetentionSeconds: number;
+  readonly deadLetterRetentionSeconds: number;
+  readonly maxReceiveCount: number;
+  readonly maxMessageBytes: number;
+}
+
+/** Region and endpoint; credentials always come from the AWS SDK's standard chain. */
+export interface AwsConfig {
+  readonly region: string | undefined;
+  readonly endpoint: string | undefined;
+}
+
+interface QueueCommon {
+  readonly name: string;
+  readonly pollIntervalMs: number;
+  readonly settings: QueueSettingsConfig;
+}
+
+export type QueueConfig =
+  | (QueueCommon & { readonly kind: 'sqlite'; readonly file: string })
+  | (QueueCommon & { readonly kind: 'postgres'; readonly url: string })
+  | (QueueCommon & {
+      readonly kind: 'sqs';
+      readonly queueUrl: string;
+      readonly deadLetterQueueUrl: string;
+      readonly aws: AwsConfig;
+    });
+
 export interface Config {
   readonly dataDir: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: Env['LOG_LEVEL'];
-  readonly queue: {
-    readonly kind: Env['QUEUE'];
-    readonly name: string;
-    readonly file: string;
-    readonly pollIntervalMs: number;
-    readonly settings: {
-      readonly visibilityTimeoutSeconds: number;
-      readonly receiveWaitTimeSeconds: number;
-      readonly messageRetentionSeconds: number;
-      readonly deadLetterRetentionSeconds: number;
-      readonly maxReceiveCount: number;
-      readonly maxMessageBytes: number;
-    };
-  };
-  readonly database: { readonly file: string };
+  readonly queue: QueueConfig;
+  readonly database:
+    | { readonly kind: 'sqlite'; readonly file: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  readonly blobs:
+    | { readonly kind: 'fs'; readonly root: string }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly prefix: string;
+        readonly forcePathStyle: boolean;
+        readonly serverSideEncryption:
+          | { readonly kind: 'AES256' }
+          | { readonly kind: 'aws:kms'; readonly keyId?: string };
+        readonly aws: AwsConfig;
+      };
   readonly alarms: {
     readonly deadLetterDepth: number;
     readonly oldestMessageAgeSeconds: number;
@@ -86,6 +151,8 @@ export interface Config {
         readonly jwksUrl: string;
         readonly issuer: string;
         readonly audience: string;
+        /** aud (Auth0, Cognito ID tokens), azp (Clerk session tokens), client_id (Cognito access tokens). */
+        readonly audienceClaim: 'aud' | 'azp' | 'client_id';
       };
 }
 
@@ -123,28 +190,98 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       `Invalid configuration:\n  AUTH_JWKS_URL is set, so AUTH_ISSUER and AUTH_AUDIENCE must be set too (your identity provider's issuer URL and this API's audience); missing: ${[!e.AUTH_ISSUER && 'AUTH_ISSUER', !e.AUTH_AUDIENCE && 'AUTH_AUDIENCE'].filter(Boolean).join(', ')}`,
     );
   }
+  const missing = (variable: string, because: string, fix: string) =>
+    new ConfigError(`Invalid configuration:\n  ${variable} is not set: ${because}; ${fix}`);
+  if (e.QUEUE === 'postgres' && !e.DATABASE_URL) {
+    throw missing(
+      'DATABASE_URL',
+      'QUEUE=postgres keeps jobs in the PostgreSQL database',
+      'set DATABASE_URL=postgres://... or use QUEUE=sqlite',
+    );
+  }
+  if (e.QUEUE === 'sqs' && (!e.SQS_QUEUE_URL || !e.SQS_DLQ_URL)) {
+    throw missing(
+      [!e.SQS_QUEUE_URL && 'SQS_QUEUE_URL', !e.SQS_DLQ_URL && 'SQS_DLQ_URL']
+        .filter(Boolean)
+        .join(' and '),
+      'QUEUE=sqs needs the queue and its dead-letter queue',
+      'set both to the queue URLs (the CDK app in infra/ outputs them)',
+    );
+  }
+  if (e.BLOBS === 's3' && !e.S3_BUCKET) {
+    throw missing(
+      'S3_BUCKET',
+      'BLOBS=s3 stores uploads and results in a bucket',
+      'set S3_BUCKET to its name',
+    );
+  }
+  if (e.S3_SSE_KMS_KEY_ID && e.S3_SSE !== 'aws:kms') {
+    throw new ConfigError(
+      'Invalid configuration:\n  S3_SSE_KMS_KEY_ID is set but S3_SSE is not aws:kms; set S3_SSE=aws:kms or remove the key id',
+    );
+  }
+  if (e.DATABASE_URL && e.QUEUE === 'sqlite') {
+    throw new ConfigError(
+      'Invalid configuration:\n  QUEUE=sqlite with DATABASE_URL: the SQLite queue lives on one machine while PostgreSQL is for many; set QUEUE=postgres (or QUEUE=sqs)',
+    );
+  }
   const dataDir = path.resolve(cwd, e.CHURNLINE_DATA_DIR);
+  const aws = (serviceEndpoint: string | undefined): AwsConfig => ({
+    region: e.AWS_REGION,
+    endpoint: serviceEndpoint ?? e.AWS_ENDPOINT_URL,
+  });
+  const queueCommon: QueueCommon = {
+    name: e.QUEUE_NAME,
+    // PostgreSQL wakes waiting receivers with NOTIFY, so its poll is only a fallback.
+    pollIntervalMs: e.QUEUE_POLL_INTERVAL_MS ?? (e.QUEUE === 'postgres' ? 1000 : 50),
+    settings: {
+      visibilityTimeoutSeconds: e.QUEUE_VISIBILITY_TIMEOUT_S,
+      receiveWaitTimeSeconds: e.QUEUE_WAIT_TIME_S,
+      messageRetentionSeconds: e.QUEUE_RETENTION_S,
+      deadLetterRetentionSeconds: e.QUEUE_DLQ_RETENTION_S,
+      maxReceiveCount: e.QUEUE_MAX_RECEIVE_COUNT,
+      maxMessageBytes: e.QUEUE_MAX_MESSAGE_BYTES,
+    },
+  };
+  const queue: QueueConfig =
+    e.QUEUE === 'sqs'
+      ? {
+          ...queueCommon,
+          kind: 'sqs',
+          queueUrl: e.SQS_QUEUE_URL as string,
+          deadLetterQueueUrl: e.SQS_DLQ_URL as string,
+          aws: aws(e.AWS_ENDPOINT_URL_SQS),
+        }
+      : e.QUEUE === 'postgres'
+        ? { ...queueCommon, kind: 'postgres', url: e.DATABASE_URL as string }
+        : // Its own file: the queue's short synchronous transactions never wait on an open
+          // application transaction in the same process (SQLite has one writer per file).
+          { ...queueCommon, kind: 'sqlite', file: path.join(dataDir, 'queue.db') };
   return deepFreeze({
     dataDir,
     http: { host: e.HOST, port: e.PORT },
     logLevel: e.LOG_LEVEL,
-    queue: {
-      kind: e.QUEUE,
-      name: e.QUEUE_NAME,
-      // Its own file: the queue's short synchronous transactions never wait on an open
-      // application transaction in the same process (SQLite has one writer per file).
-      file: path.join(dataDir, 'queue.db'),
-      pollIntervalMs: e.QUEUE_POLL_INTERVAL_MS,
-      settings: {
-        visibilityTimeoutSeconds: e.QUEUE_VISIBILITY_TIMEOUT_S,
-        receiveWaitTimeSeconds: e.QUEUE_WAIT_TIME_S,
-        messageRetentionSeconds: e.QUEUE_RETENTION_S,
-        deadLetterRetentionSeconds: e.QUEUE_DLQ_RETENTION_S,
-        maxReceiveCount: e.QUEUE_MAX_RECEIVE_COUNT,
-        maxMessageBytes: e.QUEUE_MAX_MESSAGE_BYTES,
-      },
-    },
-    database: { file: path.join(dataDir, 'churnline.db') },
+    queue,
+    database: e.DATABASE_URL
+      ? { kind: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE }
+      : { kind: 'sqlite', file: path.join(dataDir, 'churnline.db') },
+    blobs:
+      e.BLOBS === 's3'
+        ? {
+            kind: 's3',
+            bucket: e.S3_BUCKET as string,
+            prefix: e.S3_PREFIX,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+            serverSideEncryption:
+              e.S3_SSE === 'aws:kms'
+                ? {
+                    kind: 'aws:kms',
+                    ...(e.S3_SSE_KMS_KEY_ID ? { keyId: e.S3_SSE_KMS_KEY_ID } : {}),
+                  }
+                : { kind: 'AES256' },
+            aws: aws(e.AWS_ENDPOINT_URL_S3),
+          }
+        : { kind: 'fs', root: path.join(dataDir, 'blobs') },
     alarms: {
       deadLetterDepth: e.ALARM_DLQ_DEPTH,
       oldestMessageAgeSeconds: e.ALARM_OLDEST_MESSAGE_AGE_S,
@@ -162,6 +299,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
             jwksUrl: e.AUTH_JWKS_URL,
             issuer: e.AUTH_ISSUER,
             audience: e.AUTH_AUDIENCE,
+            audienceClaim: e.AUTH_AUDIENCE_CLAIM,
           }
         : { mode: 'local' },
   });

@@ -13,7 +13,7 @@ import { type FromThread, serialiseError, type ToThread } from './scoring-protoc
 
 const port = parentPort;
 if (!port) throw new Error('scoring-thread runs only as a worker thread');
-const blobs = openBlobStore((workerData as { config: Config }).config);
+const blobs = await openBlobStore((workerData as { config: Config }).config);
 const models = new Map<string, Promise<ModelFile>>();
 const running = new Map<number, AbortController>();
 

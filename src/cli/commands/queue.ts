@@ -5,7 +5,7 @@ import type { JobQueue } from '../../queue/port.js';
 import { UsageError } from '../errors.js';
 
 async function withQueue<T>(use: (queue: JobQueue) => Promise<T>): Promise<T> {
-  const queue = openQueue(parseConfig(process.env));
+  const queue = await openQueue(parseConfig(process.env));
   try {
     return await use(queue);
   } finally {

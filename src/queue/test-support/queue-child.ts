@@ -11,7 +11,7 @@ import { openQueueFromSpec, type QueueSpec } from './spec.js';
 const [specJson, mode, countArg] = process.argv.slice(2);
 const spec = JSON.parse(specJson ?? '') as QueueSpec;
 const count = Number(countArg ?? '1');
-const queue = openQueueFromSpec(spec);
+const queue = await openQueueFromSpec(spec);
 const report = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 async function consume(): Promise<void> {

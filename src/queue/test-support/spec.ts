@@ -1,7 +1,4 @@
 import type { JobQueue, QueueSettings } from '../port.js';
-import { PostgresJobQueue } from '../postgres.js';
-import { SqliteJobQueue } from '../sqlite.js';
-import { SqsJobQueue } from '../sqs.js';
 
 /**
  * How a child process opens the same queue as the test that spawned it. Serialisable, so that the
@@ -35,13 +32,14 @@ export type QueueSpec =
       pollIntervalMs?: number;
     };
 
-export function openQueueFromSpec(spec: QueueSpec): JobQueue {
+/** Imports only the adapter in use, so a SQLite child does not load the AWS SDK or pg. */
+export async function openQueueFromSpec(spec: QueueSpec): Promise<JobQueue> {
   switch (spec.kind) {
     case 'sqlite':
-      return new SqliteJobQueue(spec);
+      return new (await import('../sqlite.js')).SqliteJobQueue(spec);
     case 'sqs':
-      return new SqsJobQueue(spec);
+      return new (await import('../sqs.js')).SqsJobQueue(spec);
     case 'postgres':
-      return new PostgresJobQueue(spec);
+      return new (await import('../postgres.js')).PostgresJobQueue(spec);
   }
 }

@@ -1,0 +1,153 @@
+/**
+ * The same service, configured for many machines: PostgreSQL for state, the PostgreSQL or SQS job
+ * queue, and S3 for files (fauxqs stands in for SQS and S3). Nothing but configuration changes.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { createTestSchema, type TestSchema } from '../src/db/test-support/postgres.js';
+import {
+  authorised,
+  type RunningService,
+  startService,
+  upload,
+  waitForStatus,
+} from './support/service.js';
+
+const telco = readFileSync(
+  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
+);
+const cleanups: Array<() => Promise<void>> = [];
+let aws: LocalAws;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  // The service takes credentials from the SDK's standard chain, as on AWS; here, the environment.
+  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(async () => {
+  process.env = savedEnv;
+  await aws.stop();
+});
+
+async function schema(): Promise<TestSchema> {
+  const created = await createTestSchema();
+  cleanups.push(() => created.drop());
+  return created;
+}
+
+async function start(env: Record<string, string>): Promise<RunningService> {
+  const service = await startService(env);
+  cleanups.push(() => service.stop());
+  return service;
+}
+
+/** Upload the Telco CSV, score it, download it; another user sees none of it. */
+async function scoreTelco(service: RunningService): Promise<string> {
+  const alice = await service.token('alice');
+  const uploaded = await upload(service.url, alice, telco);
+  expect(uploaded.status).toBe(201);
+  const { id: uploadId } = (await uploaded.json()) as { id: string };
+  const created = await fetch(
+    `${service.url}/v1/predictions`,
+    authorised(alice, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uploadId }),
+    }),
+  );
+  expect(created.status).toBe(202);
+  const { id } = (await created.json()) as { id: string };
+  expect(
+    await waitForStatus(service.url, alice, id, ['completed', 'failed'], 60_000),
+  ).toMatchObject({
+    status: 'completed',
+    rowsScored: 7043,
+  });
+  const results = await fetch(`${service.url}/v1/predictions/${id}/results.csv`, authorised(alice));
+  expect((await results.text()).trimEnd().split('\n')).toHaveLength(7044);
+  const bob = await service.token('bob');
+  expect((await fetch(`${service.url}/v1/predictions/${id}`, authorised(bob))).status).toBe(404);
+  return id;
+}
+
+describe('scale-out configuration', () => {
+  it('runs on PostgreSQL alone: database and job queue', async () => {
+    const db = await schema();
+    const service = await start({ DATABASE_URL: db.url, QUEUE: 'postgres' });
+    await scoreTelco(service);
+    expect(await service.app.queue.stats()).toMatchObject({
+      visible: 0,
+      inFlight: 0,
+      deadLetter: { visible: 0 },
+    });
+  });
+
+  it('runs on PostgreSQL, SQS and S3', async () => {
+    const db = await schema();
+    const name = `predictions-${randomUUID().slice(0, 8)}`;
+    const sqs = new SQSClient({
+      endpoint: aws.endpoint,
+      region: aws.region,
+      credentials: aws.credentials,
+    });
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` })))
+      .QueueUrl as string;
+    const dlqArn = (
+      await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
+    const queueUrl = (
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: name,
+          Attributes: {
+            VisibilityTimeout: '300',
+            MaximumMessageSize: '262144',
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }),
+          },
+        }),
+      )
+    ).QueueUrl as string;
+    sqs.destroy();
+    const s3 = new S3Client({
+      endpoint: aws.endpoint,
+      region: aws.region,
+      credentials: aws.credentials,
+      forcePathStyle: true,
+    });
+    const bucket = `churnline-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+
+    const service = await start({
+      DATABASE_URL: db.url,
+      QUEUE: 'sqs',
+      SQS_QUEUE_URL: queueUrl,
+      SQS_DLQ_URL: dlqUrl,
+      BLOBS: 's3',
+      S3_BUCKET: bucket,
+      S3_PREFIX: 'churnline/',
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: aws.region,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      QUEUE_WAIT_TIME_S: '1',
+    });
+    const id = await scoreTelco(service);
+    const keys =
+      (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ??
+      [];
+    expect(keys).toEqual(expect.arrayContaining([`churnline/users/alice/results/${id}.csv`]));
+    expect(keys).toHaveLength(2);
+    s3.destroy();
+  });
+});
