@@ -59,7 +59,7 @@ export async function createApp(
   );
   const monitor = new Monitor({
     db,
-    queue,
+    queue: roles.includes('worker') ? queue : undefined,
     metrics,
     alarms,
     log,

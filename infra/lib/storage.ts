@@ -31,6 +31,8 @@ export class Storage extends Construct {
     's3:GetObject',
     's3:PutObject',
     's3:PutObjectTagging',
+    // Deleting a prediction removes its results object.
+    's3:DeleteObject',
     's3:AbortMultipartUpload',
   ];
 

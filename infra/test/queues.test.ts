@@ -116,7 +116,13 @@ describe('task role permissions (least privilege)', () => {
       {
         Sid: 'ReadWriteChurnlineObjects',
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+        Action: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:PutObjectTagging',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+        ],
         Resource: objects(),
       },
       {
@@ -133,7 +139,13 @@ describe('task role permissions (least privilege)', () => {
       {
         Sid: 'ReadWriteChurnlineObjects',
         Effect: 'Allow',
-        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging', 's3:AbortMultipartUpload'],
+        Action: [
+          's3:GetObject',
+          's3:PutObject',
+          's3:PutObjectTagging',
+          's3:DeleteObject',
+          's3:AbortMultipartUpload',
+        ],
         Resource: objects(),
       },
       {

@@ -69,4 +69,13 @@ describe('Alarms', () => {
     expect(states.find((a) => a.name === 'dead_letter_depth')?.active).toBe(true);
     expect(lines.some((l) => l.includes('alarm webhook failed'))).toBe(true);
   });
+
+  it('evaluates only the outbox in a process that does not watch the queue', async () => {
+    const alarms = new Alarms(
+      { deadLetterDepth: 5, oldestMessageAgeSeconds: 1800, outboxPending: 0 },
+      pino({ level: 'silent' }),
+    );
+    const states = await alarms.evaluate({ outboxPending: 1 });
+    expect(states.map((a) => [a.name, a.active])).toEqual([['outbox_backlog', true]]);
+  });
 });

@@ -20,7 +20,8 @@ export interface AlarmState {
 }
 
 export interface Observation {
-  readonly queue: QueueStats;
+  /** Absent where this process does not watch the queue (an API-only process). */
+  readonly queue?: QueueStats;
   readonly outboxPending: number;
 }
 
@@ -46,22 +47,26 @@ export class Alarms {
   async evaluate(observation: Observation, now = new Date()): Promise<AlarmState[]> {
     const { queue } = observation;
     const checks = [
-      {
-        name: 'dead_letter_depth',
-        value: queue.deadLetter.visible,
-        threshold: this.thresholds.deadLetterDepth,
-        describe: (v: number | null, t: number) =>
-          `${v} messages in the dead-letter queue (alarm above ${t})`,
-      },
-      {
-        name: 'oldest_message_age',
-        value: queue.oldestAgeSeconds,
-        threshold: this.thresholds.oldestMessageAgeSeconds,
-        describe: (v: number | null, t: number) =>
-          v === null
-            ? 'queue is empty or its oldest message age is unknown'
-            : `oldest queued message is ${v} s old (alarm above ${t} s)`,
-      },
+      ...(queue === undefined
+        ? []
+        : [
+            {
+              name: 'dead_letter_depth',
+              value: queue.deadLetter.visible as number | null,
+              threshold: this.thresholds.deadLetterDepth,
+              describe: (v: number | null, t: number) =>
+                `${v} messages in the dead-letter queue (alarm above ${t})`,
+            },
+            {
+              name: 'oldest_message_age',
+              value: queue.oldestAgeSeconds,
+              threshold: this.thresholds.oldestMessageAgeSeconds,
+              describe: (v: number | null, t: number) =>
+                v === null
+                  ? 'queue is empty or its oldest message age is unknown'
+                  : `oldest queued message is ${v} s old (alarm above ${t} s)`,
+            },
+          ]),
       ...(this.thresholds.outboxPending === undefined
         ? []
         : [

@@ -7,7 +7,8 @@ import type { Metrics } from './metrics.js';
 
 export interface Snapshot {
   readonly at: string;
-  readonly queue: QueueStats;
+  /** Null where this process does not watch the queue. */
+  readonly queue: QueueStats | null;
   readonly outboxPending: number;
   readonly alarms: AlarmState[];
 }
@@ -24,7 +25,11 @@ export class Monitor {
   constructor(
     private readonly deps: {
       db: Db;
-      queue: JobQueue;
+      /**
+       * Watched by processes that run workers; an API-only process leaves it out, since on SQS
+       * the API's role may only send (no GetQueueAttributes).
+       */
+      queue: JobQueue | undefined;
       metrics: Metrics;
       alarms: Alarms;
       log: Logger;
@@ -53,15 +58,18 @@ export class Monitor {
   async observe(): Promise<Snapshot | undefined> {
     const { db, queue, metrics, alarms, log } = this.deps;
     try {
-      const [stats, outbox] = await Promise.all([queue.stats(), outboxBacklog(db)]);
-      metrics.recordQueueStats(stats);
+      const [stats, outbox] = await Promise.all([queue?.stats(), outboxBacklog(db)]);
+      if (stats) metrics.recordQueueStats(stats);
       metrics.outboxPending.set(outbox.pending);
-      const states = await alarms.evaluate({ queue: stats, outboxPending: outbox.pending });
+      const states = await alarms.evaluate({
+        ...(stats ? { queue: stats } : {}),
+        outboxPending: outbox.pending,
+      });
       for (const state of states)
         metrics.alarmActive.set({ alarm: state.name }, state.active ? 1 : 0);
       this.latest = {
         at: new Date().toISOString(),
-        queue: stats,
+        queue: stats ?? null,
         outboxPending: outbox.pending,
         alarms: states,
       };

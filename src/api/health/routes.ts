@@ -22,7 +22,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     } catch {
       problems.push('database unavailable');
     }
-    if (deps.monitor.error) problems.push('queue unavailable');
+    if (deps.monitor.error) problems.push('monitoring cannot read the queue or the outbox');
     reply.code(problems.length === 0 ? 200 : 503).send({ ready: problems.length === 0, problems });
   });
 
