@@ -9,7 +9,7 @@ import {
   authorised,
   type RunningService,
   startService,
-  upload,
+  submitCsv,
   waitForStatus,
 } from './support/service.js';
 
@@ -27,22 +27,6 @@ afterEach(async () => {
   for (const service of running.splice(0)) await service.stop();
 });
 
-async function createPrediction(service: RunningService, token: string, csv: string) {
-  const uploaded = await upload(service.url, token, csv);
-  expect(uploaded.status).toBe(201);
-  const { id: uploadId } = (await uploaded.json()) as { id: string };
-  const created = await fetch(
-    `${service.url}/v1/predictions`,
-    authorised(token, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ uploadId }),
-    }),
-  );
-  expect(created.status).toBe(202);
-  return { uploadId, predictionId: ((await created.json()) as { id: string }).id };
-}
-
 function startWorkerProcess(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'worker'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
@@ -57,7 +41,7 @@ describe('job safety', () => {
     const service = await startService();
     running.push(service);
     const token = await service.token('alice');
-    const { uploadId, predictionId } = await createPrediction(
+    const { uploadId, predictionId } = await submitCsv(
       service,
       token,
       `${telcoHeader}\n${telcoRows.slice(0, 50).join('\n')}\n`,
@@ -110,7 +94,7 @@ describe('job safety', () => {
     running.push(api);
     const token = await api.token('alice');
     const rows = Array.from({ length: 70 }, () => telcoRows.join('\n')).join('\n');
-    const { predictionId } = await createPrediction(api, token, `${telcoHeader}\n${rows}\n`);
+    const { predictionId } = await submitCsv(api, token, `${telcoHeader}\n${rows}\n`);
 
     const first = startWorkerProcess(api.env);
     await waitForStatus(api.url, token, predictionId, ['running', 'completed'], 60_000);

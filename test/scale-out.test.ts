@@ -14,7 +14,7 @@ import {
   authorised,
   type RunningService,
   startService,
-  upload,
+  submitCsv,
   waitForStatus,
 } from './support/service.js';
 
@@ -54,19 +54,7 @@ async function start(env: Record<string, string>): Promise<RunningService> {
 /** Upload the Telco CSV, score it, download it; another user sees none of it. */
 async function scoreTelco(service: RunningService): Promise<string> {
   const alice = await service.token('alice');
-  const uploaded = await upload(service.url, alice, telco);
-  expect(uploaded.status).toBe(201);
-  const { id: uploadId } = (await uploaded.json()) as { id: string };
-  const created = await fetch(
-    `${service.url}/v1/predictions`,
-    authorised(alice, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ uploadId }),
-    }),
-  );
-  expect(created.status).toBe(202);
-  const { id } = (await created.json()) as { id: string };
+  const { predictionId: id } = await submitCsv(service, alice, telco);
   expect(
     await waitForStatus(service.url, alice, id, ['completed', 'failed'], 60_000),
   ).toMatchObject({

@@ -95,3 +95,26 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** Uploads a CSV and creates a prediction from it, as a user does; fails on any other answer. */
+export async function submitCsv(
+  service: RunningService,
+  token: string,
+  csv: Buffer | string,
+): Promise<{ uploadId: string; predictionId: string }> {
+  const uploaded = await upload(service.url, token, csv);
+  if (uploaded.status !== 201)
+    throw new Error(`upload answered ${uploaded.status}: ${await uploaded.text()}`);
+  const { id: uploadId } = (await uploaded.json()) as { id: string };
+  const created = await fetch(
+    `${service.url}/v1/predictions`,
+    authorised(token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uploadId }),
+    }),
+  );
+  if (created.status !== 202)
+    throw new Error(`create answered ${created.status}: ${await created.text()}`);
+  return { uploadId, predictionId: ((await created.json()) as { id: string }).id };
+}
