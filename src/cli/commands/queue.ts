@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { openQueue } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import type { JobQueue } from '../../queue/port.js';
 import { UsageError } from '../errors.js';
 
 async function withQueue<T>(use: (queue: JobQueue) => Promise<T>): Promise<T> {
-  const queue = await openQueue(parseConfig(process.env));
+  const config = parseConfig(process.env);
+  const { openQueue } = await import('../../app.js');
+  const queue = await openQueue(config);
   try {
     return await use(queue);
   } finally {

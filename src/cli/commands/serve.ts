@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { createLocalToken } from '../../api/auth/local-key.js';
-import { createApp, type Role } from '../../app.js';
+import type { Role } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
 import { createLogger } from '../../log.js';
 import { UsageError } from '../errors.js';
@@ -25,6 +25,8 @@ function parseRoles(value: string): Role[] {
 async function run(roles: Role[]): Promise<void> {
   const config = parseConfig(process.env);
   const log = createLogger(config.logLevel);
+  // Imported here so that other commands (score, train, ...) do not load the server.
+  const { createApp } = await import('../../app.js');
   const app = await createApp(config, log, roles);
 
   // Retention: expired messages are removed from the queue and its DLQ.
