@@ -7,6 +7,7 @@ import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
 import { type Db, openPostgresDatabase, openSqliteDatabase } from './db/connect.js';
+import { failDeadLetteredPredictions } from './jobs/dead-letter-reconciler.js';
 import type { SigningKeyring } from './jobs/message.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
 import { createPredictionHandler } from './jobs/prediction-handler.js';
@@ -109,6 +110,7 @@ export async function createApp(
     });
   }
 
+  let reconcileTimer: NodeJS.Timeout | undefined;
   return {
     config,
     log,
@@ -123,8 +125,21 @@ export async function createApp(
       await monitor.start();
       relay?.start();
       worker?.start();
+      if (worker) {
+        const reconcile = () =>
+          failDeadLetteredPredictions({ queue, db, signingKeys, log }).catch((error: unknown) => {
+            log.warn(
+              { err: error },
+              'could not check the dead-letter queue for unfinished predictions',
+            );
+          });
+        void reconcile();
+        reconcileTimer = setInterval(reconcile, config.monitorIntervalSeconds * 1000);
+        reconcileTimer.unref();
+      }
     },
     async close() {
+      clearInterval(reconcileTimer);
       if (worker) {
         const drained = await worker.stop(config.worker.shutdownDeadlineSeconds * 1000);
         if (!drained.finished)

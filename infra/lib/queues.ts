@@ -28,7 +28,11 @@ export class JobQueues extends Construct {
     'sqs:ChangeMessageVisibility',
     'sqs:GetQueueAttributes',
   ];
-  static readonly workerDeadLetterActions = ['sqs:SendMessage'];
+  /**
+   * SendMessage dead-letters rejected jobs; ReceiveMessage lets workers read dead letters (with a
+   * zero visibility timeout) to fail predictions whose job the queue dead-lettered.
+   */
+  static readonly workerDeadLetterActions = ['sqs:SendMessage', 'sqs:ReceiveMessage'];
 
   constructor(scope: Construct, id: string, props: JobQueuesProps) {
     super(scope, id);

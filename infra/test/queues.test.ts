@@ -99,7 +99,7 @@ describe('queue policies', () => {
         Sid: 'WorkerDeadLettersRejectedMessages',
         Effect: 'Allow',
         Principal: { AWS: arn(workerRoleId) },
-        Action: 'sqs:SendMessage',
+        Action: ['sqs:SendMessage', 'sqs:ReceiveMessage'],
         Resource: arn(dlqId),
       },
     ]);
@@ -162,7 +162,7 @@ describe('task role permissions (least privilege)', () => {
       {
         Sid: 'WorkerDeadLettersRejectedMessages',
         Effect: 'Allow',
-        Action: 'sqs:SendMessage',
+        Action: ['sqs:SendMessage', 'sqs:ReceiveMessage'],
         Resource: arn(dlqId),
       },
     ]);

@@ -128,7 +128,7 @@ async function handle(
 }
 
 /** The message must describe its prediction exactly: same owner, upload, key and model. */
-async function checkOwnership(
+export async function checkOwnership(
   db: Db,
   job: Job,
   prediction: Prediction | undefined,

@@ -1,0 +1,110 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Db, openSqliteDatabase } from '../db/connect.js';
+import { getPredictionForJob } from '../db/predictions.js';
+import { nowIso, type Upload } from '../db/schema.js';
+import { insertUpload } from '../db/uploads.js';
+import { uploadKey } from '../ids.js';
+import { SqliteJobQueue } from '../queue/sqlite.js';
+import { failDeadLetteredPredictions } from './dead-letter-reconciler.js';
+import { encodeJobMessage } from './message.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { parseSigningKeys } from './signing-keys.js';
+import { submitPrediction } from './submit.js';
+
+const keys = parseSigningKeys(`t:${randomBytes(32).toString('base64')}`);
+const log = pino({ level: 'silent' });
+let dir: string;
+let db: Db;
+let queue: SqliteJobQueue;
+beforeEach(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'churnline-reconcile-'));
+  db = await openSqliteDatabase(path.join(dir, 'app.db'));
+  queue = new SqliteJobQueue({
+    file: path.join(dir, 'queue.db'),
+    settings: { receiveWaitTimeSeconds: 0, maxReceiveCount: 3 },
+  });
+});
+afterEach(async () => {
+  await queue.close();
+  await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function upload(userId: string): Promise<Upload> {
+  const id = randomUUID();
+  const row = {
+    id,
+    user_id: userId,
+    filename: 'c.csv',
+    object_key: uploadKey(userId, id),
+    bytes: 1,
+    sha256: 'x',
+    row_count: 1,
+    created_at: nowIso(),
+    deleted_at: null,
+  };
+  await insertUpload(db, row);
+  return row;
+}
+
+/** Receives and abandons every message until the queue dead-letters them (workers that died). */
+async function exhaustAttempts(): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    for (const message of await queue.receive({ maxMessages: 10 }))
+      await queue.changeVisibility(message.receiptHandle, 0);
+  }
+}
+
+describe('failDeadLetteredPredictions', () => {
+  it('fails a prediction whose job was dead-lettered without a handler ever finishing it', async () => {
+    const prediction = await submitPrediction(db, keys, {
+      userId: 'alice',
+      upload: await upload('alice'),
+      modelId: 'telco-v1',
+    });
+    await new OutboxRelay({ db, queue, log }).relayAll();
+    await exhaustAttempts();
+    expect((await queue.stats()).deadLetter.visible).toBe(1);
+    expect((await getPredictionForJob(db, prediction.id))?.status).toBe('queued');
+
+    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(1);
+    expect(await getPredictionForJob(db, prediction.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'retries_exhausted',
+    });
+    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(0);
+  });
+
+  it('leaves predictions alone when the dead letter is forged or names another owner', async () => {
+    const alicesUpload = await upload('alice');
+    const prediction = await submitPrediction(db, keys, {
+      userId: 'alice',
+      upload: alicesUpload,
+      modelId: 'telco-v1',
+    });
+    const job = {
+      predictionId: prediction.id,
+      userId: 'mallory',
+      uploadId: alicesUpload.id,
+      objectKey: uploadKey('mallory', alicesUpload.id),
+      modelId: 'telco-v1',
+      publishedAt: nowIso(),
+    };
+    await queue.send({ body: encodeJobMessage(job, keys) });
+    await queue.send({
+      body: encodeJobMessage(
+        { ...job, userId: 'alice', objectKey: alicesUpload.object_key },
+        parseSigningKeys(`t:${randomBytes(32).toString('base64')}`),
+      ),
+    });
+    await exhaustAttempts();
+    expect((await queue.stats()).deadLetter.visible).toBe(2);
+    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(0);
+    expect((await getPredictionForJob(db, prediction.id))?.status).toBe('queued');
+  });
+});

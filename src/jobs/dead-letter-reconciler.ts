@@ -1,0 +1,56 @@
+import type { Db } from '../db/connect.js';
+import { failPrediction, getPredictionForJob, TERMINAL_STATUSES } from '../db/predictions.js';
+import type { Logger } from '../log.js';
+import type { JobQueue } from '../queue/port.js';
+import { decodeJobMessage, type SigningKeyring } from './message.js';
+import { checkOwnership } from './prediction-handler.js';
+
+export const RETRIES_EXHAUSTED_MESSAGE =
+  'Scoring failed on every attempt because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.';
+
+/**
+ * A job in the dead-letter queue means its prediction failed. The handler marks it failed when its
+ * last attempt fails, but an attempt can die with its worker, and a receive can be counted whose
+ * message never reached a worker; then the queue dead-letters the job without any handler seeing
+ * it, and its prediction would stay `running` forever. This pass closes that gap: every genuine
+ * dead letter (valid signature, matching owner) whose prediction is not yet terminal is failed.
+ * Forged or foreign messages are left alone: they name predictions they have no right to touch.
+ */
+export async function failDeadLetteredPredictions(deps: {
+  queue: JobQueue;
+  db: Db;
+  signingKeys: SigningKeyring;
+  log: Logger;
+}): Promise<number> {
+  let failed = 0;
+  for (const letter of await deps.queue.listDeadLetters({ max: 100 })) {
+    let job: ReturnType<typeof decodeJobMessage>;
+    try {
+      // Judged as of its send: a dead letter may rightly be older than the replay window now.
+      job = decodeJobMessage(letter.body, deps.signingKeys, letter.sentAt.getTime());
+    } catch {
+      continue;
+    }
+    const prediction = await getPredictionForJob(deps.db, job.predictionId);
+    if (
+      !prediction ||
+      prediction.deleted_at !== null ||
+      TERMINAL_STATUSES.includes(prediction.status)
+    )
+      continue;
+    if (await checkOwnership(deps.db, job, prediction)) continue;
+    if (
+      await failPrediction(deps.db, job.predictionId, {
+        code: 'retries_exhausted',
+        message: RETRIES_EXHAUSTED_MESSAGE,
+      })
+    ) {
+      failed++;
+      deps.log.warn(
+        { predictionId: job.predictionId, reason: letter.reason },
+        'prediction failed: its job was dead-lettered',
+      );
+    }
+  }
+  return failed;
+}
