@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   authorised,
   type RunningService,
   startService,
+  startWorkerProcess,
   submitCsv,
   waitForStatus,
 } from './support/service.js';
@@ -18,7 +19,6 @@ const telco = readFileSync(
   'utf8',
 );
 const [telcoHeader, ...telcoRows] = telco.trimEnd().split('\n');
-const cliEntry = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 const running: RunningService[] = [];
 const children: ChildProcess[] = [];
@@ -27,11 +27,8 @@ afterEach(async () => {
   for (const service of running.splice(0)) await service.stop();
 });
 
-function startWorkerProcess(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliEntry, 'worker'], {
-    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+function startWorker(env: Record<string, string>): ChildProcess {
+  const child = startWorkerProcess(env);
   children.push(child);
   return child;
 }
@@ -96,7 +93,7 @@ describe('job safety', () => {
     const rows = Array.from({ length: 70 }, () => telcoRows.join('\n')).join('\n');
     const { predictionId } = await submitCsv(api, token, `${telcoHeader}\n${rows}\n`);
 
-    const first = startWorkerProcess(api.env);
+    const first = startWorker(api.env);
     await waitForStatus(api.url, token, predictionId, ['running', 'completed'], 60_000);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
@@ -107,7 +104,7 @@ describe('job safety', () => {
     };
     expect(midway.status).toBe('running');
 
-    startWorkerProcess(api.env);
+    startWorker(api.env);
     const done = await waitForStatus(api.url, token, predictionId, ['completed', 'failed'], 90_000);
     expect(done).toMatchObject({
       status: 'completed',

@@ -2,14 +2,17 @@
  * The same service, configured for many machines: PostgreSQL for state, the PostgreSQL or SQS job
  * queue, and S3 for files (fauxqs stands in for SQS and S3). Nothing but configuration changes.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
 import { createTestSchema, type TestSchema } from '../src/db/test-support/postgres.js';
+import {
+  bucketKeys,
+  createBucket,
+  createQueues,
+  scaleOutEnv,
+} from './support/local-aws-resources.js';
 import {
   authorised,
   type RunningService,
@@ -82,60 +85,12 @@ describe('scale-out configuration', () => {
 
   it('runs on PostgreSQL, SQS and S3', async () => {
     const db = await schema();
-    const name = `predictions-${randomUUID().slice(0, 8)}`;
-    const sqs = new SQSClient({
-      endpoint: aws.endpoint,
-      region: aws.region,
-      credentials: aws.credentials,
-    });
-    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` })))
-      .QueueUrl as string;
-    const dlqArn = (
-      await sqs.send(
-        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
-      )
-    ).Attributes?.QueueArn;
-    const queueUrl = (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: name,
-          Attributes: {
-            VisibilityTimeout: '300',
-            MaximumMessageSize: '262144',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 3 }),
-          },
-        }),
-      )
-    ).QueueUrl as string;
-    sqs.destroy();
-    const s3 = new S3Client({
-      endpoint: aws.endpoint,
-      region: aws.region,
-      credentials: aws.credentials,
-      forcePathStyle: true,
-    });
-    const bucket = `churnline-${randomUUID().slice(0, 8)}`;
-    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-
-    const service = await start({
-      DATABASE_URL: db.url,
-      QUEUE: 'sqs',
-      SQS_QUEUE_URL: queueUrl,
-      SQS_DLQ_URL: dlqUrl,
-      BLOBS: 's3',
-      S3_BUCKET: bucket,
-      S3_PREFIX: 'churnline/',
-      S3_FORCE_PATH_STYLE: 'true',
-      AWS_REGION: aws.region,
-      AWS_ENDPOINT_URL: aws.endpoint,
-      QUEUE_WAIT_TIME_S: '1',
-    });
+    const queues = await createQueues(aws, { visibilityTimeoutSeconds: 300, maxReceiveCount: 3 });
+    const bucket = await createBucket(aws);
+    const service = await start(scaleOutEnv(aws, db.url, queues, bucket));
     const id = await scoreTelco(service);
-    const keys =
-      (await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents?.map((o) => o.Key) ??
-      [];
+    const keys = await bucketKeys(aws, bucket);
     expect(keys).toEqual(expect.arrayContaining([`churnline/users/alice/results/${id}.csv`]));
     expect(keys).toHaveLength(2);
-    s3.destroy();
   });
 });

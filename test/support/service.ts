@@ -1,8 +1,10 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createLocalToken } from '../../src/api/auth/local-key.js';
 import { type App, createApp, type Role } from '../../src/app.js';
@@ -117,4 +119,14 @@ export async function submitCsv(
   if (created.status !== 202)
     throw new Error(`create answered ${created.status}: ${await created.text()}`);
   return { uploadId, predictionId: ((await created.json()) as { id: string }).id };
+}
+
+const cliEntry = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+/** A `churnline worker` process from source, with the service's environment; the caller kills it. */
+export function startWorkerProcess(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', cliEntry, 'worker'], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
