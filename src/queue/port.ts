@@ -124,6 +124,9 @@ export interface QueueStats extends QueueDepth {
   readonly deadLetter: QueueDepth;
 }
 
+/** The reason every adapter records on a message dead-lettered for reaching maxReceiveCount. */
+export const RECEIVE_LIMIT_REASON = 'receive limit reached';
+
 export interface DeadLetter {
   readonly messageId: string;
   readonly body: string;

@@ -1,11 +1,7 @@
-/**
- * Receipt handles and per-entry batch results of the PostgreSQL queue. A receipt handle is
- * `<seq>.<receipt>`: the row and the random token its latest receive stamped on it, so a later
- * receive (a new token) supersedes every earlier handle.
- */
-import { QueueError, receiptHandleInvalid } from './errors.js';
-import type { BatchEntryFailure, BatchResult, MessageAttributes, ReceivedMessage } from './port.js';
-import type { ClaimedRow } from './postgres-sql.js';
+/** Per-entry batch results of the PostgreSQL queue (receipt handles: see sql-rows.ts). */
+import type { QueueError } from './errors.js';
+import type { BatchEntryFailure, BatchResult } from './port.js';
+import { entryFailure, parseReceipt } from './sql-rows.js';
 
 export interface ParsedEntry<T> {
   entry: T;
@@ -42,34 +38,4 @@ export function splitResults<T extends { id: string }>(
     else failed.push(entryFailure(e.entry.id, failure(e)));
   }
   return { successful, failed };
-}
-
-export function parseReceipt(handle: string): { seq: number; receipt: string } {
-  const dot = typeof handle === 'string' ? handle.indexOf('.') : -1;
-  const seq = dot > 0 ? Number(handle.slice(0, dot)) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq <= 0) throw receiptHandleInvalid();
-  return { seq, receipt: handle.slice(dot + 1) };
-}
-
-export function parseAttributes(json: string | null): MessageAttributes {
-  return json === null ? {} : (JSON.parse(json) as MessageAttributes);
-}
-
-export function toReceived(row: ClaimedRow, receiptHandle: string): ReceivedMessage {
-  return {
-    messageId: row.id,
-    receiptHandle,
-    body: row.body,
-    attributes: parseAttributes(row.attributes),
-    receiveCount: row.receive_count,
-    sentAt: new Date(row.sent_at),
-    firstReceivedAt: new Date(row.first_received_at),
-  };
-}
-
-export function entryFailure(id: string, error: unknown): BatchEntryFailure {
-  if (error instanceof QueueError) {
-    return { id, code: error.code, message: error.message, senderFault: !error.retryable };
-  }
-  return { id, code: 'InternalError', message: String(error), senderFault: false };
 }

@@ -17,24 +17,19 @@ import {
   type QueueDepth,
   type QueueSettings,
   type QueueStats,
+  RECEIVE_LIMIT_REASON,
   type ReceivedMessage,
   type ReceiveOptions,
   type SendBatchEntry,
   type SendMessageInput,
   type SentMessage,
 } from './port.js';
-import {
-  entryFailure,
-  parseAttributes,
-  parseEntries,
-  parseReceipt,
-  splitResults,
-  toReceived,
-} from './postgres-entries.js';
+import { parseEntries, splitResults } from './postgres-entries.js';
 import { toQueueError } from './postgres-errors.js';
 import { NotificationListener } from './postgres-listener.js';
 import type { ClaimedRow, DeadLetterRow, DepthRow } from './postgres-sql.js';
 import * as statements from './postgres-sql.js';
+import { entryFailure, parseAttributes, parseReceipt, toReceived } from './sql-rows.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -71,8 +66,6 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   inProcessWakeup: true,
   exactStats: true,
 });
-
-const RECEIVE_LIMIT_REASON = 'receive limit reached';
 
 /**
  * The SQL job queue on PostgreSQL, for many worker processes on many machines: a receive claims

@@ -14,17 +14,24 @@ import {
   DEFAULT_QUEUE_SETTINGS,
   type DeadLetter,
   type JobQueue,
-  type MessageAttributes,
   type QueueCapabilities,
   type QueueDepth,
   type QueueSettings,
   type QueueStats,
+  RECEIVE_LIMIT_REASON,
   type ReceivedMessage,
   type ReceiveOptions,
   type SendBatchEntry,
   type SendMessageInput,
   type SentMessage,
 } from './port.js';
+import {
+  type ClaimedMessageRow,
+  entryFailure,
+  parseAttributes,
+  parseReceipt,
+  toReceived,
+} from './sql-rows.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -65,16 +72,6 @@ CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visibl
 CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
 `;
 
-interface ClaimedRow {
-  seq: number;
-  id: string;
-  body: string;
-  attributes: string | null;
-  receive_count: number;
-  sent_at: number;
-  first_received_at: number;
-}
-
 interface DepthRow {
   visible: number | null;
   in_flight: number | null;
@@ -87,8 +84,6 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   inProcessWakeup: true,
   exactStats: true,
 });
-
-const RECEIVE_LIMIT_REASON = 'receive limit reached';
 
 /**
  * The embedded queue: one SQLite table (WAL) holds the queue and its dead-letter queue. Every
@@ -306,7 +301,7 @@ export class SqliteJobQueue implements JobQueue {
             now,
             now,
             max - messages.length,
-          ) as ClaimedRow[];
+          ) as ClaimedMessageRow[];
           if (rows.length === 0) break;
           for (const row of rows) {
             if (row.receive_count > this.settings.maxReceiveCount) {
@@ -500,34 +495,4 @@ export class SqliteJobQueue implements JobQueue {
   private assertOpen(): void {
     if (this.closed) throw new QueueError('QueueClosed', `Queue ${this.name} is closed.`, false);
   }
-}
-
-function parseReceipt(handle: string): { seq: number; receipt: string } {
-  const dot = typeof handle === 'string' ? handle.indexOf('.') : -1;
-  const seq = dot > 0 ? Number(handle.slice(0, dot)) : Number.NaN;
-  if (!Number.isSafeInteger(seq) || seq <= 0) throw receiptHandleInvalid();
-  return { seq, receipt: handle.slice(dot + 1) };
-}
-
-function parseAttributes(json: string | null): MessageAttributes {
-  return json === null ? {} : (JSON.parse(json) as MessageAttributes);
-}
-
-function toReceived(row: ClaimedRow, receiptHandle: string): ReceivedMessage {
-  return {
-    messageId: row.id,
-    receiptHandle,
-    body: row.body,
-    attributes: parseAttributes(row.attributes),
-    receiveCount: row.receive_count,
-    sentAt: new Date(row.sent_at),
-    firstReceivedAt: new Date(row.first_received_at),
-  };
-}
-
-function entryFailure(id: string, error: unknown): BatchEntryFailure {
-  if (error instanceof QueueError) {
-    return { id, code: error.code, message: error.message, senderFault: !error.retryable };
-  }
-  return { id, code: 'InternalError', message: String(error), senderFault: false };
 }

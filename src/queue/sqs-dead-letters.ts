@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { classifyAwsError } from '../aws/errors.js';
 import { invalidParameter, QueueError } from './errors.js';
-import { type DeadLetter, QUEUE_LIMITS, type QueueSettings } from './port.js';
+import { type DeadLetter, QUEUE_LIMITS, type QueueSettings, RECEIVE_LIMIT_REASON } from './port.js';
 import { sqsErrorToQueueError } from './sqs-errors.js';
 import {
   deadLetterAttributes,
@@ -25,8 +25,6 @@ import {
   toSqsAttributes,
 } from './sqs-messages.js';
 import type { HeldMessage } from './sqs-receipts.js';
-
-export const RECEIVE_LIMIT_REASON = 'receive limit reached';
 
 /** Messages being moved stay hidden this long; if a move fails they come back after it. */
 const MOVE_VISIBILITY_SECONDS = 30;
