@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId, resultKey, uploadKey, userPrefix } from '../ids.js';
 import { BlobError, type BlobStore, type PutOptions } from './port.js';
+import { describeRangeReads } from './range.contract.js';
 
 export interface BlobStoreUnderTest {
   readonly store: BlobStore;
@@ -381,5 +382,7 @@ export function describeBlobStoreContract(adapter: string, factory: BlobStoreFac
       expect(await under.store.list('users/')).toEqual([key]);
       expect(await under.leftovers()).toEqual([]);
     });
+
+    describeRangeReads(setup);
   });
 }

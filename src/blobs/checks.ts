@@ -24,6 +24,33 @@ export function assertPrefix(prefix: string): void {
   }
 }
 
+/** Refuses a range that no object could satisfy, before any storage call. */
+export function assertRange(key: string, start: number, endExclusive: number): void {
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0) {
+    throw new BlobError(
+      'invalid_range',
+      `Refused range ${start}-${endExclusive} of ${JSON.stringify(key)}: offsets must be whole numbers from 0.`,
+      false,
+    );
+  }
+  if (endExclusive <= start) {
+    throw new BlobError(
+      'invalid_range',
+      `Refused range ${start}-${endExclusive} of ${JSON.stringify(key)}: the end must be after the start.`,
+      false,
+    );
+  }
+}
+
+/** The range reaches past the object's end. */
+export function rangePastEnd(key: string, endExclusive: number, size: number): BlobError {
+  return new BlobError(
+    'invalid_range',
+    `Range ending at byte ${endExclusive} of ${JSON.stringify(key)} is past its end (${size} bytes).`,
+    false,
+  );
+}
+
 const METADATA_KEY = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 /** S3's limit on user metadata (keys and values together). */

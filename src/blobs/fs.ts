@@ -26,9 +26,11 @@ import {
   assertKey,
   assertPrefix,
   assertPutOptions,
+  assertRange,
   BodyMeter,
   bodyChunks,
   discardBody,
+  rangePastEnd,
 } from './checks.js';
 import {
   BlobError,
@@ -247,6 +249,37 @@ export class FsBlobStore implements BlobStore {
       })(),
       { objectMode: false },
     );
+  }
+
+  async getRange(key: string, start: number, endExclusive: number): Promise<Buffer> {
+    const target = this.pathOf(key);
+    assertRange(key, start, endExclusive);
+    const handle = await storage(key, () => open(target, 'r'));
+    try {
+      return await storage(key, async () => {
+        const info = await handle.stat();
+        if (!info.isFile()) {
+          throw new BlobError('not_found', `No object under ${JSON.stringify(key)}.`, false);
+        }
+        if (endExclusive > info.size) throw rangePastEnd(key, endExclusive, info.size);
+        const bytes = Buffer.allocUnsafe(endExclusive - start);
+        let filled = 0;
+        while (filled < bytes.length) {
+          const { bytesRead } = await handle.read(
+            bytes,
+            filled,
+            bytes.length - filled,
+            start + filled,
+          );
+          // The file shrank under us: only a broken store does that (keys are replaced by rename).
+          if (bytesRead === 0) throw rangePastEnd(key, endExclusive, start + filled);
+          filled += bytesRead;
+        }
+        return bytes;
+      });
+    } finally {
+      await handle.close();
+    }
   }
 
   async head(key: string): Promise<BlobHead | null> {

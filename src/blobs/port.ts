@@ -13,6 +13,8 @@ export type BlobErrorCode =
   | 'invalid_metadata'
   /** The body is larger than the put's maxBytes. */
   | 'too_large'
+  /** A ranged read asks for bytes the object does not have (or an empty or negative range). */
+  | 'invalid_range'
   /** The key collides with an existing prefix or object of another shape (file systems only). */
   | 'conflict'
   /** The store refuses access: a permission the operator has to fix. */
@@ -93,6 +95,12 @@ export interface BlobStore {
    * that existed when get resolved, even if the key is overwritten meanwhile.
    */
   get(key: string): Promise<Readable>;
+  /**
+   * Bytes `start` (inclusive) to `endExclusive` of the object, whole or not at all: integers with
+   * 0 <= start < endExclusive <= size, else `invalid_range`; a missing key is `not_found`. For
+   * reading a few records of a large object without streaming all of it.
+   */
+  getRange(key: string, start: number, endExclusive: number): Promise<Buffer>;
   /** Size, content type and metadata, or null when there is no object under the key. */
   head(key: string): Promise<BlobHead | null>;
   /** Removes the object; removing a missing object succeeds. */

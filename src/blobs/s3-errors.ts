@@ -50,6 +50,9 @@ export function s3ErrorToBlobError(error: unknown, key: string, action: string):
       false,
     );
   }
+  if (failure.code === 'InvalidRange' || failure.httpStatus === 416) {
+    return wrap('invalid_range', `The range asked of ${where} starts past its end.`, false);
+  }
   if (failure.code === 'EntityTooLarge') {
     return wrap('too_large', `The body for ${where} is larger than S3 accepts.`, false);
   }

@@ -23,9 +23,11 @@ import {
   assertKey,
   assertPrefix,
   assertPutOptions,
+  assertRange,
   BodyMeter,
   bodyChunks,
   discardBody,
+  rangePastEnd,
 } from './checks.js';
 import {
   BlobError,
@@ -215,6 +217,31 @@ export class S3BlobStore implements BlobStore {
       })(),
       { objectMode: false },
     );
+  }
+
+  async getRange(key: string, start: number, endExclusive: number): Promise<Buffer> {
+    const objectKey = this.objectKey(key);
+    assertRange(key, start, endExclusive);
+    try {
+      const output = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: objectKey,
+          Range: `bytes=${start}-${endExclusive - 1}`,
+        }),
+      );
+      const bytes = Buffer.from((await output.Body?.transformToByteArray()) ?? []);
+      // S3 answers a range that starts inside the object but ends past it with what there is.
+      if (bytes.length !== endExclusive - start) {
+        const size = Number(
+          /\/(\d+)$/.exec(output.ContentRange ?? '')?.[1] ?? start + bytes.length,
+        );
+        throw rangePastEnd(key, endExclusive, size);
+      }
+      return bytes;
+    } catch (error) {
+      throw s3ErrorToBlobError(error, key, 'GetObject (range)');
+    }
   }
 
   async head(key: string): Promise<BlobHead | null> {
