@@ -178,12 +178,20 @@ export async function openQueue(config: Config): Promise<JobQueue> {
     }
     case 'sqs': {
       const { SqsJobQueue } = await import('./queue/sqs.js');
+      const oldestAge = queue.oldestAge;
       return new SqsJobQueue({
         queueUrl: queue.queueUrl,
         deadLetterQueueUrl: queue.deadLetterQueueUrl,
         name,
         settings,
         ...awsOptions(queue.aws),
+        ...(oldestAge.kind === 'cloudwatch'
+          ? {
+              oldestMessageAge: (
+                await import('./queue/cloudwatch-oldest-age.js')
+              ).cloudWatchOldestAge(awsOptions(oldestAge.aws)),
+            }
+          : {}),
       });
     }
   }

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -75,6 +75,20 @@ export class JobQueues extends Construct {
       JobQueues.workerDeadLetterActions,
       'WorkerDeadLettersRejectedMessages',
     );
+    // The workers' monitor reads the queue's ApproximateAgeOfOldestMessage (SQS has no attribute
+    // for it). GetMetricData supports no resource scoping and reads metrics only.
+    workerRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WorkerReadsQueueAgeMetric',
+        actions: ['cloudwatch:GetMetricData'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(workerRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:GetMetricData supports no resource-level permissions; the worker reads the queue age metric with it and can write nothing.',
+    });
   }
 
   private allow(role: iam.IRole, queue: sqs.Queue, actions: string[], sid: string): void {

@@ -218,7 +218,12 @@ export class Services extends Construct {
     workerTask.addContainer('worker', {
       image,
       command: ['worker'],
-      environment: { ...environment, SHUTDOWN_DEADLINE_S: String(shutdown.worker.drainSeconds) },
+      environment: {
+        ...environment,
+        SHUTDOWN_DEADLINE_S: String(shutdown.worker.drainSeconds),
+        // Workers run the monitor, whose oldest-message alarm needs the age from CloudWatch.
+        SQS_OLDEST_AGE_SOURCE: 'cloudwatch',
+      },
       secrets,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'worker', logGroup: logGroup('Worker') }),
       // A job being scored gets almost two minutes to finish after scale-in; anything longer

@@ -61,6 +61,7 @@ describe('cdk-nag AwsSolutions', () => {
       [
         'Churnline-prod/ApiTaskRole AwsSolutions-IAM5[Resource::<Bucket.Arn>/churnline/*]',
         'Churnline-prod/WorkerTaskRole AwsSolutions-IAM5[Resource::<Bucket.Arn>/churnline/*]',
+        'Churnline-prod/WorkerTaskRole AwsSolutions-IAM5[Resource::*]',
         'Churnline-prod/Database/Instance AwsSolutions-RDS11',
         'Churnline-prod/Database/Instance AwsSolutions-SMG4',
         'Churnline-prod/Services/LoadBalancerSecurityGroup AwsSolutions-EC23',

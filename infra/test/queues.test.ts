@@ -165,6 +165,12 @@ describe('task role permissions (least privilege)', () => {
         Action: ['sqs:SendMessage', 'sqs:ReceiveMessage'],
         Resource: arn(dlqId),
       },
+      {
+        Sid: 'WorkerReadsQueueAgeMetric',
+        Effect: 'Allow',
+        Action: 'cloudwatch:GetMetricData',
+        Resource: '*',
+      },
     ]);
   });
 

@@ -54,6 +54,8 @@ const envSchema = z.object({
   AWS_ENDPOINT_URL: z.url({ error: 'must be a URL' }).optional(),
   AWS_ENDPOINT_URL_SQS: z.url({ error: 'must be a URL' }).optional(),
   AWS_ENDPOINT_URL_S3: z.url({ error: 'must be a URL' }).optional(),
+  AWS_ENDPOINT_URL_CLOUDWATCH: z.url({ error: 'must be a URL' }).optional(),
+  SQS_OLDEST_AGE_SOURCE: z.enum(['none', 'cloudwatch']).default('none'),
   QUEUE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,80}$/, 'use 1-80 letters, digits, hyphens or underscores')
@@ -111,6 +113,10 @@ export type QueueConfig =
       readonly queueUrl: string;
       readonly deadLetterQueueUrl: string;
       readonly aws: AwsConfig;
+      /** Where the age of the oldest message comes from (SQS has no attribute for it). */
+      readonly oldestAge:
+        | { readonly kind: 'none' }
+        | { readonly kind: 'cloudwatch'; readonly aws: AwsConfig };
     });
 
 export interface Config {
@@ -220,6 +226,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       'Invalid configuration:\n  S3_SSE_KMS_KEY_ID is set but S3_SSE is not aws:kms; set S3_SSE=aws:kms or remove the key id',
     );
   }
+  if (e.SQS_OLDEST_AGE_SOURCE === 'cloudwatch' && e.QUEUE !== 'sqs') {
+    throw new ConfigError(
+      `Invalid configuration:\n  SQS_OLDEST_AGE_SOURCE=cloudwatch with QUEUE=${e.QUEUE}: only Amazon SQS needs CloudWatch for the age of the oldest message; remove SQS_OLDEST_AGE_SOURCE or set QUEUE=sqs`,
+    );
+  }
   if (e.DATABASE_URL && e.QUEUE === 'sqlite') {
     throw new ConfigError(
       'Invalid configuration:\n  QUEUE=sqlite with DATABASE_URL: the SQLite queue lives on one machine while PostgreSQL is for many; set QUEUE=postgres (or QUEUE=sqs)',
@@ -251,6 +262,10 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
           queueUrl: e.SQS_QUEUE_URL as string,
           deadLetterQueueUrl: e.SQS_DLQ_URL as string,
           aws: aws(e.AWS_ENDPOINT_URL_SQS),
+          oldestAge:
+            e.SQS_OLDEST_AGE_SOURCE === 'cloudwatch'
+              ? { kind: 'cloudwatch', aws: aws(e.AWS_ENDPOINT_URL_CLOUDWATCH) }
+              : { kind: 'none' },
         }
       : e.QUEUE === 'postgres'
         ? { ...queueCommon, kind: 'postgres', url: e.DATABASE_URL as string }

@@ -16,6 +16,12 @@ export type OldestMessageAgeReader = (queue: {
   readonly url: string;
 }) => Promise<number | null>;
 
+/** Where the age comes from, and what to release with the queue (the CloudWatch client). */
+export interface OldestMessageAgeSource {
+  readonly read: OldestMessageAgeReader;
+  close?(): void;
+}
+
 export const OLDEST_AGE_UNCONFIGURED =
   'Amazon SQS has no queue attribute for the age of the oldest message; it is the CloudWatch metric ApproximateAgeOfOldestMessage, and no CloudWatch reader is configured.';
 const OLDEST_AGE_NO_DATAPOINT =
@@ -52,7 +58,18 @@ export async function queueDepth(options: {
   if (!options.oldestMessageAge) {
     return { ...counts, oldestAgeSeconds: null, oldestAgeUnknownReason: OLDEST_AGE_UNCONFIGURED };
   }
-  const age = await options.oldestMessageAge({ name: options.name, url: options.url });
+  let age: number | null;
+  try {
+    age = await options.oldestMessageAge({ name: options.name, url: options.url });
+  } catch (error) {
+    // The depth is still worth reporting; the monitor shows why the age is missing.
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      ...counts,
+      oldestAgeSeconds: null,
+      oldestAgeUnknownReason: `Reading ApproximateAgeOfOldestMessage from CloudWatch failed: ${reason}`,
+    };
+  }
   return age === null
     ? { ...counts, oldestAgeSeconds: null, oldestAgeUnknownReason: OLDEST_AGE_NO_DATAPOINT }
     : { ...counts, oldestAgeSeconds: Math.max(0, Math.floor(age)) };

@@ -130,7 +130,7 @@ describeJobQueueContract('sqs (fauxqs)', async (settings) => {
   const queues = await createQueues(settings);
   const queue = new SqsJobQueue({
     ...options(queues, settings),
-    oldestMessageAge: oldestAgeFromServer,
+    oldestMessageAge: { read: oldestAgeFromServer },
   });
   return {
     queue,

@@ -40,7 +40,7 @@ import {
 } from './port.js';
 import { idsOnly, runBatch } from './sqs-batches.js';
 import { SqsDeadLetters } from './sqs-dead-letters.js';
-import { type OldestMessageAgeReader, queueDepth } from './sqs-depth.js';
+import { type OldestMessageAgeSource, queueDepth } from './sqs-depth.js';
 import { sqsErrorToQueueError } from './sqs-errors.js';
 import {
   assertNoReservedAttribute,
@@ -59,7 +59,7 @@ import {
   resolveSettings,
 } from './validation.js';
 
-export type { OldestMessageAgeReader } from './sqs-depth.js';
+export type { OldestMessageAgeReader, OldestMessageAgeSource } from './sqs-depth.js';
 
 export interface SqsQueueOptions extends AwsClientOptions {
   /** The source queue, e.g. `https://sqs.eu-west-1.amazonaws.com/123456789012/predictions`. */
@@ -78,7 +78,7 @@ export interface SqsQueueOptions extends AwsClientOptions {
    * Age of the oldest message, e.g. from the CloudWatch metric ApproximateAgeOfOldestMessage.
    * Absent: stats() reports the age as unknown, with the reason.
    */
-  readonly oldestMessageAge?: OldestMessageAgeReader;
+  readonly oldestMessageAge?: OldestMessageAgeSource;
   /** How often redriveDeadLetters checks a StartMessageMoveTask for completion. */
   readonly moveTaskPollIntervalMs?: number;
 }
@@ -106,7 +106,7 @@ export class SqsJobQueue implements JobQueue {
   private readonly client: SQSClient;
   private readonly receipts = new ReceiptBook();
   private readonly deadLetters: SqsDeadLetters;
-  private readonly oldestMessageAge: OldestMessageAgeReader | undefined;
+  private readonly oldestMessageAge: OldestMessageAgeSource | undefined;
   private readonly closing = new AbortController();
   private closed = false;
 
@@ -342,7 +342,7 @@ export class SqsJobQueue implements JobQueue {
   async stats(): Promise<QueueStats> {
     this.assertOpen();
     const depth = (url: string, name: string) =>
-      queueDepth({ client: this.client, url, name, oldestMessageAge: this.oldestMessageAge });
+      queueDepth({ client: this.client, url, name, oldestMessageAge: this.oldestMessageAge?.read });
     const [main, deadLetter] = await Promise.all([
       depth(this.queueUrl, this.name),
       depth(this.deadLetterQueueUrl, `${this.name} dead-letter queue`),
@@ -390,6 +390,7 @@ export class SqsJobQueue implements JobQueue {
     this.closed = true;
     this.closing.abort();
     this.client.destroy();
+    this.oldestMessageAge?.close?.();
   }
 
   private async call<T>(action: string, request: () => Promise<T>): Promise<T> {
