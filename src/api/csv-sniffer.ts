@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { detectDelimiter, MAX_RECORD_CHARS } from '../model/csv-reader.js';
 import { ApiError } from './errors.js';
 
 const SNIFF_BYTES = 8192;
@@ -17,19 +18,38 @@ const BINARY_SIGNATURES: ReadonlyArray<[string, number[]]> = [
 export const NOT_CSV_HINT =
   'Upload a CSV file as UTF-8 text with a header row (in Excel: File > Save As > "CSV UTF-8").';
 
+const UTF16_MESSAGE = `The file is UTF-16 text (Excel's "Unicode Text"), not UTF-8. ${NOT_CSV_HINT}`;
+
+/** Where the counter is within a record, the way the CSV reader sees it (RFC 4180). */
+const State = {
+  FieldStart: 0,
+  Unquoted: 1,
+  Quoted: 2,
+  /** A quote inside a quoted field: closes it, or escapes a second quote. */
+  QuoteInQuoted: 3,
+} as const;
+type State = (typeof State)[keyof typeof State];
+
 /**
- * Passes an upload through unchanged while checking that it is CSV text and counting its records:
- * binary content (archives, workbooks, images, NUL bytes) and invalid UTF-8 fail with 415, an
- * empty or header-only file with 422. Records are counted outside quotes, so a quoted field with
- * an embedded newline stays one record.
+ * Passes an upload through unchanged while checking that it is CSV text the worker can read and
+ * counting its records: binary content (archives, workbooks, images, NUL bytes), UTF-16 and
+ * invalid UTF-8 fail with 415; an empty or header-only file, a quoted field that is never closed
+ * and a record longer than the reader accepts fail with 422. Quotes are read as the CSV reader
+ * reads them (they open a field only at its start, in the delimiter detected from the header
+ * line), so a stray `27" screen` neither hides the rows after it nor fails the upload.
  */
 export class CsvSniffer extends Transform {
   private sniffed = false;
   private head: Buffer[] = [];
   private headBytes = 0;
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
-  private inQuotes = false;
+  /** Bytes held until the header line is complete and the delimiter is known. */
+  private uncounted: Buffer[] = [];
+  private delimiter: number | undefined;
+  private state: State = State.FieldStart;
   private lineHasContent = false;
+  /** Length of the current record in UTF-16 code units, as the reader measures it. */
+  private recordChars = 0;
   private records = 0;
 
   /** Data rows: records after the header. Valid once the stream has ended. */
@@ -44,8 +64,14 @@ export class CsvSniffer extends Transform {
         this.headBytes += chunk.length;
         if (this.headBytes >= SNIFF_BYTES) this.sniff();
       }
-      this.utf8.decode(chunk, { stream: true });
-      this.count(chunk);
+      try {
+        this.utf8.decode(chunk, { stream: true });
+      } catch (error) {
+        // Before the head is full: say what the file is (a workbook, UTF-16) if it is known.
+        if (!this.sniffed) this.sniff();
+        throw error;
+      }
+      this.countOrHold(chunk, false);
       callback(null, chunk);
     } catch (error) {
       callback(toApiError(error));
@@ -56,6 +82,14 @@ export class CsvSniffer extends Transform {
     try {
       if (!this.sniffed) this.sniff();
       this.utf8.decode();
+      this.countOrHold(undefined, true);
+      if (this.state === State.Quoted) {
+        throw new ApiError(
+          422,
+          'invalid_csv',
+          `Row ${this.records + 1} has a quoted field that is never closed: the file ends inside it. Close the quote (") or remove it, then upload again.`,
+        );
+      }
       if (this.lineHasContent) this.records++;
       if (this.records === 0) {
         throw new ApiError(422, 'empty_file', `The file is empty. ${NOT_CSV_HINT}`);
@@ -86,7 +120,11 @@ export class CsvSniffer extends Transform {
         );
       }
     }
+    if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+      throw new ApiError(415, 'invalid_encoding', UTF16_MESSAGE);
+    }
     if (head.includes(0)) {
+      if (looksLikeUtf16(head)) throw new ApiError(415, 'invalid_encoding', UTF16_MESSAGE);
       throw new ApiError(
         415,
         'unsupported_media_type',
@@ -95,28 +133,92 @@ export class CsvSniffer extends Transform {
     }
   }
 
+  /** Counts `chunk` once the delimiter is known; until then holds it with the header line. */
+  private countOrHold(chunk: Buffer | undefined, final: boolean): void {
+    if (this.delimiter !== undefined) {
+      if (chunk) this.count(chunk);
+      return;
+    }
+    if (chunk) this.uncounted.push(chunk);
+    const held = Buffer.concat(this.uncounted);
+    const newline = held.indexOf(LF);
+    if (newline === -1 && !final) {
+      if (held.length > 4 * MAX_RECORD_CHARS) throw rowTooLong(1);
+      this.uncounted = [held];
+      return;
+    }
+    // The reader decides the same way: the text up to the first newline, quoted or not.
+    const headerLine = held.subarray(0, newline === -1 ? held.length : newline);
+    this.delimiter = detectDelimiter(headerLine.toString('utf8')).charCodeAt(0);
+    this.uncounted = [];
+    this.count(held);
+  }
+
   private count(chunk: Buffer): void {
-    let inQuotes = this.inQuotes;
+    const delimiter = this.delimiter as number;
+    let state: State = this.state;
     let hasContent = this.lineHasContent;
+    let chars = this.recordChars;
     let records = 0;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i] as number;
+      // One UTF-16 unit per character, two for a four-byte (astral) one; continuations add none.
+      if ((byte & 0xc0) !== 0x80) chars += byte >= 0xf0 ? 2 : 1;
+      if (state === State.Quoted) {
+        if (byte === QUOTE) state = State.QuoteInQuoted;
+        continue;
+      }
       if (byte === QUOTE) {
-        inQuotes = !inQuotes;
         hasContent = true;
-      } else if (byte === LF && !inQuotes) {
+        if (state === State.FieldStart) state = State.Quoted;
+        else if (state === State.QuoteInQuoted) state = State.Quoted;
+        continue;
+      }
+      if (byte === LF) {
         if (hasContent) records++;
+        if (chars > MAX_RECORD_CHARS) throw rowTooLong(this.records + records);
         hasContent = false;
-      } else if (byte !== CR && byte !== 0x20 && byte !== 0x09 && byte !== 0x2c && byte !== 0x3b) {
+        chars = 0;
+        state = State.FieldStart;
+        continue;
+      }
+      if (byte === delimiter) {
+        state = State.FieldStart;
+      } else {
+        state = State.Unquoted;
+      }
+      if (byte !== CR && byte !== 0x20 && byte !== 0x09 && byte !== 0x2c && byte !== 0x3b) {
         // A line of only separators or blanks is an empty record, as spreadsheets export them.
         hasContent = true;
       }
     }
-    this.inQuotes = inQuotes;
+    if (chars > MAX_RECORD_CHARS) throw rowTooLong(this.records + records + 1);
+    this.state = state;
     this.lineHasContent = hasContent;
+    this.recordChars = chars;
     this.records += records;
   }
 }
+
+/** Mostly NUL bytes at odd (little-endian) or even (big-endian) offsets: ASCII text in UTF-16. */
+function looksLikeUtf16(head: Buffer): boolean {
+  const pairs = Math.floor(head.length / 2);
+  if (pairs < 2) return false;
+  let evenNuls = 0;
+  let oddNuls = 0;
+  for (let i = 0; i < pairs * 2; i += 2) {
+    if (head[i] === 0) evenNuls++;
+    if (head[i + 1] === 0) oddNuls++;
+  }
+  return Math.max(evenNuls, oddNuls) >= 0.8 * pairs && Math.min(evenNuls, oddNuls) === 0;
+}
+
+const rowTooLong = (row: number) =>
+  new ApiError(
+    422,
+    'row_too_long',
+    `Row ${row} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quote that is never closed). Fix that row and upload again.`,
+  );
 
 function toApiError(error: unknown): Error {
   if (error instanceof TypeError && /decode|encoded/i.test(error.message)) {
