@@ -87,7 +87,7 @@ export class CsvParser {
       this.pending = buffer.slice(pos);
       if (this.pending.length > MAX_RECORD_CHARS) {
         throw new CsvInputError(
-          `row ${this.recordsSeen + 1} is longer than ${MAX_RECORD_CHARS} characters; a quoted field is probably never closed.`,
+          `row ${this.recordsSeen + 1} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quoted field that is never closed).`,
         );
       }
     }

@@ -42,6 +42,22 @@ describe('header mapping', () => {
     );
   });
 
+  it('names at most 40 headers found, each cut to 60 characters, however wide the file', () => {
+    const headers = [`${'é'.repeat(61)}`, ...Array.from({ length: 10_000 }, (_, i) => `c${i}`)];
+    let message = '';
+    try {
+      mapColumns(headers, fields);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /^the file lacks 3 required columns: tenure; MonthlyCharges; Contract\./,
+    );
+    expect(message).toContain(`Found: "${'é'.repeat(60)}…", "c0", `);
+    expect(message).toMatch(/"c38" and 9,961 more\.$/);
+    expect(message.length).toBeLessThan(600);
+  });
+
   it('recognises identifier columns', () => {
     for (const id of ['customerID', 'Customer Id', 'account_number', 'id', 'user_uuid']) {
       expect(looksLikeIdentifier(id)).toBe(true);

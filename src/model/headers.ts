@@ -112,9 +112,28 @@ export function mapColumns(
         : field.field;
     });
     throw new CsvInputError(
-      `the file lacks ${missing.length} required column${missing.length === 1 ? '' : 's'}: ${described.join('; ')}. Found: ${headers.map((h) => JSON.stringify(h)).join(', ')}.`,
+      `the file lacks ${missing.length} required column${missing.length === 1 ? '' : 's'}: ${described.join('; ')}. Found: ${listHeaders(headers)}.`,
     );
   }
   const unusedColumns = headers.filter((_, index) => !claimed.has(index));
   return { fieldColumns, unusedColumns };
+}
+
+/** Headers named in an error; a file of 10,000 columns must not make a 100 kB message. */
+const LISTED_HEADERS = 40;
+const LISTED_HEADER_CHARS = 60;
+
+function listHeaders(headers: readonly string[]): string {
+  const shown = headers.slice(0, LISTED_HEADERS).map((header) => {
+    const chars = Array.from(header);
+    return JSON.stringify(
+      chars.length > LISTED_HEADER_CHARS
+        ? `${chars.slice(0, LISTED_HEADER_CHARS).join('')}…`
+        : header,
+    );
+  });
+  const more = headers.length - shown.length;
+  return more > 0
+    ? `${shown.join(', ')} and ${more.toLocaleString('en-US')} more`
+    : shown.join(', ');
 }
