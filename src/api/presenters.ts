@@ -1,4 +1,6 @@
 import type { Prediction, Upload } from '../db/schema.js';
+import type { ScoreSummary } from '../model/score-stream.js';
+import type { SummaryView } from './predictions/schema.js';
 
 /** The API's view of an upload: never the storage key (an internal detail). */
 export function presentUpload(upload: Upload) {
@@ -23,7 +25,7 @@ export function presentPrediction(prediction: Prediction) {
     attempts: prediction.attempts,
     rowsScored: prediction.rows_scored,
     rowsFailed: prediction.rows_failed,
-    summary: prediction.summary === null ? null : (JSON.parse(prediction.summary) as unknown),
+    summary: prediction.summary === null ? null : presentSummary(prediction.summary),
     error:
       prediction.error_code === null
         ? null
@@ -40,6 +42,16 @@ export function presentPrediction(prediction: Prediction) {
       results:
         prediction.status === 'completed' ? `/v1/predictions/${prediction.id}/results.csv` : null,
     },
+  };
+}
+
+/** A stored summary; those written before the histogram and revenue existed show them as null. */
+function presentSummary(stored: string): SummaryView {
+  const summary = JSON.parse(stored) as Partial<ScoreSummary> & SummaryView;
+  return {
+    ...summary,
+    probabilityHistogram: summary.probabilityHistogram ?? null,
+    revenue: summary.revenue ?? null,
   };
 }
 

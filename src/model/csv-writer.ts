@@ -9,13 +9,19 @@ function startsLikeFormula(value: string): boolean {
 }
 
 /**
- * One output cell: prefixed with an apostrophe when a spreadsheet would run it as a formula
- * (CSV injection), then quoted when it holds a comma, quote or line break.
+ * A value as an output cell holds it: prefixed with an apostrophe when a spreadsheet would run it
+ * as a formula (CSV injection). What a reader of the output parses back.
  */
+export function neutraliseCell(value: string): string {
+  return value.length > 0 && startsLikeFormula(value) && !PLAIN_NUMBER.test(value)
+    ? `'${value}`
+    : value;
+}
+
+/** One output cell: neutralised (see neutraliseCell), then quoted when it holds a comma, quote or line break. */
 export function csvCell(value: string): string {
   if (value.length === 0) return value;
-  let cell = value;
-  if (startsLikeFormula(cell) && !PLAIN_NUMBER.test(cell)) cell = `'${cell}`;
+  const cell = neutraliseCell(value);
   if (NEEDS_QUOTES.test(cell)) return `"${cell.replaceAll('"', '""')}"`;
   return cell;
 }

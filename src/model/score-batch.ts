@@ -3,7 +3,7 @@
  * summary. Shared by the in-thread stream and the worker threads, so both write the same bytes.
  */
 import type { Delimiter } from './csv-reader.js';
-import { csvCell, csvLine } from './csv-writer.js';
+import { csvCell, csvLine, neutraliseCell } from './csv-writer.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import { type RecordScorer, RowError, topContributions } from './scorer.js';
@@ -14,6 +14,53 @@ export const OUTPUT_COLUMNS = ['churn_probability', 'risk_tier', 'top_reasons', 
 const FORMULA_START = /(?:^|,)[=+\-@\t\r]/;
 const KEPT_ERRORS = 5;
 
+/** The results file writes probabilities with 4 decimals: whole ten-thousandths. */
+export const PROBABILITY_SCALE = 10_000;
+/** The summary's histogram: bands of 0.05 over [0, 1], the last one closed. */
+export const HISTOGRAM_BINS = 20;
+/** Revenue this large per customer and month is a unit mistake, not a price; it is not summed. */
+const MAX_MONTHLY_REVENUE = 1e9;
+/** Below this an integer sum of Numbers is still exact; see scoreBatch. */
+const EXACT_LIMIT = 2 ** 52;
+
+/** Risk tiers as the rows index stores them; 0 is a row that was not scored. */
+export const TIER_CODES: Readonly<Record<RiskTier, number>> = { high: 1, medium: 2, low: 3 };
+
+/**
+ * Revenue sums in whole units (cents; ten-thousandths × cents for the expected loss), as bigints,
+ * so that they come out the same however the rows were cut into batches or threads.
+ */
+export interface RevenueTally {
+  cents: bigint;
+  lossMicros: bigint;
+  highCents: bigint;
+}
+
+/**
+ * What the rows index needs of each output row, in output order (see src/results/). Plain data,
+ * so that it can cross a worker boundary.
+ */
+export interface RowFacts {
+  /** UTF-8 bytes of the row's output line (more than one line when a quoted cell holds one). */
+  bytes: number[];
+  /** The probability in ten-thousandths as written, or -1 for a row that was not scored. */
+  probabilities: number[];
+  /** TIER_CODES, 0 for a row that was not scored. */
+  tiers: number[];
+  /** The customer id cell as the output holds it; '' when the file has no id column. */
+  ids: string[];
+}
+
+/** Receives the results file's header line and then every row's facts, in output order. */
+export interface RowSink {
+  header(line: string): void;
+  add(rows: RowFacts): void;
+}
+
+export function emptyRowFacts(): RowFacts {
+  return { bytes: [], probabilities: [], tiers: [], ids: [] };
+}
+
 /** Counts for one batch or a whole file; plain data so it can cross a worker boundary. */
 export interface Tally {
   rows: number;
@@ -21,6 +68,9 @@ export interface Tally {
   failed: number;
   tiers: Record<RiskTier, number>;
   probabilitySum: number;
+  /** Scored rows per band of 0.05 of the probability as written. */
+  histogram: number[];
+  revenue: RevenueTally;
   reasonCounts: Map<string, number>;
   unknownCategories: Map<string, number>;
   /** The first few row errors; `row` counts from 1 within the tallied rows. */
@@ -34,6 +84,8 @@ export function emptyTally(): Tally {
     failed: 0,
     tiers: { high: 0, medium: 0, low: 0 },
     probabilitySum: 0,
+    histogram: new Array<number>(HISTOGRAM_BINS).fill(0),
+    revenue: { cents: 0n, lossMicros: 0n, highCents: 0n },
     reasonCounts: new Map(),
     unknownCategories: new Map(),
     errors: [],
@@ -52,6 +104,12 @@ export function addTally(into: Tally, part: Tally): void {
   into.failed += part.failed;
   into.probabilitySum += part.probabilitySum;
   for (const tier of ['high', 'medium', 'low'] as const) into.tiers[tier] += part.tiers[tier];
+  for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
+    (into.histogram[bin] as number) += part.histogram[bin] as number;
+  }
+  into.revenue.cents += part.revenue.cents;
+  into.revenue.lossMicros += part.revenue.lossMicros;
+  into.revenue.highCents += part.revenue.highCents;
   for (const [key, rows] of part.reasonCounts) {
     into.reasonCounts.set(key, (into.reasonCounts.get(key) ?? 0) + rows);
   }
@@ -86,15 +144,30 @@ export interface RecordBatch {
   delimiter: Delimiter;
 }
 
-/** Scores the records of `batch` into `tally` and returns their output lines. */
+/**
+ * Scores the records of `batch` into `tally` and returns their output lines; with `rows`, also
+ * appends each row's facts for the rows index.
+ */
 export function scoreBatch(
   scorer: RecordScorer,
   batch: RecordBatch,
   tally: Tally,
   reasonCount = 3,
+  rows?: RowFacts,
 ): string {
   const width = scorer.headers.length;
   const { records, lines, delimiter } = batch;
+  const { idColumn, revenueColumn } = scorer;
+  // Whole cents and ten-thousandths, summed as Numbers while that is exact, then as bigints.
+  const revenue = { cents: 0, lossMicros: 0, highCents: 0 };
+  const flushRevenue = () => {
+    tally.revenue.cents += BigInt(revenue.cents);
+    tally.revenue.lossMicros += BigInt(revenue.lossMicros);
+    tally.revenue.highCents += BigInt(revenue.highCents);
+    revenue.cents = 0;
+    revenue.lossMicros = 0;
+    revenue.highCents = 0;
+  };
   let text = '';
   for (let b = 0; b < records.length; b++) {
     const record = records[b] as string[];
@@ -126,7 +199,31 @@ export function scoreBatch(
       tally.scored++;
       tally.tiers[row.tier]++;
       tally.probabilitySum += row.probability;
-      line += `${row.probability.toFixed(4)},${row.tier},${csvCell(scorer.reasons(record, row, top))},\n`;
+      const written = row.probability.toFixed(4);
+      // The histogram and the revenue use the probability as written, like the rows API.
+      const scaled = Math.round(Number(written) * PROBABILITY_SCALE);
+      (tally.histogram[Math.min(HISTOGRAM_BINS - 1, Math.floor(scaled / 500))] as number)++;
+      if (revenueColumn >= 0) {
+        const value = scorer.parseNumber(record[revenueColumn] ?? '');
+        if (Math.abs(value) < MAX_MONTHLY_REVENUE) {
+          const cents = Math.round(value * 100);
+          revenue.cents += cents;
+          revenue.lossMicros += scaled * cents;
+          if (row.tier === 'high') revenue.highCents += cents;
+          if (
+            Math.abs(revenue.lossMicros) > EXACT_LIMIT ||
+            Math.abs(revenue.cents) > EXACT_LIMIT ||
+            Math.abs(revenue.highCents) > EXACT_LIMIT
+          ) {
+            flushRevenue();
+          }
+        }
+      }
+      line += `${written},${row.tier},${csvCell(scorer.reasons(record, row, top))},\n`;
+      if (rows) {
+        rows.probabilities.push(scaled);
+        rows.tiers.push(TIER_CODES[row.tier]);
+      }
     } catch (error) {
       if (!(error instanceof RowError)) throw error;
       tally.failed++;
@@ -134,9 +231,18 @@ export function scoreBatch(
         tally.errors.push({ row: tally.rows, message: error.message });
       }
       line += `,,,${csvCell(error.message)}\n`;
+      if (rows) {
+        rows.probabilities.push(-1);
+        rows.tiers.push(0);
+      }
+    }
+    if (rows) {
+      rows.bytes.push(Buffer.byteLength(line));
+      rows.ids.push(idColumn >= 0 ? neutraliseCell(record[idColumn] ?? '') : '');
     }
     text += line;
   }
+  flushRevenue();
   for (const [column, rows] of scorer.unknownCategories) {
     tally.unknownCategories.set(column, (tally.unknownCategories.get(column) ?? 0) + rows);
   }

@@ -185,9 +185,17 @@ export async function scoreCsvStreamParallel(
   const delimiter = parser.delimiter ?? ',';
   const delimiterByte = delimiter.charCodeAt(0);
   const scorer = new RecordScorer(model, headers, delimiter);
-  await write(output, headerLine(headers));
+  const header = headerLine(headers);
+  await write(output, header);
+  options.rows?.header(header);
 
-  const data: ScoreWorkerData = { model, headers, delimiter, reasons: options.reasons ?? 3 };
+  const data: ScoreWorkerData = {
+    model,
+    headers,
+    delimiter,
+    reasons: options.reasons ?? 3,
+    collectRows: options.rows !== undefined,
+  };
   const workers = Array.from({ length: workerCount }, () => startWorker(data));
   const replies = new Map<number, ScoreWorkerReply>();
   const chunkStarts = new Map<number, number>();
@@ -238,6 +246,7 @@ export async function scoreCsvStreamParallel(
       chunkStarts.delete(written);
       addTally(tally, reply.tally);
       checkFailureShare(tally, false);
+      if (reply.rows) options.rows?.add(reply.rows);
       written++;
       await write(output, reply.output);
       options.onProgress?.({ rows: tally.rows, bytes: Math.min(bytesRead, bytesDispatched) });
@@ -269,5 +278,5 @@ export async function scoreCsvStreamParallel(
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
   checkFailureShare(tally, true);
-  return summarise(tally, scorer.unusedColumns, delimiter);
+  return summarise(tally, scorer, delimiter);
 }

@@ -11,8 +11,10 @@ import type { ModelFile } from './model-file.js';
 import {
   addTally,
   checkFailureShare,
+  emptyRowFacts,
   emptyTally,
   headerLine,
+  type RowSink,
   scoreBatch,
   type Tally,
 } from './score-batch.js';
@@ -24,6 +26,8 @@ export type ScoreInput = Readable | AsyncIterable<Buffer | string> | Iterable<Bu
 export interface ScoreOptions {
   /** Detected from the header line when not given. */
   delimiter?: Delimiter;
+  /** Receives the facts the rows index is built from, as the results are written. */
+  rows?: RowSink;
   /** Called after each chunk with the rows done and input bytes read so far. */
   onProgress?: (progress: { rows: number; bytes: number }) => void;
   /** Number of reasons per row. */
@@ -36,6 +40,13 @@ export interface ScoreSummary {
   failed: number;
   tiers: Record<RiskTier, number>;
   meanProbability: number;
+  /**
+   * Scored rows per band of 0.05 of the probability as written in the results:
+   * [0, 0.05), [0.05, 0.1), ... [0.95, 1].
+   */
+  probabilityHistogram: number[];
+  /** What the risk is worth, when the file has a monthly-revenue column; else null. */
+  revenue: RevenueSummary | null;
   /** The reasons that appear most often among rows' top reasons, with how many rows. */
   commonReasons: Array<{ reason: string; rows: number }>;
   unusedColumns: string[];
@@ -44,6 +55,27 @@ export interface ScoreSummary {
   /** The first few row errors ("row 12: tenure is "abc", not a number"). */
   firstErrors: string[];
   delimiter: Delimiter;
+}
+
+/**
+ * Sums over scored rows with a readable revenue (blank or unreadable cells count as 0), rounded
+ * to cents, in the file's own currency.
+ */
+export interface RevenueSummary {
+  /** The header of the revenue column, as in the file. */
+  column: string;
+  monthlyTotal: number;
+  /** Σ probability × revenue: the monthly revenue expected to churn. */
+  expectedMonthlyLoss: number;
+  /** Σ revenue over high-tier rows. */
+  highRiskMonthly: number;
+}
+
+/** Whole `units` per currency unit (100 for cents), rounded half away from zero, to cents. */
+function toCurrency(value: bigint, unitsPerCent: bigint): number {
+  const half = unitsPerCent / 2n;
+  const cents = (value < 0n ? value - half : value + half) / unitsPerCent;
+  return Number(cents) / 100;
 }
 
 async function* countingBytes(
@@ -73,22 +105,29 @@ export function write(output: Writable, text: string | Uint8Array): Promise<void
   });
 }
 
-export function summarise(
-  tally: Tally,
-  unusedColumns: string[],
-  delimiter: Delimiter,
-): ScoreSummary {
+export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimiter): ScoreSummary {
+  const revenueColumn = scorer.headers[scorer.revenueColumn];
   return {
     rows: tally.rows,
     scored: tally.scored,
     failed: tally.failed,
     tiers: tally.tiers,
     meanProbability: tally.scored === 0 ? 0 : tally.probabilitySum / tally.scored,
+    probabilityHistogram: [...tally.histogram],
+    revenue:
+      revenueColumn === undefined
+        ? null
+        : {
+            column: revenueColumn,
+            monthlyTotal: toCurrency(tally.revenue.cents, 1n),
+            expectedMonthlyLoss: toCurrency(tally.revenue.lossMicros, 10_000n),
+            highRiskMonthly: toCurrency(tally.revenue.highCents, 1n),
+          },
     commonReasons: [...tally.reasonCounts]
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, 5)
       .map(([reason, rows]) => ({ reason, rows })),
-    unusedColumns,
+    unusedColumns: scorer.unusedColumns,
     unknownCategories: Object.fromEntries(
       [...tally.unknownCategories].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     ),
@@ -121,15 +160,18 @@ export async function scoreCsvStream(
       batch.lines.shift();
       scorer = new RecordScorer(model, headers, batch.delimiter);
       text += headerLine(headers);
+      options.rows?.header(text);
     }
     const part = emptyTally();
-    text += scoreBatch(scorer, batch, part, options.reasons);
+    const rows = options.rows ? emptyRowFacts() : undefined;
+    text += scoreBatch(scorer, batch, part, options.reasons, rows);
     addTally(tally, part);
+    if (rows) options.rows?.add(rows);
     checkFailureShare(tally, false);
     await write(output, text);
     options.onProgress?.({ rows: tally.rows, bytes: counter.bytes });
   }
   if (scorer === undefined) throw new CsvInputError('the file is empty: it has no header row.');
   checkFailureShare(tally, true);
-  return summarise(tally, scorer.unusedColumns, delimiter);
+  return summarise(tally, scorer, delimiter);
 }

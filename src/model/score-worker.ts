@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { CsvParser, type Delimiter } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
-import { emptyTally, scoreBatch } from './score-batch.js';
+import { emptyRowFacts, emptyTally, type RowFacts, scoreBatch } from './score-batch.js';
 import { RecordScorer } from './scorer.js';
 
 export interface ScoreWorkerData {
@@ -14,6 +14,8 @@ export interface ScoreWorkerData {
   headers: string[];
   delimiter: Delimiter;
   reasons: number;
+  /** Send back each chunk's row facts for the rows index. */
+  collectRows: boolean;
 }
 
 export interface ScoreWorkerRequest {
@@ -23,7 +25,12 @@ export interface ScoreWorkerRequest {
 }
 
 export type ScoreWorkerReply =
-  | { sequence: number; output: Uint8Array; tally: ReturnType<typeof emptyTally> }
+  | {
+      sequence: number;
+      output: Uint8Array;
+      tally: ReturnType<typeof emptyTally>;
+      rows: RowFacts | undefined;
+    }
   | { sequence: number; error: { input: boolean; message: string } };
 
 const data = workerData as ScoreWorkerData;
@@ -45,16 +52,18 @@ port?.on('message', (request: ScoreWorkerRequest) => {
     const lines: Array<string | undefined> = [];
     parser.push(text, true, records, lines);
     const tally = emptyTally();
+    const rows = data.collectRows ? emptyRowFacts() : undefined;
     const output = scoreBatch(
       scorer,
       { records, lines, delimiter: data.delimiter },
       tally,
       data.reasons,
+      rows,
     );
     // Encoded here and transferred, so the main thread never holds the text on its heap.
     const bytes = encoder.encode(output);
     port.postMessage(
-      { sequence: request.sequence, output: bytes, tally } satisfies ScoreWorkerReply,
+      { sequence: request.sequence, output: bytes, tally, rows } satisfies ScoreWorkerReply,
       [bytes.buffer],
     );
   } catch (error) {

@@ -5,9 +5,10 @@
  */
 import { calibrate } from './calibration.js';
 import { applyTransform } from './encoder.js';
-import { type FieldSynonyms, mapColumns } from './headers.js';
+import { type FieldSynonyms, looksLikeIdentifier, mapColumns } from './headers.js';
 import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
+import { monthlyRevenueColumn } from './synonyms.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
 
 const RAW_CACHE_LIMIT = 256;
@@ -51,6 +52,10 @@ export function formatContribution(value: number): string {
 /** A model bound to one file's header: maps columns once, then scores records quickly. */
 export class RecordScorer {
   readonly unusedColumns: string[];
+  /** The column naming the customer (the first that looks like an identifier), or -1. */
+  readonly idColumn: number;
+  /** The column holding monthly revenue (see MONTHLY_REVENUE_SYNONYMS), or -1. */
+  readonly revenueColumn: number;
   private readonly decimalComma: boolean;
   /** Rows whose value in a categorical column was not seen in training, by column. */
   readonly unknownCategories = new Map<string, number>();
@@ -76,6 +81,8 @@ export class RecordScorer {
     this.decimalComma = delimiter === ';';
     const mapping = mapColumns(headers, fieldsOf(model));
     this.unusedColumns = mapping.unusedColumns;
+    this.idColumn = headers.findIndex(looksLikeIdentifier);
+    this.revenueColumn = monthlyRevenueColumn(headers);
     this.sourceIndexes = model.columns.map(
       (column) => mapping.fieldColumns.get(column.name) as number,
     );
@@ -120,6 +127,11 @@ export class RecordScorer {
     }
     if (cache.size < RAW_CACHE_LIMIT) cache.set(raw, contribution);
     return contribution;
+  }
+
+  /** A number in the file's own notation (decimal comma in semicolon files), or NaN. */
+  parseNumber(raw: string): number {
+    return isMissing(raw) ? Number.NaN : parseNumber(raw, this.decimalComma);
   }
 
   /** Scores one record; throws RowError when a value cannot be read. Reuses its buffers. */

@@ -38,3 +38,30 @@ export function synonymsFor(header: string): string[] {
   const own = normaliseHeader(header);
   return [own, ...(COMMON_SYNONYMS[own] ?? []).filter((synonym) => synonym !== own)];
 }
+
+/**
+ * Normalised headers of a column that holds a customer's monthly revenue, most specific first. Not
+ * a model field: the summary uses it to put a price on the risk (see score-batch.ts).
+ */
+export const MONTHLY_REVENUE_SYNONYMS: readonly string[] = [
+  'monthlyrevenue',
+  'mrr',
+  'monthlyrecurringrevenue',
+  'monthlycharges',
+  'monthlycharge',
+  'monthlyspend',
+  'monthlyfee',
+  'monthlybill',
+  'monthlyamount',
+  'mrc',
+];
+
+/** Index of the header holding monthly revenue (the first synonym found wins), or -1. */
+export function monthlyRevenueColumn(headers: readonly string[]): number {
+  const normalised = headers.map(normaliseHeader);
+  for (const synonym of MONTHLY_REVENUE_SYNONYMS) {
+    const found = normalised.indexOf(synonym);
+    if (found !== -1) return found;
+  }
+  return -1;
+}

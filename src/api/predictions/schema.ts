@@ -2,6 +2,46 @@ import { z } from 'zod';
 
 export const predictionStatus = z.enum(['queued', 'running', 'completed', 'failed']);
 
+const tierCounts = z.object({
+  high: z.number().int(),
+  medium: z.number().int(),
+  low: z.number().int(),
+});
+
+export const scoreSummarySchema = z
+  .object({
+    rows: z.number().int(),
+    scored: z.number().int(),
+    failed: z.number().int(),
+    tiers: tierCounts,
+    meanProbability: z.number(),
+    probabilityHistogram: z
+      .array(z.number().int())
+      .nullable()
+      .describe(
+        'Scored rows in 20 bands of 0.05 of the probability: [0, 0.05), [0.05, 0.1), ... [0.95, 1]. Null for predictions scored before it existed.',
+      ),
+    revenue: z
+      .object({
+        column: z.string().describe('The revenue column, as named in your file.'),
+        monthlyTotal: z.number(),
+        expectedMonthlyLoss: z.number().describe('Sum of probability × monthly revenue.'),
+        highRiskMonthly: z.number().describe('Monthly revenue of the high-tier customers.'),
+      })
+      .nullable()
+      .describe(
+        'Sums over scored rows, when the file has a monthly revenue column (MonthlyCharges, MRR, monthly_revenue, ...); else null.',
+      ),
+    commonReasons: z.array(z.object({ reason: z.string(), rows: z.number().int() })),
+    unusedColumns: z.array(z.string()),
+    unknownCategories: z.record(z.string(), z.number().int()),
+    firstErrors: z.array(z.string()),
+    delimiter: z.string(),
+  })
+  .describe('Rows per tier, mean probability, histogram, revenue at risk, common reasons.');
+
+export type SummaryView = z.infer<typeof scoreSummarySchema>;
+
 export const predictionSchema = z.object({
   id: z.uuid(),
   uploadId: z.uuid(),
@@ -10,10 +50,7 @@ export const predictionSchema = z.object({
   attempts: z.number().int(),
   rowsScored: z.number().int().nullable(),
   rowsFailed: z.number().int().nullable(),
-  summary: z
-    .unknown()
-    .nullable()
-    .describe('Rows per tier, mean probability and the most common reasons.'),
+  summary: scoreSummarySchema.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
