@@ -24,6 +24,17 @@ import type { JobQueue } from './queue/port.js';
 export type Role = 'api' | 'worker';
 
 /**
+ * Where fault-injection tests reach in (test/support/fault-worker.ts); production passes none.
+ * They decorate ports as built here, so the rest of the wiring is the real one.
+ */
+export interface AppSeams {
+  /** Wraps the job queue that every role of this process uses. */
+  readonly queue?: (queue: JobQueue) => JobQueue;
+  /** The scoring threads' entry module instead of src/jobs/scoring-thread. */
+  readonly scoringThread?: URL;
+}
+
+/**
  * The composition root: builds the configured adapters once and wires them together.
  * Nothing else reads the environment; everything else receives what it needs from here.
  */
@@ -47,9 +58,11 @@ export async function createApp(
   config: Config,
   log: Logger,
   roles: readonly Role[] = ['api', 'worker'],
+  seams: AppSeams = {},
 ): Promise<App> {
   const db = await openDatabase(config);
-  const queue = await openQueue(config);
+  const opened = await openQueue(config);
+  const queue = seams.queue ? seams.queue(opened) : opened;
   const blobs = await openBlobStore(config);
   const signingKeys = openSigningKeys(config);
   const metrics = new Metrics({ processMetrics: true });
@@ -94,7 +107,12 @@ export async function createApp(
   let worker: JobWorker | undefined;
   let scorer: ScoringPool | undefined;
   if (roles.includes('worker')) {
-    scorer = new ScoringPool({ size: config.worker.concurrency, config, log });
+    scorer = new ScoringPool({
+      size: config.worker.concurrency,
+      config,
+      log,
+      ...(seams.scoringThread ? { threadModule: seams.scoringThread } : {}),
+    });
     worker = new JobWorker({
       queue,
       log: log.child({ component: 'worker' }),

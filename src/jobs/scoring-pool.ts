@@ -18,16 +18,15 @@ export interface Scorer {
   close(): Promise<void>;
 }
 
-// Built, the thread is plain JS. From the sources (tests, tsx) it is TypeScript, and a worker
-// thread does not inherit the tsx loader, so a one-line bootstrap registers it first.
-const fromSource = import.meta.url.endsWith('.ts');
-const threadUrl = new URL(
-  fromSource ? './scoring-thread.ts' : './scoring-thread.js',
+const defaultThreadUrl = new URL(
+  import.meta.url.endsWith('.ts') ? './scoring-thread.ts' : './scoring-thread.js',
   import.meta.url,
 );
 
-function startThread(config: Config): Worker {
-  if (!fromSource) return new Worker(threadUrl, { workerData: { config } });
+// Built, the thread is plain JS. From the sources (tests, tsx) it is TypeScript, and a worker
+// thread does not inherit the tsx loader, so a one-line bootstrap registers it first.
+function startThread(config: Config, threadUrl: URL): Worker {
+  if (!threadUrl.pathname.endsWith('.ts')) return new Worker(threadUrl, { workerData: { config } });
   const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(threadUrl.href)}); });`;
   return new Worker(bootstrap, { eval: true, workerData: { config } });
 }
@@ -56,7 +55,15 @@ export class ScoringPool implements Scorer {
   private nextTaskId = 1;
   private closed = false;
 
-  constructor(private readonly options: { size: number; config: Config; log: Logger }) {}
+  constructor(
+    private readonly options: {
+      size: number;
+      config: Config;
+      log: Logger;
+      /** The thread's entry module; tests substitute one that injects storage faults. */
+      threadModule?: URL;
+    },
+  ) {}
 
   async score(task: ScoreTask): Promise<ScoreSummary> {
     const thread = await this.acquire();
@@ -111,7 +118,7 @@ export class ScoringPool implements Scorer {
   }
 
   private spawn(): Thread {
-    const worker = startThread(this.options.config);
+    const worker = startThread(this.options.config, this.options.threadModule ?? defaultThreadUrl);
     const thread: Thread = { worker, busy: false };
     this.threads.push(thread);
     worker.on('message', (message: FromThread) => {

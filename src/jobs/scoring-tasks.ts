@@ -1,0 +1,70 @@
+/**
+ * What a scoring thread does: reads the upload from the blob store, scores it, and writes the
+ * results CSV back, all off the main event loop. The blob store is the thread's own, built from
+ * the same Config as in the main thread, so no bytes cross between threads, only the task and
+ * its summary.
+ */
+import { PassThrough } from 'node:stream';
+import type { MessagePort } from 'node:worker_threads';
+import type { BlobStore } from '../blobs/port.js';
+import { loadModel, type ModelFile } from '../model/model-file.js';
+import { scoreCsvStream } from '../model/score-stream.js';
+import { type FromThread, serialiseError, type ToThread } from './scoring-protocol.js';
+
+/** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
+export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
+  const models = new Map<string, Promise<ModelFile>>();
+  const running = new Map<number, AbortController>();
+
+  function model(id: string): Promise<ModelFile> {
+    let loaded = models.get(id);
+    if (!loaded) {
+      loaded = loadModel(id);
+      loaded.catch(() => models.delete(id));
+      models.set(id, loaded);
+    }
+    return loaded;
+  }
+
+  async function score(task: Extract<ToThread, { type: 'score' }>): Promise<FromThread> {
+    const abort = new AbortController();
+    running.set(task.taskId, abort);
+    try {
+      const scoringModel = await model(task.modelId);
+      const input = await blobs.get(task.inputKey);
+      abort.signal.addEventListener(
+        'abort',
+        () => input.destroy(new Error('scoring was aborted')),
+        { once: true },
+      );
+      const output = new PassThrough();
+      const stored = blobs.put(task.resultKey, output, {
+        contentType: 'text/csv',
+        signal: abort.signal,
+      });
+      try {
+        const summary = await scoreCsvStream(input, output, scoringModel);
+        output.end();
+        await stored;
+        return { type: 'done', taskId: task.taskId, summary };
+      } catch (error) {
+        input.destroy();
+        output.destroy(error instanceof Error ? error : new Error(String(error)));
+        await stored.catch(() => {});
+        throw error;
+      }
+    } catch (error) {
+      return { type: 'failed', taskId: task.taskId, error: serialiseError(error) };
+    } finally {
+      running.delete(task.taskId);
+    }
+  }
+
+  port.on('message', (message: ToThread) => {
+    if (message.type === 'abort') {
+      running.get(message.taskId)?.abort();
+      return;
+    }
+    void score(message).then((reply) => port.postMessage(reply));
+  });
+}
