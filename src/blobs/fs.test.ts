@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import {
   mkdirSync,
   mkdtempSync,
@@ -9,6 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId, uploadKey, userPrefix } from '../ids.js';
 import { describeBlobStoreContract } from './blobs.contract.js';
@@ -82,6 +84,44 @@ describe('FsBlobStore', () => {
     writeFileSync(path.join(root, `${key}~tmp-123-abc`), 'half');
     expect(await store.list(userPrefix(USER))).toEqual([key]);
     expect(await store.head(key)).toMatchObject({ bytes: 6 });
+  });
+
+  it('removes the temporaries of a writer killed mid-put when the key is written again', async () => {
+    const root = path.join(tempDir(), 'blobs');
+    mkdirSync(root);
+    const key = uploadKey(USER, newId());
+    // Another process writes the key from a body that never ends, so its temporary file stays.
+    const store = new URL('./fs.ts', import.meta.url).href;
+    const writer = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `const { FsBlobStore } = await import(${JSON.stringify(store)});
+         const { PassThrough } = await import('node:stream');
+         const body = new PassThrough();
+         body.write('half a file');
+         setInterval(() => {}, 1000);
+         await new FsBlobStore(${JSON.stringify(root)}).put(${JSON.stringify(key)}, body);`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const temporaries = () =>
+      filesUnder(root).filter((file) => file.includes('~tmp-') || file.includes('~meta-tmp-'));
+    for (let waited = 0; temporaries().length === 0; waited += 50) {
+      if (waited > 20_000) throw new Error('the writer made no temporary file');
+      await delay(50);
+    }
+    const local = new FsBlobStore(root);
+    await local.put(key, 'whole\n');
+    expect(temporaries()).toHaveLength(1); // its writer still runs: not ours to remove
+    writer.kill('SIGKILL');
+    await new Promise((resolve) => writer.once('exit', resolve));
+    await local.put(key, 'whole again\n');
+    expect(temporaries()).toEqual([]);
+    expect(await local.list(userPrefix(USER))).toEqual([key]);
   });
 
   it("removes a user's whole directory on deletePrefix, leftovers and directory name included", async () => {
