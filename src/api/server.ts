@@ -26,6 +26,7 @@ import { registerHealthRoutes } from './health/routes.js';
 import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
+import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
 
 export interface ApiDeps {
   readonly db: Db;
@@ -40,6 +41,8 @@ export interface ApiDeps {
   readonly monitor: Monitor;
   readonly log: Logger;
   readonly uploadMaxBytes: number;
+  /** The built dashboard (index.html and assets/); defaults to this checkout's web/dist. */
+  readonly webRoot?: string;
 }
 
 declare module 'fastify' {
@@ -62,7 +65,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {
-    reply
+    if (isDashboardRoute(request)) return sendDashboard(reply, deps.webRoot);
+    return reply
       .code(404)
       .send(errorBody('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`));
   });
@@ -98,6 +102,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   registerHealthRoutes(app, deps);
+  registerWebRoutes(app, deps.webRoot);
   await app.register(
     async (v1) => {
       v1.decorateRequest('userId', '');

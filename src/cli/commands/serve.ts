@@ -54,6 +54,8 @@ async function run(roles: Role[]): Promise<void> {
       });
       process.stdout.write(
         `\nChurnline is running at ${url} (API docs: ${url}/docs)\n` +
+          // A fragment, not a query: browsers never send it, so the token stays out of logs.
+          `Dashboard (signs you in): ${url}/#token=${token}\n` +
           `A token for user "${DEMO_USER}", valid 30 days (make others with: churnline token create --user <id>):\n\n` +
           `  export CHURNLINE_TOKEN=${token}\n` +
           `  curl -H "Authorization: Bearer $CHURNLINE_TOKEN" -F file=@customers.csv ${url}/v1/uploads\n\n`,
