@@ -5,10 +5,12 @@ import {
   checkKeySyntax,
   checkObjectKey,
   InvalidIdError,
+  isResultObjectKey,
   isUserId,
   isUuid,
   newId,
   resultKey,
+  rowsIndexKey,
   USER_ID_PATTERN,
   uploadKey,
   userIdFromKeySegment,
@@ -92,6 +94,18 @@ describe('object keys', () => {
     expect(userPrefix('auth0|abc')).toBe('users/auth0%7Cabc/');
     expect(isUuid(newId())).toBe(true);
     expect(newId()).not.toBe(newId());
+  });
+
+  it('puts the rows index next to its result, and counts both (not uploads) as results', () => {
+    expect(rowsIndexKey('auth0|abc', ID)).toBe(`users/auth0%7Cabc/results/${ID}.rows-index`);
+    expect(() => rowsIndexKey('auth0|abc', 'x')).toThrow(InvalidIdError);
+    expect(isResultObjectKey(rowsIndexKey('auth0|abc', ID))).toBe(true);
+    expect(isResultObjectKey(resultKey('auth0|abc', ID))).toBe(true);
+    expect(isResultObjectKey(uploadKey('auth0|abc', ID))).toBe(false);
+    expect(isResultObjectKey(`users/auth0%7Cabc/results/${ID}.rows-index.bak`)).toBe(false);
+    expect(isResultObjectKey(`users/a/../results/${ID}.csv`)).toBe(false);
+    // A rows index is never an upload a job may name.
+    expect(checkObjectKey(rowsIndexKey('auth0|abc', ID)).ok).toBe(false);
   });
 
   it('refuses to build a key from a bad id', () => {

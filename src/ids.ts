@@ -96,6 +96,21 @@ export function resultKey(userId: string, predictionId: string): string {
   return `${userPrefix(userId)}results/${requireUuid(predictionId, 'prediction id')}.csv`;
 }
 
+/**
+ * `users/<uid>/results/<predictionId>.rows-index`: the rows index of that result (see
+ * src/results/rows-index.ts), next to it so that everything of one result shares its prefix.
+ */
+export function rowsIndexKey(userId: string, predictionId: string): string {
+  return `${userPrefix(userId)}results/${requireUuid(predictionId, 'prediction id')}.rows-index`;
+}
+
+/** True for a key built by resultKey or rowsIndexKey: objects the results' expiry applies to. */
+export function isResultObjectKey(key: string): boolean {
+  if (!checkKeySyntax(key).ok) return false;
+  const match = /^users\/([^/]+)\/results\/([^/]+)\.(?:csv|rows-index)$/.exec(key);
+  return match !== null && userIdFromKeySegment(match[1] ?? '') !== null && isUuid(match[2]);
+}
+
 export type ObjectKind = 'upload' | 'result';
 
 export type ObjectKeyCheck =

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../aws/test-support/local-aws.js';
-import { newId, resultKey, uploadKey } from '../ids.js';
+import { newId, resultKey, rowsIndexKey, uploadKey } from '../ids.js';
 import { describeBlobStoreContract } from './blobs.contract.js';
 import { S3BlobStore, type S3BlobStoreOptions } from './s3.js';
 import { type S3Traffic, startS3Traffic } from './test-support/s3-traffic.js';
@@ -148,18 +148,20 @@ describe('S3BlobStore', () => {
     }
   });
 
-  it('tags results, and only results, for the expiry rule, on single and multipart puts', async () => {
+  it('tags results and their rows indexes, and only those, for the expiry rule, on single and multipart puts', async () => {
     const first = traffic.writes.length;
     const { store, bucket } = await open();
     const results = [resultKey(USER, newId()), resultKey(USER, newId())];
     await store.put(results[0]!, 'small');
     await store.put(results[1]!, Buffer.alloc(6 * MIB, 1));
+    await store.put(rowsIndexKey(USER, newId()), 'an index');
     await store.put(uploadKey(USER, newId()), 'an upload');
     const tagged = traffic.writes
       .slice(first)
       .filter((write) => write.path.startsWith(`/${bucket}/`))
       .map((write) => [write.path.split('/').at(-2), write.tagging]);
     expect(tagged.sort()).toEqual([
+      ['results', 'churnline%3Akind=result'],
       ['results', 'churnline%3Akind=result'],
       ['results', 'churnline%3Akind=result'],
       ['uploads', undefined],

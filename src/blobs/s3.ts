@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { type AwsClientOptions, sdkClientConfig } from '../aws/client-options.js';
-import { checkKeyPrefixSyntax, checkObjectKey } from '../ids.js';
+import { checkKeyPrefixSyntax, isResultObjectKey } from '../ids.js';
 import {
   assertKey,
   assertPrefix,
@@ -58,8 +58,9 @@ export interface S3BlobStoreOptions extends AwsClientOptions {
 }
 
 /**
- * Results are tagged so that the bucket's lifecycle rule (infra/lib/storage.ts) can expire them:
- * a lifecycle filter matches only a leading prefix, and results sit next to uploads.
+ * Results and their rows indexes are tagged so that the bucket's lifecycle rule
+ * (infra/lib/storage.ts) can expire them: a lifecycle filter matches only a leading prefix, and
+ * results sit next to uploads.
  */
 export const RESULT_TAG = Object.freeze({ key: 'churnline:kind', value: 'result' });
 
@@ -71,11 +72,6 @@ const REQUEST_TIMEOUT_MS = 60_000;
 const DELETE_BATCH = 1000;
 
 const resultTagging = new URLSearchParams([[RESULT_TAG.key, RESULT_TAG.value]]).toString();
-
-function isResultKey(key: string): boolean {
-  const check = checkObjectKey(key);
-  return check.ok && check.kind === 'result';
-}
 
 export class S3BlobStore implements BlobStore {
   readonly capabilities = Object.freeze({ sharedAcrossMachines: true });
@@ -174,7 +170,7 @@ export class S3BlobStore implements BlobStore {
         ...this.encryption,
         // Sent with PutObject or CreateMultipartUpload itself, so a stored result is never
         // untagged (a separate PutObjectTagging could be lost to a crash).
-        ...(isResultKey(key) ? { Tagging: resultTagging } : {}),
+        ...(isResultObjectKey(key) ? { Tagging: resultTagging } : {}),
       },
       partSize: this.partSizeBytes,
       queueSize: this.partsInParallel,
