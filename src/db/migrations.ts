@@ -97,6 +97,12 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
           .execute();
       },
     },
+    '0002_predictions_rows_index_key': {
+      // Null for predictions completed before rows indexes existed: their pages are streamed.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('predictions').addColumn('rows_index_key', 'text').execute();
+      },
+    },
   };
 }
 

@@ -40,7 +40,10 @@ describe('openPostgresDatabase', () => {
     const opened = await Promise.all([open(schema.url), open(schema.url), open(schema.url)]);
     const { rows } = await sql<{ name: string }>`
       select name from kysely_migration order by name`.execute(opened[0]!);
-    expect(rows.map((r) => r.name)).toEqual(['0001_uploads_predictions_outbox']);
+    expect(rows.map((r) => r.name)).toEqual([
+      '0001_uploads_predictions_outbox',
+      '0002_predictions_rows_index_key',
+    ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables
        where table_name in ('uploads', 'predictions', 'outbox', 'kysely_migration')`.execute(

@@ -84,6 +84,8 @@ export interface Completion {
   rowsFailed: number;
   summary: unknown;
   resultKey: string;
+  /** The rows index written with the results, when there is one. */
+  rowsIndexKey?: string | null;
 }
 
 /** Marks completed unless another delivery finished first; returns whether this call did it. */
@@ -101,6 +103,7 @@ export async function completePrediction(
       rows_failed: completion.rowsFailed,
       summary: JSON.stringify(completion.summary),
       result_key: completion.resultKey,
+      rows_index_key: completion.rowsIndexKey ?? null,
       error_code: null,
       error_message: null,
       completed_at: now,

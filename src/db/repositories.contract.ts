@@ -101,6 +101,7 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           rowsFailed: 0,
           summary: { high: 1 },
           resultKey: 'users/alice/results/x.csv',
+          rowsIndexKey: 'users/alice/results/x.rows-index',
         };
         expect(await completePrediction(db, id, completion)).toBe(true);
         expect(await completePrediction(db, id, completion)).toBe(false);
@@ -112,8 +113,21 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           attempts: 2,
           rows_scored: 5,
           summary: '{"high":1}',
+          rows_index_key: 'users/alice/results/x.rows-index',
         });
         expect(row?.started_at).not.toBeNull();
+      });
+
+      it('has no rows index until one is recorded (predictions from before indexes)', async () => {
+        const { id } = await seed('alice');
+        expect((await findPrediction(db, 'alice', id))?.rows_index_key).toBeNull();
+        await completePrediction(db, id, {
+          rowsScored: 1,
+          rowsFailed: 0,
+          summary: {},
+          resultKey: 'users/alice/results/x.csv',
+        });
+        expect((await findPrediction(db, 'alice', id))?.rows_index_key).toBeNull();
       });
 
       it('pages by cursor, newest first, with a status filter', async () => {

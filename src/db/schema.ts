@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /** Timestamps are ISO-8601 UTC strings with milliseconds: portable and sortable on every engine. */
 export type Timestamp = string;
@@ -30,6 +30,8 @@ export interface PredictionsTable {
   /** JSON: rows per tier, mean probability, most common reasons. */
   summary: string | null;
   result_key: string | null;
+  /** The results' rows index (src/results/rows-index.ts); null before indexes existed. */
+  rows_index_key: ColumnType<string | null, string | null | undefined, string | null>;
   error_code: string | null;
   /** Safe to show the user: never a stack trace or an internal path. */
   error_message: string | null;

@@ -27,6 +27,7 @@ export async function submitPrediction(
     rows_failed: null,
     summary: null,
     result_key: null,
+    rows_index_key: null,
     error_code: null,
     error_message: null,
     created_at: now,
