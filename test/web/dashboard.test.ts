@@ -1,0 +1,224 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARTIFACTS,
+  browserAvailable,
+  buildDashboard,
+  launchChromium,
+  recordForeignRequests,
+  type ServeProcess,
+  startServe,
+} from '../support/browser.js';
+
+const TELCO = fileURLToPath(new URL('../../data/telco-customer-churn.csv', import.meta.url));
+
+// Strings, evaluated in the page: this file is type-checked without the DOM library.
+const STORED_TOKEN = "sessionStorage.getItem('churnline.token')";
+
+interface Summary {
+  scored: number;
+  tiers: { high: number; medium: number; low: number };
+  meanProbability: number;
+  probabilityHistogram?: number[];
+}
+
+describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
+  let serve: ServeProcess;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let foreign: string[];
+  let predictionId: string;
+
+  const apiGet = async (pathname: string) => {
+    const response = await fetch(`${serve.url}${pathname}`, {
+      headers: { authorization: `Bearer ${serve.token}` },
+    });
+    expect(response.status, pathname).toBe(200);
+    return response;
+  };
+
+  beforeAll(async () => {
+    await buildDashboard();
+    [serve, browser] = await Promise.all([startServe(), launchChromium()]);
+    context = await browser.newContext({
+      acceptDownloads: true,
+      viewport: { width: 1280, height: 900 },
+    });
+    foreign = await recordForeignRequests(context, serve.url);
+    page = await context.newPage();
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await serve?.stop();
+  });
+
+  it('signs in with the link serve prints and takes the token out of the address bar', async () => {
+    await page.goto(serve.link);
+    await page.getByRole('heading', { name: 'Predictions', level: 1 }).waitFor();
+    expect(page.url()).toBe(`${serve.url}/`);
+    expect(await page.evaluate(STORED_TOKEN)).toBe(serve.token);
+    await page.getByText('No predictions yet').waitFor();
+  });
+
+  it('refuses a file that is not CSV before uploading it', async () => {
+    await page.getByLabel('Choose a CSV file').setInputFiles({
+      name: 'customers.xlsx',
+      mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      buffer: Buffer.from('PK\u0003\u0004'),
+    });
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a CSV file');
+    expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(true);
+  });
+
+  it("shows the server's refusal verbatim", async () => {
+    // Named .csv, so it passes the browser's checks; the server sniffs the bytes and refuses it.
+    await page.getByLabel('Choose a CSV file').setInputFiles({
+      name: 'archive.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0xff, 0xfe, 0, 1, 2, 3]),
+    });
+    const answered = page.waitForResponse(
+      (r) => r.url().endsWith('/v1/uploads') && r.request().method() === 'POST',
+    );
+    await page.getByRole('button', { name: 'Upload and score' }).click();
+    const response = await answered;
+    expect(response.status()).toBe(415);
+    const { error } = (await response.json()) as { error: { message: string } };
+    await page.getByRole('alert').filter({ hasText: error.message }).waitFor();
+  });
+
+  it('uploads the Telco CSV and follows the prediction live until it completes', async () => {
+    await page.getByLabel('Choose a CSV file').setInputFiles(TELCO);
+    await page.getByText('telco-customer-churn.csv (').waitFor();
+    await page.getByRole('button', { name: 'Upload and score' }).click();
+    await page.getByText('is queued for scoring').waitFor({ timeout: 30_000 });
+    const row = page.locator('tr[data-prediction]').filter({ hasText: 'telco-customer-churn.csv' });
+    await row.getByText('completed').waitFor({ timeout: 60_000 });
+    predictionId = (await row.getAttribute('data-prediction')) ?? '';
+    expect(await row.locator('td[data-label="Customers"]').textContent()).toBe('7,043');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-list.png'), fullPage: true });
+  });
+
+  it("shows the API's counts on the summary cards, with both charts", async () => {
+    await page.getByRole('link', { name: 'View results' }).click();
+    await page.getByRole('heading', { name: 'Results for telco-customer-churn.csv' }).waitFor();
+    const prediction = (await (await apiGet(`/v1/predictions/${predictionId}`)).json()) as {
+      summary: Summary;
+    };
+    const { summary } = prediction;
+    const card = (name: string) => page.locator(`[data-card="${name}"] .card-value`).textContent();
+    const count = (n: number) => n.toLocaleString('en-US');
+    expect(await card('scored')).toBe(count(summary.scored));
+    expect(await card('high')).toBe(count(summary.tiers.high));
+    expect(await card('medium')).toBe(count(summary.tiers.medium));
+    expect(await card('low')).toBe(count(summary.tiers.low));
+    expect(await card('mean')).toBe(`${(summary.meanProbability * 100).toFixed(1)}%`);
+    const tiers = await page
+      .getByRole('img', { name: /^Risk distribution:/ })
+      .getAttribute('aria-label');
+    expect(tiers).toContain(`High ${count(summary.tiers.high)}`);
+    if (summary.probabilityHistogram) {
+      await page.getByRole('img', { name: /^Histogram of churn probability/ }).waitFor();
+    } else {
+      await page.getByText('scored before histograms were recorded').waitFor();
+    }
+    await page.getByRole('status').filter({ hasText: 'Customers 1-50 of 7,043' }).waitFor();
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-results.png'), fullPage: true });
+  });
+
+  it("filters to high risk and opens a customer's reasons with the keyboard", async () => {
+    const high = (await (
+      await apiGet(`/v1/predictions/${predictionId}/rows?tier=high&limit=50`)
+    ).json()) as {
+      rows: Array<{ customerId: string; topReasons: string[] }>;
+      total: number;
+    };
+    await page.getByLabel('Risk tier').selectOption('high');
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Customers 1-50 of ${high.total.toLocaleString('en-US')}` })
+      .waitFor();
+    const tiers = await page.locator('table.rows tbody tr[data-row] .tier').allTextContents();
+    expect(tiers).toHaveLength(50);
+    expect(new Set(tiers)).toEqual(new Set(['high']));
+
+    const first = high.rows[0]!;
+    const toggle = page.getByRole('button', { name: `Reasons for ${first.customerId}` });
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    expect(await toggle.getAttribute('aria-expanded')).toBe('true');
+    const details = page.locator(`#${await toggle.getAttribute('aria-controls')}`);
+    expect(await details.locator('li').allTextContents()).toEqual(first.topReasons);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-reasons.png'), fullPage: true });
+  });
+
+  it('searches customers by the start of their id, on the server', async () => {
+    await page.getByLabel('Risk tier').selectOption('');
+    await page.getByLabel('Customer id starts with').fill('7590-V');
+    await page.getByRole('status').filter({ hasText: 'Customers 1-1 of 1' }).waitFor();
+    expect(await page.locator('table.rows tbody th.customer-id').allTextContents()).toEqual([
+      '7590-VHVEG',
+    ]);
+    await page.getByLabel('Customer id starts with').fill('no-such-customer');
+    await page.getByText('No customers match "no-such-customer"').waitFor();
+    await page.getByLabel('Customer id starts with').fill('');
+  });
+
+  it('downloads the scored CSV, byte for byte what the API serves', async () => {
+    const started = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download scored CSV' }).click();
+    const download = await started;
+    expect(download.suggestedFilename()).toBe('telco-customer-churn-scored.csv');
+    const saved = path.join(tmpdir(), `churnline-download-${process.pid}.csv`);
+    await download.saveAs(saved);
+    const fromBrowser = readFileSync(saved);
+    const fromApi = Buffer.from(
+      await (await apiGet(`/v1/predictions/${predictionId}/results.csv`)).arrayBuffer(),
+    );
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sha(fromBrowser)).toBe(sha(fromApi));
+    expect(fromBrowser.toString('utf8').split('\n')[0]).toContain('churn_probability');
+  });
+
+  it('lays the results out on a phone', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await page.locator('[data-card="high"]').waitFor();
+    // Nothing wider than the screen except inside the table's own scroll box.
+    const overflow = Number(
+      await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'),
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({
+      path: path.join(ARTIFACTS, 'dashboard-results-phone.png'),
+      fullPage: true,
+    });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('signs out, and stays signed out after a reload', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect(await page.evaluate(STORED_TOKEN)).toBeNull();
+    await page.reload();
+    await page.getByLabel('Access token').waitFor();
+  });
+
+  it('signs in with a pasted token', async () => {
+    await page.getByLabel('Access token').fill(serve.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: /^Results for / }).waitFor();
+  });
+
+  it('made no request to anywhere but this server', () => {
+    writeFileSync(path.join(ARTIFACTS, 'dashboard-foreign-requests.txt'), foreign.join('\n'));
+    expect(foreign).toEqual([]);
+  });
+});

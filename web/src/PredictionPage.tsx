@@ -1,0 +1,210 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiFailure, api, downloadResults, type Prediction, unwrap } from './api';
+import { CommonReasons, ProbabilityHistogram, TierChart } from './charts';
+import { formatCount, formatMoney, formatMs, formatPercent, formatTime } from './format';
+import { RowsTable } from './RowsTable';
+import { onLinkClick } from './router';
+import type { PredictionSummary } from './summary';
+
+const POLL_MS = 1000;
+
+/** Marked once the summary is on screen; the browser test reads it as first meaningful paint. */
+export const RESULTS_PAINTED_MARK = 'churnline:results-painted';
+
+export function PredictionPage(props: { id: string }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [prediction, setPrediction] = useState<Prediction | null>(null);
+  const [filename, setFilename] = useState<string | null>(null);
+  const [error, setError] = useState<ApiFailure | null>(null);
+
+  useEffect(() => heading.current?.focus(), []);
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const read = async () => {
+      try {
+        const found = await unwrap(
+          api.GET('/v1/predictions/{id}', { params: { path: { id: props.id } } }),
+        );
+        if (stopped) return;
+        setPrediction(found);
+        if (found.status === 'queued' || found.status === 'running')
+          timer = setTimeout(read, POLL_MS);
+      } catch (failure) {
+        if (!stopped) setError(asFailure(failure));
+      }
+    };
+    void read();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [props.id]);
+
+  const uploadId = prediction?.uploadId;
+  useEffect(() => {
+    if (!uploadId) return;
+    // Only the title needs it, so a failure leaves the generic title rather than an error.
+    unwrap(api.GET('/v1/uploads/{id}', { params: { path: { id: uploadId } } })).then(
+      (upload) => setFilename(upload.filename),
+      () => {},
+    );
+  }, [uploadId]);
+
+  useEffect(() => {
+    document.title = `${filename ?? 'Prediction'} - Churnline`;
+  }, [filename]);
+
+  const summary = prediction?.status === 'completed' ? prediction.summary : null;
+  useEffect(() => {
+    if (!summary) return;
+    // After the next frame is painted, not when it is merely scheduled.
+    requestAnimationFrame(() => setTimeout(() => performance.mark(RESULTS_PAINTED_MARK), 0));
+  }, [summary !== null]);
+
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="/" onClick={onLinkClick}>
+          Predictions
+        </a>
+      </p>
+      <h1 tabIndex={-1} ref={heading}>
+        {filename ? `Results for ${filename}` : 'Prediction'}
+      </h1>
+      {error && (
+        <p class="error" role="alert">
+          {error.status === 404 ? 'There is no such prediction in your account.' : error.message}
+        </p>
+      )}
+      {!prediction && !error && <p class="loading">Loading the prediction...</p>}
+      {prediction && <StatusLine prediction={prediction} />}
+      {prediction?.status === 'completed' && <DownloadButton id={prediction.id} />}
+      {prediction?.status === 'completed' && !summary && (
+        <p class="error" role="alert">
+          This prediction completed without a summary; its scored CSV may still be downloaded.
+        </p>
+      )}
+      {prediction && summary && (
+        <>
+          <SummaryCards summary={summary} />
+          <div class="chart-grid">
+            <section class="panel" aria-labelledby="tiers-title">
+              <h2 id="tiers-title">Risk distribution</h2>
+              <TierChart tiers={summary.tiers} />
+            </section>
+            <section class="panel" aria-labelledby="histogram-title">
+              <h2 id="histogram-title">Churn probability</h2>
+              {summary.probabilityHistogram ? (
+                <ProbabilityHistogram counts={summary.probabilityHistogram} />
+              ) : (
+                <p class="empty">
+                  This prediction was scored before histograms were recorded; score the file again
+                  to see one.
+                </p>
+              )}
+            </section>
+          </div>
+          <section class="panel" aria-labelledby="reasons-title">
+            <h2 id="reasons-title">Most common reasons</h2>
+            {summary.commonReasons.length > 0 ? (
+              <CommonReasons reasons={summary.commonReasons} scored={summary.scored} />
+            ) : (
+              <p class="empty">No reasons were recorded.</p>
+            )}
+          </section>
+          <RowsTable predictionId={prediction.id} />
+        </>
+      )}
+    </>
+  );
+}
+
+function StatusLine({ prediction: p }: { prediction: Prediction }) {
+  return (
+    <div class="status-line" role="status">
+      <span class={`status status-${p.status}`}>{p.status}</span>
+      <span>created {formatTime(p.createdAt)}</span>
+      {p.timings.queuedMs !== null && <span>waited {formatMs(p.timings.queuedMs)}</span>}
+      {p.timings.runMs !== null && <span>scored in {formatMs(p.timings.runMs)}</span>}
+      {p.attempts > 1 && <span>attempt {p.attempts}</span>}
+      {p.error && <span class="error-text">{p.error.message}</span>}
+    </div>
+  );
+}
+
+function SummaryCards({ summary: s }: { summary: PredictionSummary }) {
+  const share = (n: number) => formatPercent(s.scored ? n / s.scored : 0);
+  return (
+    <dl class="cards">
+      <Card name="scored" term="Customers scored" value={formatCount(s.scored)}>
+        {s.failed > 0 && `${formatCount(s.failed)} rows could not be scored`}
+      </Card>
+      <Card name="high" term="High risk" value={formatCount(s.tiers.high)} tier="high">
+        {share(s.tiers.high)}
+      </Card>
+      <Card name="medium" term="Medium risk" value={formatCount(s.tiers.medium)} tier="medium">
+        {share(s.tiers.medium)}
+      </Card>
+      <Card name="low" term="Low risk" value={formatCount(s.tiers.low)} tier="low">
+        {share(s.tiers.low)}
+      </Card>
+      <Card name="mean" term="Mean churn probability" value={formatPercent(s.meanProbability)} />
+      {s.revenue && (
+        <Card
+          name="revenue"
+          term="Monthly revenue at risk"
+          value={formatMoney(s.revenue.expectedMonthlyLoss)}
+        >
+          {`expected loss a month, of ${formatMoney(s.revenue.monthlyTotal)} in ${s.revenue.column}; ${formatMoney(s.revenue.highRiskMonthly)} is from high-risk customers`}
+        </Card>
+      )}
+    </dl>
+  );
+}
+
+function Card(props: {
+  name: string;
+  term: string;
+  value: string;
+  tier?: string;
+  children?: string | false;
+}) {
+  return (
+    <div class={`card${props.tier ? ` tier-${props.tier}` : ''}`} data-card={props.name}>
+      <dt>{props.term}</dt>
+      <dd class="card-value">{props.value}</dd>
+      {props.children && <dd class="hint">{props.children}</dd>}
+    </div>
+  );
+}
+
+function DownloadButton(props: { id: string }) {
+  const [state, setState] = useState<'idle' | 'busy' | string>('idle');
+  const download = async () => {
+    setState('busy');
+    try {
+      await downloadResults(props.id);
+      setState('idle');
+    } catch (failure) {
+      setState(asFailure(failure).message);
+    }
+  };
+  return (
+    <div class="actions">
+      <button type="button" onClick={download} disabled={state === 'busy'}>
+        {state === 'busy' ? 'Preparing the download...' : 'Download scored CSV'}
+      </button>
+      {state !== 'idle' && state !== 'busy' && (
+        <p class="error" role="alert">
+          {state}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function asFailure(error: unknown): ApiFailure {
+  return error instanceof ApiFailure ? error : new ApiFailure(0, 'client', String(error));
+}

@@ -1,0 +1,255 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiFailure, api, type RowsPage, type RowsQuery, type ScoredRow, unwrap } from './api';
+import { formatCount, formatPercent } from './format';
+import { TIERS, type Tier } from './summary';
+
+const PAGE_SIZE = 50;
+/** Typing pauses this long before the search is sent, so each keystroke is not a request. */
+const SEARCH_DELAY_MS = 250;
+const COLUMNS = 5;
+
+type Sort = NonNullable<RowsQuery['sort']>;
+
+/**
+ * The scored customers, a page at a time from the server (filtering, sorting and paging all happen
+ * there, so a million rows cost the browser one page).
+ */
+export function RowsTable(props: { predictionId: string }) {
+  const [tier, setTier] = useState<Tier | ''>('');
+  const [search, setSearch] = useState('');
+  const [prefix, setPrefix] = useState('');
+  const [sort, setSort] = useState<Sort>('probability_desc');
+  // Cursors of the pages before this one; the last is this page's (undefined: the first page).
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
+  const [page, setPage] = useState<RowsPage | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const [open, setOpen] = useState<Set<number>>(new Set());
+  const cursor = cursors.at(-1);
+
+  // A new filter or order starts again from the first page (set together: one request).
+  const restart = () => setCursors([undefined]);
+  useEffect(() => {
+    const next = search.trim();
+    if (next === prefix) return;
+    const timer = setTimeout(() => {
+      setPrefix(next);
+      restart();
+    }, SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [search, prefix]);
+
+  useEffect(() => {
+    const abort = new AbortController();
+    setLoading(true);
+    const query: RowsQuery = { sort, limit: PAGE_SIZE };
+    if (tier) query.tier = tier;
+    if (prefix) query.customerId = prefix;
+    if (cursor) query.cursor = cursor;
+    unwrap(
+      api.GET('/v1/predictions/{id}/rows', {
+        params: { path: { id: props.predictionId }, query },
+        signal: abort.signal,
+      }),
+    ).then(
+      (result) => {
+        setPage(result);
+        setError(null);
+        setOpen(new Set());
+        setLoading(false);
+      },
+      (failure: unknown) => {
+        if (abort.signal.aborted) return;
+        setError(failure instanceof ApiFailure ? failure.message : String(failure));
+        setLoading(false);
+      },
+    );
+    return () => abort.abort();
+  }, [props.predictionId, tier, prefix, sort, cursor]);
+
+  const first = (cursors.length - 1) * PAGE_SIZE;
+  const toggle = (row: number) =>
+    setOpen((shown) => {
+      const next = new Set(shown);
+      if (!next.delete(row)) next.add(row);
+      return next;
+    });
+
+  return (
+    <section class="panel" aria-labelledby="customers-title">
+      <h2 id="customers-title">Customers</h2>
+      <div class="filters">
+        <div class="field">
+          <label for="tier-filter">Risk tier</label>
+          <select
+            id="tier-filter"
+            value={tier}
+            onChange={(event) => {
+              setTier(event.currentTarget.value as Tier | '');
+              restart();
+            }}
+          >
+            <option value="">All tiers</option>
+            {TIERS.map((t) => (
+              <option key={t} value={t}>
+                {t[0]?.toUpperCase()}
+                {t.slice(1)} risk
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="customer-search">Customer id starts with</label>
+          <input
+            id="customer-search"
+            type="search"
+            autoComplete="off"
+            spellcheck={false}
+            value={search}
+            onInput={(event) => setSearch(event.currentTarget.value)}
+          />
+        </div>
+        <div class="field">
+          <label for="sort-order">Order</label>
+          <select
+            id="sort-order"
+            value={sort}
+            onChange={(event) => {
+              setSort(event.currentTarget.value as Sort);
+              restart();
+            }}
+          >
+            <option value="probability_desc">Highest risk first</option>
+            <option value="probability_asc">Lowest risk first</option>
+            <option value="row">File order</option>
+          </select>
+        </div>
+      </div>
+      <p class="rows-status" role="status" aria-busy={loading}>
+        {loading
+          ? 'Loading customers...'
+          : page && page.total > 0
+            ? `Customers ${formatCount(first + 1)}-${formatCount(first + page.rows.length)} of ${formatCount(page.total)}`
+            : ''}
+      </p>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {page && page.total === 0 && !loading && !error && (
+        <p class="empty">No customers match{prefix ? ` "${prefix}"` : ''} in this tier.</p>
+      )}
+      {page && page.rows.length > 0 && (
+        <div class="table-scroll">
+          <table class="rows" aria-describedby="customers-title">
+            <thead>
+              <tr>
+                <th scope="col">Customer</th>
+                <th scope="col" class="number" aria-sort={ariaSort(sort)}>
+                  Churn probability
+                </th>
+                <th scope="col">Risk tier</th>
+                <th scope="col" class="hide-on-phone">
+                  Top reason
+                </th>
+                <th scope="col">
+                  <span class="visually-hidden">Reasons</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {page.rows.map((row) => (
+                <CustomerRow key={row.row} row={row} open={open.has(row.row)} onToggle={toggle} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <nav class="pager" aria-label="Customer pages">
+        <button
+          type="button"
+          class="secondary"
+          disabled={cursors.length === 1 || loading}
+          onClick={() => setCursors((list) => list.slice(0, -1))}
+        >
+          Previous page
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!page?.nextCursor || loading}
+          onClick={() => {
+            const next = page?.nextCursor;
+            if (next) setCursors((list) => [...list, next]);
+          }}
+        >
+          Next page
+        </button>
+      </nav>
+    </section>
+  );
+}
+
+function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: number): void }) {
+  const { row } = props;
+  const name = row.customerId ?? `row ${row.row}`;
+  const detailsId = `reasons-${row.row}`;
+  return (
+    <>
+      <tr data-row={row.row}>
+        <th scope="row" class="customer-id">
+          {name}
+        </th>
+        <td class="number">
+          {row.churnProbability === null ? '-' : formatPercent(row.churnProbability)}
+        </td>
+        <td>
+          {row.riskTier ? (
+            <span class={`tier tier-${row.riskTier}`}>{row.riskTier}</span>
+          ) : (
+            <span class="error-text">not scored</span>
+          )}
+        </td>
+        <td class="hide-on-phone">{row.topReasons[0] ?? row.error ?? ''}</td>
+        <td>
+          <button
+            type="button"
+            class="link-button"
+            aria-expanded={props.open}
+            aria-controls={detailsId}
+            onClick={() => props.onToggle(row.row)}
+          >
+            {props.open ? 'Hide reasons' : 'Reasons'}
+            <span class="visually-hidden"> for {name}</span>
+          </button>
+        </td>
+      </tr>
+      <tr id={detailsId} class="details" hidden={!props.open}>
+        <td colSpan={COLUMNS}>
+          {row.error && <p class="error-text">This row could not be scored: {row.error}</p>}
+          {row.topReasons.length > 0 ? (
+            <>
+              <p class="hint">
+                Why {name} is at this risk (strongest first), row {row.row} of the file:
+              </p>
+              <ul class="row-reasons">
+                {row.topReasons.map((reason) => (
+                  <li key={reason}>{reason}</li>
+                ))}
+              </ul>
+            </>
+          ) : (
+            !row.error && <p class="hint">No reasons recorded for this customer.</p>
+          )}
+        </td>
+      </tr>
+    </>
+  );
+}
+
+function ariaSort(sort: Sort): 'ascending' | 'descending' | 'none' {
+  if (sort === 'probability_desc') return 'descending';
+  if (sort === 'probability_asc') return 'ascending';
+  return 'none';
+}

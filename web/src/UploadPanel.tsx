@@ -1,0 +1,152 @@
+import { useState } from 'preact/hooks';
+import { ApiFailure, api, type Prediction, unwrap, uploadFile } from './api';
+import { formatBytes, formatPercent } from './format';
+import { onLinkClick } from './router';
+
+/**
+ * The server's default UPLOAD_MAX_BYTES. A server configured higher or lower still decides: its
+ * 413 is shown verbatim. This check only spares a long upload that would certainly be refused.
+ */
+const MAX_UPLOAD_BYTES = 200 * 1024 ** 2;
+const CSV_TYPES = new Set([
+  '',
+  'text/csv',
+  'text/plain',
+  'application/csv',
+  'application/vnd.ms-excel',
+]);
+
+type Phase =
+  | { name: 'idle' }
+  | { name: 'uploading'; sent: number; total: number }
+  | { name: 'submitting' }
+  | { name: 'submitted'; prediction: Prediction; filename: string }
+  | { name: 'failed'; message: string };
+
+/** Why a file cannot be uploaded, or null when it can. */
+export function checkFile(file: File): string | null {
+  if (!file.name.toLowerCase().endsWith('.csv') || !CSV_TYPES.has(file.type))
+    return `${file.name} is not a CSV file. Export your customers as .csv (comma-separated values) and try again.`;
+  if (file.size === 0) return `${file.name} is empty.`;
+  if (file.size > MAX_UPLOAD_BYTES)
+    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}. Split it into smaller files.`;
+  return null;
+}
+
+export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [phase, setPhase] = useState<Phase>({ name: 'idle' });
+  const [dragging, setDragging] = useState(false);
+  const busy = phase.name === 'uploading' || phase.name === 'submitting';
+
+  const choose = (chosen: File | undefined) => {
+    if (!chosen || busy) return;
+    const problem = checkFile(chosen);
+    setFile(problem ? null : chosen);
+    setPhase(problem ? { name: 'failed', message: problem } : { name: 'idle' });
+  };
+
+  const start = async () => {
+    if (!file) return;
+    try {
+      setPhase({ name: 'uploading', sent: 0, total: file.size });
+      const upload = await uploadFile(file, (sent, total) =>
+        setPhase({ name: 'uploading', sent, total }),
+      );
+      setPhase({ name: 'submitting' });
+      const prediction = await unwrap(
+        api.POST('/v1/predictions', { body: { uploadId: upload.id } }),
+      );
+      setPhase({ name: 'submitted', prediction, filename: upload.filename });
+      setFile(null);
+      props.onSubmitted(prediction);
+    } catch (error) {
+      const message = error instanceof ApiFailure ? error.message : String(error);
+      setPhase({ name: 'failed', message });
+    }
+  };
+
+  return (
+    <section class="panel" aria-labelledby="upload-title">
+      <h2 id="upload-title">Score a customer file</h2>
+      {/* biome-ignore lint/a11y/noStaticElementInteractions: dropping is a pointer shortcut; the file input inside is the keyboard and screen-reader way */}
+      <div
+        class={`dropzone${dragging ? ' dragging' : ''}`}
+        onDragOver={(event) => {
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={(event) => {
+          event.preventDefault();
+          setDragging(false);
+          choose(event.dataTransfer?.files[0]);
+        }}
+      >
+        <input
+          id="upload-file"
+          class="visually-hidden"
+          type="file"
+          accept=".csv,text/csv"
+          disabled={busy}
+          aria-describedby="upload-hint"
+          onChange={(event) => {
+            choose(event.currentTarget.files?.[0]);
+            event.currentTarget.value = '';
+          }}
+        />
+        <label for="upload-file" class="dropzone-label">
+          <strong>Choose a CSV file</strong> or drop it here
+        </label>
+        <p id="upload-hint" class="hint">
+          One row per customer with a header row, up to {formatBytes(MAX_UPLOAD_BYTES)}.
+        </p>
+        {file && (
+          <p class="chosen">
+            {file.name} ({formatBytes(file.size)})
+          </p>
+        )}
+      </div>
+      <button type="button" disabled={!file || busy} onClick={start}>
+        Upload and score
+      </button>
+      <UploadStatus phase={phase} />
+    </section>
+  );
+}
+
+function UploadStatus({ phase }: { phase: Phase }) {
+  switch (phase.name) {
+    case 'idle':
+      return <p class="visually-hidden" role="status" />;
+    case 'uploading': {
+      const fraction = phase.total === 0 ? 0 : phase.sent / phase.total;
+      return (
+        <div role="status" class="progress">
+          <label for="upload-progress">
+            Uploading: {formatPercent(fraction, 0)} ({formatBytes(phase.sent)} of{' '}
+            {formatBytes(phase.total)})
+          </label>
+          <progress id="upload-progress" max={phase.total} value={phase.sent} />
+        </div>
+      );
+    }
+    case 'submitting':
+      return <p role="status">Uploaded; starting the prediction...</p>;
+    case 'submitted':
+      return (
+        <p role="status" class="success">
+          {phase.filename} is queued for scoring.{' '}
+          <a href={`/predictions/${phase.prediction.id}`} onClick={onLinkClick}>
+            Follow it
+          </a>
+        </p>
+      );
+    case 'failed':
+      return (
+        <p role="alert" class="error">
+          {phase.message}
+        </p>
+      );
+  }
+}
