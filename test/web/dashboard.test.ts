@@ -24,7 +24,8 @@ interface Summary {
   scored: number;
   tiers: { high: number; medium: number; low: number };
   meanProbability: number;
-  probabilityHistogram?: number[];
+  probabilityHistogram: number[] | null;
+  revenue: { expectedMonthlyLoss: number } | null;
 }
 
 describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
@@ -104,7 +105,7 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     predictionId = (await row.getAttribute('data-prediction')) ?? '';
     expect(await row.locator('td[data-label="Customers"]').textContent()).toBe('7,043');
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-list.png'), fullPage: true });
-  });
+  }, 90_000);
 
   it("shows the API's counts on the summary cards, with both charts", async () => {
     await page.getByRole('link', { name: 'View results' }).click();
@@ -120,6 +121,14 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     expect(await card('medium')).toBe(count(summary.tiers.medium));
     expect(await card('low')).toBe(count(summary.tiers.low));
     expect(await card('mean')).toBe(`${(summary.meanProbability * 100).toFixed(1)}%`);
+    // Telco has MonthlyCharges, so its revenue at risk is known.
+    expect(summary.revenue).not.toBeNull();
+    expect(await card('revenue')).toBe(
+      summary.revenue!.expectedMonthlyLoss.toLocaleString('en-US', {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      }),
+    );
     const tiers = await page
       .getByRole('img', { name: /^Risk distribution:/ })
       .getAttribute('aria-label');

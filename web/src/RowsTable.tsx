@@ -10,6 +10,9 @@ const COLUMNS = 5;
 
 type Sort = NonNullable<RowsQuery['sort']>;
 
+/** Marked when the first page of customers is on screen (read by the browser tests). */
+export const ROWS_PAINTED_MARK = 'churnline:rows-painted';
+
 /**
  * The scored customers, a page at a time from the server (filtering, sorting and paging all happen
  * there, so a million rows cost the browser one page).
@@ -66,6 +69,12 @@ export function RowsTable(props: { predictionId: string }) {
     );
     return () => abort.abort();
   }, [props.predictionId, tier, prefix, sort, cursor]);
+
+  const painted = page !== null;
+  useEffect(() => {
+    if (!painted) return;
+    requestAnimationFrame(() => setTimeout(() => performance.mark(ROWS_PAINTED_MARK), 0));
+  }, [painted]);
 
   const first = (cursors.length - 1) * PAGE_SIZE;
   const toggle = (row: number) =>
