@@ -72,6 +72,9 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
           maxBytes: deps.uploadMaxBytes,
         });
       } catch (error) {
+        // The rest of the body is never read: close the connection after the answer, or it
+        // lingers half-read until the keep-alive timeout and holds up a graceful shutdown.
+        reply.header('connection', 'close');
         throw uploadError(error, maxMiB);
       }
       if (part.file.truncated) {
