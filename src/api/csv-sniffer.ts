@@ -151,7 +151,9 @@ export class CsvSniffer extends Transform {
     const headerLine = held.subarray(0, newline === -1 ? held.length : newline);
     this.delimiter = detectDelimiter(headerLine.toString('utf8')).charCodeAt(0);
     this.uncounted = [];
-    this.count(held);
+    // A byte order mark is no content: a file of only a BOM is empty, as the reader sees it.
+    const bom = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf;
+    this.count(bom ? held.subarray(3) : held);
   }
 
   private count(chunk: Buffer): void {
