@@ -1,0 +1,110 @@
+/**
+ * Builds the rows index (rows-index.ts) from the facts the scorer reports as it writes the
+ * results, so the index costs no second read of the file. Memory is a few bytes per row plus
+ * the ids' bytes; the orders are computed once at the end.
+ */
+import { PROBABILITY_SCALE, type RowFacts, type RowSink } from '../model/score-batch.js';
+import { Growable } from './growable.js';
+import { sortIds } from './id-sort.js';
+import { encodeRowsIndex, UNSCORED } from './rows-index.js';
+
+/**
+ * Longest id kept, in bytes. A prefix query is at most 200 characters, so at most 1,200 bytes
+ * lower-cased: cutting longer ids here never changes which rows a prefix matches.
+ */
+export const MAX_ID_BYTES = 2048;
+
+export class RowsIndexBuilder implements RowSink {
+  private headerLine = '';
+  private readonly lengths = new Growable((n) => new Uint32Array(n));
+  private readonly probabilities = new Growable((n) => new Uint16Array(n));
+  private readonly tiers = new Growable((n) => new Uint8Array(n));
+  private readonly idStarts = new Growable((n) => new Uint32Array(n));
+  private readonly idText = new Growable((n) => new Uint8Array(n));
+
+  constructor() {
+    this.idStarts.push(0);
+  }
+
+  header(line: string): void {
+    this.headerLine = line;
+  }
+
+  add(rows: RowFacts): void {
+    for (let i = 0; i < rows.bytes.length; i++) {
+      this.lengths.push(rows.bytes[i] as number);
+      const probability = rows.probabilities[i] as number;
+      this.probabilities.push(probability < 0 ? UNSCORED : probability);
+      this.tiers.push(rows.tiers[i] as number);
+      this.addId(rows.ids[i] ?? '');
+    }
+  }
+
+  private addId(id: string): void {
+    if (id.length > 0) {
+      const lower = id.toLowerCase();
+      const text = this.idText.reserve(3 * lower.length);
+      const buffer = Buffer.from(text.buffer, text.byteOffset, text.byteLength);
+      let written = buffer.write(lower, this.idText.length, 'utf8');
+      if (written > MAX_ID_BYTES) {
+        written = MAX_ID_BYTES;
+        // Never end inside a character: step back over continuation bytes (10xxxxxx).
+        while (written > 0 && ((text[this.idText.length + written] as number) & 0xc0) === 0x80) {
+          written--;
+        }
+      }
+      this.idText.length += written;
+    }
+    this.idStarts.push(this.idText.length);
+  }
+
+  /** The encoded index; the builder is spent afterwards. */
+  finish(): Buffer {
+    const probabilities = this.probabilities.view();
+    const rows = probabilities.length;
+    // Counting sort on the written probability: linear, and stable, so ties stay in row order.
+    const starts = new Uint32Array(PROBABILITY_SCALE + 2);
+    for (let i = 0; i < rows; i++) {
+      const p = probabilities[i] as number;
+      (starts[p === UNSCORED ? PROBABILITY_SCALE + 1 : PROBABILITY_SCALE - p] as number)++;
+    }
+    let position = 0;
+    for (let slot = 0; slot < starts.length; slot++) {
+      const count = starts[slot] as number;
+      starts[slot] = position;
+      position += count;
+    }
+    const byProbability = new Uint32Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const p = probabilities[i] as number;
+      byProbability[
+        (starts[p === UNSCORED ? PROBABILITY_SCALE + 1 : PROBABILITY_SCALE - p] as number)++
+      ] = i;
+    }
+    const rowIdStarts = this.idStarts.view();
+    const rowIdText = this.idText.view();
+    const idOrder = sortIds(rowIdText, rowIdStarts);
+    // The id text is stored in idOrder, so a prefix search reads it in sorted order.
+    const idStarts = new Uint32Array(rows + 1);
+    const idText = new Uint8Array(rowIdText.length);
+    let at = 0;
+    for (let k = 0; k < rows; k++) {
+      const row = idOrder[k] as number;
+      const id = rowIdText.subarray(rowIdStarts[row], rowIdStarts[row + 1]);
+      idStarts[k] = at;
+      idText.set(id, at);
+      at += id.length;
+    }
+    idStarts[rows] = at;
+    return encodeRowsIndex({
+      header: this.headerLine,
+      lengths: this.lengths.view(),
+      probabilities,
+      tiers: this.tiers.view(),
+      byProbability,
+      idOrder,
+      idStarts,
+      idText,
+    });
+  }
+}
