@@ -11,6 +11,7 @@ import {
   newId,
   resultKey,
   rowsIndexKey,
+  rowsIndexKeyOfResult,
   USER_ID_PATTERN,
   uploadKey,
   userIdFromKeySegment,
@@ -104,6 +105,8 @@ describe('object keys', () => {
     expect(isResultObjectKey(uploadKey('auth0|abc', ID))).toBe(false);
     expect(isResultObjectKey(`users/auth0%7Cabc/results/${ID}.rows-index.bak`)).toBe(false);
     expect(isResultObjectKey(`users/a/../results/${ID}.csv`)).toBe(false);
+    expect(rowsIndexKeyOfResult(resultKey('auth0|abc', ID))).toBe(rowsIndexKey('auth0|abc', ID));
+    expect(() => rowsIndexKeyOfResult(uploadKey('auth0|abc', ID))).toThrow(InvalidIdError);
     // A rows index is never an upload a job may name.
     expect(checkObjectKey(rowsIndexKey('auth0|abc', ID)).ok).toBe(false);
   });

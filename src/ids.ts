@@ -104,6 +104,15 @@ export function rowsIndexKey(userId: string, predictionId: string): string {
   return `${userPrefix(userId)}results/${requireUuid(predictionId, 'prediction id')}.rows-index`;
 }
 
+/** The rows index key that belongs to a key built by resultKey. */
+export function rowsIndexKeyOfResult(key: string): string {
+  const check = checkObjectKey(key);
+  if (!check.ok || check.kind !== 'result') {
+    throw new InvalidIdError(`Not a result key: ${JSON.stringify(key)}`);
+  }
+  return rowsIndexKey(check.userId, check.id);
+}
+
 /** True for a key built by resultKey or rowsIndexKey: objects the results' expiry applies to. */
 export function isResultObjectKey(key: string): boolean {
   if (!checkKeySyntax(key).ok) return false;

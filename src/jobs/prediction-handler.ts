@@ -8,7 +8,7 @@ import {
   TERMINAL_STATUSES,
 } from '../db/predictions.js';
 import type { Prediction } from '../db/schema.js';
-import { resultKey } from '../ids.js';
+import { resultKey, rowsIndexKey } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { ReceivedMessage } from '../queue/port.js';
@@ -95,6 +95,8 @@ async function handle(
       rowsFailed: summary.failed,
       summary,
       resultKey: key,
+      // The scoring thread writes it next to the results (see scoring-tasks.ts).
+      rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
     });
     if (completed) metrics.rowsScored.inc(summary.scored);
     await removeIfDeletedMeanwhile(deps, job, key);
@@ -155,5 +157,8 @@ async function removeIfDeletedMeanwhile(
   key: string,
 ): Promise<void> {
   const now = await getPredictionForJob(deps.db, job.predictionId);
-  if (now?.deleted_at) await deps.blobs.delete(key);
+  if (now?.deleted_at) {
+    await deps.blobs.delete(key);
+    await deps.blobs.delete(rowsIndexKey(job.userId, job.predictionId));
+  }
 }

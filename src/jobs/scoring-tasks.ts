@@ -7,8 +7,10 @@
 import { PassThrough } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
+import { rowsIndexKeyOfResult } from '../ids.js';
 import { loadModel, type ModelFile } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
+import { RowsIndexBuilder } from '../results/rows-index-builder.js';
 import { type FromThread, serialiseError, type ToThread } from './scoring-protocol.js';
 
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
@@ -43,9 +45,16 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         signal: abort.signal,
       });
       try {
-        const summary = await scoreCsvStream(input, output, scoringModel);
+        const rows = new RowsIndexBuilder();
+        const summary = await scoreCsvStream(input, output, scoringModel, { rows });
         output.end();
         await stored;
+        // Built while the results were written; stored second, so a prediction completes only
+        // once both are in place.
+        await blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(), {
+          contentType: 'application/octet-stream',
+          signal: abort.signal,
+        });
         return { type: 'done', taskId: task.taskId, summary };
       } catch (error) {
         input.destroy();

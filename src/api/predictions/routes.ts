@@ -1,15 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { BlobError } from '../../blobs/port.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
+import type { Prediction } from '../../db/schema.js';
 import { findUpload } from '../../db/uploads.js';
-import { resultKey } from '../../ids.js';
+import { resultKey, rowsIndexKey } from '../../ids.js';
 import { submitPrediction } from '../../jobs/submit.js';
+import { RowsIndexFormatError } from '../../results/rows-index.js';
+import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { ApiError, notFound } from '../errors.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
-import { readResultRows } from './rows.js';
+import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
+import { RowsIndexMismatchError, readIndexedRows } from './rows-indexed.js';
 import {
   createPredictionBody,
   listPredictionsQuery,
@@ -21,6 +26,41 @@ import {
 
 export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const indexes = new RowsIndexCache(deps.blobs);
+
+  /**
+   * A page from the rows index when the prediction has one; otherwise (completed before indexes
+   * existed, or an index this build cannot read) by streaming the results file.
+   */
+  async function readPage(
+    prediction: Prediction & { result_key: string },
+    query: RowQuery,
+  ): Promise<{ rows: ScoredRowView[]; total: number }> {
+    const key = prediction.rows_index_key;
+    if (key) {
+      try {
+        return await readIndexedRows(
+          deps.blobs,
+          prediction.result_key,
+          await indexes.get(key),
+          query,
+        );
+      } catch (error) {
+        // An index that is unreadable, wrong or gone costs speed, never the page.
+        const unusable =
+          error instanceof RowsIndexFormatError ||
+          error instanceof RowsIndexMismatchError ||
+          (error instanceof BlobError && error.code === 'not_found');
+        if (!unusable) throw error;
+        indexes.evict(key);
+        deps.log.warn(
+          { predictionId: prediction.id, err: error },
+          'rows index unusable; streaming the results instead',
+        );
+      }
+    }
+    return readResultRows(await deps.blobs.get(prediction.result_key), query);
+  }
 
   api.post(
     '/predictions',
@@ -173,11 +213,14 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       }
       const { cursor, limit, ...filters } = request.query;
       const offset = cursor === undefined ? 0 : decodeOffset(cursor);
-      const page = await readResultRows(await deps.blobs.get(prediction.result_key), {
-        ...filters,
-        offset,
-        limit,
-      });
+      const page = await readPage(
+        { ...prediction, result_key: prediction.result_key },
+        {
+          ...filters,
+          offset,
+          limit,
+        },
+      );
       const next = offset + page.rows.length;
       return { ...page, nextCursor: next < page.total ? encodeOffset(next) : null };
     },
@@ -196,6 +239,9 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       const deleted = await softDeletePrediction(deps.db, request.userId, request.params.id);
       if (!deleted) throw notFound('prediction');
       await deps.blobs.delete(resultKey(request.userId, deleted.id));
+      const index = rowsIndexKey(request.userId, deleted.id);
+      indexes.evict(index);
+      await deps.blobs.delete(index);
       reply.code(204).send();
     },
   );

@@ -25,7 +25,10 @@ export interface ScoredRowView {
   values: Record<string, string>;
 }
 
-/** Sorting keeps the best offset+limit rows in memory; deeper pages need a narrower filter. */
+/**
+ * Sorting keeps the best offset+limit rows in memory; deeper pages need a narrower filter. Only
+ * for results without a rows index (completed before indexes existed): see rows-indexed.ts.
+ */
 export const MAX_SORTED_DEPTH = 10_000;
 
 interface Candidate {
@@ -95,7 +98,7 @@ export async function readResultRows(
   return { rows: page.map((c) => view(c, names, columns)), total };
 }
 
-function locateColumns(header: string[]) {
+export function locateColumns(header: string[]) {
   const index = (name: string) => {
     const at = header.lastIndexOf(name);
     if (at < 0) throw new Error(`results file has no ${name} column`);
@@ -112,8 +115,8 @@ function locateColumns(header: string[]) {
   };
 }
 
-function view(
-  candidate: Candidate,
+export function view(
+  candidate: Pick<Candidate, 'row' | 'record'>,
   names: string[],
   columns: ReturnType<typeof locateColumns>,
 ): ScoredRowView {

@@ -1,0 +1,208 @@
+/**
+ * /rows through the whole service: a Telco upload scored by the worker (which writes the rows
+ * index), paged by tier, customer-id prefix and every order, compared with the results CSV itself.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowsIndexKey } from '../src/ids.js';
+import { CsvParser } from '../src/model/csv-reader.js';
+import {
+  authorised,
+  type RunningService,
+  startService,
+  submitCsv,
+  waitForStatus,
+} from './support/service.js';
+
+const telco = readFileSync(
+  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
+);
+const USER = 'auth0|rows-reader';
+
+interface Row {
+  row: number;
+  customerId: string | null;
+  churnProbability: number | null;
+  riskTier: string | null;
+  topReasons: string[];
+  error: string | null;
+  values: Record<string, string>;
+}
+interface Page {
+  rows: Row[];
+  total: number;
+  nextCursor: string | null;
+}
+
+let service: RunningService;
+let token: string;
+let predictionId: string;
+let summary: Record<string, unknown>;
+/** The results CSV as the API should page it: [row, customerId, probability, tier]. */
+let expected: Array<{ row: number; id: string; p: number | null; tier: string }>;
+
+const get = async (query: string, id = predictionId): Promise<Page> => {
+  const response = await fetch(
+    `${service.url}/v1/predictions/${id}/rows?${query}`,
+    authorised(token),
+  );
+  expect(response.status, query).toBe(200);
+  return (await response.json()) as Page;
+};
+
+/** Every row of a query, following nextCursor. */
+async function all(query: string): Promise<{ rows: Row[]; total: number }> {
+  const rows: Row[] = [];
+  let page = await get(`${query}&limit=500`);
+  rows.push(...page.rows);
+  while (page.nextCursor) {
+    page = await get(`${query}&limit=500&cursor=${page.nextCursor}`);
+    rows.push(...page.rows);
+  }
+  return { rows, total: page.total };
+}
+
+beforeAll(async () => {
+  service = await startService({ UPLOAD_MAX_BYTES: String(2 * 1024 * 1024) });
+  token = await service.token(USER);
+  ({ predictionId } = await submitCsv(service, token, telco));
+  const done = await waitForStatus(service.url, token, predictionId, ['completed', 'failed']);
+  expect(done.status).toBe('completed');
+  summary = done.summary as Record<string, unknown>;
+  const csv = await fetch(
+    `${service.url}/v1/predictions/${predictionId}/results.csv`,
+    authorised(token),
+  );
+  const records: string[][] = [];
+  new CsvParser(',').push(await csv.text(), true, records);
+  const header = records[0] as string[];
+  const at = (name: string) => header.indexOf(name);
+  expected = records.slice(1).map((record, i) => ({
+    row: i + 1,
+    id: record[at('customerID')] as string,
+    p: record[at('churn_probability')] === '' ? null : Number(record[at('churn_probability')]),
+    tier: record[at('risk_tier')] as string,
+  }));
+}, 120_000);
+afterAll(async () => {
+  await service.stop();
+});
+
+const byRisk = (descending: boolean) => (a: (typeof expected)[0], b: (typeof expected)[0]) =>
+  (descending ? (b.p ?? -1) - (a.p ?? -1) : (a.p ?? 2) - (b.p ?? 2)) || a.row - b.row;
+
+describe('GET /v1/predictions/{id}/rows with a rows index', () => {
+  it('stores the index next to the results', async () => {
+    expect(await service.app.blobs.head(rowsIndexKey(USER, predictionId))).toMatchObject({
+      contentType: 'application/octet-stream',
+    });
+  });
+
+  it('pages every row by tier and order exactly as the results CSV has them', async () => {
+    for (const sort of ['probability_desc', 'probability_asc', 'row'] as const) {
+      for (const tier of ['high', 'medium', 'low'] as const) {
+        const want = expected.filter((r) => r.tier === tier);
+        if (sort !== 'row') want.sort(byRisk(sort === 'probability_desc'));
+        const got = await all(`sort=${sort}&tier=${tier}`);
+        expect(got.total).toBe(want.length);
+        expect(
+          got.rows.map((r) => [r.row, r.customerId, r.churnProbability, r.riskTier]),
+          `${sort} ${tier}`,
+        ).toEqual(want.map((r) => [r.row, r.id, r.p, r.tier]));
+      }
+    }
+    const tiers = summary.tiers as Record<string, number>;
+    expect((await get('tier=high&limit=1')).total).toBe(tiers.high);
+  });
+
+  it('finds customers by id prefix, ignoring case, with tier and order', async () => {
+    for (const [prefix, tier, sort] of [
+      ['7', 'high', 'probability_desc'],
+      ['00', undefined, 'probability_asc'],
+      ['9', 'low', 'row'],
+      ['5575-gn', undefined, 'probability_desc'],
+    ] as const) {
+      const want = expected.filter(
+        (r) => r.id.toLowerCase().startsWith(prefix) && (tier === undefined || r.tier === tier),
+      );
+      if (sort !== 'row') want.sort(byRisk(sort === 'probability_desc'));
+      const query = `customerId=${encodeURIComponent(prefix.toUpperCase())}&sort=${sort}${tier ? `&tier=${tier}` : ''}`;
+      const got = await all(query);
+      expect(got.total, query).toBe(want.length);
+      expect(
+        got.rows.map((r) => r.row),
+        query,
+      ).toEqual(want.map((r) => r.row));
+    }
+    const one = await get('customerId=5575-GN');
+    expect(one.rows.map((r) => r.values.customerID)).toEqual(['5575-GNVDE']);
+  });
+
+  it('has no depth cap: a probability-sorted page past row 10,000 is an empty last page', async () => {
+    const cursor = Buffer.from('o:9900').toString('base64url');
+    const page = await get(`limit=500&cursor=${cursor}`);
+    expect(page).toEqual({ rows: [], total: 7043, nextCursor: null });
+    const last = await get(`limit=500&cursor=${Buffer.from('o:7000').toString('base64url')}`);
+    expect(last.rows.map((r) => r.row)).toEqual(
+      [...expected]
+        .sort(byRisk(true))
+        .slice(7000)
+        .map((r) => r.row),
+    );
+  });
+
+  it('summarises the probability histogram and the revenue at risk', () => {
+    const histogram = summary.probabilityHistogram as number[];
+    expect(histogram).toHaveLength(20);
+    expect(histogram.reduce((a, b) => a + b, 0)).toBe(7043);
+    const revenue = summary.revenue as Record<string, number | string>;
+    expect(revenue.column).toBe('MonthlyCharges');
+    expect(revenue.monthlyTotal).toBeCloseTo(456_116.6, 1);
+    const loss = expected.reduce((sum, r, i) => sum + (r.p ?? 0) * Number(rowCharges[i]), 0);
+    expect(Math.abs((revenue.expectedMonthlyLoss as number) - loss)).toBeLessThanOrEqual(0.01);
+  });
+
+  it('pages a prediction completed before indexes existed by streaming, as before', async () => {
+    const { predictionId: old } = await submitCsv(service, token, telco);
+    await waitForStatus(service.url, token, old, ['completed']);
+    await service.app.db
+      .updateTable('predictions')
+      .set({ rows_index_key: null })
+      .where('id', '=', old)
+      .execute();
+    await service.app.blobs.delete(rowsIndexKey(USER, old));
+    const page = await get('tier=medium&limit=50&sort=probability_asc', old);
+    expect(page.rows.map((r) => r.row)).toEqual(
+      expected
+        .filter((r) => r.tier === 'medium')
+        .sort(byRisk(false))
+        .slice(0, 50)
+        .map((r) => r.row),
+    );
+    const deep = await fetch(
+      `${service.url}/v1/predictions/${old}/rows?limit=500&cursor=${Buffer.from('o:9900').toString('base64url')}`,
+      authorised(token),
+    );
+    expect(deep.status).toBe(400);
+  });
+
+  it('deletes the index with its prediction', async () => {
+    const { predictionId: doomed } = await submitCsv(service, token, telco);
+    await waitForStatus(service.url, token, doomed, ['completed']);
+    expect((await get('limit=1', doomed)).total).toBe(7043);
+    const deleted = await fetch(
+      `${service.url}/v1/predictions/${doomed}`,
+      authorised(token, { method: 'DELETE' }),
+    );
+    expect(deleted.status).toBe(204);
+    expect(await service.app.blobs.head(rowsIndexKey(USER, doomed))).toBeNull();
+  });
+});
+
+const rowCharges = (() => {
+  const records: string[][] = [];
+  new CsvParser(',').push(telco.toString('utf8'), true, records);
+  const column = (records[0] as string[]).indexOf('MonthlyCharges');
+  return records.slice(1).map((record) => record[column] as string);
+})();
