@@ -21,6 +21,7 @@ import type { SigningKeyring } from '../jobs/message.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
+import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
@@ -58,6 +59,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // One line per request, written by the onResponse hook below instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Requests the HTTP parser refuses (a 1 MB token) still get { error: { code, message } }.
+    clientErrorHandler,
     // An id per request in every log line; a caller's own X-Request-Id is kept.
     requestIdHeader: 'x-request-id',
   });
