@@ -18,6 +18,7 @@ import {
   LOCAL_AUDIENCE,
   LOCAL_ISSUER,
   loadOrCreateLocalSigningKey,
+  MAX_LOCAL_TOKEN_TTL_SECONDS,
 } from './local-key.js';
 
 /** Longer headers are refused before any parsing or key lookup. */
@@ -156,7 +157,10 @@ async function createLocalVerifier(
           issuer: LOCAL_ISSUER,
           audience: LOCAL_AUDIENCE,
           clockTolerance,
-          requiredClaims: ['sub', 'exp'],
+          // Also makes jose check "iat": present, not in the future, and no older than a token
+          // `churnline token create` can make.
+          maxTokenAge: MAX_LOCAL_TOKEN_TTL_SECONDS,
+          requiredClaims: ['sub', 'exp', 'iat'],
         });
         return userOf(payload);
       } catch (error) {
