@@ -86,6 +86,17 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(true);
   });
 
+  it('takes a dropped file through the same checks', async () => {
+    await page.evaluate(`(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['not,a,table'], 'notes.txt', { type: 'text/plain' }));
+      document.querySelector('.dropzone').dispatchEvent(
+        new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }),
+      );
+    })()`);
+    await page.getByRole('alert').filter({ hasText: 'notes.txt is not a CSV file' }).waitFor();
+  });
+
   it("shows the server's refusal verbatim", async () => {
     // Named .csv, so it passes the browser's checks; the server sniffs the bytes and refuses it.
     await page.getByLabel('Choose a CSV file').setInputFiles({
@@ -251,6 +262,15 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await page.getByLabel('Access token').fill(serve.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: /^Results for / }).waitFor();
+  });
+
+  it('signs out with the reason when the API refuses the token', async () => {
+    const other = await browser.newContext();
+    const stale = await other.newPage();
+    await stale.goto(`${serve.url}/#token=bm90.YS10b2tlbg.c2lnbmF0dXJl`);
+    await stale.getByRole('alert').filter({ hasText: 'You were signed out:' }).waitFor();
+    await stale.getByLabel('Access token').waitFor();
+    await other.close();
   });
 
   it('made no request to anywhere but this server, and logged no error', () => {
