@@ -32,5 +32,6 @@ export function csvLine(cells: readonly string[]): string {
     if (i > 0) line += ',';
     line += csvCell(cells[i] as string);
   }
-  return `${line}\n`;
+  // One empty cell would be a blank line, which readers skip: quote it so the record stays.
+  return line === '' && cells.length > 0 ? '""\n' : `${line}\n`;
 }
