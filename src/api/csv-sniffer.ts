@@ -141,13 +141,13 @@ export class CsvSniffer extends Transform {
     }
     if (chunk) this.uncounted.push(chunk);
     const held = Buffer.concat(this.uncounted);
-    const newline = held.indexOf(LF);
+    const newline = headerLineEnd(held);
     if (newline === -1 && !final) {
       if (held.length > 4 * MAX_RECORD_CHARS) throw rowTooLong(1);
       this.uncounted = [held];
       return;
     }
-    // The reader decides the same way: the text up to the first newline, quoted or not.
+    // The reader decides the same way: from the text up to the first newline outside quotes.
     const headerLine = held.subarray(0, newline === -1 ? held.length : newline);
     this.delimiter = detectDelimiter(headerLine.toString('utf8')).charCodeAt(0);
     this.uncounted = [];
@@ -200,6 +200,16 @@ export class CsvSniffer extends Transform {
     this.recordChars = chars;
     this.records += records;
   }
+}
+
+/** The first LF outside quotes, as the reader's headerLineEnd finds it in text. */
+function headerLineEnd(bytes: Buffer): number {
+  let quoted = false;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === QUOTE) quoted = !quoted;
+    else if (bytes[i] === LF && !quoted) return i;
+  }
+  return -1;
 }
 
 /** Mostly NUL bytes at odd (little-endian) or even (big-endian) offsets: ASCII text in UTF-16. */

@@ -25,6 +25,22 @@ export function detectDelimiter(headerLine: string): Delimiter {
   return best;
 }
 
+/** Where the header line ends: its first newline outside quotes (-1 when not yet seen). */
+export function headerLineEnd(text: string): number {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) quoted = !quoted;
+    else if (code === LF && !quoted) return i;
+  }
+  return -1;
+}
+
+const recordTooLong = (row: number) =>
+  new CsvInputError(
+    `row ${row} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quoted field that is never closed).`,
+  );
+
 /**
  * Incremental RFC 4180 parser over decoded text. Lines without a quote take a fast path
  * (`split`), which is nearly every line of a real export; quoted records go through a character
@@ -49,8 +65,9 @@ export class CsvParser {
     this.pending = '';
     let delimiter = this.delimiter;
     if (delimiter === undefined) {
-      const firstNewline = buffer.indexOf('\n');
+      const firstNewline = headerLineEnd(buffer);
       if (firstNewline === -1 && !final) {
+        if (buffer.length > MAX_RECORD_CHARS) throw recordTooLong(1);
         this.pending = buffer;
         return;
       }
@@ -86,9 +103,7 @@ export class CsvParser {
     if (pos < length) {
       this.pending = buffer.slice(pos);
       if (this.pending.length > MAX_RECORD_CHARS) {
-        throw new CsvInputError(
-          `row ${this.recordsSeen + 1} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quoted field that is never closed).`,
-        );
+        throw recordTooLong(this.recordsSeen + 1);
       }
     }
   }
