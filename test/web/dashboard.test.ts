@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -226,6 +226,7 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     const saved = path.join(tmpdir(), `churnline-download-${process.pid}.csv`);
     await download.saveAs(saved);
     const fromBrowser = readFileSync(saved);
+    rmSync(saved);
     const fromApi = Buffer.from(
       await (await apiGet(`/v1/predictions/${predictionId}/results.csv`)).arrayBuffer(),
     );
