@@ -157,6 +157,13 @@ function toJobError(error: SerialisedError): Error {
       'The uploaded file is no longer stored. Upload it again.',
     );
   }
+  if (error.name === 'BlobError' && error.retryable === false) {
+    // Refused for a reason retrying cannot change (permissions, a key or body the store rejects).
+    return new PermanentJobError(
+      'storage_refused',
+      'Churnline could not store the results because of a storage problem on our side. Create the prediction again later; if it keeps failing, contact support.',
+    );
+  }
   const transient = new Error(error.message);
   transient.name = error.name;
   return transient;

@@ -44,9 +44,17 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         contentType: 'text/csv',
         signal: abort.signal,
       });
+      // The put can fail while scoring still runs (a full disk). Its rejection must not count as
+      // unhandled meanwhile (that ends the whole thread), and it must end the scoring, which
+      // would otherwise wait for ever to write to a body that nobody reads any more.
+      const storeFailed = stored.then(() => new Promise<never>(() => {}));
+      storeFailed.catch(() => {});
       try {
         const rows = new RowsIndexBuilder();
-        const summary = await scoreCsvStream(input, output, scoringModel, { rows });
+        const summary = await Promise.race([
+          scoreCsvStream(input, output, scoringModel, { rows }),
+          storeFailed,
+        ]);
         output.end();
         await stored;
         // Built while the results were written; stored second, so a prediction completes only
@@ -59,8 +67,13 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
       } catch (error) {
         input.destroy();
         output.destroy(error instanceof Error ? error : new Error(String(error)));
-        await stored.catch(() => {});
-        throw error;
+        // A failed put destroys its body, and scoring then fails writing to it: the put's error is
+        // the cause (a bad CSV comes back from the put as itself: the body's own error).
+        const storeError = await stored.then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        throw storeError ?? error;
       }
     } catch (error) {
       return { type: 'failed', taskId: task.taskId, error: serialiseError(error) };

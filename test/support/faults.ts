@@ -7,7 +7,6 @@
 
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { BlobError, type BlobErrorCode, type BlobStore } from '../../src/blobs/port.js';
 import type { JobQueue } from '../../src/queue/port.js';
 
@@ -143,6 +142,8 @@ function failAfter(
       else done(null, chunk);
     },
   });
-  pipeline(body, gate).catch(() => {});
-  return gate;
+  // As a store discards a body it failed on: destroyed without an error (scoring then stops).
+  body.once('error', (reason) => gate.destroy(reason));
+  gate.once('close', () => body.destroy());
+  return body.pipe(gate);
 }

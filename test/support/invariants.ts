@@ -1,15 +1,15 @@
 /**
  * What must hold after every fault run, checked the same way for every fault and setup: every
- * prediction terminal; exactly one result object per completed prediction and none for a failed
- * one; no object that no row references, and no half-written leftovers; the outbox sent; the
- * queue empty, nothing in flight, and the dead-letter queue as the test expects.
+ * prediction terminal; exactly one result object (and its rows index) per completed prediction
+ * and none for a failed one; no object that no row references, and no half-written leftovers;
+ * the outbox sent; the queue empty, nothing in flight, and the dead-letter queue as expected.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { BlobStore } from '../../src/blobs/port.js';
 import type { Db } from '../../src/db/connect.js';
 import { outboxBacklog } from '../../src/db/outbox.js';
-import { resultKey } from '../../src/ids.js';
+import { resultKey, rowsIndexKey } from '../../src/ids.js';
 import type { JobQueue, QueueStats } from '../../src/queue/port.js';
 
 export interface InvariantTargets {
@@ -83,14 +83,17 @@ async function inspect(
     const key = resultKey(p.user_id, p.id);
     if (p.status !== 'completed' && p.status !== 'failed')
       violations.push(`${p.id} is ${p.status}, not terminal`);
+    const index = rowsIndexKey(p.user_id, p.id);
     if (p.status === 'completed') {
       referenced.add(key);
+      referenced.add(index);
+      if (!keys.has(index)) violations.push(`${p.id} completed without its rows index`);
       if (p.result_key !== key)
         violations.push(`${p.id} completed with result_key ${p.result_key}`);
       if (keys.has(key)) results++;
       else violations.push(`${p.id} completed without its result object`);
-    } else if (keys.has(key)) {
-      violations.push(`${p.id} is ${p.status} but has a result object`);
+    } else if (keys.has(key) || keys.has(index)) {
+      violations.push(`${p.id} is ${p.status} but has a result object or rows index`);
     }
   }
   const orphans = [...keys].filter((key) => !referenced.has(key));
