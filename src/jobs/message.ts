@@ -5,7 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { checkObjectKey, isUserId } from '../ids.js';
+import { checkObjectKey, isUserId, isUuid } from '../ids.js';
 
 export const MESSAGE_VERSION = 1;
 /** A message older than this is a replay, not a job. */
@@ -17,9 +17,11 @@ const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export const jobSchema = z
   .object({
-    predictionId: z.uuid(),
+    // Lower-case canonical UUIDs only, like every id the service makes (ids.ts): a second
+    // spelling of an id would look up nothing on SQLite and the same row on PostgreSQL.
+    predictionId: z.string().refine(isUuid, 'is not a lower-case UUID'),
     userId: z.string().refine(isUserId, 'is not a valid user id'),
-    uploadId: z.uuid(),
+    uploadId: z.string().refine(isUuid, 'is not a lower-case UUID'),
     objectKey: z.string().max(1024),
     modelId: z.string().regex(MODEL_ID, 'is not a valid model id'),
     publishedAt: z.iso.datetime({ offset: false }),
