@@ -170,7 +170,10 @@ function isRunning(pid: number): boolean {
 }
 
 export class FsBlobStore implements BlobStore {
-  readonly capabilities = Object.freeze({ sharedAcrossMachines: false });
+  readonly capabilities = Object.freeze({
+    sharedAcrossMachines: false,
+    rangeReads: { coalesceGapBytes: 16 * 1024, parallelReads: 8 },
+  });
   readonly root: string;
 
   /** `root` is the directory that holds the objects (created on first put). */

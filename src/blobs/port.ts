@@ -77,6 +77,12 @@ export interface BlobHead {
 export interface BlobStoreCapabilities {
   /** Processes on other machines see the same objects (false for a local directory). */
   readonly sharedAcrossMachines: boolean;
+  /**
+   * How to read many small ranges of one object: ranges closer than `coalesceGapBytes` are
+   * worth one read, and `parallelReads` reads at once. A request to S3 costs tens of
+   * milliseconds whatever its size; a read from disk costs little but the bytes.
+   */
+  readonly rangeReads: { readonly coalesceGapBytes: number; readonly parallelReads: number };
 }
 
 export interface BlobStore {

@@ -74,7 +74,10 @@ const DELETE_BATCH = 1000;
 const resultTagging = new URLSearchParams([[RESULT_TAG.key, RESULT_TAG.value]]).toString();
 
 export class S3BlobStore implements BlobStore {
-  readonly capabilities = Object.freeze({ sharedAcrossMachines: true });
+  readonly capabilities = Object.freeze({
+    sharedAcrossMachines: true,
+    rangeReads: { coalesceGapBytes: 256 * 1024, parallelReads: 32 },
+  });
   readonly bucket: string;
   readonly prefix: string;
   private readonly client: S3Client;

@@ -10,11 +10,8 @@ import type { RowsIndex } from '../../results/rows-index.js';
 import { selectRows } from '../../results/rows-query.js';
 import { locateColumns, type RowQuery, type ScoredRowView, view } from './rows.js';
 
-/** Rows closer than this are read in one request: a few KB more beats another round trip. */
-const COALESCE_GAP_BYTES = 16 * 1024;
 /** A coalesced read stops growing here, so a sparse page never reads megabytes it skips. */
-const MAX_READ_BYTES = 1024 * 1024;
-const READS_IN_PARALLEL = 8;
+const MAX_READ_BYTES = 2 * 1024 * 1024;
 
 /** The index does not describe the results file it was read against. */
 export class RowsIndexMismatchError extends Error {
@@ -40,7 +37,8 @@ export async function readIndexedRows(
   const names = (header[0] as string[]).slice(0, columns.inputs);
   const width = (header[0] as string[]).length;
 
-  const reads = coalesce(index, page.rows);
+  const { coalesceGapBytes, parallelReads } = blobs.capabilities.rangeReads;
+  const reads = coalesce(index, page.rows, coalesceGapBytes);
   const lines = new Map<number, Buffer>();
   let next = 0;
   const worker = async () => {
@@ -54,7 +52,7 @@ export async function readIndexedRows(
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(READS_IN_PARALLEL, reads.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(parallelReads, reads.length) }, worker));
 
   const rows = page.rows.map((row) => {
     const bytes = lines.get(row) as Buffer;
@@ -74,14 +72,14 @@ function parseRecords(text: string): string[][] {
 }
 
 /** The page's byte ranges in file order, neighbours merged. */
-function coalesce(index: RowsIndex, rows: readonly number[]): Read[] {
+function coalesce(index: RowsIndex, rows: readonly number[], gapBytes: number): Read[] {
   const byOffset = [...rows].sort((a, b) => a - b);
   const reads: Read[] = [];
   for (const row of byOffset) {
     const start = index.offsets[row] as number;
     const end = index.offsets[row + 1] as number;
     const last = reads.at(-1);
-    if (last && start - last.end <= COALESCE_GAP_BYTES && end - last.start <= MAX_READ_BYTES) {
+    if (last && start - last.end <= gapBytes && end - last.start <= MAX_READ_BYTES) {
       last.end = Math.max(last.end, end);
       last.rows.push(row);
     } else {
