@@ -1,0 +1,119 @@
+/**
+ * SQS and S3 unreachable for a while, then back (scale-out setup). Every request of the API and
+ * the worker goes through a TCP proxy in front of fauxqs; an outage drops its connections and
+ * refuses new ones. Predictions created meanwhile wait in the outbox, the backlog shows in the
+ * metric and its alarm, an upload fails cleanly, and once the proxy is back everything completes.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { stopGracefully } from './support/fault-processes.js';
+import { type FaultSetup, startSetup } from './support/fault-setups.js';
+import { checkInvariants, describeReport } from './support/invariants.js';
+import {
+  authorised,
+  startWorkerProcess,
+  submitCsv,
+  upload,
+  waitForStatus,
+} from './support/service.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+const telco = readFileSync(
+  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
+);
+const DURING_OUTAGE = 3;
+
+let aws: LocalAws;
+let proxy: TcpProxy;
+const savedEnv = { ...process.env };
+const children: ChildProcess[] = [];
+let setup: FaultSetup | undefined;
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(aws.endpoint).port) });
+});
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await setup?.stop();
+});
+afterAll(async () => {
+  process.env = savedEnv;
+  await proxy?.close();
+  await aws?.stop();
+});
+
+async function createPrediction(url: string, token: string, uploadId: string): Promise<string> {
+  const created = await fetch(
+    `${url}/v1/predictions`,
+    authorised(token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uploadId }),
+    }),
+  );
+  expect(created.status).toBe(202);
+  return ((await created.json()) as { id: string }).id;
+}
+
+describe('SQS and S3 unreachable', () => {
+  it('keeps predictions queued in the outbox, raises the backlog alarm, and completes them all once back', async () => {
+    setup = await startSetup('scale-out', {
+      aws,
+      env: {
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`,
+        ALARM_OUTBOX_PENDING: String(DURING_OUTAGE - 1),
+      },
+    });
+    const { api } = setup;
+    const token = await api.token('alice');
+    const worker = startWorkerProcess(setup.env);
+    children.push(worker);
+    const first = await submitCsv(api, token, telco);
+    await waitForStatus(api.url, token, first.predictionId, ['completed'], 30_000);
+
+    await proxy.outage();
+    const outageStarted = Date.now();
+    // S3 is down: the upload fails as a whole and stores nothing (the invariants check no orphan).
+    expect((await upload(api.url, token, telco)).status).toBeGreaterThanOrEqual(500);
+    const queued: string[] = [];
+    for (let i = 0; i < DURING_OUTAGE; i++)
+      queued.push(await createPrediction(api.url, token, first.uploadId));
+    for (;;) {
+      const snapshot = await api.app.monitor.observe();
+      const alarm = snapshot?.alarms.find((a) => a.name === 'outbox_backlog');
+      if (snapshot && snapshot.outboxPending >= DURING_OUTAGE && alarm?.active) break;
+      if (Date.now() - outageStarted > 20_000) throw new Error('the outbox backlog never showed');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(new RegExp(`^churnline_outbox_pending ${DURING_OUTAGE}$`, 'm'));
+    for (const id of queued) {
+      const body = (await (
+        await fetch(`${api.url}/v1/predictions/${id}`, authorised(token))
+      ).json()) as { status: string };
+      expect(body.status).toBe('queued');
+    }
+    // Five seconds down: the relay and the worker's receives back off meanwhile.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, 5000 - (Date.now() - outageStarted))),
+    );
+    await proxy.restore();
+
+    const report = await checkInvariants({ ...setup.targets, timeoutMs: 60_000 });
+    expect(await stopGracefully(worker)).toEqual({ code: 0, signal: null });
+    expect(report).toMatchObject({
+      completed: 1 + DURING_OUTAGE,
+      failed: 0,
+      results: 1 + DURING_OUTAGE,
+    });
+    const after = await api.app.monitor.observe();
+    expect(after?.alarms.find((a) => a.name === 'outbox_backlog')?.active).toBe(false);
+    console.log(`SQS+S3 outage 5 s (scale-out): ${describeReport(report)}`);
+  }, 120_000);
+});
