@@ -220,6 +220,12 @@ describe('the service end to end', () => {
     }
   });
 
+  it('publishes its upload limit so clients can check a file before sending it', async () => {
+    const response = await fetch(`${service.url}/v1/limits`, authorised(bob));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ uploadMaxBytes: 2 * 1024 ** 2 });
+  });
+
   it('refuses oversize (413), binary (415), empty and header-only (422) uploads and stores nothing', async () => {
     const before = await service.app.blobs.list('users/bob/');
     const big = Buffer.concat([telco, telco, telco]);

@@ -28,6 +28,8 @@ interface Summary {
   revenue: { expectedMonthlyLoss: number } | null;
 }
 
+const UPLOAD_MAX_BYTES = 2 * 1024 ** 2;
+
 describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
   let serve: ServeProcess;
   let browser: Browser;
@@ -47,7 +49,11 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
 
   beforeAll(async () => {
     await buildDashboard();
-    [serve, browser] = await Promise.all([startServe(), launchChromium()]);
+    // 2 MiB: the Telco file (under 1 MiB) fits, and the limit check has something to refuse.
+    [serve, browser] = await Promise.all([
+      startServe({ UPLOAD_MAX_BYTES: String(UPLOAD_MAX_BYTES) }),
+      launchChromium(),
+    ]);
     context = await browser.newContext({
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
@@ -83,6 +89,20 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
       buffer: Buffer.from('PK\u0003\u0004'),
     });
     await expect(page.getByRole('alert').textContent()).resolves.toContain('is not a CSV file');
+    expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(true);
+  });
+
+  it("refuses a file over the server's own upload limit before uploading it", async () => {
+    await page.getByText('up to 2.0 MiB').waitFor();
+    await page.getByLabel('Choose a CSV file').setInputFiles({
+      name: 'everyone.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.alloc(UPLOAD_MAX_BYTES + 1, 'a'),
+    });
+    await page
+      .getByRole('alert')
+      .filter({ hasText: 'everyone.csv is 2.0 MiB; the limit is 2.0 MiB' })
+      .waitFor();
     expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(true);
   });
 

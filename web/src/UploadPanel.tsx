@@ -1,13 +1,8 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, type Prediction, unwrap, uploadFile } from './api';
 import { formatBytes, formatPercent } from './format';
 import { onLinkClick } from './router';
 
-/**
- * The server's default UPLOAD_MAX_BYTES. A server configured higher or lower still decides: its
- * 413 is shown verbatim. This check only spares a long upload that would certainly be refused.
- */
-const MAX_UPLOAD_BYTES = 200 * 1024 ** 2;
 const CSV_TYPES = new Set([
   '',
   'text/csv',
@@ -23,13 +18,16 @@ type Phase =
   | { name: 'submitted'; prediction: Prediction; filename: string }
   | { name: 'failed'; message: string };
 
-/** Why a file cannot be uploaded, or null when it can. */
-export function checkFile(file: File): string | null {
+/**
+ * Why a file cannot be uploaded, or null when it can. `maxBytes` is the server's own limit
+ * (GET /v1/limits); until it is known the server alone decides, and its 413 is shown verbatim.
+ */
+export function checkFile(file: File, maxBytes: number | undefined): string | null {
   if (!file.name.toLowerCase().endsWith('.csv') || !CSV_TYPES.has(file.type))
     return `${file.name} is not a CSV file. Export your customers as .csv (comma-separated values) and try again.`;
   if (file.size === 0) return `${file.name} is empty.`;
-  if (file.size > MAX_UPLOAD_BYTES)
-    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(MAX_UPLOAD_BYTES)}. Split it into smaller files.`;
+  if (maxBytes !== undefined && file.size > maxBytes)
+    return `${file.name} is ${formatBytes(file.size)}; the limit is ${formatBytes(maxBytes)}. Split it into smaller files.`;
   return null;
 }
 
@@ -37,11 +35,19 @@ export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }
   const [file, setFile] = useState<File | null>(null);
   const [phase, setPhase] = useState<Phase>({ name: 'idle' });
   const [dragging, setDragging] = useState(false);
+  const [maxBytes, setMaxBytes] = useState<number | undefined>(undefined);
+  useEffect(() => {
+    // Without the limit the check is skipped, never guessed: the server's refusal is shown.
+    unwrap(api.GET('/v1/limits')).then(
+      (limits) => setMaxBytes(limits.uploadMaxBytes),
+      () => {},
+    );
+  }, []);
   const busy = phase.name === 'uploading' || phase.name === 'submitting';
 
   const choose = (chosen: File | undefined) => {
     if (!chosen || busy) return;
-    const problem = checkFile(chosen);
+    const problem = checkFile(chosen, maxBytes);
     setFile(problem ? null : chosen);
     setPhase(problem ? { name: 'failed', message: problem } : { name: 'idle' });
   };
@@ -99,7 +105,8 @@ export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }
           <strong>Choose a CSV file</strong> or drop it here
         </label>
         <p id="upload-hint" class="hint">
-          One row per customer with a header row, up to {formatBytes(MAX_UPLOAD_BYTES)}.
+          One row per customer with a header row
+          {maxBytes === undefined ? '' : `, up to ${formatBytes(maxBytes)}`}.
         </p>
         {file && (
           <p class="chosen">

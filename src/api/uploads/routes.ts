@@ -104,6 +104,22 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
   );
 
   api.get(
+    '/limits',
+    {
+      schema: {
+        summary: 'What this server accepts, so clients can check a file before sending it',
+        tags: ['uploads'],
+        response: {
+          200: z.object({
+            uploadMaxBytes: z.number().int().describe('The largest upload (UPLOAD_MAX_BYTES)'),
+          }),
+        },
+      },
+    },
+    async () => ({ uploadMaxBytes: deps.uploadMaxBytes }),
+  );
+
+  api.get(
     '/uploads',
     {
       schema: {
