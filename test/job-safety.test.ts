@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { uploadKey } from '../src/ids.js';
+import { resultKey, rowsIndexKey, uploadKey } from '../src/ids.js';
 import { encodeJobMessage } from '../src/jobs/message.js';
 import { parseSigningKeys } from '../src/jobs/signing-keys.js';
 import {
@@ -26,6 +26,10 @@ afterEach(async () => {
   for (const child of children.splice(0)) child.kill('SIGKILL');
   for (const service of running.splice(0)) await service.stop();
 });
+
+/** What one completed prediction leaves: its results and their rows index, nothing else. */
+const resultObjects = (userId: string, predictionId: string) =>
+  [resultKey(userId, predictionId), rowsIndexKey(userId, predictionId)].sort();
 
 function startWorker(env: Record<string, string>): ChildProcess {
   const child = startWorkerProcess(env);
@@ -81,7 +85,9 @@ describe('job safety', () => {
     ]);
     const after = await waitForStatus(service.url, token, predictionId, ['completed']);
     expect(after).toEqual(before);
-    expect(await service.app.blobs.list('users/alice/results/')).toHaveLength(1);
+    expect(await service.app.blobs.list('users/alice/results/')).toEqual(
+      resultObjects('alice', predictionId),
+    );
     expect(await service.app.blobs.list('users/mallory/')).toEqual([]);
   });
 
@@ -111,7 +117,9 @@ describe('job safety', () => {
       rowsScored: 70 * telcoRows.length,
       attempts: 2,
     });
-    expect(await api.app.blobs.list('users/alice/results/')).toHaveLength(1);
+    expect(await api.app.blobs.list('users/alice/results/')).toEqual(
+      resultObjects('alice', predictionId),
+    );
     const stats = await api.app.queue.stats();
     expect(stats).toMatchObject({ visible: 0, inFlight: 0, deadLetter: { visible: 0 } });
   });
