@@ -66,7 +66,8 @@ export async function readResultRows(
   const byRank = (a: Candidate, b: Candidate) =>
     direction * (a.probability - b.probability) || a.row - b.row;
 
-  for await (const batch of readCsvRecords(csv)) {
+  // Results are always written comma-separated; detecting could misread a header full of ';'.
+  for await (const batch of readCsvRecords(csv, { delimiter: ',' })) {
     for (const record of batch) {
       if (!header) {
         header = record;
