@@ -145,12 +145,14 @@ export async function createApp(
       worker?.start();
       if (worker) {
         const reconcile = () =>
-          failDeadLetteredPredictions({ queue, db, signingKeys, log }).catch((error: unknown) => {
-            log.warn(
-              { err: error },
-              'could not check the dead-letter queue for unfinished predictions',
-            );
-          });
+          failDeadLetteredPredictions({ queue, db, blobs, signingKeys, log }).catch(
+            (error: unknown) => {
+              log.warn(
+                { err: error },
+                'could not check the dead-letter queue for unfinished predictions',
+              );
+            },
+          );
         void reconcile();
         reconcileTimer = setInterval(reconcile, config.monitorIntervalSeconds * 1000);
         reconcileTimer.unref();

@@ -83,6 +83,25 @@ describe.each(SETUPS)('storage faults and SIGTERM, %s setup', (setupName) => {
     console.log(`permanent put failure (${setupName}): ${describeReport(report)}`);
   }, 60_000);
 
+  it('removes the stored results when the store refuses the rows index for good after them', async () => {
+    const setup = await startSetup(setupName, { aws });
+    setups.push(setup);
+    const token = await setup.api.token('alice');
+    const { predictionId } = await submitCsv(setup.api, token, telco);
+    const worker = track(
+      startFaultWorker(setup.env, {
+        FAULT_PUT_ERROR: 'permission_denied',
+        FAULT_PUT_FAIL_KEY_SUFFIX: '.rows-index',
+      }),
+    );
+    const failed = await waitForStatus(setup.api.url, token, predictionId, ['failed', 'completed']);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'storage_refused' } });
+    // The invariants include "no result object for a failed prediction, no orphans".
+    const report = await checkInvariants({ ...setup.targets, timeoutMs: 20_000 });
+    expect(await stopGracefully(worker)).toEqual({ code: 0, signal: null });
+    expect(report).toMatchObject({ completed: 0, failed: 1, results: 0 });
+  }, 60_000);
+
   it('SIGTERM mid-job: the worker finishes the job within the deadline and exits 0', async () => {
     const setup = await startSetup(setupName, { aws, env: { SHUTDOWN_DEADLINE_S: '30' } });
     setups.push(setup);

@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../blobs/fs.js';
 import { type Db, openSqliteDatabase } from '../db/connect.js';
 import { getPredictionForJob } from '../db/predictions.js';
 import { nowIso, type Upload } from '../db/schema.js';
 import { insertUpload } from '../db/uploads.js';
-import { uploadKey } from '../ids.js';
+import { resultKey, rowsIndexKey, uploadKey } from '../ids.js';
 import { SqliteJobQueue } from '../queue/sqlite.js';
 import { failDeadLetteredPredictions } from './dead-letter-reconciler.js';
 import { encodeJobMessage } from './message.js';
@@ -21,8 +22,10 @@ const log = pino({ level: 'silent' });
 let dir: string;
 let db: Db;
 let queue: SqliteJobQueue;
+let blobs: FsBlobStore;
 beforeEach(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'churnline-reconcile-'));
+  blobs = new FsBlobStore(path.join(dir, 'blobs'));
   db = await openSqliteDatabase(path.join(dir, 'app.db'));
   queue = new SqliteJobQueue({
     file: path.join(dir, 'queue.db'),
@@ -61,23 +64,27 @@ async function exhaustAttempts(): Promise<void> {
 }
 
 describe('failDeadLetteredPredictions', () => {
-  it('fails a prediction whose job was dead-lettered without a handler ever finishing it', async () => {
+  it('fails a prediction whose job was dead-lettered without a handler ever finishing it, and removes what its attempts stored', async () => {
     const prediction = await submitPrediction(db, keys, {
       userId: 'alice',
       upload: await upload('alice'),
       modelId: 'telco-v1',
     });
+    // An attempt that stored its results and died before recording them.
+    await blobs.put(resultKey('alice', prediction.id), 'results');
+    await blobs.put(rowsIndexKey('alice', prediction.id), 'index');
     await new OutboxRelay({ db, queue, log }).relayAll();
     await exhaustAttempts();
     expect((await queue.stats()).deadLetter.visible).toBe(1);
     expect((await getPredictionForJob(db, prediction.id))?.status).toBe('queued');
 
-    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(1);
+    expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(1);
     expect(await getPredictionForJob(db, prediction.id)).toMatchObject({
       status: 'failed',
       error_code: 'retries_exhausted',
     });
-    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(0);
+    expect(await blobs.list('users/')).toEqual([]);
+    expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(0);
   });
 
   it('leaves predictions alone when the dead letter is forged or names another owner', async () => {
@@ -104,7 +111,9 @@ describe('failDeadLetteredPredictions', () => {
     });
     await exhaustAttempts();
     expect((await queue.stats()).deadLetter.visible).toBe(2);
-    expect(await failDeadLetteredPredictions({ queue, db, signingKeys: keys, log })).toBe(0);
+    await blobs.put(resultKey('alice', prediction.id), 'results');
+    expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(0);
     expect((await getPredictionForJob(db, prediction.id))?.status).toBe('queued');
+    expect(await blobs.list('users/')).toEqual([resultKey('alice', prediction.id)]);
   });
 });

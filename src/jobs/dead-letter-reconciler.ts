@@ -1,7 +1,9 @@
+import type { BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
 import { failPrediction, getPredictionForJob, TERMINAL_STATUSES } from '../db/predictions.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/port.js';
+import { discardResults } from './discard-results.js';
 import { decodeJobMessage, type SigningKeyring } from './message.js';
 import { checkOwnership } from './prediction-handler.js';
 
@@ -15,10 +17,12 @@ export const RETRIES_EXHAUSTED_MESSAGE =
  * it, and its prediction would stay `running` forever. This pass closes that gap: every genuine
  * dead letter (valid signature, matching owner) whose prediction is not yet terminal is failed.
  * Forged or foreign messages are left alone: they name predictions they have no right to touch.
+ * What a dead attempt stored (results written before it died) is removed with the failure.
  */
 export async function failDeadLetteredPredictions(deps: {
   queue: JobQueue;
   db: Db;
+  blobs: BlobStore;
   signingKeys: SigningKeyring;
   log: Logger;
 }): Promise<number> {
@@ -46,6 +50,7 @@ export async function failDeadLetteredPredictions(deps: {
       })
     ) {
       failed++;
+      await discardResults(deps.blobs, deps.log, job);
       deps.log.warn(
         { predictionId: job.predictionId, reason: letter.reason },
         'prediction failed: its job was dead-lettered',

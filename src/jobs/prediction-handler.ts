@@ -12,6 +12,7 @@ import { resultKey, rowsIndexKey } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { ReceivedMessage } from '../queue/port.js';
+import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
 import {
   decodeJobMessage,
@@ -99,7 +100,10 @@ async function handle(
       rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
     });
     if (completed) metrics.rowsScored.inc(summary.scored);
-    await removeIfDeletedMeanwhile(deps, job, key);
+    // A user may delete a prediction while it runs; do not leave its results behind.
+    if ((await getPredictionForJob(db, job.predictionId))?.deleted_at) {
+      await discardResults(deps.blobs, log, job);
+    }
     metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
     jobLog.info(
       { rows: summary.rows, ms: Math.round(performance.now() - started) },
@@ -108,16 +112,20 @@ async function handle(
     return ACK;
   } catch (error) {
     if (error instanceof PermanentJobError) {
-      await failPrediction(db, job.predictionId, { code: error.code, message: error.userMessage });
+      const failure = { code: error.code, message: error.userMessage };
+      if (await failPrediction(db, job.predictionId, failure)) {
+        await discardResults(deps.blobs, log, job);
+      }
       metrics.jobs.inc({ outcome: 'failed' });
       jobLog.info({ code: error.code }, `prediction failed: ${error.userMessage}`);
       return ACK;
     }
     if (context.isLastAttempt && !context.signal.aborted) {
-      await failPrediction(db, job.predictionId, {
+      const failed = await failPrediction(db, job.predictionId, {
         code: 'retries_exhausted',
         message: `Scoring failed ${message.receiveCount} times because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.`,
       });
+      if (failed) await discardResults(deps.blobs, log, job);
       metrics.jobs.inc({ outcome: 'failed' });
       return {
         kind: 'dead-letter',
@@ -148,17 +156,4 @@ export async function checkOwnership(
     return "job's object key is not the owner's upload";
   }
   return undefined;
-}
-
-/** A user may delete a prediction while it runs; do not leave its results behind. */
-async function removeIfDeletedMeanwhile(
-  deps: PredictionHandlerDeps,
-  job: Job,
-  key: string,
-): Promise<void> {
-  const now = await getPredictionForJob(deps.db, job.predictionId);
-  if (now?.deleted_at) {
-    await deps.blobs.delete(key);
-    await deps.blobs.delete(rowsIndexKey(job.userId, job.predictionId));
-  }
 }

@@ -34,8 +34,10 @@ export interface FaultPlan {
   readonly putError?: BlobErrorCode;
   /** ...until this time (epoch ms), or for ever when absent... */
   readonly putFailUntil?: number;
-  /** ...after this many bytes of the body have gone into the real store. */
+  /** ...after this many bytes of the body have gone into the real store... */
   readonly putFailAfterBytes: number;
+  /** ...for keys ending with this (e.g. `.rows-index`), or every key when absent. */
+  readonly putFailKeySuffix?: string;
 }
 
 const RETRYABLE: ReadonlySet<BlobErrorCode> = new Set(['no_space', 'busy', 'timeout', 'io']);
@@ -50,6 +52,7 @@ export function faultPlanFromEnv(env: NodeJS.ProcessEnv = process.env): FaultPla
     ...(env.FAULT_PUT_ERROR ? { putError: env.FAULT_PUT_ERROR as BlobErrorCode } : {}),
     ...(env.FAULT_PUT_FAIL_UNTIL ? { putFailUntil: Number(env.FAULT_PUT_FAIL_UNTIL) } : {}),
     putFailAfterBytes: Number(env.FAULT_PUT_FAIL_AFTER_BYTES ?? 4096),
+    ...(env.FAULT_PUT_FAIL_KEY_SUFFIX ? { putFailKeySuffix: env.FAULT_PUT_FAIL_KEY_SUFFIX } : {}),
   };
 }
 
@@ -91,7 +94,8 @@ export function faultyBlobs(blobs: BlobStore, plan: FaultPlan): BlobStore {
         return async (...[key, body, options]: Parameters<BlobStore['put']>) => {
           const failing =
             plan.putError !== undefined &&
-            (plan.putFailUntil === undefined || Date.now() < plan.putFailUntil);
+            (plan.putFailUntil === undefined || Date.now() < plan.putFailUntil) &&
+            (plan.putFailKeySuffix === undefined || key.endsWith(plan.putFailKeySuffix));
           const stored = await target.put(
             key,
             failing

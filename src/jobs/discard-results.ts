@@ -1,0 +1,28 @@
+import type { BlobStore } from '../blobs/port.js';
+import { resultKey, rowsIndexKey } from '../ids.js';
+import type { Logger } from '../log.js';
+
+/**
+ * Removes what an attempt may have stored for a prediction that ended without results (failed,
+ * or deleted while it ran): the results and their rows index, whose keys come from the ids alone.
+ * Best effort: the prediction's state is already decided, so a storage error is logged, not
+ * thrown, and leaves an object that no row points to.
+ */
+export async function discardResults(
+  blobs: BlobStore,
+  log: Logger,
+  job: { readonly userId: string; readonly predictionId: string },
+): Promise<void> {
+  const keys = [
+    resultKey(job.userId, job.predictionId),
+    rowsIndexKey(job.userId, job.predictionId),
+  ];
+  try {
+    await Promise.all(keys.map((key) => blobs.delete(key)));
+  } catch (error) {
+    log.warn(
+      { err: error, predictionId: job.predictionId, keys },
+      'could not remove the results of a prediction that has none',
+    );
+  }
+}
