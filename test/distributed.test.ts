@@ -132,8 +132,14 @@ describe('distributed', () => {
     const results = (await bucketKeys(aws, bucket)).filter((key) =>
       key.startsWith('churnline/users/alice/results/'),
     );
+    // Exactly one result per prediction, with its rows index.
     expect(results.sort()).toEqual(
-      ids.map((id) => `churnline/users/alice/results/${id}.csv`).sort(),
+      ids
+        .flatMap((id) => [
+          `churnline/users/alice/results/${id}.csv`,
+          `churnline/users/alice/results/${id}.rows-index`,
+        ])
+        .sort(),
     );
     const stats = await api.app.queue.stats();
     expect(stats.deadLetter.visible).toBe(0);

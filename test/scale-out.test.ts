@@ -90,7 +90,13 @@ describe('scale-out configuration', () => {
     const service = await start(scaleOutEnv(aws, db.url, queues, bucket));
     const id = await scoreTelco(service);
     const keys = await bucketKeys(aws, bucket);
-    expect(keys).toEqual(expect.arrayContaining([`churnline/users/alice/results/${id}.csv`]));
-    expect(keys).toHaveLength(2);
+    // The upload, the results and their rows index.
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        `churnline/users/alice/results/${id}.csv`,
+        `churnline/users/alice/results/${id}.rows-index`,
+      ]),
+    );
+    expect(keys).toHaveLength(3);
   });
 });
