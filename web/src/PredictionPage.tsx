@@ -157,7 +157,7 @@ function SummaryCards({ summary: s }: { summary: PredictionSummary }) {
           term="Monthly revenue at risk"
           value={formatMoney(s.revenue.expectedMonthlyLoss)}
         >
-          {`expected loss a month, of ${formatMoney(s.revenue.monthlyTotal)} in ${s.revenue.column}; ${formatMoney(s.revenue.highRiskMonthly)} is from high-risk customers`}
+          {`expected to churn each month, out of ${formatMoney(s.revenue.monthlyTotal)} in ${s.revenue.column}; high-risk customers pay ${formatMoney(s.revenue.highRiskMonthly)} of it`}
         </Card>
       )}
     </dl>
