@@ -3,6 +3,10 @@ import { authFailureToApiError } from './api/auth/errors.js';
 import { createAuthVerifier } from './api/auth/verifier.js';
 import type { ModelCatalog, ModelInfo } from './api/models/routes.js';
 import { buildServer } from './api/server.js';
+import {
+  ABANDONED_UPLOAD_SWEEP_INTERVAL_MS,
+  removeAbandonedUploads,
+} from './api/uploads/abandoned.js';
 import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
@@ -30,8 +34,12 @@ export type Role = 'api' | 'worker';
 export interface AppSeams {
   /** Wraps the job queue that every role of this process uses. */
   readonly queue?: (queue: JobQueue) => JobQueue;
+  /** Wraps the blob store that every role of this process uses. */
+  readonly blobs?: (blobs: BlobStore) => BlobStore;
   /** The scoring threads' entry module instead of src/jobs/scoring-thread. */
   readonly scoringThread?: URL;
+  /** How old an unfinished upload must be for the API's sweep to remove it (abandoned.ts). */
+  readonly abandonedUploadAgeMs?: number;
 }
 
 /**
@@ -63,7 +71,8 @@ export async function createApp(
   const db = await openDatabase(config);
   const opened = await openQueue(config);
   const queue = seams.queue ? seams.queue(opened) : opened;
-  const blobs = await openBlobStore(config);
+  const openedBlobs = await openBlobStore(config);
+  const blobs = seams.blobs ? seams.blobs(openedBlobs) : openedBlobs;
   const signingKeys = openSigningKeys(config);
   const metrics = new Metrics({ processMetrics: true });
   const alarms = new Alarms(
@@ -129,6 +138,23 @@ export async function createApp(
   }
 
   let reconcileTimer: NodeJS.Timeout | undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  const sweepAbandonedUploads = () => {
+    // One at a time: a sweep slower than the interval is not started twice.
+    sweeping ??= removeAbandonedUploads({
+      db,
+      blobs,
+      log: log.child({ component: 'uploads' }),
+      ...(seams.abandonedUploadAgeMs === undefined ? {} : { ageMs: seams.abandonedUploadAgeMs }),
+    })
+      .catch((error: unknown) => {
+        log.warn({ err: error }, 'could not remove abandoned uploads; trying again later');
+      })
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
   return {
     config,
     log,
@@ -143,6 +169,12 @@ export async function createApp(
       await monitor.start();
       relay?.start();
       worker?.start();
+      // Where uploads are taken, their abandoned leftovers are removed (API-only processes too).
+      if (server) {
+        sweepAbandonedUploads();
+        sweepTimer = setInterval(sweepAbandonedUploads, ABANDONED_UPLOAD_SWEEP_INTERVAL_MS);
+        sweepTimer.unref();
+      }
       if (worker) {
         const reconcile = () =>
           failDeadLetteredPredictions({ queue, db, blobs, signingKeys, log }).catch(
@@ -160,6 +192,8 @@ export async function createApp(
     },
     async close() {
       clearInterval(reconcileTimer);
+      clearInterval(sweepTimer);
+      await sweeping;
       if (worker) {
         const drained = await worker.stop(config.worker.shutdownDeadlineSeconds * 1000);
         if (!drained.finished)

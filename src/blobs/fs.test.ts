@@ -55,6 +55,43 @@ describeBlobStoreContract('fs', async () => {
 
 const USER = 'auth0|5f7c8ec7c33c6c004bbafe82';
 
+/**
+ * Another process writing a key from a body that never ends, once its temporary file exists (the
+ * caller kills it; afterEach removes the directory).
+ */
+async function stuckWriter() {
+  const root = path.join(tempDir(), 'blobs');
+  mkdirSync(root);
+  const key = uploadKey(USER, newId());
+  const store = new URL('./fs.ts', import.meta.url).href;
+  const writer = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      `const { FsBlobStore } = await import(${JSON.stringify(store)});
+       const { PassThrough } = await import('node:stream');
+       const body = new PassThrough();
+       body.write('half a file');
+       setInterval(() => {}, 1000);
+       await new FsBlobStore(${JSON.stringify(root)}).put(${JSON.stringify(key)}, body);`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const temporaries = () =>
+    filesUnder(root).filter((file) => file.includes('~tmp-') || file.includes('~meta-tmp-'));
+  for (let waited = 0; temporaries().length === 0; waited += 50) {
+    if (waited > 20_000) {
+      writer.kill('SIGKILL');
+      throw new Error('the writer made no temporary file');
+    }
+    await delay(50);
+  }
+  return { root, key, writer, temporaries };
+}
+
 describe('FsBlobStore', () => {
   it('keeps each object as a plain file at its key, readable by the service user only', async () => {
     const root = path.join(tempDir(), 'blobs');
@@ -87,33 +124,7 @@ describe('FsBlobStore', () => {
   });
 
   it('removes the temporaries of a writer killed mid-put when the key is written again', async () => {
-    const root = path.join(tempDir(), 'blobs');
-    mkdirSync(root);
-    const key = uploadKey(USER, newId());
-    // Another process writes the key from a body that never ends, so its temporary file stays.
-    const store = new URL('./fs.ts', import.meta.url).href;
-    const writer = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--input-type=module',
-        '-e',
-        `const { FsBlobStore } = await import(${JSON.stringify(store)});
-         const { PassThrough } = await import('node:stream');
-         const body = new PassThrough();
-         body.write('half a file');
-         setInterval(() => {}, 1000);
-         await new FsBlobStore(${JSON.stringify(root)}).put(${JSON.stringify(key)}, body);`,
-      ],
-      { stdio: 'ignore' },
-    );
-    const temporaries = () =>
-      filesUnder(root).filter((file) => file.includes('~tmp-') || file.includes('~meta-tmp-'));
-    for (let waited = 0; temporaries().length === 0; waited += 50) {
-      if (waited > 20_000) throw new Error('the writer made no temporary file');
-      await delay(50);
-    }
+    const { root, key, writer, temporaries } = await stuckWriter();
     const local = new FsBlobStore(root);
     await local.put(key, 'whole\n');
     expect(temporaries()).toHaveLength(1); // its writer still runs: not ours to remove
@@ -122,6 +133,18 @@ describe('FsBlobStore', () => {
     await local.put(key, 'whole again\n');
     expect(temporaries()).toEqual([]);
     expect(await local.list(userPrefix(USER))).toEqual([key]);
+  });
+
+  it('removes the temporaries of a writer killed mid-put when the key is deleted', async () => {
+    const { root, key, writer, temporaries } = await stuckWriter();
+    const local = new FsBlobStore(root);
+    await local.delete(key);
+    expect(temporaries()).toHaveLength(1); // its writer still runs: not ours to remove
+    writer.kill('SIGKILL');
+    await new Promise((resolve) => writer.once('exit', resolve));
+    await local.delete(key);
+    expect(filesUnder(root)).toEqual([]);
+    expect(readdirSync(root)).toEqual([]); // and the user's directories went with it
   });
 
   it("removes a user's whole directory on deletePrefix, leftovers and directory name included", async () => {

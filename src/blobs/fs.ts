@@ -6,7 +6,6 @@
  * Internal files (sidecars, temporary files) carry a `~` in their name, a character no key segment
  * may contain, so they can never collide with an object and listing can tell them apart.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import {
   type FileHandle,
@@ -20,7 +19,6 @@ import {
   stat,
   unlink,
 } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -33,6 +31,7 @@ import {
   discardBody,
   rangePastEnd,
 } from './checks.js';
+import { removeAbandonedTemporaries, temporaryPaths } from './fs-temporaries.js';
 import {
   BlobError,
   type BlobHead,
@@ -43,12 +42,6 @@ import {
 } from './port.js';
 
 const SIDECAR_SUFFIX = '~meta.json';
-/**
- * Temporary files are named `<object>~tmp-<pid>.<host>-<random>` (`~meta-tmp-` for sidecars): the
- * host tag keeps a process id from meaning anything outside the machine (or container) it ran on.
- */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-const TEMPORARY = new RegExp(`^~(?:meta-)?tmp-(\\d+)\\.${HOST_TAG}-[0-9a-f]{12}$`);
 /** Object files hold customers' data: readable by the service's own user only. */
 const FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o700;
@@ -137,38 +130,6 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/**
- * A process killed mid-write (a worker's SIGKILL, a power cut) leaves its temporary files, which no
- * listing shows and nothing else would ever remove. Writing the same key again (the retried job,
- * the re-upload) removes those of writers on this host that are no longer running. Best effort:
- * a failure here does not fail the put that has just succeeded.
- */
-async function removeAbandonedTemporaries(dir: string, objectName: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return;
-  }
-  const abandoned = names.filter((name) => {
-    if (!name.startsWith(objectName)) return false;
-    const pid = Number(TEMPORARY.exec(name.slice(objectName.length))?.[1]);
-    return Number.isInteger(pid) && pid !== process.pid && !isRunning(pid);
-  });
-  await Promise.all(
-    abandoned.map((name) => rm(path.join(dir, name), { force: true }).catch(() => {})),
-  );
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errno(error) === 'EPERM';
-  }
-}
-
 export class FsBlobStore implements BlobStore {
   readonly capabilities = Object.freeze({
     sharedAcrossMachines: false,
@@ -208,9 +169,7 @@ export class FsBlobStore implements BlobStore {
     assertPutOptions(options);
     const chunks = bodyChunks(body, options.signal);
     const dir = path.dirname(target);
-    const unique = `${process.pid}.${HOST_TAG}-${randomBytes(6).toString('hex')}`;
-    const dataTemp = `${target}~tmp-${unique}`;
-    const sidecarTemp = `${target}~meta-tmp-${unique}`;
+    const { data: dataTemp, sidecar: sidecarTemp } = temporaryPaths(target);
     let handle: FileHandle | undefined;
     try {
       handle = await storage(key, () => this.createTemporary(dir, dataTemp));
@@ -361,6 +320,9 @@ export class FsBlobStore implements BlobStore {
         if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EISDIR') throw error;
       }
       await ignoreMissing(() => unlink(`${target}${SIDECAR_SUFFIX}`));
+      // The key may be deleted because its writer died mid-put (an abandoned upload): its
+      // temporaries would otherwise stay, since nothing writes that key again.
+      await removeAbandonedTemporaries(path.dirname(target), path.basename(target));
       await this.pruneEmptyDirectories(path.dirname(target));
     });
   }

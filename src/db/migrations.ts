@@ -4,6 +4,7 @@ import {
   type Migration,
   type MigrationProvider,
   Migrator,
+  sql,
 } from 'kysely';
 
 export type SqlDialectName = 'sqlite' | 'postgres';
@@ -101,6 +102,23 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
       // Null for predictions completed before rows indexes existed: their pages are streamed.
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('predictions').addColumn('rows_index_key', 'text').execute();
+      },
+    },
+    '0003_uploads_state': {
+      // An upload's row is written before its object (state `storing`), so that a process killed
+      // mid-upload leaves a record of what to remove. Rows from before this step are all whole.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('uploads')
+          .addColumn('state', 'text', (c) => c.notNull().defaultTo('stored'))
+          .execute();
+        // The sweep's only question: which unfinished uploads are old. Stored ones stay out of it.
+        await db.schema
+          .createIndex('uploads_unfinished')
+          .on('uploads')
+          .columns(['state', 'created_at'])
+          .where(sql.ref('state'), '<>', 'stored')
+          .execute();
       },
     },
   };

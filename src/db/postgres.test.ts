@@ -43,6 +43,7 @@ describe('openPostgresDatabase', () => {
     expect(rows.map((r) => r.name)).toEqual([
       '0001_uploads_predictions_outbox',
       '0002_predictions_rows_index_key',
+      '0003_uploads_state',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

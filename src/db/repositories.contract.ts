@@ -23,7 +23,16 @@ import {
   startAttempt,
 } from './predictions.js';
 import { nowIso } from './schema.js';
-import { findUpload, insertUpload, listUploads } from './uploads.js';
+import {
+  beginUpload,
+  claimAbandonedUploads,
+  deleteUnfinishedUpload,
+  findUpload,
+  finishUpload,
+  insertUpload,
+  listUploads,
+  uploadsToRemove,
+} from './uploads.js';
 
 export interface DatabaseUnderTest {
   readonly db: Db;
@@ -177,6 +186,62 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           newer.uploadId,
           older.uploadId,
         ]);
+      });
+    });
+
+    describe('unfinished uploads', () => {
+      async function begin(userId: string, createdAt = nowIso()) {
+        const id = randomUUID();
+        await beginUpload(db, {
+          id,
+          user_id: userId,
+          filename: 'customers.csv',
+          object_key: `users/${userId}/uploads/${id}.csv`,
+          created_at: createdAt,
+        });
+        return id;
+      }
+      const whole = { bytes: 6 * 1024 ** 3, sha256: 'a'.repeat(64), row_count: 7043 };
+
+      it('are invisible until finished, then whole; finishing again changes nothing', async () => {
+        const id = await begin('alice');
+        expect(await findUpload(db, 'alice', id)).toBeUndefined();
+        expect(await listUploads(db, 'alice', 10)).toEqual([]);
+        expect(await finishUpload(db, id, whole)).toBe(true);
+        expect(await findUpload(db, 'alice', id)).toMatchObject({ ...whole, state: 'stored' });
+        expect((await listUploads(db, 'alice', 10)).map((u) => u.id)).toEqual([id]);
+        expect(await finishUpload(db, id, { ...whole, bytes: 1 })).toBe(false);
+        // A stored upload is never removed as unfinished.
+        await deleteUnfinishedUpload(db, id);
+        expect(await findUpload(db, 'alice', id)).toMatchObject({ bytes: whole.bytes });
+      });
+
+      it('are claimed for removal once older than the cutoff; a claimed one cannot finish', async () => {
+        const old = await begin('alice', '2026-01-01T00:00:00.000Z');
+        const recent = await begin('alice', '2026-01-01T02:00:00.000Z');
+        const stored = (await seed('alice', '2026-01-01T00:00:00.000Z')).uploadId;
+        expect(await claimAbandonedUploads(db, '2026-01-01T01:00:00.000Z')).toBe(1);
+        expect(await claimAbandonedUploads(db, '2026-01-01T01:00:00.000Z')).toBe(0);
+        expect(await uploadsToRemove(db, 10)).toEqual([{ id: old, user_id: 'alice' }]);
+        // The writer outlived the limit: it loses, and its object must go.
+        expect(await finishUpload(db, old, whole)).toBe(false);
+        expect(await findUpload(db, 'alice', old)).toBeUndefined();
+        // Claimed rows stay listed (a sweep that died is finished by the next) until deleted.
+        expect(await uploadsToRemove(db, 10)).toHaveLength(1);
+        await deleteUnfinishedUpload(db, old);
+        expect(await uploadsToRemove(db, 10)).toEqual([]);
+        expect(await finishUpload(db, recent, whole)).toBe(true);
+        expect((await listUploads(db, 'alice', 10)).map((u) => u.id).sort()).toEqual(
+          [recent, stored].sort(),
+        );
+      });
+
+      it("removes a refused upload's row, which nothing then lists or claims", async () => {
+        const id = await begin('alice', '2026-01-01T00:00:00.000Z');
+        await deleteUnfinishedUpload(db, id);
+        expect(await claimAbandonedUploads(db, nowIso())).toBe(0);
+        expect(await uploadsToRemove(db, 10)).toEqual([]);
+        expect(await db.selectFrom('uploads').select('id').execute()).toEqual([]);
       });
     });
 

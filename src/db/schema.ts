@@ -5,6 +5,13 @@ export type Timestamp = string;
 
 export type PredictionStatus = 'queued' | 'running' | 'completed' | 'failed';
 
+/**
+ * `storing`: the row is written before the object, as a record of intent, and is visible to no
+ * one; `stored`: the object is whole and the row's sizes describe it; `removing`: abandoned (its
+ * writer died or outlived the limit), the object is being deleted, then the row (uploads.ts).
+ */
+export type UploadState = 'storing' | 'stored' | 'removing';
+
 export interface UploadsTable {
   id: string;
   user_id: string;
@@ -14,8 +21,11 @@ export interface UploadsTable {
   bytes: number;
   sha256: string;
   row_count: number;
+  /** When the upload began (the sweep measures an unfinished upload's age from it). */
   created_at: Timestamp;
   deleted_at: Timestamp | null;
+  /** Defaults to `stored` (the database's default too): only the upload route begins one. */
+  state: ColumnType<UploadState, UploadState | undefined, UploadState>;
 }
 
 export interface PredictionsTable {

@@ -1,13 +1,98 @@
 import type { Kysely } from 'kysely';
-import type { Database, NewUpload, Upload } from './schema.js';
+import type { Database, NewUpload, Timestamp, Upload } from './schema.js';
 
 type Conn = Kysely<Database>;
 
+/** A whole upload in one step, for rows whose object is already stored (tests, imports). */
 export async function insertUpload(db: Conn, upload: NewUpload): Promise<void> {
   await db.insertInto('uploads').values(upload).execute();
 }
 
-/** The user's upload, or undefined when it does not exist, is deleted, or is someone else's. */
+export interface UploadIntent {
+  readonly id: string;
+  readonly user_id: string;
+  readonly filename: string;
+  readonly object_key: string;
+  readonly created_at: Timestamp;
+}
+
+/**
+ * Records an upload before its object is written, so that a process that dies mid-upload leaves a
+ * row the sweep finds rather than an object nothing points to. The sizes are placeholders until
+ * finishUpload; no read path shows a row that is not `stored`.
+ */
+export async function beginUpload(db: Conn, intent: UploadIntent): Promise<void> {
+  await db
+    .insertInto('uploads')
+    .values({
+      ...intent,
+      bytes: 0,
+      sha256: '',
+      row_count: 0,
+      deleted_at: null,
+      state: 'storing',
+    })
+    .execute();
+}
+
+/**
+ * Marks a begun upload whole. False when it is no longer `storing`: the sweep took it for
+ * abandoned (an upload slower than the limit), and its object must not be kept.
+ */
+export async function finishUpload(
+  db: Conn,
+  id: string,
+  stored: { bytes: number; sha256: string; row_count: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('uploads')
+    .set({ ...stored, state: 'stored' })
+    .where('id', '=', id)
+    .where('state', '=', 'storing')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Removes the row of an upload that never became whole (refused, failed or abandoned). */
+export async function deleteUnfinishedUpload(db: Conn, id: string): Promise<void> {
+  await db.deleteFrom('uploads').where('id', '=', id).where('state', '<>', 'stored').execute();
+}
+
+/**
+ * Claims uploads begun before `startedBefore` and still `storing` for removal. Claiming first
+ * (rather than deleting the row, then the object) means a sweep that dies half-way leaves rows in
+ * `removing` for the next sweep, never an object without a row; and the slow upload's
+ * finishUpload then sees that it lost.
+ */
+export async function claimAbandonedUploads(db: Conn, startedBefore: Timestamp): Promise<number> {
+  const result = await db
+    .updateTable('uploads')
+    .set({ state: 'removing' })
+    .where('state', '=', 'storing')
+    .where('created_at', '<', startedBefore)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Uploads claimed for removal, oldest first (those of a sweep that died included). */
+export async function uploadsToRemove(
+  db: Conn,
+  limit: number,
+): Promise<Array<Pick<Upload, 'id' | 'user_id'>>> {
+  return db
+    .selectFrom('uploads')
+    .select(['id', 'user_id'])
+    .where('state', '=', 'removing')
+    .orderBy('created_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}
+
+/**
+ * The user's upload, or undefined when it does not exist, is deleted, is someone else's or is not
+ * whole yet.
+ */
 export async function findUpload(
   db: Conn,
   userId: string,
@@ -19,6 +104,7 @@ export async function findUpload(
     .where('id', '=', id)
     .where('user_id', '=', userId)
     .where('deleted_at', 'is', null)
+    .where('state', '=', 'stored')
     .executeTakeFirst();
 }
 
@@ -28,6 +114,7 @@ export async function listUploads(db: Conn, userId: string, limit: number): Prom
     .selectAll()
     .where('user_id', '=', userId)
     .where('deleted_at', 'is', null)
+    .where('state', '=', 'stored')
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit)

@@ -50,6 +50,7 @@ async function upload(userId: string): Promise<Upload> {
     row_count: 1,
     created_at: nowIso(),
     deleted_at: null,
+    state: 'stored' as const,
   };
   await insertUpload(db, row);
   return row;

@@ -47,6 +47,7 @@ async function submit(count: number) {
     row_count: 1,
     created_at: nowIso(),
     deleted_at: null,
+    state: 'stored' as const,
   };
   upload.object_key = uploadKey('alice', upload.id);
   await insertUpload(db, upload);

@@ -151,6 +151,8 @@ export async function checkOwnership(
     .selectFrom('uploads')
     .select(['user_id', 'object_key'])
     .where('id', '=', job.uploadId)
+    // An unfinished upload has no whole object to score, whatever the message says.
+    .where('state', '=', 'stored')
     .executeTakeFirst();
   if (!upload || upload.user_id !== job.userId || upload.object_key !== job.objectKey) {
     return "job's object key is not the owner's upload";

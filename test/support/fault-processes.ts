@@ -1,8 +1,10 @@
-/** Worker child processes for the fault tests, and waiting on how they end. */
+/** Worker and API child processes for the fault tests, and waiting on how they end. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const faultWorkerEntry = fileURLToPath(new URL('./fault-worker.ts', import.meta.url));
+const faultApiEntry = fileURLToPath(new URL('./fault-api.ts', import.meta.url));
 
 /** A worker process with the faults `faults` (FAULT_* variables) names; the caller ends it. */
 export function startFaultWorker(
@@ -13,6 +15,25 @@ export function startFaultWorker(
     env: { ...process.env, ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal', ...faults },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+}
+
+/** An API process (fault-api.ts) with the faults `faults` names, and its URL once it listens. */
+export function startFaultApi(
+  env: Record<string, string>,
+  faults: Record<string, string> = {},
+): { child: ChildProcess; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', faultApiEntry], {
+    env: { ...process.env, ...env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal', ...faults },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', resolve);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`the API process ended before listening (${code ?? signal})`)),
+    );
+  });
+  return { child, url };
 }
 
 export interface Exit {

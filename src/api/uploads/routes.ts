@@ -4,12 +4,19 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { nowIso } from '../../db/schema.js';
-import { findUpload, insertUpload, listUploads } from '../../db/uploads.js';
+import {
+  beginUpload,
+  deleteUnfinishedUpload,
+  findUpload,
+  finishUpload,
+  listUploads,
+} from '../../db/uploads.js';
 import { newId, uploadKey } from '../../ids.js';
 import { CsvSniffer, NOT_CSV_HINT } from '../csv-sniffer.js';
 import { ApiError, notFound } from '../errors.js';
 import { presentUpload } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
+import { ABANDONED_UPLOAD_AGE_MS } from './abandoned.js';
 import { sanitiseFilename, uploadIdParams, uploadSchema } from './schema.js';
 
 /** Declared types browsers and tools send for .csv files; anything else is checked harder. */
@@ -62,6 +69,21 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       const id = newId();
       const key = uploadKey(request.userId, id);
       const filename = sanitiseFilename(part.filename);
+      const intent = {
+        id,
+        user_id: request.userId,
+        filename,
+        object_key: key,
+        created_at: nowIso(),
+      };
+      // The row first: if this process dies from here on, the sweep (abandoned.ts) finds it.
+      try {
+        await beginUpload(deps.db, intent);
+      } catch (error) {
+        part.file.resume();
+        reply.header('connection', 'close');
+        throw error;
+      }
       const sniffer = new CsvSniffer();
       pipeline(part.file, sniffer, () => {});
       let stored: { bytes: number; sha256: string };
@@ -75,29 +97,27 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
         // The rest of the body is never read: close the connection after the answer, or it
         // lingers half-read until the keep-alive timeout and holds up a graceful shutdown.
         reply.header('connection', 'close');
+        // A failed put stores nothing; only the row is left to remove.
+        await deleteUnfinishedUpload(deps.db, id).catch(() => {});
         throw uploadError(error, maxMiB);
       }
       if (part.file.truncated) {
-        await deps.blobs.delete(key);
+        await discardUpload(deps, id, key);
         throw tooLarge(maxMiB);
       }
-      const upload = {
-        id,
-        user_id: request.userId,
-        filename,
-        object_key: key,
-        bytes: stored.bytes,
-        sha256: stored.sha256,
-        row_count: sniffer.rowCount,
-        created_at: nowIso(),
-        deleted_at: null,
-      };
+      const whole = { bytes: stored.bytes, sha256: stored.sha256, row_count: sniffer.rowCount };
+      let finished: boolean;
       try {
-        await insertUpload(deps.db, upload);
+        finished = await finishUpload(deps.db, id, whole);
       } catch (error) {
-        await deps.blobs.delete(key).catch(() => {});
+        await discardUpload(deps, id, key);
         throw error;
       }
+      if (!finished) {
+        await discardUpload(deps, id, key);
+        throw tooSlow();
+      }
+      const upload = { ...intent, ...whole, deleted_at: null, state: 'stored' as const };
       reply.code(201).header('location', `/v1/uploads/${id}`);
       return presentUpload(upload);
     },
@@ -151,6 +171,29 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
     },
   );
 }
+
+/**
+ * Object first, then the row: the row is what the sweep finds, so it must outlive the object.
+ * Best effort: what this leaves (the database or the store is failing) the sweep removes later.
+ */
+async function discardUpload(deps: ApiDeps, id: string, key: string): Promise<void> {
+  try {
+    await deps.blobs.delete(key);
+    await deleteUnfinishedUpload(deps.db, id);
+  } catch (error) {
+    deps.log.warn(
+      { err: error, uploadId: id },
+      'could not discard a refused upload; the sweep will',
+    );
+  }
+}
+
+const tooSlow = () =>
+  new ApiError(
+    408,
+    'upload_too_slow',
+    `The upload took longer than ${ABANDONED_UPLOAD_AGE_MS / 60_000} minutes and was not kept. Upload it again over a faster connection, or split the file.`,
+  );
 
 const tooLarge = (maxMiB: number) =>
   new ApiError(

@@ -1,0 +1,54 @@
+/**
+ * The fs store's temporary files: their names, and removing those a dead writer left. A process
+ * killed mid-write (a worker's or the API's SIGKILL, a power cut) leaves its temporary files,
+ * which no listing shows and nothing else would ever remove.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+
+/**
+ * Temporary files are named `<object>~tmp-<pid>.<host>-<random>` (`~meta-tmp-` for sidecars): the
+ * host tag keeps a process id from meaning anything outside the machine (or container) it ran on.
+ */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+const TEMPORARY = new RegExp(`^~(?:meta-)?tmp-(\\d+)\\.${HOST_TAG}-[0-9a-f]{12}$`);
+
+/** The data and sidecar temporaries of one write of the object at `target`. */
+export function temporaryPaths(target: string): { data: string; sidecar: string } {
+  const unique = `${process.pid}.${HOST_TAG}-${randomBytes(6).toString('hex')}`;
+  return { data: `${target}~tmp-${unique}`, sidecar: `${target}~meta-tmp-${unique}` };
+}
+
+/**
+ * Removes the temporaries of `objectName` in `dir` whose writers, on this host, are no longer
+ * running; a live writer's are left alone (its put may still finish). Called when the key is
+ * written again (the retried job, the re-upload) or deleted (the sweep of an abandoned upload).
+ * Best effort: a failure here does not fail the put or delete that called it.
+ */
+export async function removeAbandonedTemporaries(dir: string, objectName: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const abandoned = names.filter((name) => {
+    if (!name.startsWith(objectName)) return false;
+    const pid = Number(TEMPORARY.exec(name.slice(objectName.length))?.[1]);
+    return Number.isInteger(pid) && pid !== process.pid && !isRunning(pid);
+  });
+  await Promise.all(
+    abandoned.map((name) => rm(path.join(dir, name), { force: true }).catch(() => {})),
+  );
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
