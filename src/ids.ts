@@ -104,6 +104,11 @@ export function rowsIndexKey(userId: string, predictionId: string): string {
   return `${userPrefix(userId)}results/${requireUuid(predictionId, 'prediction id')}.rows-index`;
 }
 
+/** Every object a prediction's results consist of: the results CSV and its rows index. */
+export function resultObjectKeys(userId: string, predictionId: string): [string, string] {
+  return [resultKey(userId, predictionId), rowsIndexKey(userId, predictionId)];
+}
+
 /** The rows index key that belongs to a key built by resultKey. */
 export function rowsIndexKeyOfResult(key: string): string {
   const check = checkObjectKey(key);

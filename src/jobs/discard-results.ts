@@ -1,10 +1,10 @@
 import type { BlobStore } from '../blobs/port.js';
-import { resultKey, rowsIndexKey } from '../ids.js';
+import { resultObjectKeys } from '../ids.js';
 import type { Logger } from '../log.js';
 
 /**
  * Removes what an attempt may have stored for a prediction that ended without results (failed,
- * or deleted while it ran): the results and their rows index, whose keys come from the ids alone.
+ * or deleted): the results and their rows index, whose keys come from the ids alone.
  * Best effort: the prediction's state is already decided, so a storage error is logged, not
  * thrown, and leaves an object that no row points to.
  */
@@ -13,10 +13,7 @@ export async function discardResults(
   log: Logger,
   job: { readonly userId: string; readonly predictionId: string },
 ): Promise<void> {
-  const keys = [
-    resultKey(job.userId, job.predictionId),
-    rowsIndexKey(job.userId, job.predictionId),
-  ];
+  const keys = resultObjectKeys(job.userId, job.predictionId);
   try {
     await Promise.all(keys.map((key) => blobs.delete(key)));
   } catch (error) {

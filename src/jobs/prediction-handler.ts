@@ -100,10 +100,11 @@ async function handle(
       rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
     });
     if (completed) metrics.rowsScored.inc(summary.scored);
-    // A user may delete a prediction while it runs; do not leave its results behind.
-    if ((await getPredictionForJob(db, job.predictionId))?.deleted_at) {
-      await discardResults(deps.blobs, log, job);
-    }
+    // Results belong to a completed prediction only. One deleted while it ran, or failed meanwhile
+    // (by the dead-letter pass or another delivery's last attempt), must not keep what this
+    // attempt stored; a completed one keeps them, whichever delivery won (the keys are the same).
+    const now = await getPredictionForJob(db, job.predictionId);
+    if (now?.deleted_at || now?.status === 'failed') await discardResults(deps.blobs, log, job);
     metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
     jobLog.info(
       { rows: summary.rows, ms: Math.round(performance.now() - started) },

@@ -4,7 +4,7 @@
  * Concurrent requests for one index share one load.
  */
 import type { BlobStore } from '../blobs/port.js';
-import { decodeRowsIndex, type RowsIndex } from './rows-index.js';
+import { decodeRowsIndex, type RowsIndex, RowsIndexFormatError } from './rows-index.js';
 
 /** Enough for a handful of million-row predictions (about 30 MB each). */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -19,8 +19,12 @@ export class RowsIndexCache {
     private readonly budgetBytes = DEFAULT_CACHE_BYTES,
   ) {}
 
-  /** The index stored under `key`, loaded once and kept while it is among the recently used. */
-  get(key: string): Promise<RowsIndex> {
+  /**
+   * The index stored under `key` for the results under `resultKey`, loaded once and kept while it
+   * is among the recently used. Loading checks that it describes the results file as stored (its
+   * size), so an index left from another version of the file is refused, not trusted.
+   */
+  get(key: string, resultKey: string): Promise<RowsIndex> {
     const cached = this.entries.get(key);
     if (cached) {
       // Map order is insertion order: re-inserting marks it most recently used.
@@ -28,11 +32,14 @@ export class RowsIndexCache {
       this.entries.set(key, cached);
       return cached;
     }
-    const loading = this.load(key);
+    const loading = this.load(key, resultKey);
     this.entries.set(key, loading);
     loading.then(
       (index) => this.admit(key, loading, index.memoryBytes),
-      () => this.evict(key),
+      // Only this load's entry: the key may have been evicted and loaded again meanwhile.
+      () => {
+        if (this.entries.get(key) === loading) this.entries.delete(key);
+      },
     );
     return loading;
   }
@@ -48,17 +55,33 @@ export class RowsIndexCache {
     return this.used;
   }
 
-  private async load(key: string): Promise<RowsIndex> {
+  private async load(key: string, resultKey: string): Promise<RowsIndex> {
+    const [bytes, results] = await Promise.all([this.read(key), this.blobs.head(resultKey)]);
+    const index = decodeRowsIndex(bytes);
+    if (results && results.bytes !== index.csvBytes) {
+      throw new RowsIndexFormatError(
+        `the index describes a results file of ${index.csvBytes} bytes; the stored one has ${results.bytes}`,
+      );
+    }
+    return index;
+  }
+
+  private async read(key: string): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of await this.blobs.get(key)) chunks.push(chunk as Buffer);
-    return decodeRowsIndex(Buffer.concat(chunks));
+    return Buffer.concat(chunks);
   }
 
   private admit(key: string, loading: Promise<RowsIndex>, bytes: number): void {
     if (this.entries.get(key) !== loading) return;
+    // Larger than the whole budget: served once and not kept, without emptying the cache first.
+    if (bytes > this.budgetBytes) {
+      this.entries.delete(key);
+      return;
+    }
     this.sizes.set(key, bytes);
     this.used += bytes;
-    // The oldest go first; an index larger than the whole budget is served once and not kept.
+    // The oldest go first.
     for (const oldest of this.entries.keys()) {
       if (this.used <= this.budgetBytes) break;
       if (this.sizes.has(oldest)) this.evict(oldest);

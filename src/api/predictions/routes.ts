@@ -6,7 +6,8 @@ import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
 import type { Prediction } from '../../db/schema.js';
 import { findUpload } from '../../db/uploads.js';
-import { resultKey, rowsIndexKey } from '../../ids.js';
+import { rowsIndexKey } from '../../ids.js';
+import { discardResults } from '../../jobs/discard-results.js';
 import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
@@ -42,7 +43,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         return await readIndexedRows(
           deps.blobs,
           prediction.result_key,
-          await indexes.get(key),
+          await indexes.get(key, prediction.result_key),
           query,
         );
       } catch (error) {
@@ -50,7 +51,9 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         const unusable =
           error instanceof RowsIndexFormatError ||
           error instanceof RowsIndexMismatchError ||
-          (error instanceof BlobError && error.code === 'not_found');
+          // Offsets past the end of the results: an index of another version of the file.
+          (error instanceof BlobError &&
+            (error.code === 'not_found' || error.code === 'invalid_range'));
         if (!unusable) throw error;
         indexes.evict(key);
         deps.log.warn(
@@ -238,10 +241,13 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     async (request, reply) => {
       const deleted = await softDeletePrediction(deps.db, request.userId, request.params.id);
       if (!deleted) throw notFound('prediction');
-      await deps.blobs.delete(resultKey(request.userId, deleted.id));
-      const index = rowsIndexKey(request.userId, deleted.id);
-      indexes.evict(index);
-      await deps.blobs.delete(index);
+      indexes.evict(rowsIndexKey(request.userId, deleted.id));
+      // The row is deleted already: a storage error must not turn that into a 500 that a retry
+      // would answer with 404, never reaching the files again. It is logged for the operator.
+      await discardResults(deps.blobs, deps.log, {
+        userId: request.userId,
+        predictionId: deleted.id,
+      });
       reply.code(204).send();
     },
   );
