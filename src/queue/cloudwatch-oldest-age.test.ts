@@ -126,7 +126,13 @@ describe('cloudWatchOldestAge', () => {
         },
       },
     ]);
-    expect(request!.body.EndTime - request!.body.StartTime).toBe(900);
+    expect(request!.body.EndTime - request!.body.StartTime).toBe(300);
+  });
+
+  it('treats a data point older than five minutes as none: the queue may have drained since', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const { source } = await reader(() => datapoints([[nowSeconds - 600, 2_400]]));
+    expect(await source.read(queue)).toBeNull();
   });
 
   it('answers null when CloudWatch has no data point in the window', async () => {

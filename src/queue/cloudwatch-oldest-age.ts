@@ -13,8 +13,12 @@ export interface CloudWatchOldestAgeOptions extends AwsClientOptions {
    * only costs GetMetricData requests; default 60 s.
    */
   readonly cacheSeconds?: number;
-  /** How far back to look for the latest data point; default 15 minutes. */
-  readonly lookbackSeconds?: number;
+  /**
+   * The newest data point counts only when it is at most this old; default 5 minutes (SQS
+   * publishes every minute, and CloudWatch shows a point a minute or two late). An older one
+   * describes a queue that may have drained since, so the age is reported as unknown instead.
+   */
+  readonly maxStalenessSeconds?: number;
   /** For tests: the clock. */
   readonly now?: () => number;
 }
@@ -28,14 +32,14 @@ export interface CloudWatchOldestAge {
 
 /**
  * A reader for SqsJobQueue's `oldestMessageAge`. It answers the latest one-minute Maximum of the
- * metric (null when CloudWatch has no data point in the look-back window, as for a queue idle
+ * metric (null when CloudWatch has no data point of the last few minutes, as for a queue idle
  * until just now) and throws when CloudWatch refuses or cannot be reached, which stats() reports
  * as an unknown age with that reason rather than failing.
  */
 export function cloudWatchOldestAge(options: CloudWatchOldestAgeOptions = {}): CloudWatchOldestAge {
   const client = new CloudWatchClient(sdkClientConfig(options, REQUEST_TIMEOUT_MS));
   const cacheMs = (options.cacheSeconds ?? 60) * 1000;
-  const lookbackMs = (options.lookbackSeconds ?? 900) * 1000;
+  const stalenessMs = (options.maxStalenessSeconds ?? 300) * 1000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, { at: number; age: Promise<number | null> }>();
 
@@ -43,7 +47,7 @@ export function cloudWatchOldestAge(options: CloudWatchOldestAgeOptions = {}): C
     const end = now();
     const output = await client.send(
       new GetMetricDataCommand({
-        StartTime: new Date(end - lookbackMs),
+        StartTime: new Date(end - stalenessMs),
         EndTime: new Date(end),
         ScanBy: 'TimestampDescending',
         MetricDataQueries: [
@@ -67,9 +71,13 @@ export function cloudWatchOldestAge(options: CloudWatchOldestAgeOptions = {}): C
       at: timestamp.getTime(),
       value: result?.Values?.[i],
     }));
-    // ScanBy asks for newest first, but the order is not a promise worth trusting blindly.
+    // ScanBy asks for newest first, but the order is not a promise worth trusting blindly, nor
+    // that the server kept to the window.
     const latest = points
-      .filter((p): p is { at: number; value: number } => typeof p.value === 'number')
+      .filter(
+        (p): p is { at: number; value: number } =>
+          typeof p.value === 'number' && p.at >= end - stalenessMs,
+      )
       .sort((a, b) => b.at - a.at)[0];
     return latest ? latest.value : null;
   };

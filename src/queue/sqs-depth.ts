@@ -25,7 +25,7 @@ export interface OldestMessageAgeSource {
 export const OLDEST_AGE_UNCONFIGURED =
   'Amazon SQS has no queue attribute for the age of the oldest message; it is the CloudWatch metric ApproximateAgeOfOldestMessage, and no CloudWatch reader is configured.';
 const OLDEST_AGE_NO_DATAPOINT =
-  'CloudWatch has no recent ApproximateAgeOfOldestMessage data point for this queue (it publishes about once a minute).';
+  'CloudWatch has no ApproximateAgeOfOldestMessage data point of the last 5 minutes for this queue (it publishes about once a minute, a minute or two late).';
 
 export async function queueDepth(options: {
   client: SQSClient;
