@@ -6,13 +6,12 @@
  * the row, the object and any temporary file: checkInvariants then finds no orphan and no
  * leftover, and the table holds no upload.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { describe, expect, it } from 'vitest';
+import { useFaultHarness } from './support/fault-harness.js';
 import { exited, startFaultApi, stopGracefully } from './support/fault-processes.js';
-import { type FaultSetup, SETUPS, startSetup } from './support/fault-setups.js';
+import { type FaultSetup, SETUPS } from './support/fault-setups.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { upload } from './support/service.js';
 import { startSlowUpload, until } from './support/slow-upload.js';
@@ -21,24 +20,8 @@ const telco = readFileSync(
   fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
 );
 
-let aws: LocalAws;
-const savedEnv = { ...process.env };
-const children: ChildProcess[] = [];
-const setups: FaultSetup[] = [];
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  for (const setup of setups.splice(0)) await setup.stop();
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await aws?.stop();
-});
+const harness = useFaultHarness();
+const { track } = harness;
 
 type KillPoint = 'mid-put' | 'after-put';
 
@@ -47,7 +30,7 @@ async function killDuringUpload(setup: FaultSetup, token: string, killAt: KillPo
   const faults: Record<string, string> =
     killAt === 'after-put' ? { FAULT_KILL_AT: 'after-upload-put' } : {};
   const api = startFaultApi(setup.env, faults);
-  children.push(api.child);
+  track(api.child);
   const url = await api.url;
   const uploads = () => setup.targets.db.selectFrom('uploads').select('state').execute();
   if (killAt === 'mid-put') {
@@ -72,8 +55,7 @@ describe.each(SETUPS)('SIGKILL of the API during an upload, %s setup', (setupNam
   it.each(['mid-put', 'after-put'] as KillPoint[])(
     '%s: a restarted API removes the unfinished upload, its object and temporaries',
     async (killAt) => {
-      const setup = await startSetup(setupName, { aws });
-      setups.push(setup);
+      const setup = await harness.setup(setupName);
       const token = await setup.api.token('alice');
       await killDuringUpload(setup, token, killAt);
       const { blobs, leftovers } = setup.targets;
@@ -83,7 +65,7 @@ describe.each(SETUPS)('SIGKILL of the API during an upload, %s setup', (setupNam
       if (killAt === 'mid-put' && leftovers) expect(await leftovers()).not.toEqual([]);
 
       const restarted = startFaultApi(setup.env, { FAULT_ABANDONED_UPLOAD_AGE_MS: '0' });
-      children.push(restarted.child);
+      track(restarted.child);
       await restarted.url;
       await until('the sweep removed the upload', async () => {
         const rows = await setup.targets.db.selectFrom('uploads').select('id').execute();

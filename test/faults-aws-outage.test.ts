@@ -4,13 +4,11 @@
  * refuses new ones. Predictions created meanwhile wait in the outbox, the backlog shows in the
  * metric and its alarm, an upload fails cleanly, and once the proxy is back everything completes.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useFaultHarness } from './support/fault-harness.js';
 import { stopGracefully } from './support/fault-processes.js';
-import { type FaultSetup, startSetup } from './support/fault-setups.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import {
   authorised,
@@ -26,26 +24,19 @@ const telco = readFileSync(
 );
 const DURING_OUTAGE = 3;
 
-let aws: LocalAws;
+const harness = useFaultHarness();
+const { track } = harness;
 let proxy: TcpProxy;
-const savedEnv = { ...process.env };
-const children: ChildProcess[] = [];
-let setup: FaultSetup | undefined;
 
+// Registered after the harness's hooks: the proxy starts once fauxqs runs (and stops first).
 beforeAll(async () => {
-  aws = await startLocalAws();
-  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
-  proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(aws.endpoint).port) });
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  await setup?.stop();
+  proxy = await startTcpProxy({
+    host: '127.0.0.1',
+    port: Number(new URL(harness.aws.endpoint).port),
+  });
 });
 afterAll(async () => {
-  process.env = savedEnv;
   await proxy?.close();
-  await aws?.stop();
 });
 
 async function createPrediction(url: string, token: string, uploadId: string): Promise<string> {
@@ -63,8 +54,7 @@ async function createPrediction(url: string, token: string, uploadId: string): P
 
 describe('SQS and S3 unreachable', () => {
   it('keeps predictions queued in the outbox, raises the backlog alarm, and completes them all once back', async () => {
-    setup = await startSetup('scale-out', {
-      aws,
+    const setup = await harness.setup('scale-out', {
       env: {
         AWS_ENDPOINT_URL: `http://127.0.0.1:${proxy.port}`,
         ALARM_OUTBOX_PENDING: String(DURING_OUTAGE - 1),
@@ -72,8 +62,7 @@ describe('SQS and S3 unreachable', () => {
     });
     const { api } = setup;
     const token = await api.token('alice');
-    const worker = startWorkerProcess(setup.env);
-    children.push(worker);
+    const worker = track(startWorkerProcess(setup.env));
     const first = await submitCsv(api, token, telco);
     await waitForStatus(api.url, token, first.predictionId, ['completed'], 30_000);
 

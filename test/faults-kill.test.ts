@@ -4,13 +4,12 @@
  * then finishes everything. Random kills under load are test/distributed.test.ts; a kill at an
  * unchosen moment of a long job is test/job-safety.test.ts.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { describe, expect, it } from 'vitest';
+import { useFaultHarness } from './support/fault-harness.js';
 import { exited, startFaultWorker, stopGracefully } from './support/fault-processes.js';
-import { type FaultSetup, SETUPS, startSetup } from './support/fault-setups.js';
+import { SETUPS } from './support/fault-setups.js';
 import type { KillPoint } from './support/faults.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { startWorkerProcess, submitCsv } from './support/service.js';
@@ -20,24 +19,8 @@ const telco = readFileSync(
 );
 const PREDICTIONS = 3;
 
-let aws: LocalAws;
-const savedEnv = { ...process.env };
-const children: ChildProcess[] = [];
-const setups: FaultSetup[] = [];
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  for (const setup of setups.splice(0)) await setup.stop();
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await aws?.stop();
-});
+const harness = useFaultHarness();
+const { track } = harness;
 
 /** Attempts per prediction once the killed one ran again: a kill before startAttempt costs none. */
 const EXPECTED_ATTEMPTS: Record<KillPoint, number[]> = {
@@ -51,17 +34,14 @@ describe.each(SETUPS)('SIGKILL at a named point of a job, %s setup', (setupName)
   it.each(Object.keys(EXPECTED_ATTEMPTS) as KillPoint[])(
     '%s: another worker finishes every prediction, one result each',
     async (killAt) => {
-      const setup = await startSetup(setupName, { aws });
-      setups.push(setup);
+      const setup = await harness.setup(setupName);
       const token = await setup.api.token('alice');
       for (let i = 0; i < PREDICTIONS; i++) await submitCsv(setup.api, token, telco);
 
-      const faulty = startFaultWorker(setup.env, { FAULT_KILL_AT: killAt });
-      children.push(faulty);
+      const faulty = track(startFaultWorker(setup.env, { FAULT_KILL_AT: killAt }));
       expect(await exited(faulty)).toEqual({ code: null, signal: 'SIGKILL' });
 
-      const worker = startWorkerProcess(setup.env);
-      children.push(worker);
+      const worker = track(startWorkerProcess(setup.env));
       const report = await checkInvariants({ ...setup.targets, timeoutMs: 60_000 });
       expect(await stopGracefully(worker)).toEqual({ code: 0, signal: null });
       expect(report).toMatchObject({ completed: PREDICTIONS, failed: 0, results: PREDICTIONS });

@@ -4,15 +4,17 @@
  * injected into the thread's result puts after a few KiB have gone into the real store
  * (test/support/faults.ts), so the adapters' own clean-up of a failed write is what is tested.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { describe, expect, it } from 'vitest';
+import { useFaultHarness } from './support/fault-harness.js';
 import { startFaultWorker, stopGracefully } from './support/fault-processes.js';
-import { type FaultSetup, SETUPS, startSetup } from './support/fault-setups.js';
+import { SETUPS } from './support/fault-setups.js';
+import { injectedPutFailures } from './support/faults.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { startWorkerProcess, submitCsv, waitForStatus } from './support/service.js';
+import { until } from './support/slow-upload.js';
 
 const telco = readFileSync(
   fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
@@ -21,53 +23,38 @@ const telco = readFileSync(
 const [header, ...rows] = telco.trimEnd().split('\n');
 /** Ten Telco files in one: long enough (70,430 rows) to be mid-job when a signal arrives. */
 const bigCsv = `${header}\n${Array.from({ length: 10 }, () => rows.join('\n')).join('\n')}\n`;
+/** Result puts that fail before the store takes one; the message allows 6 receives. */
+const PUT_FAILURES = 3;
 
-let aws: LocalAws;
-const savedEnv = { ...process.env };
-const children: ChildProcess[] = [];
-const setups: FaultSetup[] = [];
-
-beforeAll(async () => {
-  aws = await startLocalAws();
-  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
-});
-afterEach(async () => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-  for (const setup of setups.splice(0)) await setup.stop();
-});
-afterAll(async () => {
-  process.env = savedEnv;
-  await aws?.stop();
-});
-
-function track<T extends ChildProcess>(child: T): T {
-  children.push(child);
-  return child;
-}
+const harness = useFaultHarness();
+const { track } = harness;
 
 describe.each(SETUPS)('storage faults and SIGTERM, %s setup', (setupName) => {
-  it('retries result puts that fail (out of space, I/O) for a few seconds, then completes', async () => {
-    const setup = await startSetup(setupName, { aws, maxReceiveCount: 6 });
-    setups.push(setup);
+  it('retries result puts that fail (out of space, I/O) a few times, then completes', async () => {
+    const setup = await harness.setup(setupName, { maxReceiveCount: 6 });
     const token = await setup.api.token('alice');
     for (let i = 0; i < 2; i++) await submitCsv(setup.api, token, telco);
+    // Counted, not timed: the first PUT_FAILURES puts fail whenever the worker gets to them.
+    const failures = path.join(setup.api.dataDir, 'put-failures');
     const worker = track(
       startFaultWorker(setup.env, {
         FAULT_PUT_ERROR: setupName === 'embedded' ? 'no_space' : 'io',
-        FAULT_PUT_FAIL_UNTIL: String(Date.now() + 4000),
+        FAULT_PUT_FAIL_COUNT: String(PUT_FAILURES),
+        FAULT_PUT_FAIL_STATE_DIR: failures,
       }),
     );
     const report = await checkInvariants({ ...setup.targets, timeoutMs: 60_000 });
     expect(await stopGracefully(worker)).toEqual({ code: 0, signal: null });
     expect(report).toMatchObject({ completed: 2, failed: 0, results: 2 });
+    expect(await injectedPutFailures(failures)).toBe(PUT_FAILURES);
+    // Each injected failure ends one attempt (more only if the machine is slow enough to lose a lease).
+    expect(report.attempts.reduce((sum, n) => sum + n, 0)).toBeGreaterThanOrEqual(2 + PUT_FAILURES);
     expect(Math.max(...report.attempts)).toBeGreaterThan(1);
     console.log(`transient put failures (${setupName}): ${describeReport(report)}`);
   }, 90_000);
 
   it('fails the prediction with a clear error when the store refuses the result for good', async () => {
-    const setup = await startSetup(setupName, { aws });
-    setups.push(setup);
+    const setup = await harness.setup(setupName);
     const token = await setup.api.token('alice');
     const { predictionId } = await submitCsv(setup.api, token, telco);
     const worker = track(startFaultWorker(setup.env, { FAULT_PUT_ERROR: 'permission_denied' }));
@@ -84,8 +71,7 @@ describe.each(SETUPS)('storage faults and SIGTERM, %s setup', (setupName) => {
   }, 60_000);
 
   it('removes the stored results when the store refuses the rows index for good after them', async () => {
-    const setup = await startSetup(setupName, { aws });
-    setups.push(setup);
+    const setup = await harness.setup(setupName);
     const token = await setup.api.token('alice');
     const { predictionId } = await submitCsv(setup.api, token, telco);
     const worker = track(
@@ -103,8 +89,7 @@ describe.each(SETUPS)('storage faults and SIGTERM, %s setup', (setupName) => {
   }, 60_000);
 
   it('SIGTERM mid-job: the worker finishes the job within the deadline and exits 0', async () => {
-    const setup = await startSetup(setupName, { aws, env: { SHUTDOWN_DEADLINE_S: '30' } });
-    setups.push(setup);
+    const setup = await harness.setup(setupName, { env: { SHUTDOWN_DEADLINE_S: '30' } });
     const token = await setup.api.token('alice');
     const { predictionId } = await submitCsv(setup.api, token, bigCsv);
     const worker = track(startWorkerProcess(setup.env));
@@ -121,20 +106,27 @@ describe.each(SETUPS)('storage faults and SIGTERM, %s setup', (setupName) => {
 
   it('SIGTERM past the deadline: the job is released at once and another worker finishes it', async () => {
     // A visibility timeout far longer than the test: only the release can bring the job back.
-    const setup = await startSetup(setupName, {
-      aws,
+    const setup = await harness.setup(setupName, {
       visibilityTimeoutSeconds: 120,
       env: { SHUTDOWN_DEADLINE_S: '0' },
     });
-    setups.push(setup);
     const token = await setup.api.token('alice');
     const { predictionId } = await submitCsv(setup.api, token, bigCsv);
     const first = track(startWorkerProcess(setup.env));
     await waitForStatus(setup.api.url, token, predictionId, ['running'], 30_000);
     expect(await stopGracefully(first, 15_000)).toEqual({ code: 0, signal: null });
-    expect(await waitForStatus(setup.api.url, token, predictionId, ['running'])).toMatchObject({
-      status: 'running',
-    });
+    // Released, not left to its 120 s lease: visible again, in flight no more, before any other
+    // worker runs (a short wait only for SQS's approximate counts to catch up).
+    const { queue } = setup.targets;
+    await until(
+      'the stopped worker released the job',
+      async () => {
+        const stats = await queue.stats();
+        return stats.visible === 1 && stats.inFlight === 0;
+      },
+      5_000,
+    );
+    expect(await queue.stats()).toMatchObject({ visible: 1, inFlight: 0, delayed: 0 });
     const second = track(startWorkerProcess(setup.env));
     const report = await checkInvariants({ ...setup.targets, timeoutMs: 60_000 });
     expect(await stopGracefully(second)).toEqual({ code: 0, signal: null });

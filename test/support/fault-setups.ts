@@ -20,6 +20,8 @@ export interface FaultSetup {
   /** The environment of every process of the run, workers included. */
   readonly env: Record<string, string>;
   readonly targets: Omit<InvariantTargets, 'deadLetters' | 'timeoutMs'>;
+  /** Scale-out: the run's PostgreSQL schema, for a client that bypasses the run's connections. */
+  readonly schema?: string;
   stop(): Promise<void>;
 }
 
@@ -47,11 +49,13 @@ export async function startSetup(name: SetupName, options: SetupOptions = {}): P
   };
   const cleanups: Array<() => Promise<void>> = [];
   let env: Record<string, string> = { ...common };
+  let schemaName: string | undefined;
   if (name === 'scale-out') {
     const aws = options.aws;
     if (!aws) throw new Error('the scale-out setup needs a LocalAws');
     const schema = await createTestSchema();
     cleanups.push(() => schema.drop());
+    schemaName = schema.schema;
     const queues = await createQueues(aws, {
       visibilityTimeoutSeconds: visibility,
       maxReceiveCount,
@@ -72,6 +76,7 @@ export async function startSetup(name: SetupName, options: SetupOptions = {}): P
       queue: api.app.queue,
       ...(name === 'embedded' ? { leftovers: fsLeftovers(blobRoot) } : {}),
     },
+    ...(schemaName ? { schema: schemaName } : {}),
     async stop() {
       await api.stop();
       for (const cleanup of cleanups.reverse()) await cleanup();

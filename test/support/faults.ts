@@ -5,8 +5,10 @@
  * the environment, which a worker thread shares with its process.
  */
 
+import { mkdir, open, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { BlobError, type BlobErrorCode, type BlobStore } from '../../src/blobs/port.js';
 import type { JobQueue } from '../../src/queue/port.js';
 
@@ -32,9 +34,13 @@ export interface FaultPlan {
   readonly killAfterBytes: number;
   /** Result puts fail with this code (retryable as the real adapters map it)... */
   readonly putError?: BlobErrorCode;
-  /** ...until this time (epoch ms), or for ever when absent... */
-  readonly putFailUntil?: number;
-  /** ...after this many bytes of the body have gone into the real store... */
+  /** ...this many times in all (counted in `putFailStateDir`, see claimPutFailure), or for ever... */
+  readonly putFailCount?: number;
+  readonly putFailStateDir?: string;
+  /**
+   * ...after this many bytes of the body have gone into the real store (a streamed body only: a
+   * Buffer or string body, such as the rows index, fails at once, before anything is stored)...
+   */
   readonly putFailAfterBytes: number;
   /** ...for keys ending with this (e.g. `.rows-index`), or every key when absent. */
   readonly putFailKeySuffix?: string;
@@ -46,11 +52,14 @@ export function faultPlanFromEnv(env: NodeJS.ProcessEnv = process.env): FaultPla
   const killAt = env.FAULT_KILL_AT as KillPoint | undefined;
   if (killAt !== undefined && !KILL_POINTS.includes(killAt))
     throw new Error(`FAULT_KILL_AT must be one of ${KILL_POINTS.join(', ')}; got ${killAt}`);
+  if (env.FAULT_PUT_FAIL_COUNT && !env.FAULT_PUT_FAIL_STATE_DIR)
+    throw new Error('FAULT_PUT_FAIL_COUNT needs FAULT_PUT_FAIL_STATE_DIR to count in');
   return {
     ...(killAt ? { killAt } : {}),
     killAfterBytes: Number(env.FAULT_KILL_AFTER_BYTES ?? 256 * 1024),
     ...(env.FAULT_PUT_ERROR ? { putError: env.FAULT_PUT_ERROR as BlobErrorCode } : {}),
-    ...(env.FAULT_PUT_FAIL_UNTIL ? { putFailUntil: Number(env.FAULT_PUT_FAIL_UNTIL) } : {}),
+    ...(env.FAULT_PUT_FAIL_COUNT ? { putFailCount: Number(env.FAULT_PUT_FAIL_COUNT) } : {}),
+    ...(env.FAULT_PUT_FAIL_STATE_DIR ? { putFailStateDir: env.FAULT_PUT_FAIL_STATE_DIR } : {}),
     putFailAfterBytes: Number(env.FAULT_PUT_FAIL_AFTER_BYTES ?? 4096),
     ...(env.FAULT_PUT_FAIL_KEY_SUFFIX ? { putFailKeySuffix: env.FAULT_PUT_FAIL_KEY_SUFFIX } : {}),
   };
@@ -87,15 +96,19 @@ export function faultyBlobs(blobs: BlobStore, plan: FaultPlan): BlobStore {
   return new Proxy(blobs, {
     get(target, property, receiver) {
       if (property === 'get' && plan.killAt === 'mid-scoring') {
-        return async (key: string) =>
-          (await target.get(key)).pipe(afterBytes(plan.killAfterBytes, killSelf));
+        return async (key: string) => {
+          // pipeline, not pipe: a read error of the source reaches the scoring as the stream's
+          // error (pipe would leave it waiting for ever), and destroying the gate ends the read.
+          const gate = afterBytes(plan.killAfterBytes, killSelf);
+          return pipeline(await target.get(key), gate, () => {});
+        };
       }
       if (property === 'put') {
         return async (...[key, body, options]: Parameters<BlobStore['put']>) => {
           const failing =
             plan.putError !== undefined &&
-            (plan.putFailUntil === undefined || Date.now() < plan.putFailUntil) &&
-            (plan.putFailKeySuffix === undefined || key.endsWith(plan.putFailKeySuffix));
+            (plan.putFailKeySuffix === undefined || key.endsWith(plan.putFailKeySuffix)) &&
+            (await claimPutFailure(plan));
           const stored = await target.put(
             key,
             failing
@@ -111,6 +124,41 @@ export function faultyBlobs(blobs: BlobStore, plan: FaultPlan): BlobStore {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Whether this put is to fail: always without a count; with one, only while a failure is left.
+ * The count is shared through files, one per failure (`put-failure-<i>` in `putFailStateDir`),
+ * each claimed by creating it with O_EXCL, which exactly one caller can do. Not a counter in
+ * memory: the scoring threads that make the puts are separate isolates, each with its own copy
+ * of this module, and a thread that dies is replaced by a fresh one, so a per-thread count would
+ * allow up to n failures per thread. Not a time window either: one computed before the worker
+ * starts can end before its first put on loaded cores (tsx start-up alone takes seconds), and
+ * then nothing fails. Files make it exactly n failed puts, however the jobs spread over threads
+ * and however slow the machine.
+ */
+async function claimPutFailure(plan: FaultPlan): Promise<boolean> {
+  if (plan.putFailCount === undefined || plan.putFailStateDir === undefined) return true;
+  await mkdir(plan.putFailStateDir, { recursive: true });
+  for (let i = 0; i < plan.putFailCount; i++) {
+    try {
+      await (await open(path.join(plan.putFailStateDir, `put-failure-${i}`), 'wx')).close();
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return false;
+}
+
+/** How many put failures were injected with `dir` as FAULT_PUT_FAIL_STATE_DIR. */
+export async function injectedPutFailures(dir: string): Promise<number> {
+  try {
+    return (await readdir(dir)).filter((name) => name.startsWith('put-failure-')).length;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
 }
 
 /** Passes bytes through and calls `then` once more than `limit` have passed. */
@@ -129,6 +177,9 @@ function afterBytes(limit: number, then: () => void): Transform {
  * The body as the store would read it from a disk that fills up (or a link that breaks) part way:
  * the first `limit` bytes, then the error. The store sees its body fail, as with a real ENOSPC
  * in its own write, and must clean up what it wrote; the producer's stream is destroyed too.
+ * A Buffer or string body (the rows index is a Buffer) ignores `limit`: it is one write, so the
+ * put throws at once and the real store never sees it; that path tests the caller's clean-up of
+ * the results stored before it, not the store's own clean-up of a partial write.
  */
 function failAfter(
   body: Readable | Buffer | string,

@@ -1,8 +1,9 @@
 /**
  * What must hold after every fault run, checked the same way for every fault and setup: every
- * prediction terminal; exactly one result object (and its rows index) per completed prediction
- * and none for a failed one; no object that no row references, and no half-written leftovers;
- * the outbox sent; the queue empty, nothing in flight, and the dead-letter queue as expected.
+ * prediction terminal; exactly one result object (and its rows index) per completed prediction,
+ * each the object its row names (result_key, rows_index_key), and none for a failed one; no
+ * object that no row references, and no half-written leftovers; the outbox sent; the queue empty,
+ * nothing in flight, and the dead-letter queue as expected.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -63,7 +64,7 @@ async function inspect(
   const { db, blobs, queue } = targets;
   const predictions = await db
     .selectFrom('predictions')
-    .select(['id', 'user_id', 'status', 'attempts', 'result_key', 'error_code'])
+    .select(['id', 'user_id', 'status', 'attempts', 'result_key', 'rows_index_key', 'error_code'])
     .where('deleted_at', 'is', null)
     .orderBy('created_at')
     .orderBy('id')
@@ -87,6 +88,8 @@ async function inspect(
     if (p.status === 'completed') {
       referenced.add(key);
       referenced.add(index);
+      if (p.rows_index_key !== index)
+        violations.push(`${p.id} completed with rows_index_key ${p.rows_index_key}`);
       if (!keys.has(index)) violations.push(`${p.id} completed without its rows index`);
       if (p.result_key !== key)
         violations.push(`${p.id} completed with result_key ${p.result_key}`);
