@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RECORD_CHARS, readCsvRecords } from '../src/model/csv-reader.js';
 import {
   authorised,
   type RunningService,
@@ -205,6 +206,28 @@ describe('hostile uploads', () => {
     const response = await upload(service.url, token, stray);
     expect(response.status).toBe(201);
     expect(((await response.json()) as { rowCount: number }).rowCount).toBe(5);
+  });
+
+  it('reads a stray quote in a header cell as text, past the characters held for a header', async () => {
+    // No other quote follows, so a quote that opened anywhere would swallow the whole file.
+    const plan = 'x'.repeat(2500);
+    const body = `${header},size 27",plan\n${rows
+      .slice(0, 500)
+      .map((r) => `${r},27,${plan}`)
+      .join('\n')}\n`;
+    expect(body.length).toBeGreaterThan(MAX_RECORD_CHARS);
+    const records: string[][] = [];
+    for await (const batch of readCsvRecords([Buffer.from(body)])) records.push(...batch);
+    expect(records.length).toBe(501);
+    expect(records[0]?.slice(-2)).toEqual(['size 27"', 'plan']);
+
+    const uploaded = await upload(service.url, token, body);
+    expect(uploaded.status).toBe(201);
+    expect(((await uploaded.json()) as { rowCount: number }).rowCount).toBe(500);
+    const { predictionId } = await submitCsv(service, token, body);
+    expect(
+      await waitForStatus(service.url, token, predictionId, ['completed', 'failed']),
+    ).toMatchObject({ status: 'completed', rowsScored: 500, rowsFailed: 0 });
   });
 
   it('scores ragged and cut-off rows where it can and says why the others failed', async () => {

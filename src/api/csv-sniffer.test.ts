@@ -1,7 +1,14 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_RECORD_CHARS } from '../model/csv-reader.js';
+import {
+  CsvParser,
+  type Delimiter,
+  findHeader,
+  MAX_RECORD_CHARS,
+  readCsvBatches,
+} from '../model/csv-reader.js';
 import { CsvSniffer } from './csv-sniffer.js';
 import type { ApiError } from './errors.js';
 
@@ -37,6 +44,30 @@ describe('CsvSniffer', () => {
     expect(await sniff(['id;note\n1;say "hi"\n2;"x;\ny"\n'])).toBe(2);
     // A comma inside a semicolon file is text, so a quote after it does not open a field.
     expect(await sniff(['id;note\n1;a,"b\n2;c\n'])).toBe(2);
+  });
+
+  it('reads a stray quote in the header as text, at any size the reader reads', async () => {
+    expect(await sniff(['id,size 27",plan\n1,2,3\n4,5,6\n'])).toBe(2);
+    expect(await sniff(['id;size 27";plan\n1;"a\nb";3\n'])).toBe(1);
+    // Past the 1,048,576 characters the reader holds for a header, and past 4 MiB.
+    for (const megabytes of [1.2, 4.5]) {
+      const row = '1,27,basic\n';
+      const rows = Math.ceil((megabytes * 1024 * 1024) / row.length);
+      const bytes = Buffer.from(`id,size 27",plan\n${row.repeat(rows)}`);
+      const chunks = [];
+      for (let at = 0; at < bytes.length; at += 16384) chunks.push(bytes.subarray(at, at + 16384));
+      expect(await sniff(chunks)).toBe(rows);
+    }
+  });
+
+  it('refuses a header longer than the reader holds as row 1, counted in characters', async () => {
+    // 600,000 three-byte characters: under 1,048,576 characters (though 1.8 MB), so accepted.
+    expect(await sniff([`id,${'€'.repeat(600_000)}\n1,2\n`])).toBe(1);
+    expect(await refusal([`id,"${'x'.repeat(MAX_RECORD_CHARS)}`, '"\n1,2\n'])).toMatchObject({
+      status: 422,
+      code: 'row_too_long',
+      message: expect.stringMatching(/^Row 1 is longer than 1,048,576 characters/),
+    });
   });
 
   it('gives the same count however the bytes are split into chunks', async () => {
@@ -85,5 +116,100 @@ describe('CsvSniffer', () => {
         message: expect.stringMatching(/^The file is UTF-16 text/),
       });
     }
+  });
+});
+
+/** Characters that matter to the header scan (quotes, all three delimiters, newlines) and text. */
+const headerChar = fc.constantFrom('"', '"', ',', ';', '\t', '\r', '\n', ' ', 'a', 'id', 'é', '😀');
+const headerCell = fc.array(headerChar, { maxLength: 6 }).map((chars) => chars.join(''));
+/** Rows whose record count depends on the delimiter (a quote opening only after it), and plain ones. */
+const dataRow = fc.constantFrom(
+  'r1,2',
+  'r1;2',
+  'r\t2',
+  'r;"q\nz"',
+  'r,"c\nd"',
+  'r\t"t\n"',
+  'z"',
+  '"w"',
+);
+
+/** Where CsvParser with `delimiter` ends its first record: the LF it completes on, or the end. */
+function parserFirstRecordEnd(text: string, delimiter: Delimiter): number {
+  for (let k = 1; k <= text.length; k++) {
+    const out: string[][] = [];
+    new CsvParser(delimiter).push(text.slice(0, k), false, out);
+    if (out.length > 0) return k - 1;
+  }
+  return text.length;
+}
+
+/** Records as the reader reads them, and how many the sniffer counts (not separators/blanks only). */
+async function readerView(
+  chunks: Buffer[],
+): Promise<{ records: number; content: number } | { error: string }> {
+  let records = 0;
+  let content = 0;
+  try {
+    for await (const batch of readCsvBatches(chunks)) {
+      records += batch.records.length;
+      for (const line of batch.lines)
+        if (line === undefined || !/^[ \t\r,;]*$/.test(line)) content++;
+    }
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+  return { records, content };
+}
+
+async function snifferView(chunks: Buffer[]): Promise<{ rowCount: number } | { code: string }> {
+  try {
+    return { rowCount: await sniff(chunks) };
+  } catch (error) {
+    return { code: (error as ApiError).code };
+  }
+}
+
+describe('CsvSniffer and the CSV reader agree on the header', () => {
+  it('finds the header end where CsvParser ends the first record, and both count the same rows', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(headerCell, { minLength: 1, maxLength: 5 }),
+        fc.constantFrom<Delimiter>(',', ';', '\t'),
+        fc.array(dataRow, { maxLength: 5 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        async (cells, delimiter, rows, cuts) => {
+          const text = `${cells.join(delimiter)}\n${rows.map((row) => `${row}\n`).join('')}`;
+          const header = findHeader(text, true);
+          if (typeof header === 'string') throw new Error(`header ${header}`);
+          expect(header.end).toBe(parserFirstRecordEnd(text, header.delimiter));
+          // Decided from any prefix the same way, so chunking (sniffer bytes, reader text) cannot matter.
+          for (let k = 0; k < text.length; k++) {
+            const early = findHeader(text.slice(0, k), false);
+            if (early !== 'pending') expect(early).toEqual(header);
+          }
+          const bytes = Buffer.from(text);
+          const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const chunks = [0, ...points].map((from, i) =>
+            bytes.subarray(from, points[i] ?? bytes.length),
+          );
+          const reader = await readerView(chunks);
+          const sniffer = await snifferView(chunks);
+          if ('error' in reader) {
+            expect(reader.error).toMatch(/never closed/);
+            expect(sniffer).toEqual({ code: 'invalid_csv' });
+          } else if (reader.content === 0) {
+            expect(sniffer).toEqual({ code: 'empty_file' });
+          } else if (reader.content === 1) {
+            expect(sniffer).toEqual({ code: 'no_rows' });
+          } else {
+            expect(sniffer).toEqual({ rowCount: reader.content - 1 });
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { detectDelimiter, MAX_RECORD_CHARS } from '../model/csv-reader.js';
+import { findHeader, MAX_RECORD_CHARS } from '../model/csv-reader.js';
 import { ApiError } from './errors.js';
 
 const SNIFF_BYTES = 8192;
@@ -45,6 +45,8 @@ export class CsvSniffer extends Transform {
   private readonly utf8 = new TextDecoder('utf-8', { fatal: true });
   /** Bytes held until the header line is complete and the delimiter is known. */
   private uncounted: Buffer[] = [];
+  /** The same, decoded (a byte order mark dropped), as the reader holds it. */
+  private uncountedText = '';
   private delimiter: number | undefined;
   private state: State = State.FieldStart;
   private lineHasContent = false;
@@ -64,14 +66,15 @@ export class CsvSniffer extends Transform {
         this.headBytes += chunk.length;
         if (this.headBytes >= SNIFF_BYTES) this.sniff();
       }
+      let text: string;
       try {
-        this.utf8.decode(chunk, { stream: true });
+        text = this.utf8.decode(chunk, { stream: true });
       } catch (error) {
         // Before the head is full: say what the file is (a workbook, UTF-16) if it is known.
         if (!this.sniffed) this.sniff();
         throw error;
       }
-      this.countOrHold(chunk, false);
+      this.countOrHold(chunk, text, false);
       callback(null, chunk);
     } catch (error) {
       callback(toApiError(error));
@@ -81,8 +84,7 @@ export class CsvSniffer extends Transform {
   override _flush(callback: TransformCallback): void {
     try {
       if (!this.sniffed) this.sniff();
-      this.utf8.decode();
-      this.countOrHold(undefined, true);
+      this.countOrHold(undefined, this.utf8.decode(), true);
       if (this.state === State.Quoted) {
         throw new ApiError(
           422,
@@ -133,24 +135,26 @@ export class CsvSniffer extends Transform {
     }
   }
 
-  /** Counts `chunk` once the delimiter is known; until then holds it with the header line. */
-  private countOrHold(chunk: Buffer | undefined, final: boolean): void {
+  /**
+   * Counts `chunk` once the delimiter is known; until then holds it with the header line. The
+   * header line and delimiter are decided by the reader's own `findHeader`, over the same decoded
+   * text and with the same hold limit (in characters), so an upload passes here exactly when the
+   * reader can find its header.
+   */
+  private countOrHold(chunk: Buffer | undefined, text: string, final: boolean): void {
     if (this.delimiter !== undefined) {
       if (chunk) this.count(chunk);
       return;
     }
     if (chunk) this.uncounted.push(chunk);
+    this.uncountedText += text;
+    const header = findHeader(this.uncountedText, final);
+    if (header === 'too-long') throw rowTooLong(1);
+    if (header === 'pending') return;
+    this.delimiter = header.delimiter.charCodeAt(0);
     const held = Buffer.concat(this.uncounted);
-    const newline = headerLineEnd(held);
-    if (newline === -1 && !final) {
-      if (held.length > 4 * MAX_RECORD_CHARS) throw rowTooLong(1);
-      this.uncounted = [held];
-      return;
-    }
-    // The reader decides the same way: from the text up to the first newline outside quotes.
-    const headerLine = held.subarray(0, newline === -1 ? held.length : newline);
-    this.delimiter = detectDelimiter(headerLine.toString('utf8')).charCodeAt(0);
     this.uncounted = [];
+    this.uncountedText = '';
     // A byte order mark is no content: a file of only a BOM is empty, as the reader sees it.
     const bom = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf;
     this.count(bom ? held.subarray(3) : held);
@@ -200,16 +204,6 @@ export class CsvSniffer extends Transform {
     this.recordChars = chars;
     this.records += records;
   }
-}
-
-/** The first LF outside quotes, as the reader's headerLineEnd finds it in text. */
-function headerLineEnd(bytes: Buffer): number {
-  let quoted = false;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === QUOTE) quoted = !quoted;
-    else if (bytes[i] === LF && !quoted) return i;
-  }
-  return -1;
 }
 
 /** Mostly NUL bytes at odd (little-endian) or even (big-endian) offsets: ASCII text in UTF-16. */

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { CsvParser, detectDelimiter, readCsvRecords } from './csv-reader.js';
+import {
+  CsvParser,
+  detectDelimiter,
+  findHeader,
+  MAX_RECORD_CHARS,
+  readCsvRecords,
+} from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 
 async function parse(chunks: Array<string | Buffer>): Promise<string[][]> {
@@ -50,6 +56,43 @@ describe('CSV reading', () => {
     expect(detectDelimiter('a;b;"c,d"')).toBe(';');
     expect(detectDelimiter('a\tb\tc,d')).toBe('\t');
     expect(detectDelimiter('single')).toBe(',');
+    // A stray quote mid-field is text: it hides neither the delimiters after it nor the newline.
+    expect(detectDelimiter('size 27";id;plan')).toBe(';');
+    expect(detectDelimiter('a;"b,c,d"')).toBe(';');
+  });
+
+  it('finds the header line as CsvParser reads it: a quote opens only at a field start', () => {
+    expect(findHeader('id,size 27",plan\n1,2,3\n', true)).toEqual({
+      delimiter: ',',
+      start: 0,
+      end: 16,
+    });
+    expect(findHeader('\r\n\n"a\nb";c\n1;2\n', false)).toEqual({
+      delimiter: ';',
+      start: 3,
+      end: 10,
+    });
+    expect(findHeader('id,"open', false)).toBe('pending');
+    expect(findHeader('id,"open', true)).toEqual({ delimiter: ',', start: 0, end: 8 });
+    // Held up to MAX_RECORD_CHARS characters, then refused: the header record is longer than that.
+    expect(findHeader(`id,"${'x'.repeat(MAX_RECORD_CHARS)}`, false)).toBe('too-long');
+    expect(findHeader(`id,x${'y'.repeat(MAX_RECORD_CHARS)}\n`, true)).toBe('too-long');
+    // A quote opened after a semicolon in a comma file must not hold the file past the limit.
+    const big = `id,name;"x\n${'1,a\n'.repeat(MAX_RECORD_CHARS / 4 + 1)}`;
+    expect(findHeader(big, false)).toEqual({ delimiter: ',', start: 0, end: 10 });
+  });
+
+  it('reads a header with a stray quote and a file longer than the hold limit', async () => {
+    const row = '1,27,basic\n';
+    const rows = Math.ceil((MAX_RECORD_CHARS * 1.2) / row.length);
+    const text = `id,size 27",plan\n${row.repeat(rows)}`;
+    const bytes = Buffer.from(text);
+    const chunks = [];
+    for (let at = 0; at < bytes.length; at += 65536) chunks.push(bytes.subarray(at, at + 65536));
+    const records = await parse(chunks);
+    expect(records.length).toBe(rows + 1);
+    expect(records[0]).toEqual(['id', 'size 27"', 'plan']);
+    expect(records[rows]).toEqual(['1', '27', 'basic']);
   });
 
   it('skips blank lines and reads a last line without a newline', async () => {

@@ -10,30 +10,132 @@ const QUOTE = 34;
 const LF = 10;
 const CR = 13;
 
-/** Picks the delimiter that occurs most often (outside quotes) in the header line. */
-export function detectDelimiter(headerLine: string): Delimiter {
-  const counts = { ',': 0, ';': 0, '\t': 0 };
+const COMMA = 44;
+const SEMICOLON = 59;
+const TAB = 9;
+
+/** Where a scan stopped: at `end`, or it needs more text, or the record is longer than allowed. */
+type Scan<T> = T | 'pending' | 'too-long';
+
+/**
+ * Delimiter counts outside quotes in the header's first record, by a rule that needs no delimiter
+ * yet: a quote opens at a field start for any of the three (line start, or after `,` `;` tab
+ * outside quotes), `""` in a quoted field is an escaped quote. A stray quote mid-field is text.
+ * Counts are taken up to the first newline outside quotes; when that lies beyond the hold limit,
+ * up to the first newline at all (a quote opened after a non-delimiter must not refuse the file).
+ */
+type Counts = [comma: number, semicolon: number, tab: number];
+
+function delimiterCounts(text: string, start: number, final: boolean): Scan<Counts> {
+  const limit = Math.min(text.length, MAX_RECORD_CHARS);
+  const counts: Counts = [0, 0, 0];
+  let lineCounts: Counts | undefined;
   let quoted = false;
-  for (const ch of headerLine) {
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === ',' || ch === ';' || ch === '\t')) counts[ch]++;
+  let fieldStart = true;
+  for (let i = start; i < limit; i++) {
+    const code = text.charCodeAt(i);
+    if (quoted) {
+      if (code === LF) lineCounts ??= [...counts];
+      else if (code === QUOTE) {
+        if (i + 1 >= text.length && !final) return 'pending';
+        if (text.charCodeAt(i + 1) === QUOTE) i++;
+        else quoted = false;
+      }
+      continue;
+    }
+    if (code === LF) return counts;
+    if (code === QUOTE && fieldStart) {
+      quoted = true;
+      fieldStart = false;
+      continue;
+    }
+    fieldStart = code === COMMA || code === SEMICOLON || code === TAB;
+    if (code === COMMA) counts[0]++;
+    else if (code === SEMICOLON) counts[1]++;
+    else if (code === TAB) counts[2]++;
   }
-  let best: Delimiter = ',';
-  for (const candidate of [';', '\t'] as const) {
-    if (counts[candidate] > counts[best]) best = candidate;
-  }
-  return best;
+  if (text.length > MAX_RECORD_CHARS) return lineCounts ?? 'too-long';
+  return final ? counts : 'pending';
 }
 
-/** Where the header line ends: its first newline outside quotes (-1 when not yet seen). */
-export function headerLineEnd(text: string): number {
+const pickDelimiter = ([comma, semicolon, tab]: Counts): Delimiter => {
+  if (tab > Math.max(comma, semicolon)) return '\t';
+  return semicolon > comma ? ';' : ',';
+};
+
+/**
+ * Picks the delimiter that occurs most often (outside quotes) in the header line; comma wins a tie,
+ * then semicolon. Quotes are read as in `findHeader`.
+ */
+export function detectDelimiter(headerLine: string): Delimiter {
+  const counts = delimiterCounts(headerLine, 0, true);
+  return typeof counts === 'string' ? ',' : pickDelimiter(counts);
+}
+
+/**
+ * Where CsvParser ends the record starting at `start` with `delimiter`: the index of its
+ * terminating LF (or text.length at the end of the file). A quote opens only at a field start;
+ * `""` inside a quoted field is an escaped quote; after the closing quote the rest of the field
+ * is text up to a delimiter or newline.
+ */
+function recordEnd(
+  text: string,
+  start: number,
+  delimiter: Delimiter,
+  final: boolean,
+): Scan<number> {
+  const delimiterCode = delimiter.charCodeAt(0);
+  const limit = Math.min(text.length, MAX_RECORD_CHARS);
   let quoted = false;
-  for (let i = 0; i < text.length; i++) {
+  let fieldStart = true;
+  for (let i = start; i < limit; i++) {
     const code = text.charCodeAt(i);
-    if (code === QUOTE) quoted = !quoted;
-    else if (code === LF && !quoted) return i;
+    if (quoted) {
+      if (code === QUOTE) {
+        if (i + 1 >= text.length && !final) return 'pending';
+        if (text.charCodeAt(i + 1) === QUOTE) i++;
+        else quoted = false;
+      }
+      continue;
+    }
+    if (code === LF) return i;
+    if (code === QUOTE && fieldStart) quoted = true;
+    fieldStart = code === delimiterCode;
   }
-  return -1;
+  if (text.length > MAX_RECORD_CHARS) return 'too-long';
+  return final ? text.length : 'pending';
+}
+
+export interface HeaderLine {
+  delimiter: Delimiter;
+  /** Where the header record starts (after blank lines, which CsvParser skips). */
+  start: number;
+  /** The index of the LF that ends the header record, or text.length when the file ends first. */
+  end: number;
+}
+
+/**
+ * Finds the header record in the start of a decoded file the way CsvParser reads it, and the
+ * delimiter it uses: 'pending' while more text is needed, 'too-long' when the header record does
+ * not end within the first MAX_RECORD_CHARS characters (the most text either caller holds before
+ * it knows the delimiter). `final` says `text` is the whole file. The CSV reader and the upload
+ * sniffer both decide with this, so what one accepts the other reads.
+ */
+export function findHeader(text: string, final: boolean): HeaderLine | 'pending' | 'too-long' {
+  // Blank lines ("" or a lone CR) before the header are skipped, as CsvParser skips them.
+  let start = 0;
+  for (;;) {
+    const newline = text.indexOf('\n', start);
+    if (newline === -1 || newline > start + 1) break;
+    if (newline === start + 1 && text.charCodeAt(start) !== CR) break;
+    start = newline + 1;
+  }
+  const counts = delimiterCounts(text, start, final);
+  if (typeof counts === 'string') return counts;
+  const delimiter = pickDelimiter(counts);
+  const end = recordEnd(text, start, delimiter, final);
+  if (typeof end === 'string') return end;
+  return { delimiter, start, end };
 }
 
 const recordTooLong = (row: number) =>
@@ -65,13 +167,13 @@ export class CsvParser {
     this.pending = '';
     let delimiter = this.delimiter;
     if (delimiter === undefined) {
-      const firstNewline = headerLineEnd(buffer);
-      if (firstNewline === -1 && !final) {
-        if (buffer.length > MAX_RECORD_CHARS) throw recordTooLong(1);
+      const header = findHeader(buffer, final);
+      if (header === 'too-long') throw recordTooLong(1);
+      if (header === 'pending') {
         this.pending = buffer;
         return;
       }
-      delimiter = detectDelimiter(firstNewline === -1 ? buffer : buffer.slice(0, firstNewline));
+      delimiter = header.delimiter;
       this.delimiter = delimiter;
     }
     const length = buffer.length;
