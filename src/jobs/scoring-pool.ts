@@ -157,11 +157,19 @@ function toJobError(error: SerialisedError): Error {
       'The uploaded file is no longer stored. Upload it again.',
     );
   }
-  if (error.name === 'BlobError' && error.retryable === false) {
-    // Refused for a reason retrying cannot change (permissions, a key or body the store rejects).
+  // Refused for a reason retrying cannot change: a key, metadata or size the store rejects.
+  // Permissions are not among them: an IAM change still propagating or a rotated credential is
+  // fixed by the operator while the job waits for its next delivery.
+  if (
+    error.name === 'BlobError' &&
+    error.retryable === false &&
+    error.code !== 'permission_denied'
+  ) {
     return new PermanentJobError(
       'storage_refused',
-      'Churnline could not store the results because of a storage problem on our side. Create the prediction again later; if it keeps failing, contact support.',
+      error.operation === 'read'
+        ? 'Churnline could not read the uploaded file because of a storage problem on our side. Upload it again; if it keeps failing, contact support.'
+        : 'Churnline could not store the results because of a storage problem on our side. Create the prediction again later; if it keeps failing, contact support.',
     );
   }
   const transient = new Error(error.message);

@@ -15,15 +15,30 @@ export interface SerialisedError {
   message: string;
   code?: string;
   retryable?: boolean;
+  /** For storage errors: whether reading the upload or storing the results failed. */
+  operation?: 'read' | 'write';
 }
 
 export function serialiseError(error: unknown): SerialisedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { code, retryable } = error as { code?: unknown; retryable?: unknown };
+  const { code, retryable, operation } = error as {
+    code?: unknown;
+    retryable?: unknown;
+    operation?: unknown;
+  };
   return {
     name: error.name,
     message: error.message,
     ...(typeof code === 'string' ? { code } : {}),
     ...(typeof retryable === 'boolean' ? { retryable } : {}),
+    ...(operation === 'read' || operation === 'write' ? { operation } : {}),
   };
+}
+
+/** Marks a storage error with the operation that failed, for the message the user sees. */
+export function tagOperation<T>(operation: 'read' | 'write', work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => {
+    if (error instanceof Error) Object.assign(error, { operation });
+    throw error;
+  });
 }

@@ -11,7 +11,12 @@ import { rowsIndexKeyOfResult } from '../ids.js';
 import { loadModel, type ModelFile } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
-import { type FromThread, serialiseError, type ToThread } from './scoring-protocol.js';
+import {
+  type FromThread,
+  serialiseError,
+  type ToThread,
+  tagOperation,
+} from './scoring-protocol.js';
 
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
 export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
@@ -33,17 +38,17 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     running.set(task.taskId, abort);
     try {
       const scoringModel = await model(task.modelId);
-      const input = await blobs.get(task.inputKey);
+      const input = await tagOperation('read', blobs.get(task.inputKey));
       abort.signal.addEventListener(
         'abort',
         () => input.destroy(new Error('scoring was aborted')),
         { once: true },
       );
       const output = new PassThrough();
-      const stored = blobs.put(task.resultKey, output, {
-        contentType: 'text/csv',
-        signal: abort.signal,
-      });
+      const stored = tagOperation(
+        'write',
+        blobs.put(task.resultKey, output, { contentType: 'text/csv', signal: abort.signal }),
+      );
       // The put can fail while scoring still runs (a full disk). Its rejection must not count as
       // unhandled meanwhile (that ends the whole thread), and it must end the scoring, which
       // would otherwise wait for ever to write to a body that nobody reads any more.
@@ -59,10 +64,13 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         await stored;
         // Built while the results were written; stored second, so a prediction completes only
         // once both are in place.
-        await blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(), {
-          contentType: 'application/octet-stream',
-          signal: abort.signal,
-        });
+        await tagOperation(
+          'write',
+          blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(), {
+            contentType: 'application/octet-stream',
+            signal: abort.signal,
+          }),
+        );
         return { type: 'done', taskId: task.taskId, summary };
       } catch (error) {
         input.destroy();
