@@ -100,6 +100,8 @@ export interface ServeProcess {
   readonly link: string;
   readonly url: string;
   readonly token: string;
+  /** Its data directory: tests sign tokens for other users with its key (createLocalToken). */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -134,7 +136,7 @@ export async function startServe(env: Record<string, string> = {}): Promise<Serv
     const parsed = new URL(link);
     const token = decodeURIComponent(/^#token=(.+)$/.exec(parsed.hash)?.[1] ?? '');
     if (!token) throw new Error(`the printed link has no token: ${link}`);
-    return { link, url: parsed.origin, token, stop };
+    return { link, url: parsed.origin, token, dataDir, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalToken } from '../../src/api/auth/local-key.js';
 import {
   ARTIFACTS,
   browserAvailable,
@@ -29,6 +30,9 @@ interface Summary {
 }
 
 const UPLOAD_MAX_BYTES = 2 * 1024 ** 2;
+
+/** Two Telco customers: a CSV the model scores in no time. */
+const FEW_CUSTOMERS = readFileSync(TELCO, 'utf8').split('\n').slice(0, 3).join('\n');
 
 describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
   let serve: ServeProcess;
@@ -82,6 +86,66 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await page.getByText('No predictions yet').waitFor();
   });
 
+  it('asks before a link signs in as someone else, and keeps the signed-in user unless told', async () => {
+    const header = page.locator('header.top');
+    await header.getByText('Signed in as local-user').waitFor();
+    const theirs = await createLocalToken({
+      dataDir: serve.dataDir,
+      userId: 'mallory',
+      ttlSeconds: 3600,
+    });
+    // A page load from elsewhere, as when the link is followed from another site or an email.
+    await page.goto('about:blank');
+    await page.goto(`${serve.url}/#token=${theirs}`);
+    const choice = page.getByRole('region', { name: 'Switch account?' });
+    await choice
+      .getByText('This link signs you in as mallory; you are signed in as local-user.')
+      .waitFor();
+    expect(page.url()).toBe(`${serve.url}/`);
+    expect(await page.evaluate(STORED_TOKEN)).toBe(serve.token);
+    await choice.getByRole('button', { name: 'Stay', exact: true }).click();
+    await page.getByRole('heading', { name: 'Predictions', level: 1 }).waitFor();
+    await header.getByText('Signed in as local-user').waitFor();
+    expect(await page.evaluate(STORED_TOKEN)).toBe(serve.token);
+
+    // The link opened in the dashboard's own tab (only the fragment changes): the same choice.
+    await page.goto(`${serve.url}/#token=${theirs}`);
+    await choice.getByRole('button', { name: 'Switch', exact: true }).click();
+    await header.getByText('Signed in as mallory').waitFor();
+    expect(page.url()).toBe(`${serve.url}/`);
+    expect(await page.evaluate(STORED_TOKEN)).toBe(theirs);
+
+    await page.goto('about:blank');
+    await page.goto(serve.link);
+    await choice
+      .getByText('This link signs you in as local-user; you are signed in as mallory.')
+      .waitFor();
+    await choice.getByRole('button', { name: 'Switch', exact: true }).click();
+    await header.getByText('Signed in as local-user').waitFor();
+    expect(await page.evaluate(STORED_TOKEN)).toBe(serve.token);
+  });
+
+  it('ignores a malformed sign-in link, saying so, instead of showing a blank page', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${serve.url}/#token=%E0%A4%A`);
+    await page.getByRole('status').filter({ hasText: 'The sign-in link was malformed' }).waitFor();
+    await page.getByRole('heading', { name: 'Predictions', level: 1 }).waitFor();
+    expect(page.url()).toBe(`${serve.url}/`);
+    expect(await page.evaluate(STORED_TOKEN)).toBe(serve.token);
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    expect(await page.getByText('The sign-in link was malformed').count()).toBe(0);
+
+    const fresh = await browser.newContext();
+    const signedOut = await fresh.newPage();
+    await signedOut.goto(`${serve.url}/#token=%E0%A4%A`);
+    await signedOut.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signedOut
+      .getByRole('status')
+      .filter({ hasText: 'The sign-in link was malformed' })
+      .waitFor();
+    await fresh.close();
+  });
+
   it('refuses a file that is not CSV before uploading it', async () => {
     await page.getByLabel('Choose a CSV file').setInputFiles({
       name: 'customers.xlsx',
@@ -115,6 +179,30 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
       );
     })()`);
     await page.getByRole('alert').filter({ hasText: 'notes.txt is not a CSV file' }).waitFor();
+  });
+
+  it('takes a .csv file whichever CSV type the browser gives it, and refuses one typed as a picture', async () => {
+    // Types operating systems give .csv files; the server takes them too (uploads/routes.ts).
+    for (const [i, mimeType] of [
+      'text/x-csv',
+      'application/x-csv',
+      'text/comma-separated-values',
+    ].entries()) {
+      const name = `export-${i}.csv`;
+      await page
+        .getByLabel('Choose a CSV file')
+        .setInputFiles({ name, mimeType, buffer: Buffer.from(FEW_CUSTOMERS) });
+      await page.getByText(`${name} (`).waitFor();
+      expect(await page.getByRole('alert').count(), mimeType).toBe(0);
+      expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(false);
+    }
+    await page.getByLabel('Choose a CSV file').setInputFiles({
+      name: 'photo.csv',
+      mimeType: 'image/png',
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    });
+    await page.getByRole('alert').filter({ hasText: 'photo.csv is not a CSV file' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Upload and score' }).isDisabled()).toBe(true);
   });
 
   it("shows the server's refusal verbatim", async () => {
@@ -293,6 +381,62 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await stale.getByLabel('Access token').waitFor();
     await other.close();
   });
+
+  it('shows each older prediction once, and no "older" button past the last page, while it polls', async () => {
+    const token = await createLocalToken({
+      dataDir: serve.dataDir,
+      userId: 'many-predictions',
+      ttlSeconds: 3600,
+    });
+    const auth = { authorization: `Bearer ${token}` };
+    const form = new FormData();
+    form.append('file', new Blob([FEW_CUSTOMERS], { type: 'text/csv' }), 'few.csv');
+    const uploaded = await fetch(`${serve.url}/v1/uploads`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
+    expect(uploaded.status).toBe(201);
+    const { id: uploadId } = (await uploaded.json()) as { id: string };
+    // The list shows 20 a page (PAGE in PredictionsPage.tsx): 25 make two pages.
+    for (let i = 0; i < 25; i++) {
+      const created = await fetch(`${serve.url}/v1/predictions`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ uploadId }),
+      });
+      expect(created.status).toBe(202);
+    }
+    const other = await browser.newContext();
+    try {
+      const own = await other.newPage();
+      await own.goto(`${serve.url}/#token=${token}`);
+      const rows = own.locator('tr[data-prediction]');
+      await rows.nth(19).waitFor();
+      const older = own.getByRole('button', { name: 'Show older predictions' });
+      await older.click();
+      await rows.nth(24).waitFor();
+      await older.waitFor({ state: 'detached' });
+      // A new prediction re-reads the first page and keeps the list polling while it is queued.
+      await own.getByLabel('Choose a CSV file').setInputFiles({
+        name: 'one-more.csv',
+        mimeType: 'text/csv',
+        buffer: Buffer.from(FEW_CUSTOMERS),
+      });
+      await own.getByRole('button', { name: 'Upload and score' }).click();
+      await own.getByText('one-more.csv is queued for scoring').waitFor();
+      await rows.nth(25).waitFor();
+      await own.waitForTimeout(2_500); // more than two polls (POLL_MS, 1 s)
+      expect(await older.count()).toBe(0);
+      const ids = await Promise.all(
+        (await rows.all()).map((row) => row.getAttribute('data-prediction')),
+      );
+      expect(ids).toHaveLength(26);
+      expect(new Set(ids).size).toBe(26);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
 
   it('made no request to anywhere but this server, and logged no error', () => {
     writeFileSync(path.join(ARTIFACTS, 'dashboard-foreign-requests.txt'), foreign.join('\n'));

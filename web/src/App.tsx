@@ -1,35 +1,69 @@
-import { useEffect, useState } from 'preact/hooks';
+import { Fragment } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { type ApiFailure, whenUnauthorised } from './api';
-import { clearToken, readToken, saveToken, takeTokenFromLocation } from './auth';
+import {
+  clearToken,
+  type LinkSignIn,
+  readToken,
+  saveToken,
+  takeTokenFromLocation,
+  tokenSubject,
+} from './auth';
 import { PredictionPage } from './PredictionPage';
 import { PredictionsPage } from './PredictionsPage';
 import { onLinkClick, useRoute } from './router';
 import { SignIn } from './SignIn';
 
 // Before the first render, so the token never sits in the address bar while the app runs.
-takeTokenFromLocation();
+const fromLoad = takeTokenFromLocation();
+
+/** How a token's user is shown: its `sub` claim, decoded here for display only. */
+function who(token: string): string {
+  return tokenSubject(token) ?? 'a token that names no user';
+}
 
 export function App() {
   const [token, setToken] = useState(readToken);
   const [signedOutBecause, setSignedOutBecause] = useState<string | null>(null);
+  // A link's token waiting for the user to choose it over the signed-in one.
+  const [offered, setOffered] = useState<string | null>(
+    fromLoad.kind === 'choose' ? fromLoad.token : null,
+  );
+  const [malformedLink, setMalformedLink] = useState(fromLoad.kind === 'malformed');
   const route = useRoute();
 
   useEffect(() => {
     whenUnauthorised((failure: ApiFailure) => {
       clearToken();
       setToken(null);
+      setOffered(null);
       setSignedOutBecause(failure.message);
     });
+    // A link opened in this tab while the dashboard is open changes only the fragment: no reload.
+    const onHashChange = () => {
+      const taken: LinkSignIn = takeTokenFromLocation();
+      if (taken.kind === 'none') return;
+      setMalformedLink(taken.kind === 'malformed');
+      setOffered(taken.kind === 'choose' ? taken.token : null);
+      if (taken.kind === 'signed-in') {
+        setSignedOutBecause(null);
+        setToken(readToken());
+      }
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
   }, []);
 
   const signIn = (value: string) => {
     saveToken(value);
     setSignedOutBecause(null);
+    setMalformedLink(false);
     setToken(readToken());
   };
   const signOut = () => {
     clearToken();
     setSignedOutBecause(null);
+    setOffered(null);
     setToken(null);
   };
 
@@ -43,20 +77,84 @@ export function App() {
           Churnline
         </a>
         {token && (
-          <button type="button" class="secondary" onClick={signOut}>
-            Sign out
-          </button>
+          <div class="account">
+            <span class="signed-in-as">Signed in as {who(token)}</span>
+            <button type="button" class="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </div>
         )}
       </header>
       <main id="main">
-        {!token ? (
-          <SignIn onSignIn={signIn} reason={signedOutBecause} />
-        ) : route.page === 'prediction' ? (
-          <PredictionPage key={route.id} id={route.id} />
-        ) : (
-          <PredictionsPage />
+        {malformedLink && (
+          <p class="notice" role="status">
+            The sign-in link was malformed (cut short or changed when it was copied), so it was
+            ignored.{' '}
+            <button type="button" class="link-button" onClick={() => setMalformedLink(false)}>
+              Dismiss
+            </button>
+          </p>
         )}
+        {/* Keyed by the token: a switch of user starts every page afresh, nothing carried over. */}
+        <Fragment key={token ?? ''}>
+          {!token ? (
+            <SignIn onSignIn={signIn} reason={signedOutBecause} />
+          ) : offered ? (
+            <SwitchAccount
+              current={token}
+              offered={offered}
+              onSwitch={() => {
+                setOffered(null);
+                signIn(offered);
+              }}
+              onStay={() => setOffered(null)}
+            />
+          ) : route.page === 'prediction' ? (
+            <PredictionPage key={route.id} id={route.id} />
+          ) : (
+            <PredictionsPage />
+          )}
+        </Fragment>
       </main>
     </>
+  );
+}
+
+/**
+ * The choice a sign-in link brings when someone else is signed in. Anyone can link here with a
+ * token of their own; switching silently would put the user's next upload in that account.
+ */
+function SwitchAccount(props: {
+  current: string;
+  offered: string;
+  onSwitch(): void;
+  onStay(): void;
+}) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    heading.current?.focus();
+    document.title = 'Switch account? - Churnline';
+  }, []);
+  return (
+    <section class="panel narrow" aria-labelledby="switch-title">
+      <h1 id="switch-title" tabIndex={-1} ref={heading}>
+        Switch account?
+      </h1>
+      <p>
+        This link signs you in as {who(props.offered)}; you are signed in as {who(props.current)}.
+      </p>
+      <p class="hint">
+        Switch only if you opened this link to sign in as that user: what you upload afterwards goes
+        to that account. If someone sent you the link, stay.
+      </p>
+      <div class="choice">
+        <button type="button" onClick={props.onSwitch}>
+          Switch
+        </button>
+        <button type="button" class="secondary" onClick={props.onStay}>
+          Stay
+        </button>
+      </div>
+    </section>
   );
 }

@@ -12,7 +12,12 @@ export function PredictionsPage() {
   const heading = useRef<HTMLHeadingElement>(null);
   const [predictions, setPredictions] = useState<Prediction[] | null>(null);
   const [uploads, setUploads] = useState<Map<string, Upload>>(new Map());
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
+  // The cursor after the first page, from the latest poll; used while no older page is loaded.
+  const [firstPageCursor, setFirstPageCursor] = useState<string | null>(null);
+  // After "Show older predictions": the cursor after the oldest page loaded, null at the end.
+  // Polls never touch it (they read the first page only), so the end stays the end.
+  const [olderCursor, setOlderCursor] = useState<string | null | undefined>(undefined);
+  const nextCursor = olderCursor === undefined ? firstPageCursor : olderCursor;
   const [error, setError] = useState<string | null>(null);
   const [announcement, setAnnouncement] = useState('');
   // Bumped to re-read at once (a new prediction was submitted).
@@ -36,7 +41,7 @@ export function PredictionsPage() {
         if (stopped) return;
         setUploads(new Map(uploadList.uploads.map((u) => [u.id, u])));
         setPredictions((shown) => mergeFirstPage(shown, page.predictions));
-        setNextCursor((cursor) => cursor ?? page.nextCursor);
+        setFirstPageCursor(page.nextCursor);
         const finished = transitions(known.current, page.predictions, uploadList.uploads);
         if (finished) setAnnouncement(finished);
         setError(null);
@@ -61,8 +66,8 @@ export function PredictionsPage() {
       const page = await unwrap(
         api.GET('/v1/predictions', { params: { query: { limit: PAGE, cursor: nextCursor } } }),
       );
-      setPredictions((shown) => [...(shown ?? []), ...page.predictions]);
-      setNextCursor(page.nextCursor);
+      setPredictions((shown) => appendOlder(shown ?? [], page.predictions));
+      setOlderCursor(page.nextCursor);
     } catch (failure) {
       setError(failure instanceof ApiFailure ? failure.message : String(failure));
     }
@@ -162,11 +167,26 @@ function PredictionTable(props: { predictions: Prediction[]; uploads: Map<string
   );
 }
 
+/** Whether `a` lists after `b`: the API's order, newest first by (createdAt, id). */
+function isOlder(a: Prediction, b: Prediction): boolean {
+  return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.id < b.id);
+}
+
 /** The fresh first page in place of the shown one, keeping older pages loaded below it. */
 function mergeFirstPage(shown: Prediction[] | null, first: Prediction[]): Prediction[] {
   const ids = new Set(first.map((p) => p.id));
-  const oldest = first.at(-1)?.createdAt ?? '';
-  return [...first, ...(shown ?? []).filter((p) => !ids.has(p.id) && p.createdAt < oldest)];
+  const oldest = first.at(-1);
+  if (!oldest) return first;
+  return [...first, ...(shown ?? []).filter((p) => !ids.has(p.id) && isOlder(p, oldest))];
+}
+
+/**
+ * An older page below the shown ones, each prediction once: a row can be on both when new
+ * predictions pushed it off the first page after the cursor was taken.
+ */
+function appendOlder(shown: Prediction[], older: Prediction[]): Prediction[] {
+  const ids = new Set(shown.map((p) => p.id));
+  return [...shown, ...older.filter((p) => !ids.has(p.id))];
 }
 
 /** A sentence for screen readers about predictions that finished since the last read. */

@@ -3,13 +3,13 @@ import { ApiFailure, api, type Prediction, unwrap, uploadFile } from './api';
 import { formatBytes, formatPercent } from './format';
 import { onLinkClick } from './router';
 
-const CSV_TYPES = new Set([
-  '',
-  'text/csv',
-  'text/plain',
-  'application/csv',
-  'application/vnd.ms-excel',
-]);
+/**
+ * Browser types that say plainly a file is not CSV, whatever its name: a picture, sound or film,
+ * a font, a PDF, a workbook or document (xlsx, ods, docx and the like), an archive. Such a file was
+ * most likely renamed to .csv, and uploading it would only earn the server's refusal.
+ */
+const NOT_CSV_TYPE =
+  /^(image|video|audio|font)\/|^application\/(pdf|zip|x-zip-compressed|gzip|x-gzip|x-tar|x-7z-compressed|x-rar-compressed|vnd\.rar|msword|vnd\.openxmlformats-officedocument\.|vnd\.oasis\.opendocument\.|vnd\.ms-excel\.|vnd\.apple\.)/;
 
 type Phase =
   | { name: 'idle' }
@@ -23,7 +23,13 @@ type Phase =
  * (GET /v1/limits); until it is known the server alone decides, and its 413 is shown verbatim.
  */
 export function checkFile(file: File, maxBytes: number | undefined): string | null {
-  if (!file.name.toLowerCase().endsWith('.csv') || !CSV_TYPES.has(file.type))
+  // The .csv name decides, not a list of allowed types. The browser does not look at the bytes:
+  // it takes the type from the operating system's table of extensions, and real CSV files come
+  // as text/csv, text/x-csv, application/x-csv, text/comma-separated-values,
+  // application/vnd.ms-excel (Windows with Excel installed), text/plain or no type at all, so any
+  // list refuses someone's genuine export. Only a type that is clearly something else is
+  // refused; the server sniffs the bytes of whatever is sent (csv-sniffer.ts) and has the last word.
+  if (!file.name.toLowerCase().endsWith('.csv') || NOT_CSV_TYPE.test(file.type.toLowerCase()))
     return `${file.name} is not a CSV file. Export your customers as .csv (comma-separated values) and try again.`;
   if (file.size === 0) return `${file.name} is empty.`;
   if (maxBytes !== undefined && file.size > maxBytes)
