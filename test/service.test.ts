@@ -220,6 +220,14 @@ describe('the service end to end', () => {
     }
   });
 
+  it('takes a .csv file whatever CSV type the browser declares for it', async () => {
+    const carol = await service.token('carol');
+    for (const type of ['text/x-csv', 'application/x-csv', 'text/comma-separated-values']) {
+      const response = await upload(service.url, carol, telco, 'customers.csv', type);
+      expect(response.status, type).toBe(201);
+    }
+  });
+
   it('publishes its upload limit so clients can check a file before sending it', async () => {
     const response = await fetch(`${service.url}/v1/limits`, authorised(bob));
     expect(response.status).toBe(200);

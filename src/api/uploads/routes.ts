@@ -25,6 +25,7 @@ const CSV_TYPES = new Set([
   'text/plain',
   'application/csv',
   'text/x-csv',
+  'application/x-csv',
   'application/vnd.ms-excel',
   'application/octet-stream',
   'text/comma-separated-values',
