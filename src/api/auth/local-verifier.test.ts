@@ -86,6 +86,19 @@ describe('local verifier', () => {
     expect(claims.exp! - claims.iat!).toBe(3600);
   });
 
+  it('refuses a token once it expires, even though it verified a moment before', async () => {
+    const dir = dataDir();
+    const verifier = await createAuthVerifier({
+      mode: 'local',
+      dataDir: dir,
+      clockToleranceSeconds: 0,
+    });
+    const token = await createLocalToken({ dataDir: dir, userId: USER, ttlSeconds: 1 });
+    expect(await verifier.verify(token)).toEqual({ userId: USER });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await expect(verifier.verify(token)).rejects.toThrow('The token has expired.');
+  });
+
   it('reuses the same key across restarts, so earlier tokens stay valid', async () => {
     const dir = dataDir();
     const token = await createLocalToken({ dataDir: dir, userId: USER, ttlSeconds: 600 });

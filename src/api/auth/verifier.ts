@@ -20,6 +20,7 @@ import {
   loadOrCreateLocalSigningKey,
   MAX_LOCAL_TOKEN_TTL_SECONDS,
 } from './local-key.js';
+import { VerifiedTokens } from './verified-tokens.js';
 
 /** Longer headers are refused before any parsing or key lookup. */
 export const MAX_TOKEN_BYTES = 8 * 1024;
@@ -147,11 +148,14 @@ async function createLocalVerifier(
   const clockTolerance = checkClockTolerance(
     options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
   );
+  const verified = new VerifiedTokens();
   return {
     mode: 'local',
     async verify(authorization) {
       try {
         const token = extractBearerToken(authorization);
+        const known = verified.get(token);
+        if (known) return known;
         const { payload } = await jwtVerify(token, publicKey as CryptoKey, {
           algorithms: [LOCAL_ALGORITHM],
           issuer: LOCAL_ISSUER,
@@ -162,7 +166,9 @@ async function createLocalVerifier(
           maxTokenAge: MAX_LOCAL_TOKEN_TTL_SECONDS,
           requiredClaims: ['sub', 'exp', 'iat'],
         });
-        return userOf(payload);
+        const user = userOf(payload);
+        verified.remember(token, user, payload.exp);
+        return user;
       } catch (error) {
         throw toAuthError(error);
       }
@@ -205,11 +211,14 @@ function createJwksVerifier(options: Extract<AuthVerifierOptions, { mode: 'jwks'
       );
     }
   };
+  const verified = new VerifiedTokens();
   return {
     mode: 'jwks',
     async verify(authorization) {
       try {
         const token = extractBearerToken(authorization);
+        const known = verified.get(token);
+        if (known) return known;
         const { payload } = await jwtVerify(token, getKey, {
           algorithms,
           issuer: options.issuer,
@@ -220,7 +229,9 @@ function createJwksVerifier(options: Extract<AuthVerifierOptions, { mode: 'jwks'
         if (audienceClaim !== 'aud' && !audiences.includes(payload[audienceClaim] as string)) {
           throw new AuthError('invalid', 'The token is meant for another audience.');
         }
-        return userOf(payload);
+        const user = userOf(payload);
+        verified.remember(token, user, payload.exp);
+        return user;
       } catch (error) {
         throw toAuthError(error);
       }
