@@ -1,7 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type SqliteDatabase as KyselySqliteDatabase,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import { migrateToLatest } from './migrations.js';
 import { int8AsNumber } from './pg-int8.js';
 import type { Database } from './schema.js';
@@ -19,9 +25,42 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   await migrateToLatest(db as Kysely<unknown>, { dialect: 'sqlite' });
   return db;
+}
+
+/** Enough for every distinct query the service makes; the least recently used go first. */
+const CACHED_STATEMENTS = 500;
+
+/**
+ * Kysely prepares every query it runs, and better-sqlite3 compiles the SQL on every prepare:
+ * under bench:load that was a twentieth of the API's CPU. Statements are kept per SQL text and
+ * reused; one still being iterated (a stream left open) is never handed out twice.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      const cached = statements.get(text);
+      if (cached) {
+        statements.delete(text);
+        statements.set(text, cached);
+        if (!cached.busy) return cached;
+        return sqlite.prepare(text);
+      }
+      const statement = sqlite.prepare(text);
+      statements.set(text, statement);
+      if (statements.size > CACHED_STATEMENTS) {
+        const oldest = statements.keys().next().value;
+        if (oldest !== undefined) statements.delete(oldest);
+      }
+      return statement;
+    },
+  };
 }
 
 export interface PostgresDatabaseOptions {
