@@ -4,6 +4,7 @@
  * the same Config as in the main thread, so no bytes cross between threads, only the task and
  * its summary.
  */
+import { setPriority } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
@@ -18,8 +19,23 @@ import {
   tagOperation,
 } from './scoring-protocol.js';
 
+/**
+ * Scoring is batch work: where it shares the cores with the API (`churnline serve` on one
+ * machine), requests should not wait behind it. Linux sets the priority of the calling thread
+ * only, so the process's main thread (API, queue heartbeats) keeps its own; elsewhere it would
+ * lower the whole process, so it is left alone there.
+ */
+export const SCORING_THREAD_NICE = 10;
+
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
 export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
+  if (process.platform === 'linux') {
+    try {
+      setPriority(0, SCORING_THREAD_NICE);
+    } catch {
+      // Not permitted in this container: score at the normal priority.
+    }
+  }
   const models = new Map<string, Promise<ModelFile>>();
   const running = new Map<number, AbortController>();
 
