@@ -6,7 +6,7 @@
  * Internal files (sidecars, temporary files) carry a `~` in their name, a character no key segment
  * may contain, so they can never collide with an object and listing can tell them apart.
  */
-import type { Dirent } from 'node:fs';
+import { closeSync, type Dirent, fstatSync, openSync, readSync } from 'node:fs';
 import {
   type FileHandle,
   mkdir,
@@ -256,6 +256,9 @@ export class FsBlobStore implements BlobStore {
   async getRange(key: string, start: number, endExclusive: number): Promise<Buffer> {
     const target = this.pathOf(key);
     assertRange(key, start, endExclusive);
+    if (endExclusive - start <= SYNC_RANGE_BYTES) {
+      return storage(key, async () => readRangeSync(key, target, start, endExclusive));
+    }
     const handle = await storage(key, () => open(target, 'r'));
     try {
       return await storage(key, async () => {
@@ -372,5 +375,35 @@ export class FsBlobStore implements BlobStore {
       }
       current = path.dirname(current);
     }
+  }
+}
+
+/**
+ * Ranges up to this size are read synchronously. A page of rows is a few KiB that the page cache
+ * serves in microseconds, while the four asynchronous steps (open, stat, read, close) each wait
+ * for a turn of a busy event loop: under bench:load, /rows took 30 ms at the median that way and
+ * 1 ms this way. Larger ranges keep to the thread pool.
+ */
+const SYNC_RANGE_BYTES = 256 * 1024;
+
+function readRangeSync(key: string, target: string, start: number, endExclusive: number): Buffer {
+  const fd = openSync(target, 'r');
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) {
+      throw new BlobError('not_found', `No object under ${JSON.stringify(key)}.`, false);
+    }
+    if (endExclusive > info.size) throw rangePastEnd(key, endExclusive, info.size);
+    const bytes = Buffer.allocUnsafe(endExclusive - start);
+    let filled = 0;
+    while (filled < bytes.length) {
+      const bytesRead = readSync(fd, bytes, filled, bytes.length - filled, start + filled);
+      // The file shrank under us: only a broken store does that (keys are replaced by rename).
+      if (bytesRead === 0) throw rangePastEnd(key, endExclusive, start + filled);
+      filled += bytesRead;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
   }
 }
