@@ -53,7 +53,7 @@ export async function checkInvariants(targets: InvariantTargets): Promise<FaultR
   }
 }
 
-/** One line per summary, for the test log and docs/reliability-faults.md. */
+/** One line per summary, for the test log and docs/reliability.md. */
 export function describeReport(report: FaultReport): string {
   return `${report.predictions} predictions, ${report.completed} completed, ${report.failed} failed, ${report.results} results, ${report.orphans.length + report.leftovers.length} orphans, attempts ${report.attempts.join('/')}, dead letters ${report.queue.deadLetter.visible}`;
 }
