@@ -1,11 +1,3 @@
-/**
- * Token attacks and cross-user access through a real service: every forged, stale, misdirected
- * or malformed token is a 401 that says what is wrong (and nothing more), and another user's ids
- * answer exactly like ids that do not exist. service.test.ts covers a missing header, "Bearer"
- * alone, an unsigned token, an expired one and Basic auth.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,11 +14,8 @@ import {
   waitForStatus,
 } from './support/service.js';
 import { storedState } from './support/stored-state.js';
+import { telcoText as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const [header = '', ...rows] = telco.trimEnd().split('\n');
 const sample = `${header}\n${rows.slice(0, 20).join('\n')}\n`;
 

@@ -5,8 +5,6 @@
  * and the dead-letter queue must stay empty.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
 import { createTestSchema, type TestSchema } from '../src/db/test-support/postgres.js';
@@ -23,13 +21,10 @@ import {
   startWorkerProcess,
   upload,
 } from './support/service.js';
+import { telcoText as telco } from './support/telco.js';
 
 const PREDICTIONS = 200;
 const WORKERS = 3;
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const rowCount = telco.trimEnd().split('\n').length - 1;
 
 let aws: LocalAws;

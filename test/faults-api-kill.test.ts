@@ -1,13 +1,3 @@
-/**
- * SIGKILL of an API process during an upload, on the embedded and the scale-out setup: mid-put
- * (part of the body received; on the fs store a temporary file on disk) and after the put (the
- * whole object stored, its row not yet saying so). Either way the upload's row, written first in
- * `storing`, is left behind, and a restarted API's sweep (its age limit shortened to 0) removes
- * the row, the object and any temporary file: checkInvariants then finds no orphan and no
- * leftover, and the table holds no upload.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useFaultHarness } from './support/fault-harness.js';
 import { exited, startFaultApi, stopGracefully } from './support/fault-processes.js';
@@ -15,10 +5,7 @@ import { type FaultSetup, SETUPS } from './support/fault-setups.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { upload } from './support/service.js';
 import { startSlowUpload, until } from './support/slow-upload.js';
-
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
+import { telcoCsv as telco } from './support/telco.js';
 
 const harness = useFaultHarness();
 const { track } = harness;

@@ -1,11 +1,3 @@
-/**
- * SQS and S3 unreachable for a while, then back (scale-out setup). Every request of the API and
- * the worker goes through a TCP proxy in front of fauxqs; an outage drops its connections and
- * refuses new ones. Predictions created meanwhile wait in the outbox, the backlog shows in the
- * metric and its alarm, an upload fails cleanly, and once the proxy is back everything completes.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useFaultHarness } from './support/fault-harness.js';
 import { stopGracefully } from './support/fault-processes.js';
@@ -18,10 +10,8 @@ import {
   waitForStatus,
 } from './support/service.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { telcoCsv as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
 const DURING_OUTAGE = 3;
 
 const harness = useFaultHarness();

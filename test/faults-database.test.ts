@@ -5,9 +5,7 @@
  * and new ones are refused for a few seconds, through a TCP proxy in front of PostgreSQL.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import type { Db } from '../src/db/connect.js';
@@ -16,10 +14,8 @@ import { stopGracefully } from './support/fault-processes.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { startWorkerProcess, submitCsv, waitForStatus } from './support/service.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
+import { telcoCsv as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
 const PREDICTIONS = 6;
 const TERMINAL = new Set(['completed', 'failed']);
 

@@ -1,11 +1,3 @@
-/**
- * SIGKILL at named points of a job (test/support/faults.ts), on the embedded and the scale-out
- * setup. A fault worker takes the first job and dies at the point; a plain `churnline worker`
- * then finishes everything. Random kills under load are test/distributed.test.ts; a kill at an
- * unchosen moment of a long job is test/job-safety.test.ts.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useFaultHarness } from './support/fault-harness.js';
 import { exited, startFaultWorker, stopGracefully } from './support/fault-processes.js';
@@ -13,10 +5,8 @@ import { SETUPS } from './support/fault-setups.js';
 import type { KillPoint } from './support/faults.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { startWorkerProcess, submitCsv } from './support/service.js';
+import { telcoCsv as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
 const PREDICTIONS = 3;
 
 const harness = useFaultHarness();

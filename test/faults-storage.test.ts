@@ -1,12 +1,4 @@
-/**
- * The blob store failing under the scoring thread, for a while or for good, and a worker stopped
- * with SIGTERM in the middle of a job, on the embedded and the scale-out setup. Storage errors are
- * injected into the thread's result puts after a few KiB have gone into the real store
- * (test/support/faults.ts), so the adapters' own clean-up of a failed write is what is tested.
- */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { useFaultHarness } from './support/fault-harness.js';
 import { startFaultWorker, stopGracefully } from './support/fault-processes.js';
@@ -15,11 +7,8 @@ import { injectedPutFailures } from './support/faults.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import { startWorkerProcess, submitCsv, waitForStatus } from './support/service.js';
 import { until } from './support/slow-upload.js';
+import { telcoText as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const [header, ...rows] = telco.trimEnd().split('\n');
 /** Ten Telco files in one: long enough (70,430 rows) to be mid-job when a signal arrives. */
 const bigCsv = `${header}\n${Array.from({ length: 10 }, () => rows.join('\n')).join('\n')}\n`;

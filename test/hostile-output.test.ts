@@ -3,10 +3,9 @@
  * and the CLI's output; a hostile file name kept as display metadata only (keys come from ids)
  * and harmless in the download's Content-Disposition; an oversized job message dead-lettered.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli/test-support/run-cli.js';
 import { readCsvRecords } from '../src/model/csv-reader.js';
@@ -18,11 +17,8 @@ import {
   waitForStatus,
 } from './support/service.js';
 import { storedState } from './support/stored-state.js';
+import { telcoText as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const [header = '', ...rows] = telco.trimEnd().split('\n');
 const FORMULA_START = /^[=+\-@\t\r]/;
 const formulas = [

@@ -1,11 +1,3 @@
-/**
- * Hostile uploads through a real service: every refusal is the right status with a message that
- * says what to fix, and leaves the database, the queue, the blob store and the data directory
- * exactly as they were. Inputs the service accepts are scored or failed with a clear reason.
- * (service.test.ts covers oversize, a ZIP sent as octet-stream, empty and header-only files.)
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, readCsvRecords } from '../src/model/csv-reader.js';
 import {
@@ -17,11 +9,8 @@ import {
   waitForStatus,
 } from './support/service.js';
 import { storedState } from './support/stored-state.js';
+import { telcoText as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const [header = '', ...rows] = telco.trimEnd().split('\n');
 const sample = `${header}\n${rows.slice(0, 5).join('\n')}\n`;
 const MiB = 1024 * 1024;

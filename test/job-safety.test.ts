@@ -1,6 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resultKey, rowsIndexKey, uploadKey } from '../src/ids.js';
 import { encodeJobMessage } from '../src/jobs/message.js';
@@ -13,11 +11,8 @@ import {
   submitCsv,
   waitForStatus,
 } from './support/service.js';
+import { telcoText as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-  'utf8',
-);
 const [telcoHeader, ...telcoRows] = telco.trimEnd().split('\n');
 
 const running: RunningService[] = [];

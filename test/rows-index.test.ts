@@ -1,9 +1,3 @@
-/**
- * /rows through the whole service: a Telco upload scored by the worker (which writes the rows
- * index), paged by tier, customer-id prefix and every order, compared with the results CSV itself.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsIndexKey } from '../src/ids.js';
 import { CsvParser } from '../src/model/csv-reader.js';
@@ -14,10 +8,8 @@ import {
   submitCsv,
   waitForStatus,
 } from './support/service.js';
+import { telcoCsv as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
 const USER = 'auth0|rows-reader';
 
 interface Row {

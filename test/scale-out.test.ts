@@ -1,9 +1,3 @@
-/**
- * The same service, configured for many machines: PostgreSQL for state, the PostgreSQL or SQS job
- * queue, and S3 for files (fauxqs stands in for SQS and S3). Nothing but configuration changes.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
 import { createTestSchema, type TestSchema } from '../src/db/test-support/postgres.js';
@@ -20,10 +14,8 @@ import {
   submitCsv,
   waitForStatus,
 } from './support/service.js';
+import { telcoCsv as telco } from './support/telco.js';
 
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
 const cleanups: Array<() => Promise<void>> = [];
 let aws: LocalAws;
 const savedEnv = { ...process.env };

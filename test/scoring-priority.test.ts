@@ -1,12 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCORING_THREAD_NICE } from '../src/jobs/scoring-tasks.js';
 import { type RunningService, startService, submitCsv, waitForStatus } from './support/service.js';
-
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
+import { telcoCsv as telco } from './support/telco.js';
 
 /** The nice value of one of this process's threads, from /proc. */
 function nice(task: string): number {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorised,
@@ -8,10 +6,7 @@ import {
   upload,
   waitForStatus,
 } from './support/service.js';
-
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
+import { telcoCsv as telco } from './support/telco.js';
 
 let service: RunningService;
 let alice: string;

@@ -1,17 +1,7 @@
-/**
- * An upload's row exists from the moment the upload begins (so that a process killed mid-upload
- * leaves something the sweep finds: test/faults-api-kill.test.ts), but until its object is whole
- * no one sees it: not the list, not a get, not a prediction.
- */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorised, type RunningService, startService } from './support/service.js';
 import { startSlowUpload, until } from './support/slow-upload.js';
-
-const telco = readFileSync(
-  fileURLToPath(new URL('../data/telco-customer-churn.csv', import.meta.url)),
-);
+import { telcoCsv as telco } from './support/telco.js';
 
 let service: RunningService;
 let token: string;

@@ -18,8 +18,8 @@ export interface UploadIntent {
 
 /**
  * Records an upload before its object is written, so that a process that dies mid-upload leaves a
- * row the sweep finds rather than an object nothing points to. The sizes are placeholders until
- * finishUpload; no read path shows a row that is not `stored`.
+ * row the sweep finds rather than an object nothing points to. Its sizes read 0 until
+ * finishUpload records them; no read path shows a row that is not `stored`.
  */
 export async function beginUpload(db: Conn, intent: UploadIntent): Promise<void> {
   await db

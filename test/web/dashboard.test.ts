@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalToken } from '../../src/api/auth/local-key.js';
@@ -15,8 +14,7 @@ import {
   type ServeProcess,
   startServe,
 } from '../support/browser.js';
-
-const TELCO = fileURLToPath(new URL('../../data/telco-customer-churn.csv', import.meta.url));
+import { TELCO_PATH as TELCO } from '../support/telco.js';
 
 // Strings, evaluated in the page: this file is type-checked without the DOM library.
 const STORED_TOKEN = "sessionStorage.getItem('churnline.token')";

@@ -2,7 +2,6 @@ import { once } from 'node:events';
 import { createWriteStream, openAsBlob, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -13,9 +12,9 @@ import {
   type ServeProcess,
   startServe,
 } from '../support/browser.js';
+import { TELCO_PATH as TELCO } from '../support/telco.js';
 
 const ROWS = 1_000_000;
-const TELCO = fileURLToPath(new URL('../../data/telco-customer-churn.csv', import.meta.url));
 const RUNS = 3;
 
 /**
