@@ -11,7 +11,6 @@ import Fastify, {
 import {
   hasZodFastifySchemaValidationErrors,
   jsonSchemaTransform,
-  serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../blobs/port.js';
@@ -26,6 +25,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
+import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
 import { registerUploadRoutes } from './uploads/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
 
@@ -65,7 +65,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     requestIdHeader: 'x-request-id',
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(responseSerializer(CHECK_RESPONSES));
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {
     if (isDashboardRoute(request)) return sendDashboard(reply, deps.webRoot);
