@@ -127,12 +127,23 @@ describe('FsBlobStore', () => {
     const { root, key, writer, temporaries } = await stuckWriter();
     const local = new FsBlobStore(root);
     await local.put(key, 'whole\n');
-    expect(temporaries()).toHaveLength(1); // its writer still runs: not ours to remove
+    // Beside the object, in the directory a put searches instead of the objects' own.
+    const [temporary, ...others] = temporaries();
+    expect(others).toEqual([]); // its writer still runs: not ours to remove
+    expect(path.dirname(temporary as string)).toBe(path.join(path.dirname(key), '~tmp'));
+    expect(path.basename(temporary as string)).toMatch(
+      new RegExp(`^${path.basename(key)}~tmp-${writer.pid}\\.`),
+    );
     writer.kill('SIGKILL');
     await new Promise((resolve) => writer.once('exit', resolve));
     await local.put(key, 'whole again\n');
     expect(temporaries()).toEqual([]);
     expect(await local.list(userPrefix(USER))).toEqual([key]);
+    // An idle store keeps no directory of temporaries.
+    expect(readdirSync(path.join(root, path.dirname(key)))).toEqual([
+      path.basename(key),
+      `${path.basename(key)}~meta.json`,
+    ]);
   });
 
   it('removes the temporaries of a writer killed mid-put when the key is deleted', async () => {

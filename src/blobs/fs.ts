@@ -1,10 +1,11 @@
 /**
  * BlobStore on a local directory: a key is a relative path under the root. Writes go to a temporary
- * file in the target's directory and are renamed into place after fsync, so a key always holds a
- * whole object. Content type and metadata live in a JSON sidecar written the same way.
+ * file (in `~tmp` beside the target) and are renamed into place after fsync, so a key always holds
+ * a whole object. Content type and metadata live in a JSON sidecar written the same way.
  *
- * Internal files (sidecars, temporary files) carry a `~` in their name, a character no key segment
- * may contain, so they can never collide with an object and listing can tell them apart.
+ * Internal files and directories (sidecars, temporaries) carry a `~` in their name, a character no
+ * key segment may contain, so they can never collide with an object and listing can tell them
+ * apart.
  */
 import { closeSync, type Dirent, fstatSync, openSync, readSync } from 'node:fs';
 import {
@@ -31,7 +32,11 @@ import {
   discardBody,
   rangePastEnd,
 } from './checks.js';
-import { removeAbandonedTemporaries, temporaryPaths } from './fs-temporaries.js';
+import {
+  removeAbandonedTemporaries,
+  removeTemporaryDir,
+  temporaryPaths,
+} from './fs-temporaries.js';
 import {
   BlobError,
   type BlobHead,
@@ -172,7 +177,7 @@ export class FsBlobStore implements BlobStore {
     const { data: dataTemp, sidecar: sidecarTemp } = temporaryPaths(target);
     let handle: FileHandle | undefined;
     try {
-      handle = await storage(key, () => this.createTemporary(dir, dataTemp));
+      handle = await storage(key, () => this.createTemporary(dataTemp));
       const meter = new BodyMeter(options.maxBytes);
       // Errors thrown by the iteration are the body's own and are rethrown unchanged.
       for await (const chunk of chunks) {
@@ -197,17 +202,18 @@ export class FsBlobStore implements BlobStore {
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await Promise.all([rm(dataTemp, { force: true }), rm(sidecarTemp, { force: true })]);
+      await removeTemporaryDir(dir);
       throw error;
     }
   }
 
   /**
-   * Creates the temporary file, and its directory if needed. A concurrent delete may remove the
-   * directory as soon as it is empty, between our mkdir and open: then create it again.
+   * Creates the temporary file, and its directories if needed. A concurrent delete or put may
+   * remove a directory as soon as it is empty, between our mkdir and open: then create it again.
    */
-  private async createTemporary(dir: string, file: string): Promise<FileHandle> {
+  private async createTemporary(file: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
+      await mkdir(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
       try {
         return await open(file, 'wx', FILE_MODE);
       } catch (error) {
