@@ -34,7 +34,6 @@ export function temporaryPaths(target: string): { data: string; sidecar: string 
  * Removes the temporaries of `objectName` in `dir` whose writers, on this host, are no longer
  * running; a live writer's are left alone (its put may still finish). Called when the key is
  * written again (the retried job, the re-upload) or deleted (the sweep of an abandoned upload).
- * The temporaries' directory goes too once it is empty, so that an idle store has none.
  * Best effort: a failure here does not fail the put or delete that called it.
  */
 export async function removeAbandonedTemporaries(dir: string, objectName: string): Promise<void> {
@@ -53,12 +52,12 @@ export async function removeAbandonedTemporaries(dir: string, objectName: string
   await Promise.all(
     abandoned.map((name) => rm(path.join(temporaries, name), { force: true }).catch(() => {})),
   );
-  await removeTemporaryDir(dir);
 }
 
 /**
- * Removes the temporaries' directory of `dir` if it is empty. A writer that loses its directory
- * this way between creating it and opening its file creates it again (FsBlobStore's
+ * Removes the temporaries' directory of `dir` if it is empty, when an object of `dir` is deleted
+ * or a put fails: puts that succeed keep it, so that they do not race each other over it. A put
+ * that loses it between creating it and opening its file creates it again (FsBlobStore's
  * createTemporary).
  */
 export async function removeTemporaryDir(dir: string): Promise<void> {

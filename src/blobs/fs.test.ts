@@ -139,11 +139,30 @@ describe('FsBlobStore', () => {
     await local.put(key, 'whole again\n');
     expect(temporaries()).toEqual([]);
     expect(await local.list(userPrefix(USER))).toEqual([key]);
-    // An idle store keeps no directory of temporaries.
-    expect(readdirSync(path.join(root, path.dirname(key)))).toEqual([
+    // The directory of temporaries stays, empty, until the directory's last object goes.
+    expect(readdirSync(path.join(root, path.dirname(key))).sort()).toEqual([
       path.basename(key),
       `${path.basename(key)}~meta.json`,
+      '~tmp',
     ]);
+    expect(readdirSync(path.join(root, path.dirname(key), '~tmp'))).toEqual([]);
+  });
+
+  it('stores every put while deletes empty and remove its directories under it', async () => {
+    // Deleting a directory's last object removes the directory: a put into it at that moment
+    // must make it again, however its mkdir and open interleave with the removal.
+    const root = path.join(tempDir(), 'blobs');
+    const store = new FsBlobStore(root);
+    const keys = Array.from({ length: 600 }, () => uploadKey(USER, newId()));
+    for (let at = 0; at < keys.length; at += 3) {
+      await Promise.all([
+        ...keys.slice(at, at + 3).map((key) => store.put(key, `${key}\n`)),
+        ...keys.slice(Math.max(0, at - 3), at).map((key) => store.delete(key)),
+      ]);
+    }
+    expect(await store.list(userPrefix(USER))).toEqual(keys.slice(-3).sort());
+    await Promise.all(keys.slice(-3).map((key) => store.delete(key)));
+    expect(readdirSync(root)).toEqual([]);
   });
 
   it('removes the temporaries of a writer killed mid-put when the key is deleted', async () => {

@@ -202,23 +202,29 @@ export class FsBlobStore implements BlobStore {
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await Promise.all([rm(dataTemp, { force: true }), rm(sidecarTemp, { force: true })]);
+      // A failed put leaves nothing, not even the directory it made for its temporaries.
       await removeTemporaryDir(dir);
       throw error;
     }
   }
 
   /**
-   * Creates the temporary file, and its directories if needed. A concurrent delete or put may
-   * remove a directory as soon as it is empty, between our mkdir and open: then create it again.
+   * Creates the temporary file, and its directories when they are missing. A concurrent delete
+   * may remove a directory as soon as it is empty, during our mkdir (which then fails checking
+   * what it found) or between it and the open: then create it again.
    */
   private async createTemporary(file: string): Promise<FileHandle> {
     for (let attempt = 1; ; attempt++) {
-      await mkdir(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE });
       try {
         return await open(file, 'wx', FILE_MODE);
       } catch (error) {
-        if (errno(error) !== 'ENOENT' || attempt >= 5) throw error;
+        if (errno(error) !== 'ENOENT' || attempt >= 10) throw error;
       }
+      await mkdir(path.dirname(file), { recursive: true, mode: DIRECTORY_MODE }).catch(
+        (error: unknown) => {
+          if (errno(error) !== 'ENOENT') throw error;
+        },
+      );
     }
   }
 
@@ -334,6 +340,7 @@ export class FsBlobStore implements BlobStore {
       // The key may be deleted because its writer died mid-put (an abandoned upload): its
       // temporaries would otherwise stay, since nothing writes that key again.
       await removeAbandonedTemporaries(path.dirname(target), path.basename(target));
+      await removeTemporaryDir(path.dirname(target));
       await this.pruneEmptyDirectories(path.dirname(target));
     });
   }
