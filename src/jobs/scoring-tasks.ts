@@ -4,7 +4,6 @@
  * the same Config as in the main thread, so no bytes cross between threads, only the task and
  * its summary.
  */
-import { setPriority } from 'node:os';
 import { PassThrough } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
@@ -12,6 +11,7 @@ import { rowsIndexKeyOfResult } from '../ids.js';
 import { loadModel, type ModelFile } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
+import { runThreadAsBatchWork } from './priority.js';
 import {
   type FromThread,
   serialiseError,
@@ -19,23 +19,10 @@ import {
   tagOperation,
 } from './scoring-protocol.js';
 
-/**
- * Scoring is batch work: where it shares the cores with the API (`churnline serve` on one
- * machine), requests should not wait behind it. Linux sets the priority of the calling thread
- * only, so the process's main thread (API, queue heartbeats) keeps its own; elsewhere it would
- * lower the whole process, so it is left alone there.
- */
-export const SCORING_THREAD_NICE = 10;
-
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
 export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
-  if (process.platform === 'linux') {
-    try {
-      setPriority(0, SCORING_THREAD_NICE);
-    } catch {
-      // Not permitted in this container: score at the normal priority.
-    }
-  }
+  // Elsewhere than Linux it would lower the whole process, the API's thread included.
+  if (process.platform === 'linux') runThreadAsBatchWork();
   const models = new Map<string, Promise<ModelFile>>();
   const running = new Map<number, AbortController>();
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createLocalToken } from '../../api/auth/local-key.js';
 import type { Role } from '../../app.js';
 import { parseConfig } from '../../config/index.js';
+import { runProcessAsBatchWork } from '../../jobs/priority.js';
 import { createLogger } from '../../log.js';
 import { UsageError } from '../errors.js';
 
@@ -23,6 +24,8 @@ function parseRoles(value: string): Role[] {
 
 /** Runs the roles until SIGTERM or SIGINT, then drains and exits 0. */
 async function run(roles: Role[]): Promise<void> {
+  // Batch work beside an API process on the same machine: see src/jobs/priority.ts.
+  if (!roles.includes('api')) runProcessAsBatchWork();
   const config = parseConfig(process.env);
   const log = createLogger(config.logLevel);
   // Imported here so that other commands (score, train, ...) do not load the server.
