@@ -7,7 +7,14 @@
  * autocannon on 50 connections: four fifths read (prediction list and detail, JSON row pages by
  * risk and by tier, the scored CSV, the upload list and detail), one fifth upload 100-row CSVs.
  * It prints throughput, p50/p99 latency, errors and 5xx per group, the jobs the workers finished
- * meanwhile, and each process's peak RSS. Goals: zero 5xx, reads p99 < 50 ms.
+ * meanwhile, the CPU each process used, and each process's peak RSS. Goals: zero 5xx, reads
+ * p99 < 50 ms.
+ *
+ * The API serves from one event loop, and the readers are a closed loop: each sends its next
+ * request when the last is answered. So the API runs flat out on its core, a read waits for the
+ * requests of the other connections ahead of it (the median is about connections / throughput),
+ * and one that arrives just after the loop took its batch waits for two batches: the p99 sits
+ * near twice the median, and falls only as the API's CPU per request does.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -85,6 +92,14 @@ async function startApi(): Promise<{ child: ChildProcess; url: string }> {
     if (healthy) return { child, url };
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** CPU seconds (user + system, all threads) a live process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, in clock ticks: 100 a second on Linux.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The highest resident set size a live process has had, in MB (VmHWM). */
@@ -174,6 +189,8 @@ try {
   const queueSeconds = (performance.now() - queueStarted) / 1000;
 
   const before = predictionCounts();
+  const cpuBefore = children.map((child) => cpuSeconds(child.pid));
+  const loadCpuBefore = process.cpuUsage();
   process.stderr.write(`driving the API for ${DURATION_S} s on ${CONNECTIONS} connections...\n`);
   const read = (route: string) => ({ method: 'GET' as const, path: route, headers: auth });
   const upload = multipart(csvOf(100));
@@ -202,6 +219,8 @@ try {
     }),
   ]);
   const after = predictionCounts();
+  const cpu = children.map((child, i) => cpuSeconds(child.pid) - (cpuBefore[i] as number));
+  const loadCpu = process.cpuUsage(loadCpuBefore);
   for (const [name, result] of [
     ['reads', reads],
     ['uploads', uploads],
@@ -244,6 +263,11 @@ try {
   }
   console.log(
     `\nbacklog: ${BACKLOG.toLocaleString('en-US')} jobs queued in ${queueSeconds.toFixed(1)} s (${Math.round(BACKLOG / queueSeconds)} jobs/s); during the load the workers finished ${drained} jobs (${(drained / DURATION_S).toFixed(1)} jobs/s, ${Math.round((drained * 1000) / DURATION_S).toLocaleString('en-US')} rows/s); ${(after.queued ?? 0) + (after.running ?? 0)} still waiting`,
+  );
+  const share = (seconds: number) =>
+    `${seconds.toFixed(1)} s (${Math.round((100 * seconds) / DURATION_S)}% of a core)`;
+  console.log(
+    `CPU during the load: API ${share(cpu[0] as number)}, worker(s) ${cpu.slice(1).map(share).join(', ')}, load generator ${share((loadCpu.user + loadCpu.system) / 1e6)}`,
   );
   console.log(
     `peak RSS: API ${rss.api.toFixed(0)} MB, worker(s) ${rss.workers.map((m) => `${m.toFixed(0)} MB`).join(', ')}, load generator ${rss.load.toFixed(0)} MB`,
