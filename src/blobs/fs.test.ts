@@ -149,8 +149,8 @@ describe('FsBlobStore', () => {
   });
 
   it('stores every put while deletes empty and remove its directories under it', async () => {
-    // Deleting a directory's last object removes the directory: a put into it at that moment
-    // must make it again, however its mkdir and open interleave with the removal.
+    // Deleting a directory's last object removes the directory (and its ~tmp): puts racing
+    // those deletes must make them again.
     const root = path.join(tempDir(), 'blobs');
     const store = new FsBlobStore(root);
     const keys = Array.from({ length: 600 }, () => uploadKey(USER, newId()));

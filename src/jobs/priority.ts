@@ -6,9 +6,9 @@
  * Linux keeps a priority per thread, and a new thread inherits its creator's. A scoring thread
  * lowers itself, so that the main thread of a process serving the API keeps its own; a
  * worker-only process lowers all of its threads, the thread pool and V8's included, and the
- * threads it starts later inherit that. Under `npm run bench:load` a worker process lowered this
- * way left the API 2,200 reads/s on its core instead of 2,000 (p99 40 ms instead of 45) and
- * drained as many jobs.
+ * threads it starts later inherit that. Under `npm run bench:load` (two runs each way) a worker
+ * process lowered like this left the API about 2,290 reads/s instead of 2,030 (p99 38–41 ms
+ * instead of 44–46) and drained as many jobs.
  */
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
