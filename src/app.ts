@@ -199,7 +199,18 @@ export async function createApp(
         if (!drained.finished)
           log.warn({ released: drained.released }, 'released unfinished jobs for another worker');
       }
-      await server?.close();
+      if (server) {
+        await server.close();
+        const settled = await server.runningHandlers.settled(
+          config.worker.shutdownDeadlineSeconds * 1000,
+        );
+        if (!settled) {
+          log.warn(
+            { running: server.runningHandlers.count },
+            'closing with requests still running; their clients had already gone',
+          );
+        }
+      }
       await relay?.stop();
       monitor.stop();
       await scorer?.close();

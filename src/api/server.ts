@@ -25,6 +25,7 @@ import { ApiError, errorBody } from './errors.js';
 import { registerHealthRoutes } from './health/routes.js';
 import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
+import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
 import { registerUploadRoutes } from './uploads/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
@@ -50,6 +51,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     userId: string;
   }
+  interface FastifyInstance {
+    /** Route handlers still running, for shutdown to wait on (see running-handlers.ts). */
+    runningHandlers: RunningHandlers;
+  }
 }
 
 /** Builds the HTTP API (not listening yet): /v1 resources, health, metrics and /docs. */
@@ -64,6 +69,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // An id per request in every log line; a caller's own X-Request-Id is kept.
     requestIdHeader: 'x-request-id',
   });
+  const handlers = new RunningHandlers();
+  handlers.track(app);
+  app.decorate('runningHandlers', handlers);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(responseSerializer(CHECK_RESPONSES));
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { createLocalToken } from '../../src/api/auth/local-key.js';
-import { type App, createApp, type Role } from '../../src/app.js';
+import { type App, type AppSeams, createApp, type Role } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 
 export interface RunningService {
@@ -25,6 +25,7 @@ export async function startService(
   env: Record<string, string> = {},
   roles: Role[] = ['api', 'worker'],
   dataDir = mkdtempSync(path.join(tmpdir(), 'churnline-service-')),
+  seams: AppSeams = {},
 ): Promise<RunningService> {
   const fullEnv = {
     CHURNLINE_DATA_DIR: dataDir,
@@ -39,6 +40,7 @@ export async function startService(
     config,
     pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     roles,
+    seams,
   );
   await app.start();
   let url = '';
