@@ -86,9 +86,13 @@ export async function openPostgresDatabase(
     application_name: options.applicationName ?? 'churnline',
     types: int8AsNumber(pg.types),
   });
-  // An idle connection the server closed (restart, failover) is dropped by the pool and the next
-  // query opens a new one; without a listener, node would treat the event as a crash.
+  // A connection the server ends (restart, failover, pg_terminate_backend) emits 'error', which
+  // without a listener node treats as a crash. An idle one's reaches the pool, which drops it and
+  // opens a new one for the next query. A checked-out one's (a transaction between its queries)
+  // reaches only the connection: the next query on it fails, which fails the transaction, and the
+  // pool drops it on release. The fault tests' workers died of this when PostgreSQL restarted.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     const { rows } = await sql<{

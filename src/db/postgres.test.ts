@@ -88,4 +88,22 @@ describe('openPostgresDatabase', () => {
     url.searchParams.set('options', '-c search_path=no_such_schema');
     await expect(openPostgresDatabase(url.toString())).rejects.toThrow(/no current schema/);
   });
+
+  it('survives the server ending a connection that a transaction holds between queries', async () => {
+    // A checked-out connection emits 'error' when the server ends it while no query runs (a
+    // restart, a failover, pg_terminate_backend): with no listener, the process crashed.
+    const schema = await freshSchema();
+    const db = await open(schema.url, 2);
+    const admin = await open(schema.url, 1);
+    const ended = db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx);
+      await sql`select pg_terminate_backend(${rows[0]?.pid})`.execute(admin);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the 'error' arrives meanwhile
+      await sql`select 1`.execute(trx);
+    });
+    await expect(ended).rejects.toThrow(/terminat|not queryable|closed/i);
+    // The pool replaces the lost connection.
+    const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+    expect(rows).toEqual([{ one: 1 }]);
+  });
 });
