@@ -16,6 +16,7 @@ import {
 } from './support/local-aws-resources.js';
 import {
   authorised,
+  postPrediction,
   type RunningService,
   startService,
   startWorkerProcess,
@@ -66,14 +67,7 @@ describe('distributed', () => {
     const { id: uploadId } = (await uploaded.json()) as { id: string };
     const ids: string[] = [];
     for (let i = 0; i < PREDICTIONS; i++) {
-      const created = await fetch(
-        `${api.url}/v1/predictions`,
-        authorised(token, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ uploadId }),
-        }),
-      );
+      const created = await postPrediction(api.url, token, uploadId);
       expect(created.status).toBe(202);
       ids.push(((await created.json()) as { id: string }).id);
     }

@@ -4,6 +4,7 @@ import { stopGracefully } from './support/fault-processes.js';
 import { checkInvariants, describeReport } from './support/invariants.js';
 import {
   authorised,
+  postPrediction,
   startWorkerProcess,
   submitCsv,
   upload,
@@ -30,14 +31,7 @@ afterAll(async () => {
 });
 
 async function createPrediction(url: string, token: string, uploadId: string): Promise<string> {
-  const created = await fetch(
-    `${url}/v1/predictions`,
-    authorised(token, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ uploadId }),
-    }),
-  );
+  const created = await postPrediction(url, token, uploadId);
   expect(created.status).toBe(202);
   return ((await created.json()) as { id: string }).id;
 }

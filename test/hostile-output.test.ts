@@ -11,6 +11,7 @@ import { runCli } from '../src/cli/test-support/run-cli.js';
 import { readCsvRecords } from '../src/model/csv-reader.js';
 import {
   authorised,
+  postPrediction,
   type RunningService,
   startService,
   submitCsv,
@@ -136,14 +137,7 @@ describe('hostile output', () => {
       names[2]?.[0] as string,
     );
     const { id: uploadId } = (await response.json()) as { id: string };
-    const created = await fetch(
-      `${service.url}/v1/predictions`,
-      authorised(token, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ uploadId }),
-      }),
-    );
+    const created = await postPrediction(service.url, token, uploadId);
     const { id } = (await created.json()) as { id: string };
     await waitForStatus(service.url, token, id, ['completed']);
     const download = await fetch(

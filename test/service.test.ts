@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorised,
+  postPrediction,
   type RunningService,
   startService,
   upload,
@@ -37,14 +38,7 @@ describe('the service end to end', () => {
     uploadId = body.id as string;
     expect(uploaded.headers.get('location')).toBe(`/v1/uploads/${uploadId}`);
 
-    const created = await fetch(
-      `${service.url}/v1/predictions`,
-      authorised(alice, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ uploadId }),
-      }),
-    );
+    const created = await postPrediction(service.url, alice, uploadId);
     expect(created.status).toBe(202);
     const prediction = (await created.json()) as Record<string, unknown>;
     expect(prediction).toMatchObject({ status: 'queued', modelId: 'telco-v1', uploadId });
@@ -164,14 +158,7 @@ describe('the service end to end', () => {
       expect(response.status, path).toBe(404);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe('not_found');
     }
-    const steal = await fetch(
-      `${service.url}/v1/predictions`,
-      authorised(bob, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ uploadId }),
-      }),
-    );
+    const steal = await postPrediction(service.url, bob, uploadId);
     expect(steal.status).toBe(404);
     expect(
       (

@@ -69,6 +69,18 @@ export function authorised(token: string, init: RequestInit = {}): RequestInit {
   };
 }
 
+/** POST /v1/predictions for `uploadId`, answered as it is: the caller checks the status. */
+export function postPrediction(url: string, token: string, uploadId: string): Promise<Response> {
+  return fetch(
+    `${url}/v1/predictions`,
+    authorised(token, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uploadId }),
+    }),
+  );
+}
+
 /** Uploads `content` as a multipart file the way a browser or curl -F does. */
 export async function upload(
   url: string,
@@ -110,14 +122,7 @@ export async function submitCsv(
   if (uploaded.status !== 201)
     throw new Error(`upload answered ${uploaded.status}: ${await uploaded.text()}`);
   const { id: uploadId } = (await uploaded.json()) as { id: string };
-  const created = await fetch(
-    `${service.url}/v1/predictions`,
-    authorised(token, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ uploadId }),
-    }),
-  );
+  const created = await postPrediction(service.url, token, uploadId);
   if (created.status !== 202)
     throw new Error(`create answered ${created.status}: ${await created.text()}`);
   return { uploadId, predictionId: ((await created.json()) as { id: string }).id };
