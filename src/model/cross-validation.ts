@@ -3,9 +3,8 @@
  * that every training metric, the calibration and the feature selection are computed from.
  */
 import { calibrate, fitPlatt } from './calibration.js';
-import type { LabelledDataset } from './dataset.js';
-import { fitEncoder } from './encoder.js';
-import { fitLogistic, predictLogits } from './logistic.js';
+import type { PackedDesign } from './design.js';
+import { fitPacked, predictPacked } from './logistic.js';
 import {
   averagePrecision,
   brierScore,
@@ -15,7 +14,7 @@ import {
   type TierCutoffs,
   tierMetrics,
 } from './metrics.js';
-import type { Evaluation, NumericTransform } from './model-file.js';
+import type { Evaluation } from './model-file.js';
 
 /** mulberry32: a small seeded generator, so folds are the same on every machine and run. */
 export function seededRandom(seed: number): () => number {
@@ -48,39 +47,54 @@ export function stratifiedFolds(labels: Float64Array, folds: number, seed: numbe
   return assignment;
 }
 
-export interface FeaturePlan {
-  transforms: ReadonlyMap<string, readonly NumericTransform[]>;
-  l2: number;
-}
-
 function rowsWhere(assignment: Int32Array, keep: (fold: number) => boolean): Int32Array {
-  const rows: number[] = [];
+  let count = 0;
+  for (const fold of assignment) if (keep(fold)) count++;
+  const rows = new Int32Array(count);
+  let next = 0;
   assignment.forEach((fold, row) => {
-    if (keep(fold)) rows.push(row);
+    if (keep(fold)) rows[next++] = row;
   });
-  return Int32Array.from(rows);
+  return rows;
 }
 
-/** Out-of-fold logits: each row is predicted by a model (and encoding) fitted without it. */
+export interface OutOfFold {
+  /** Each design row's logit from the model fitted without its fold. */
+  logits: Float64Array;
+  /** The last fold's coefficients: a warm start for the next fit on a similar problem. */
+  last: Float64Array;
+}
+
+/**
+ * Out-of-fold logits: each row is predicted by a model fitted without it. Every fold starts from
+ * the previous fold's coefficients (or `start`): folds share most of their rows, so Newton needs
+ * two or three steps instead of six or seven. The encoding's means and scales come from the
+ * whole design; they use no label, and centring does not change a penalised fit's weights.
+ */
 export function outOfFoldLogits(
-  dataset: LabelledDataset,
-  plan: FeaturePlan,
+  design: PackedDesign,
+  labels: Float64Array,
   assignment: Int32Array,
   folds: number,
-): Float64Array {
-  const logits = new Float64Array(dataset.labels.length);
+  l2: number,
+  start?: Float64Array,
+): OutOfFold {
+  const logits = new Float64Array(design.rows);
+  let previous = start;
   for (let fold = 0; fold < folds; fold++) {
     const training = rowsWhere(assignment, (f) => f !== fold);
     const validation = rowsWhere(assignment, (f) => f === fold);
-    const encoder = fitEncoder(dataset, plan.transforms, training);
-    const labels = Float64Array.from(training, (row) => dataset.labels[row] as number);
-    const fit = fitLogistic(encoder.encode(training), labels, { l2: plan.l2 });
-    const predicted = predictLogits(encoder.encode(validation), fit);
+    previous = fitPacked(design, labels, {
+      l2,
+      rows: training,
+      ...(previous ? { start: previous } : {}),
+    });
+    const predicted = predictPacked(design, previous, validation);
     validation.forEach((row, i) => {
       logits[row] = predicted[i] as number;
     });
   }
-  return logits;
+  return { logits, last: previous as Float64Array };
 }
 
 /**

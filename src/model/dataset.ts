@@ -1,21 +1,28 @@
 /**
- * A labelled training file held in memory (training needs every row at once), with each column's
- * values parsed once and its kind inferred from the data.
+ * A labelled training file as compact columns: numbers (and dates, durations, booleans) in
+ * Float64Arrays, categories as Int32 codes into a short level list. The file is read twice,
+ * streamed: once to count, fingerprint and sample it (the sample decides how each column is
+ * read), once to fill the columns. Memory grows with rows × columns × 8 bytes, never with the
+ * text of the file, so a million-row export trains in a few hundred megabytes.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { type ColumnPlan, MAX_LEVELS, numericReader, planColumn } from './column-plan.js';
+import { seededRandom } from './cross-validation.js';
 import { readCsvBatches } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
-import { looksLikeIdentifier, normaliseHeader } from './headers.js';
-import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
+import { normaliseHeader } from './headers.js';
+import { type LabelReading, labelReading, readLabel } from './labels.js';
+import { categoryKey, isMissing, parseBoolean } from './values.js';
 
-export type ColumnKind = 'numeric' | 'boolean' | 'categorical';
+export type { NumericSource } from './column-plan.js';
 
 export interface NumericColumn {
   kind: 'numeric';
   name: string;
-  /** Raw values; NaN where missing or unparseable. */
+  /** Values as numbers (dates as days before the as-of time); NaN where missing or unparseable. */
   values: Float64Array;
+  source?: import('./column-plan.js').NumericSource;
 }
 
 export interface BooleanColumn {
@@ -30,157 +37,368 @@ export interface BooleanColumn {
 export interface CategoricalColumn {
   kind: 'categorical';
   name: string;
-  /** Category keys (see `categoryKey`), '' where missing. */
-  keys: string[];
-  /** Key → the spelling seen most often, for explanations. */
-  labels: Map<string, string>;
+  /** Index into `levels` of every row's value. */
+  codes: Int32Array;
+  /** Category keys (see `categoryKey`; '' for blank) sorted, each with the spelling seen most. */
+  levels: Array<{ key: string; label: string }>;
 }
 
 export type FeatureColumn = NumericColumn | BooleanColumn | CategoricalColumn;
+
+/** How one column's values read, for the training report and the fit report. */
+export interface ColumnReading {
+  column: string;
+  present: number;
+  unparseable: number;
+  /** Up to three values that could not be read. */
+  examples: string[];
+  /** How dates or durations were recognised, when they were. */
+  evidence?: string;
+}
 
 export interface LabelledDataset {
   headers: string[];
   columns: FeatureColumn[];
   labels: Float64Array;
   labelColumn: string;
+  /** What the label's values were read as (which value means churned). */
+  label: LabelReading;
+  /** Rows left out because their label was blank. */
+  unlabelledRows: number;
   /** Columns not used, with the reason, for the training report. */
   skipped: Array<{ column: string; reason: string }>;
+  readings: ColumnReading[];
+  /** Dates are turned into days before this instant (epoch days). */
+  asOfDays: number;
   fingerprint: { sha256: string; rows: number; columns: number };
 }
 
-/** A categorical column with more levels than this is an identifier or free text. */
-const MAX_LEVELS = 50;
-
-function mostCommonSpelling(raws: string[], keyOf: (raw: string) => string): Map<string, string> {
-  const counts = new Map<string, Map<string, number>>();
-  for (const raw of raws) {
-    const key = keyOf(raw);
-    const spellings = counts.get(key) ?? new Map<string, number>();
-    spellings.set(raw.trim(), (spellings.get(raw.trim()) ?? 0) + 1);
-    counts.set(key, spellings);
-  }
-  const labels = new Map<string, string>();
-  for (const [key, spellings] of [...counts].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    const best = [...spellings].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
-    labels.set(key, best?.[0] ?? key);
-  }
-  return labels;
+export interface DatasetOptions {
+  labelColumn: string;
+  /** The label value that means churned; inferred from common spellings when absent. */
+  positiveValue?: string;
+  /** Epoch days that dates are measured back from. */
+  asOfDays: number;
 }
 
-function inferColumn(name: string, raws: string[], decimalComma: boolean): FeatureColumn | string {
-  const present = raws.filter((raw) => !isMissing(raw));
-  if (present.length === 0) return 'always blank';
-  const booleans = present.map(parseBoolean);
-  if (booleans.every((value) => value !== undefined) && new Set(booleans).size === 2) {
-    const spellings = mostCommonSpelling(present, (raw) => String(parseBoolean(raw)));
-    return {
-      kind: 'boolean',
-      name,
-      values: Float64Array.from(raws, (raw) =>
-        isMissing(raw) ? Number.NaN : (parseBoolean(raw) as number),
-      ),
-      trueLabel: spellings.get('1') ?? 'Yes',
-      falseLabel: spellings.get('0') ?? 'No',
-    };
-  }
-  const numbers = present.map((raw) => parseNumber(raw, decimalComma));
-  const parsed = numbers.filter((value) => !Number.isNaN(value)).length;
-  if (parsed >= 0.95 * present.length) {
-    if (new Set(numbers).size < 2) return 'constant';
-    return {
-      kind: 'numeric',
-      name,
-      values: Float64Array.from(raws, (raw) =>
-        isMissing(raw) ? Number.NaN : parseNumber(raw, decimalComma),
-      ),
-    };
-  }
-  const keys = raws.map((raw) => (isMissing(raw) ? '' : categoryKey(raw)));
-  const levels = new Set(keys);
-  if (levels.size > MAX_LEVELS) return `${levels.size} distinct values: an identifier or free text`;
-  if (levels.size < 2) return 'constant';
-  return { kind: 'categorical', name, keys, labels: mostCommonSpelling(raws, categoryKey) };
+/** Rows sampled to decide how each column is read; smaller files are read whole. */
+export const PLAN_SAMPLE_ROWS = 50_000;
+
+/** Opens the file's bytes; called once per pass. */
+export type Source = () => AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
+
+interface FirstPass {
+  headers: string[];
+  delimiter: string;
+  sha256: string;
+  /** Data rows with a label (and the header's field count). */
+  rows: number;
+  unlabelledRows: number;
+  sample: string[][];
+  labelValues: Map<string, number>;
 }
 
-export function datasetFromRecords(
-  headers: string[],
-  records: string[][],
-  labelColumn: string,
-  sha256: string,
-  /** Semicolon-separated files write decimals with a comma (see parseNumber). */
-  delimiter = ',',
-): LabelledDataset {
-  const labelIndex = headers.findIndex(
-    (header) => normaliseHeader(header) === normaliseHeader(labelColumn),
-  );
-  if (labelIndex === -1) {
+async function firstPass(source: Source, options: DatasetOptions): Promise<FirstPass> {
+  const hash = createHash('sha256');
+  const random = seededRandom(PLAN_SAMPLE_ROWS);
+  const hashed = async function* () {
+    for await (const chunk of source()) {
+      hash.update(chunk);
+      yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    }
+  };
+  let headers: string[] | undefined;
+  let labelIndex = -1;
+  let delimiter = ',';
+  let rows = 0;
+  let unlabelledRows = 0;
+  let malformed = 0;
+  let seen = 0;
+  const sample: string[][] = [];
+  const labelValues = new Map<string, number>();
+  for await (const batch of readCsvBatches(hashed())) {
+    delimiter = batch.delimiter;
+    for (const record of batch.records) {
+      if (headers === undefined) {
+        headers = record.map((header) => header.trim());
+        labelIndex = findLabel(headers, options.labelColumn);
+        continue;
+      }
+      seen++;
+      if (record.length !== headers.length) {
+        malformed++;
+        continue;
+      }
+      const label = record[labelIndex] as string;
+      if (isMissing(label)) {
+        unlabelledRows++;
+        continue;
+      }
+      const key = categoryKey(label);
+      // A label with thousands of values is not a label; counting a few is enough to say so.
+      if (labelValues.size < 1000 || labelValues.has(key)) {
+        labelValues.set(key, (labelValues.get(key) ?? 0) + 1);
+      }
+      // Reservoir sampling: every row is equally likely to decide the plan.
+      if (sample.length < PLAN_SAMPLE_ROWS) sample.push(record);
+      else {
+        const slot = Math.floor(random() * (rows + 1));
+        if (slot < PLAN_SAMPLE_ROWS) sample[slot] = record;
+      }
+      rows++;
+    }
+  }
+  if (headers === undefined || seen === 0) throw new CsvInputError('the file has no data rows.');
+  if (malformed > 0) {
+    throw new CsvInputError(
+      `${malformed} of ${seen} rows do not have ${headers.length} fields; a training file must be clean.`,
+    );
+  }
+  return {
+    headers,
+    delimiter,
+    sha256: hash.digest('hex'),
+    rows,
+    unlabelledRows,
+    sample,
+    labelValues,
+  };
+}
+
+function findLabel(headers: readonly string[], labelColumn: string): number {
+  const index = headers.findIndex((h) => normaliseHeader(h) === normaliseHeader(labelColumn));
+  if (index === -1) {
     throw new CsvInputError(
       `the label column "${labelColumn}" is not in the file. Found: ${headers.map((h) => JSON.stringify(h)).join(', ')}.`,
     );
   }
-  const rows = records.filter((record) => record.length === headers.length);
-  if (rows.length < records.length) {
-    throw new CsvInputError(
-      `${records.length - rows.length} of ${records.length} rows do not have ${headers.length} fields; a training file must be clean.`,
-    );
+  return index;
+}
+
+/** Fills one planned column, row by row, in the second pass. */
+interface ColumnFiller {
+  plan: ColumnPlan;
+  index: number;
+  add(raw: string, row: number): void;
+  finish(): FeatureColumn | string;
+  reading: ColumnReading;
+}
+
+function noteUnparseable(reading: ColumnReading, raw: string): void {
+  reading.unparseable++;
+  if (reading.examples.length < 3 && !reading.examples.includes(raw.trim())) {
+    reading.examples.push(raw.trim());
   }
-  const labels = new Float64Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const raw = rows[r]?.[labelIndex] as string;
-    const value = parseBoolean(raw);
-    if (value === undefined) {
-      throw new CsvInputError(
-        `row ${r + 1}: the label "${labelColumn}" is "${raw}"; labels must be Yes/No, True/False or 1/0.`,
-      );
+}
+
+function fillerFor(
+  plan: ColumnPlan,
+  index: number,
+  rows: number,
+  decimalComma: boolean,
+  asOfDays: number,
+): ColumnFiller | undefined {
+  const reading: ColumnReading = { column: plan.name, present: 0, unparseable: 0, examples: [] };
+  if (plan.kind === 'skipped') return undefined;
+  if (plan.kind === 'numeric' && plan.evidence !== undefined) reading.evidence = plan.evidence;
+  if (plan.kind === 'numeric' || plan.kind === 'boolean') {
+    const values = new Float64Array(rows);
+    const read =
+      plan.kind === 'numeric'
+        ? numericReader(plan.source, decimalComma, asOfDays)
+        : (raw: string) => parseBoolean(raw) ?? Number.NaN;
+    const spellings = new Map<string, number>();
+    return {
+      plan,
+      index,
+      reading,
+      add(raw, row) {
+        if (isMissing(raw)) {
+          values[row] = Number.NaN;
+          return;
+        }
+        reading.present++;
+        const value = read(raw);
+        values[row] = value;
+        if (Number.isNaN(value)) noteUnparseable(reading, raw);
+        else if (plan.kind === 'boolean') {
+          const spelling = `${value}${raw.trim()}`;
+          if (spellings.size < 64) spellings.set(spelling, (spellings.get(spelling) ?? 0) + 1);
+        }
+      },
+      finish() {
+        if (plan.kind === 'numeric') {
+          return hasTwoValues(values)
+            ? {
+                kind: 'numeric',
+                name: plan.name,
+                values,
+                ...(plan.source ? { source: plan.source } : {}),
+              }
+            : 'constant';
+        }
+        return {
+          kind: 'boolean',
+          name: plan.name,
+          values,
+          trueLabel: commonest(spellings, '1') ?? 'Yes',
+          falseLabel: commonest(spellings, '0') ?? 'No',
+        };
+      },
+    };
+  }
+  const codes = new Int32Array(rows);
+  const keyCodes = new Map<string, number>();
+  const rawCodes = new Map<string, number>();
+  const spellings: Array<Map<string, number>> = [];
+  let overflow = false;
+  return {
+    plan,
+    index,
+    reading,
+    add(raw, row) {
+      if (!isMissing(raw)) reading.present++;
+      let code = rawCodes.get(raw);
+      if (code === undefined) {
+        const key = isMissing(raw) ? '' : categoryKey(raw);
+        code = keyCodes.get(key);
+        if (code === undefined) {
+          if (keyCodes.size > MAX_LEVELS) overflow = true;
+          if (overflow) return;
+          code = keyCodes.size;
+          keyCodes.set(key, code);
+          spellings.push(new Map());
+        }
+        if (rawCodes.size < 1024) rawCodes.set(raw, code);
+      }
+      codes[row] = code;
+      const forms = spellings[code] as Map<string, number>;
+      if (forms.size < 16) forms.set(raw.trim(), (forms.get(raw.trim()) ?? 0) + 1);
+    },
+    finish() {
+      if (overflow) return `more than ${MAX_LEVELS} distinct values: an identifier or free text`;
+      if (keyCodes.size < 2) return 'constant';
+      // Levels sorted by key, so the model file does not depend on the order rows came in.
+      const keys = [...keyCodes.keys()].sort();
+      const remap = new Int32Array(keys.length);
+      keys.forEach((key, sorted) => {
+        remap[keyCodes.get(key) as number] = sorted;
+      });
+      for (let r = 0; r < codes.length; r++) codes[r] = remap[codes[r] as number] as number;
+      const levels = keys.map((key) => ({
+        key,
+        label:
+          key === ''
+            ? '(blank)'
+            : (commonest(spellings[keyCodes.get(key) as number] as Map<string, number>) ?? key),
+      }));
+      return { kind: 'categorical', name: plan.name, codes, levels };
+    },
+  };
+}
+
+function hasTwoValues(values: Float64Array): boolean {
+  let first = Number.NaN;
+  for (const value of values) {
+    if (Number.isNaN(value)) continue;
+    if (Number.isNaN(first)) first = value;
+    else if (value !== first) return true;
+  }
+  return false;
+}
+
+/** The spelling seen most often (ties: the first in sort order), optionally with a prefix. */
+function commonest(counts: Map<string, number>, prefix = ''): string | undefined {
+  let best: [string, number] | undefined;
+  for (const [spelling, count] of counts) {
+    if (!spelling.startsWith(prefix)) continue;
+    if (best === undefined || count > best[1] || (count === best[1] && spelling < best[0])) {
+      best = [spelling, count];
     }
-    labels[r] = value;
   }
-  const columns: FeatureColumn[] = [];
+  return best?.[0].slice(prefix.length);
+}
+
+/** Reads a labelled file in two streamed passes into compact columns. */
+export async function readLabelledDataset(
+  source: Source,
+  options: DatasetOptions,
+): Promise<LabelledDataset> {
+  const first = await firstPass(source, options);
+  const { headers, sample } = first;
+  const labelIndex = findLabel(headers, options.labelColumn);
+  const label = labelReading(options.labelColumn, first.labelValues, options.positiveValue);
+  const decimalComma = first.delimiter === ';';
   const skipped: LabelledDataset['skipped'] = [];
+  const fillers: ColumnFiller[] = [];
   headers.forEach((header, index) => {
     if (index === labelIndex) return;
-    if (looksLikeIdentifier(header)) {
-      skipped.push({ column: header, reason: 'identifier' });
-      return;
-    }
-    const column = inferColumn(
+    const plan = planColumn(
       header,
-      rows.map((record) => record[index] as string),
-      delimiter === ';',
+      sample.map((record) => record[index] as string),
+      decimalComma,
     );
-    if (typeof column === 'string') skipped.push({ column: header, reason: column });
-    else columns.push(column);
+    const filler = fillerFor(plan, index, first.rows, decimalComma, options.asOfDays);
+    if (filler) fillers.push(filler);
+    else if (plan.kind === 'skipped') skipped.push({ column: header, reason: plan.reason });
   });
+  const labels = new Float64Array(first.rows);
+  let row = 0;
+  let header = true;
+  for await (const batch of readCsvBatches(source())) {
+    for (const record of batch.records) {
+      if (header) {
+        header = false;
+        continue;
+      }
+      const raw = record[labelIndex] as string;
+      if (isMissing(raw)) continue;
+      labels[row] = readLabel(label, raw);
+      for (const filler of fillers) filler.add(record[filler.index] as string, row);
+      row++;
+    }
+  }
+  if (row !== first.rows) throw new CsvInputError('the file changed while it was being read.');
+  const columns: FeatureColumn[] = [];
+  for (const filler of fillers) {
+    const column = filler.finish();
+    if (typeof column === 'string') skipped.push({ column: filler.plan.name, reason: column });
+    else columns.push(column);
+  }
   if (columns.length === 0) throw new CsvInputError('the file has no usable feature columns.');
+  // Keep the file's column order in the report, whichever pass found the reason.
+  skipped.sort((a, b) => headers.indexOf(a.column) - headers.indexOf(b.column));
   return {
     headers,
     columns,
     labels,
     labelColumn: headers[labelIndex] as string,
+    label,
+    unlabelledRows: first.unlabelledRows,
     skipped,
-    fingerprint: { sha256, rows: rows.length, columns: headers.length },
+    readings: fillers.map((filler) => filler.reading),
+    asOfDays: options.asOfDays,
+    fingerprint: { sha256: first.sha256, rows: first.rows, columns: headers.length },
   };
 }
 
-export async function readLabelledCsv(file: string, labelColumn: string): Promise<LabelledDataset> {
-  let bytes: Buffer;
+export async function readLabelledCsv(
+  file: string,
+  options: DatasetOptions,
+): Promise<LabelledDataset> {
+  const open = () => createReadStream(file, { highWaterMark: 1 << 20 });
   try {
-    bytes = await readFile(file);
+    return await readLabelledDataset(open, options);
   } catch (error) {
-    throw new CsvInputError(
-      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`,
-    );
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && !(error instanceof CsvInputError)) {
+      throw new CsvInputError(`cannot read ${file}: ${code}`);
+    }
+    throw error;
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const records: string[][] = [];
-  let delimiter = ',';
-  for await (const batch of readCsvBatches([bytes])) {
-    for (const record of batch.records) records.push(record);
-    delimiter = batch.delimiter;
-  }
-  const [headers, ...rows] = records;
-  if (headers === undefined || rows.length === 0) {
-    throw new CsvInputError(`${file} has no data rows.`);
-  }
-  return datasetFromRecords(headers, rows, labelColumn, sha256, delimiter);
+}
+
+/** A dataset from text already in memory (tests, small files). */
+export function datasetFromText(text: string, options: DatasetOptions): Promise<LabelledDataset> {
+  return readLabelledDataset(() => [Buffer.from(text)], options);
 }

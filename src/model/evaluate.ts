@@ -5,8 +5,8 @@ import { readCsvRecords } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import { normaliseHeader } from './headers.js';
 import type { Evaluation, ModelFile } from './model-file.js';
-import { RecordScorer, RowError } from './scorer.js';
-import { parseBoolean } from './values.js';
+import { RecordScorer, RowError, type ScorerOptions } from './scorer.js';
+import { categoryKey, isMissing, parseBoolean } from './values.js';
 
 export interface ModelEvaluation extends Evaluation {
   /** Rows left out because a value or the label could not be read. */
@@ -17,12 +17,23 @@ export async function evaluateModel(
   input: Readable | AsyncIterable<Buffer | string>,
   model: ModelFile,
   labelColumn: string,
+  options: ScorerOptions = {},
 ): Promise<ModelEvaluation> {
   let scorer: RecordScorer | undefined;
   let labelIndex = -1;
   const labels: number[] = [];
   const probabilities: number[] = [];
   let skippedRows = 0;
+  // The model's own rule for which value means churned, when it was trained with one.
+  const rule = model.training.label;
+  const labelOf = (raw: string): number | undefined =>
+    isMissing(raw)
+      ? undefined
+      : rule
+        ? rule.positiveKeys.includes(categoryKey(raw))
+          ? 1
+          : 0
+        : parseBoolean(raw);
   for await (const batch of readCsvRecords(input)) {
     let start = 0;
     if (scorer === undefined) {
@@ -33,12 +44,12 @@ export async function evaluateModel(
           `the label column "${labelColumn}" is not in the file. Found: ${headers.map((h) => JSON.stringify(h)).join(', ')}.`,
         );
       }
-      scorer = new RecordScorer(model, headers);
+      scorer = new RecordScorer(model, headers, options);
       start = 1;
     }
     for (let b = start; b < batch.length; b++) {
       const record = batch[b] as string[];
-      const label = parseBoolean(record[labelIndex] ?? '');
+      const label = labelOf(record[labelIndex] ?? '');
       if (label === undefined || record.length !== scorer.headers.length) {
         skippedRows++;
         continue;

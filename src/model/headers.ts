@@ -51,9 +51,15 @@ export interface FieldSynonyms {
   synonyms: readonly string[];
 }
 
+/** How a field found its column: the user's choice, its own name, or a known synonym. */
+export type MatchedBy = 'override' | 'exact' | 'synonym';
+
 export interface ColumnMapping {
-  /** For each model field (in the order given), the index of the input column that holds it. */
+  /** For each model field found, the index of the input column that holds it. */
   fieldColumns: Map<string, number>;
+  matchedBy: Map<string, MatchedBy>;
+  /** Fields no column was found for, each with up to three near-miss headers. */
+  missing: Array<{ field: string; closest: string[] }>;
   /** Input columns the model does not use, in input order. */
   unusedColumns: string[];
 }
@@ -77,46 +83,84 @@ function closestHeaders(field: FieldSynonyms, headers: readonly string[]): strin
 }
 
 /**
- * Maps every required field to exactly one input column through its synonyms. Fails with one
- * message that lists the missing fields, their closest found headers, and every header found.
+ * Finds each field's column: first the user's `overrides` (field → header, as the file spells it
+ * after trimming), then through each field's synonyms (its own name first). Never throws for a
+ * missing field: the fit report shows them; `mapColumns` refuses them.
  */
-export function mapColumns(
+export function matchColumns(
   headers: readonly string[],
   fields: readonly FieldSynonyms[],
+  overrides: Readonly<Record<string, string>> = {},
 ): ColumnMapping {
   const normalised = headers.map(normaliseHeader);
   const fieldColumns = new Map<string, number>();
+  const matchedBy = new Map<string, MatchedBy>();
   const claimed = new Set<number>();
-  const missing: FieldSynonyms[] = [];
   for (const field of fields) {
+    const header = overrides[field.field];
+    if (header === undefined) continue;
+    const index = headers.findIndex((name) => name.trim() === header.trim());
+    if (index === -1) {
+      throw new CsvInputError(
+        `the column "${header}" chosen for ${field.field} is not in the file. Found: ${listHeaders(headers)}.`,
+      );
+    }
+    fieldColumns.set(field.field, index);
+    matchedBy.set(field.field, 'override');
+    claimed.add(index);
+  }
+  const unmatched: FieldSynonyms[] = [];
+  for (const field of fields) {
+    if (fieldColumns.has(field.field)) continue;
     let found = -1;
     for (const synonym of field.synonyms) {
       found = normalised.findIndex((name, index) => name === synonym && !claimed.has(index));
-      if (found !== -1) break;
+      if (found !== -1) {
+        matchedBy.set(field.field, synonym === field.synonyms[0] ? 'exact' : 'synonym');
+        break;
+      }
     }
     if (found === -1) {
-      missing.push(field);
+      unmatched.push(field);
       continue;
     }
     claimed.add(found);
     fieldColumns.set(field.field, found);
   }
-  if (missing.length > 0) {
-    const described = missing.map((field) => {
-      const close = closestHeaders(
-        field,
-        headers.filter((_, index) => !claimed.has(index)),
-      );
-      return close.length > 0
-        ? `${field.field} (closest: ${close.map((h) => JSON.stringify(h)).join(', ')})`
-        : field.field;
-    });
+  const unclaimed = headers.filter((_, index) => !claimed.has(index));
+  const missing = unmatched.map((field) => ({
+    field: field.field,
+    closest: closestHeaders(field, unclaimed),
+  }));
+  return { fieldColumns, matchedBy, missing, unusedColumns: unclaimed };
+}
+
+/**
+ * Maps every field to exactly one input column (see `matchColumns`), or fails with one message
+ * that lists the missing fields, their closest found headers, and every header found.
+ */
+export function mapColumns(
+  headers: readonly string[],
+  fields: readonly FieldSynonyms[],
+  overrides: Readonly<Record<string, string>> = {},
+): ColumnMapping {
+  const mapping = matchColumns(headers, fields, overrides);
+  if (mapping.missing.length > 0) {
     throw new CsvInputError(
-      `the file lacks ${missing.length} required column${missing.length === 1 ? '' : 's'}: ${described.join('; ')}. Found: ${listHeaders(headers)}.`,
+      `the file lacks ${describeMissing(mapping.missing)}. Found: ${listHeaders(headers)}.`,
     );
   }
-  const unusedColumns = headers.filter((_, index) => !claimed.has(index));
-  return { fieldColumns, unusedColumns };
+  return mapping;
+}
+
+/** "2 required columns: tenure (closest: "Tenure Months"); Contract". */
+export function describeMissing(missing: ColumnMapping['missing']): string {
+  const described = missing.map(({ field, closest }) =>
+    closest.length > 0
+      ? `${field} (closest: ${closest.map((h) => JSON.stringify(h)).join(', ')})`
+      : field,
+  );
+  return `${missing.length} required column${missing.length === 1 ? '' : 's'}: ${described.join('; ')}`;
 }
 
 /** Headers named in an error; a file of 10,000 columns must not make a 100 kB message. */

@@ -44,7 +44,6 @@ describe('logistic regression by Newton/IRLS', () => {
       gradient[c + 1] = (gradient[c + 1] as number) - l2 * (fit.weights[c] as number);
     }
     for (const g of gradient) expect(Math.abs(g)).toBeLessThan(1e-8);
-    expect(fit.iterations).toBeLessThan(15);
     // With 2000 rows the fit lands near the generating weights.
     expect(fit.weights[0]).toBeCloseTo(1.5, 0);
     expect(fit.weights[1]).toBeCloseTo(-2, 0);

@@ -3,6 +3,7 @@
  * the penalised Hessian system with a Cholesky factorisation, so the optimum is reached to
  * machine precision in a handful of steps and the result does not depend on a learning rate.
  */
+import type { PackedDesign } from './design.js';
 
 export interface DesignMatrix {
   rows: number;
@@ -14,25 +15,19 @@ export interface DesignMatrix {
 export interface LogisticFit {
   intercept: number;
   weights: Float64Array;
-  iterations: number;
 }
 
-export interface LogisticOptions {
-  /** Penalty on the squared weights (never on the intercept). */
-  l2: number;
-  maxIterations?: number;
-  /** Stop when the largest Newton step is below this. */
-  tolerance?: number;
-  /** Per-row weights, e.g. 0/1 to fit on a subset without copying the matrix. */
-  sampleWeights?: Float64Array;
-}
+export type LogisticOptions = Omit<PackedFitOptions, 'rows' | 'start'>;
 
 export function sigmoid(logit: number): number {
   return logit >= 0 ? 1 / (1 + Math.exp(-logit)) : Math.exp(logit) / (1 + Math.exp(logit));
 }
 
-/** Solves `A x = b` for a symmetric positive definite `A` (n × n, row-major); overwrites `A`. */
-function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Array {
+/**
+ * Cholesky factor of a symmetric positive definite `a` (n × n, row-major; only its lower triangle
+ * is read), in place: afterwards its lower triangle holds L with L Lᵀ = A.
+ */
+function choleskyFactor(a: Float64Array, n: number): void {
   for (let j = 0; j < n; j++) {
     let diagonal = a[j * n + j] as number;
     for (let k = 0; k < j; k++) diagonal -= (a[j * n + k] as number) ** 2;
@@ -45,133 +40,210 @@ function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Arra
       a[i * n + j] = sum / root;
     }
   }
+}
+
+/** Solves `L Lᵀ x = b` with a factor from `choleskyFactor`. */
+function choleskySolve(l: Float64Array, b: Float64Array, n: number): Float64Array {
   const x = Float64Array.from(b);
   for (let i = 0; i < n; i++) {
     let sum = x[i] as number;
-    for (let k = 0; k < i; k++) sum -= (a[i * n + k] as number) * (x[k] as number);
-    x[i] = sum / (a[i * n + i] as number);
+    for (let k = 0; k < i; k++) sum -= (l[i * n + k] as number) * (x[k] as number);
+    x[i] = sum / (l[i * n + i] as number);
   }
   for (let i = n - 1; i >= 0; i--) {
     let sum = x[i] as number;
-    for (let k = i + 1; k < n; k++) sum -= (a[k * n + i] as number) * (x[k] as number);
-    x[i] = sum / (a[i * n + i] as number);
+    for (let k = i + 1; k < n; k++) sum -= (l[k * n + i] as number) * (x[k] as number);
+    x[i] = sum / (l[i * n + i] as number);
   }
   return x;
 }
 
-/** Log loss summed over rows plus l2/2 · |w|², for coefficients `beta` (intercept first). */
-function penalisedLoss(
-  x: DesignMatrix,
-  y: Float64Array,
-  beta: Float64Array,
-  l2: number,
-  sampleWeights: Float64Array | undefined,
-): number {
-  let loss = 0;
-  for (let r = 0; r < x.rows; r++) {
-    const sampleWeight = sampleWeights === undefined ? 1 : (sampleWeights[r] as number);
-    if (sampleWeight === 0) continue;
-    let logit = beta[0] as number;
-    const offset = r * x.columns;
-    for (let c = 0; c < x.columns; c++) {
-      logit += (beta[c + 1] as number) * (x.values[offset + c] as number);
-    }
-    // log(1 + e^z) - y z, computed without overflow.
-    const softplus = logit > 0 ? logit + Math.log1p(Math.exp(-logit)) : Math.log1p(Math.exp(logit));
-    loss += sampleWeight * (softplus - (y[r] as number) * logit);
+export interface PackedFitOptions {
+  /** Penalty on the squared weights (never on the intercept). */
+  l2: number;
+  /** Design rows to fit on (all when absent), so cross-validation needs no copies. */
+  rows?: Int32Array;
+  /** Coefficients to start from (intercept first), e.g. a neighbouring fold's: fewer steps. */
+  start?: Float64Array;
+  maxIterations?: number;
+  /** Stop when the largest Newton step is below this. */
+  tolerance?: number;
+}
+
+/** Logit of design row `r` for coefficients `beta` (intercept first). */
+function logitOf(design: PackedDesign, beta: Float64Array, r: number): number {
+  const { dense, denseValues, sparse, sparseIndexes } = design;
+  let z = beta[0] as number;
+  const denseOffset = r * dense;
+  for (let i = 0; i < dense; i++) {
+    z += (beta[i + 1] as number) * (denseValues[denseOffset + i] as number);
   }
-  for (let i = 1; i < beta.length; i++) loss += (l2 / 2) * (beta[i] as number) ** 2;
-  return loss;
+  const sparseOffset = r * sparse;
+  for (let s = 0; s < sparse; s++)
+    z += beta[(sparseIndexes[sparseOffset + s] as number) + 1] as number;
+  return z;
 }
 
 /**
- * Fits `P(y=1) = sigmoid(intercept + X w)` minimising log loss + l2/2 · |w|². Column 0 of the
- * internal system is the intercept.
+ * One pass over the rows at `beta`: the penalised loss, its negative gradient into `gradient`
+ * and, when `hessian` is given, the lower triangle of the penalised Hessian. A row adds to the
+ * Hessian only over its active entries (intercept, dense features, one level per categorical
+ * column), which are in increasing feature order, so the triangle fills without a branch.
  */
+function evaluateAt(
+  design: PackedDesign,
+  y: Float64Array,
+  beta: Float64Array,
+  options: PackedFitOptions,
+  gradient: Float64Array,
+  hessian: Float64Array | undefined,
+): number {
+  const { dense, denseValues, sparse, sparseIndexes } = design;
+  const size = design.features + 1;
+  const rows = options.rows;
+  const count = rows?.length ?? design.rows;
+  const active = dense + sparse + 1;
+  const index = new Int32Array(active);
+  const value = new Float64Array(active).fill(1);
+  for (let i = 0; i <= dense; i++) index[i] = i;
+  gradient.fill(0);
+  hessian?.fill(0);
+  let loss = 0;
+  for (let t = 0; t < count; t++) {
+    const r = rows === undefined ? t : (rows[t] as number);
+    let z = beta[0] as number;
+    const denseOffset = r * dense;
+    for (let i = 0; i < dense; i++) {
+      const x = denseValues[denseOffset + i] as number;
+      value[i + 1] = x;
+      z += (beta[i + 1] as number) * x;
+    }
+    const sparseOffset = r * sparse;
+    for (let s = 0; s < sparse; s++) {
+      const feature = (sparseIndexes[sparseOffset + s] as number) + 1;
+      index[dense + 1 + s] = feature;
+      z += beta[feature] as number;
+    }
+    // One exponential serves the loss log(1 + e^z) - y z and the probability, without overflow.
+    const e = Math.exp(-Math.abs(z));
+    const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    const target = y[r] as number;
+    loss += Math.max(z, 0) + Math.log1p(e) - target * z;
+    const residual = target - p;
+    for (let a = 0; a < active; a++) {
+      const i = index[a] as number;
+      gradient[i] = (gradient[i] as number) + residual * (value[a] as number);
+    }
+    if (hessian === undefined) continue;
+    const curvature = p * (1 - p);
+    for (let a = 0; a < active; a++) {
+      const scaled = curvature * (value[a] as number);
+      const base = (index[a] as number) * size;
+      for (let b = 0; b <= a; b++) {
+        const cell = base + (index[b] as number);
+        hessian[cell] = (hessian[cell] as number) + scaled * (value[b] as number);
+      }
+    }
+  }
+  for (let i = 1; i < size; i++) {
+    loss += (options.l2 / 2) * (beta[i] as number) ** 2;
+    gradient[i] = (gradient[i] as number) - options.l2 * (beta[i] as number);
+    if (hessian) hessian[i * size + i] = (hessian[i * size + i] as number) + options.l2;
+  }
+  return loss;
+}
+
+/** A step that shrinks by less than this against the previous one asks for a fresh Hessian. */
+const CHORD_CONTRACTION = 0.25;
+
+/**
+ * Fits `P(y=1) = sigmoid(intercept + x·w)` on a packed design, minimising log loss + l2/2 · |w|².
+ * Newton's method, reusing a factored Hessian while it still works: a Hessian pass costs a row
+ * its active entries squared, a gradient pass only its active entries, and from a warm start
+ * (a neighbouring fold's fit) the first Hessian stays good enough for every step. A fresh one is
+ * computed when the steps stop shrinking fast. A step that raises the loss (far from the
+ * optimum, near-separable data) is halved until it does not. Returns the coefficients,
+ * intercept first.
+ */
+export function fitPacked(
+  design: PackedDesign,
+  y: Float64Array,
+  options: PackedFitOptions,
+): Float64Array {
+  const size = design.features + 1;
+  const maxIterations = options.maxIterations ?? 100;
+  const tolerance = options.tolerance ?? 1e-9;
+  const beta = options.start ? Float64Array.from(options.start) : new Float64Array(size);
+  const factor = new Float64Array(size * size);
+  const gradient = new Float64Array(size);
+  let refresh = true;
+  let accepted: { beta: Float64Array; step: Float64Array; loss: number } | undefined;
+  let scale = 1;
+  let previousLargest = Number.POSITIVE_INFINITY;
+  for (let iteration = 0; iteration < maxIterations; iteration++) {
+    const fresh: boolean = refresh;
+    const loss = evaluateAt(design, y, beta, options, gradient, fresh ? factor : undefined);
+    if (fresh) choleskyFactor(factor, size);
+    refresh = false;
+    // Sums over many rows round differently for nearly equal coefficients: only a rise beyond
+    // rounding is an overshoot.
+    if (accepted && loss > accepted.loss + 1e-12 * Math.abs(accepted.loss) && scale > 2 ** -30) {
+      scale /= 2;
+      for (let i = 0; i < size; i++) {
+        beta[i] = (accepted.beta[i] as number) + scale * (accepted.step[i] as number);
+      }
+      continue;
+    }
+    const step = choleskySolve(factor, gradient, size);
+    let largest = 0;
+    for (let i = 0; i < size; i++) largest = Math.max(largest, Math.abs(step[i] as number));
+    accepted = { beta: Float64Array.from(beta), step, loss };
+    for (let i = 0; i < size; i++) beta[i] = (beta[i] as number) + (step[i] as number);
+    if (largest < tolerance) break;
+    refresh = !fresh && largest > CHORD_CONTRACTION * previousLargest;
+    previousLargest = largest;
+    scale = 1;
+  }
+  return beta;
+}
+
+/** Logits of design rows `rows` for coefficients `beta` (intercept first). */
+export function predictPacked(
+  design: PackedDesign,
+  beta: Float64Array,
+  rows: Int32Array,
+): Float64Array {
+  return Float64Array.from(rows, (r) => logitOf(design, beta, r));
+}
+
+/** A row-major dense matrix as a packed design with no categorical part. */
+export function packDense(x: DesignMatrix): PackedDesign {
+  return {
+    rows: x.rows,
+    dense: x.columns,
+    denseValues: x.values,
+    sparse: 0,
+    sparseIndexes: new Int32Array(0),
+    features: x.columns,
+    centres: new Float64Array(x.columns),
+  };
+}
+
+/** Fits on a dense matrix (Platt scaling, tests); see `fitPacked`. */
 export function fitLogistic(
   x: DesignMatrix,
   y: Float64Array,
   options: LogisticOptions,
 ): LogisticFit {
-  const { rows, columns, values } = x;
-  const size = columns + 1;
-  const maxIterations = options.maxIterations ?? 50;
-  const tolerance = options.tolerance ?? 1e-10;
-  const sampleWeights = options.sampleWeights;
-  const beta = new Float64Array(size);
-  const hessian = new Float64Array(size * size);
-  const gradient = new Float64Array(size);
-  const row = new Float64Array(size);
-  let iterations = 0;
-  for (; iterations < maxIterations; iterations++) {
-    hessian.fill(0);
-    gradient.fill(0);
-    for (let r = 0; r < rows; r++) {
-      const sampleWeight = sampleWeights === undefined ? 1 : (sampleWeights[r] as number);
-      if (sampleWeight === 0) continue;
-      row[0] = 1;
-      const offset = r * columns;
-      let logit = beta[0] as number;
-      for (let c = 0; c < columns; c++) {
-        const value = values[offset + c] as number;
-        row[c + 1] = value;
-        logit += (beta[c + 1] as number) * value;
-      }
-      const p = sigmoid(logit);
-      const residual = sampleWeight * ((y[r] as number) - p);
-      const curvature = sampleWeight * p * (1 - p);
-      for (let i = 0; i < size; i++) {
-        const ri = row[i] as number;
-        if (ri === 0) continue;
-        gradient[i] = (gradient[i] as number) + residual * ri;
-        const scaled = curvature * ri;
-        const base = i * size;
-        for (let j = 0; j <= i; j++)
-          hessian[base + j] = (hessian[base + j] as number) + scaled * (row[j] as number);
-      }
-    }
-    for (let i = 1; i < size; i++) {
-      gradient[i] = (gradient[i] as number) - options.l2 * (beta[i] as number);
-      hessian[i * size + i] = (hessian[i * size + i] as number) + options.l2;
-    }
-    for (let i = 0; i < size; i++) {
-      for (let j = i + 1; j < size; j++) hessian[i * size + j] = hessian[j * size + i] as number;
-    }
-    const step = choleskySolve(hessian, gradient, size);
-    // A full Newton step can overshoot far from the optimum (near-separable data): halve it
-    // until the penalised loss does not get worse. Near the optimum the full step is taken.
-    const before = penalisedLoss(x, y, beta, options.l2, sampleWeights);
-    const candidate = new Float64Array(size);
-    let scale = 1;
-    for (let halvings = 0; ; halvings++) {
-      for (let i = 0; i < size; i++)
-        candidate[i] = (beta[i] as number) + scale * (step[i] as number);
-      if (halvings >= 30 || penalisedLoss(x, y, candidate, options.l2, sampleWeights) <= before)
-        break;
-      scale /= 2;
-    }
-    let largest = 0;
-    for (let i = 0; i < size; i++) {
-      largest = Math.max(largest, Math.abs((candidate[i] as number) - (beta[i] as number)));
-      beta[i] = candidate[i] as number;
-    }
-    if (largest < tolerance) {
-      iterations++;
-      break;
-    }
-  }
-  return { intercept: beta[0] as number, weights: beta.slice(1), iterations };
+  const beta = fitPacked(packDense(x), y, options);
+  return { intercept: beta[0] as number, weights: beta.slice(1) };
 }
 
 export function predictLogits(x: DesignMatrix, fit: LogisticFit): Float64Array {
-  const logits = new Float64Array(x.rows);
-  for (let r = 0; r < x.rows; r++) {
-    let logit = fit.intercept;
-    const offset = r * x.columns;
-    for (let c = 0; c < x.columns; c++) {
-      logit += (fit.weights[c] as number) * (x.values[offset + c] as number);
-    }
-    logits[r] = logit;
-  }
-  return logits;
+  const beta = Float64Array.of(fit.intercept, ...fit.weights);
+  return predictPacked(
+    packDense(x),
+    beta,
+    Int32Array.from({ length: x.rows }, (_, r) => r),
+  );
 }

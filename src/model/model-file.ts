@@ -9,7 +9,9 @@ import { z } from 'zod';
 import { ModelFileError } from './errors.js';
 
 export const MODEL_FORMAT = 'churnline-model';
-export const MODEL_FORMAT_VERSION = 1;
+/** Written by this version. Version 1 files (no dates, no label rule) still load unchanged. */
+export const MODEL_FORMAT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, MODEL_FORMAT_VERSION];
 
 const numericTransform = z.enum(['linear', 'log1p', 'sqrt', 'square']);
 export type NumericTransform = z.infer<typeof numericTransform>;
@@ -22,10 +24,18 @@ const term = z.object({
   weight: z.number(),
 });
 
+/** Where a numeric column's values come from when the file holds dates or durations. */
+const numericSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('date'), order: z.enum(['ymd', 'mdy', 'dmy']) }),
+  z.object({ kind: z.literal('duration') }),
+]);
+
 const numericColumn = z.object({
   kind: z.literal('numeric'),
   name: z.string(),
   synonyms: z.array(z.string()).min(1),
+  /** Dates become days before the as-of time; durations, days. Absent: plain numbers. */
+  source: numericSource.optional(),
   terms: z.array(term).min(1),
   /** Present when the training data had blanks: the weight of "this value is missing". */
   missing: z.object({ mean: z.number(), weight: z.number() }).optional(),
@@ -97,7 +107,7 @@ export type Evaluation = z.infer<typeof evaluationSchema>;
 
 export const modelFileSchema = z.object({
   format: z.literal(MODEL_FORMAT),
-  formatVersion: z.literal(MODEL_FORMAT_VERSION),
+  formatVersion: z.union([z.literal(1), z.literal(MODEL_FORMAT_VERSION)]),
   name: z.string(),
   label: z.string(),
   /** Logit at the training means: every contribution is measured from here. */
@@ -108,6 +118,22 @@ export const modelFileSchema = z.object({
   training: z.object({
     rows: z.number(),
     positives: z.number(),
+    /** The training file's dates were measured back from this instant (ISO 8601). */
+    asOf: z.string().optional(),
+    /** Which label values meant churned, and how that was decided. */
+    label: z
+      .object({
+        positiveKeys: z.array(z.string()),
+        rule: z.enum(['yes/no', 'churn word', 'given']),
+      })
+      .optional(),
+    /** Rows left out of training because their label was blank. */
+    unlabelledRows: z.number().optional(),
+    /**
+     * Per model column, the standard deviation of its contribution to the logit over the training
+     * rows: how much it moves scores (the model card's importance; the fit report's weights).
+     */
+    importance: z.array(z.object({ column: z.string(), spread: z.number() })).optional(),
     fingerprint: z.object({ sha256: z.string(), rows: z.number(), columns: z.number() }),
     l2: z.number(),
     skippedColumns: z.array(z.object({ column: z.string(), reason: z.string() })),
@@ -146,9 +172,9 @@ export function parseModel(text: string, source: string): ModelFile {
   if (format.format !== MODEL_FORMAT) {
     throw new ModelFileError(`${source} is not a Churnline model file.`);
   }
-  if (format.formatVersion !== MODEL_FORMAT_VERSION) {
+  if (!READABLE_VERSIONS.includes(format.formatVersion as number)) {
     throw new ModelFileError(
-      `${source} is model format version ${String(format.formatVersion)}; this Churnline reads version ${MODEL_FORMAT_VERSION}.`,
+      `${source} is model format version ${String(format.formatVersion)}; this Churnline reads versions ${READABLE_VERSIONS.join(' and ')}.`,
     );
   }
   const parsed = modelFileSchema.safeParse(json);

@@ -15,6 +15,7 @@ import {
   type ScoreOptions,
   type ScoreSummary,
   scoreCsvStream,
+  scorerOptions,
   summarise,
   write,
 } from './score-stream.js';
@@ -184,7 +185,8 @@ export async function scoreCsvStreamParallel(
   const headers = headerRecord.map((header) => header.trim());
   const delimiter = parser.delimiter ?? ',';
   const delimiterByte = delimiter.charCodeAt(0);
-  const scorer = new RecordScorer(model, headers, delimiter);
+  const settings = { ...scorerOptions(options), delimiter };
+  const scorer = new RecordScorer(model, headers, settings);
   const header = headerLine(headers);
   await write(output, header);
   options.rows?.header(header);
@@ -193,6 +195,7 @@ export async function scoreCsvStreamParallel(
     model,
     headers,
     delimiter,
+    scorer: settings,
     reasons: options.reasons ?? 3,
     collectRows: options.rows !== undefined,
   };

@@ -18,7 +18,7 @@ import {
   scoreBatch,
   type Tally,
 } from './score-batch.js';
-import { RecordScorer } from './scorer.js';
+import { RecordScorer, type ScorerOptions } from './scorer.js';
 
 /** A byte stream: a Readable, or any (async) iterable of chunks. */
 export type ScoreInput = Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
@@ -32,6 +32,18 @@ export interface ScoreOptions {
   onProgress?: (progress: { rows: number; bytes: number }) => void;
   /** Number of reasons per row. */
   reasons?: number;
+  /** Dates are read as days before this instant (epoch days); default: now. */
+  asOfDays?: number;
+  /** The user's choices of column per model input (see `mapColumns`). */
+  overrides?: Readonly<Record<string, string>>;
+}
+
+/** The scorer's share of the options, fixed once so every thread reads dates the same. */
+export function scorerOptions(options: ScoreOptions): ScorerOptions {
+  return {
+    asOfDays: options.asOfDays ?? Date.now() / 86_400_000,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  };
 }
 
 export interface ScoreSummary {
@@ -158,7 +170,10 @@ export async function scoreCsvStream(
     if (scorer === undefined) {
       const headers = (batch.records.shift() as string[]).map((header) => header.trim());
       batch.lines.shift();
-      scorer = new RecordScorer(model, headers, batch.delimiter);
+      scorer = new RecordScorer(model, headers, {
+        ...scorerOptions(options),
+        delimiter: batch.delimiter,
+      });
       text += headerLine(headers);
       options.rows?.header(text);
     }

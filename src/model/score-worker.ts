@@ -7,12 +7,14 @@ import { CsvParser, type Delimiter } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
 import { emptyRowFacts, emptyTally, type RowFacts, scoreBatch } from './score-batch.js';
-import { RecordScorer } from './scorer.js';
+import { RecordScorer, type ScorerOptions } from './scorer.js';
 
 export interface ScoreWorkerData {
   model: ModelFile;
   headers: string[];
   delimiter: Delimiter;
+  /** The same settings as the main thread's scorer (as-of time, column choices). */
+  scorer: ScorerOptions;
   reasons: number;
   /** Send back each chunk's row facts for the rows index. */
   collectRows: boolean;
@@ -34,7 +36,7 @@ export type ScoreWorkerReply =
   | { sequence: number; error: { input: boolean; message: string } };
 
 const data = workerData as ScoreWorkerData;
-const scorer = new RecordScorer(data.model, data.headers, data.delimiter);
+const scorer = new RecordScorer(data.model, data.headers, data.scorer);
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 const port = parentPort;

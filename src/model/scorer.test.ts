@@ -1,26 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { fitEncoder, withWeights } from './encoder.js';
-import { fitLogistic, predictLogits } from './logistic.js';
+import { buildDesign, toModelColumns } from './design.js';
+import { fitPacked, predictPacked } from './logistic.js';
 import { loadModel, type ModelFile } from './model-file.js';
 import { RecordScorer, RowError, topContributions } from './scorer.js';
 import { synonymsFor } from './synonyms.js';
 import { telcoRecords, telcoSubset } from './test-support/telco.js';
 
-/** A model fitted directly on a design matrix, to check the scorer against plain X·w. */
-function directModel(rows: number) {
-  const dataset = telcoSubset(rows);
+/** A model fitted directly on a packed design, to check the scorer against plain X·w. */
+async function directModel(rows: number) {
+  const dataset = await telcoSubset(rows);
   const all = Int32Array.from({ length: rows }, (_, i) => i);
-  const transforms = new Map([['tenure', ['linear', 'log1p'] as const]]);
-  const encoder = fitEncoder(dataset, new Map([...transforms].map(([k, v]) => [k, [...v]])), all);
-  const design = encoder.encode(all);
-  const fit = fitLogistic(design, dataset.labels, { l2: 1 });
+  const fitted = buildDesign(dataset, new Map([['tenure', ['linear', 'log1p'] as const]]), all);
+  const beta = fitPacked(fitted.design, dataset.labels, { l2: 1 });
+  const { intercept, columns } = toModelColumns(fitted, beta);
   const model: ModelFile = {
     format: 'churnline-model',
-    formatVersion: 1,
+    formatVersion: 2,
     name: 'direct',
     label: 'Churn',
-    intercept: fit.intercept,
-    columns: withWeights(encoder.columns, fit.weights).map((column) => ({
+    intercept,
+    columns: columns.map((column) => ({
       ...column,
       synonyms: synonymsFor(column.name),
     })),
@@ -41,12 +40,12 @@ function directModel(rows: number) {
       },
     },
   };
-  return { model, logits: predictLogits(design, fit) };
+  return { model, logits: predictPacked(fitted.design, beta, all) };
 }
 
 describe('scoring a record', () => {
-  it('gives the same logit as the design matrix, and contributions sum to it exactly', () => {
-    const { model, logits } = directModel(800);
+  it('gives the same logit as the design matrix, and contributions sum to it exactly', async () => {
+    const { model, logits } = await directModel(800);
     const { headers, rows } = telcoRecords();
     const scorer = new RecordScorer(model, headers);
     for (let r = 0; r < 800; r++) {

@@ -4,12 +4,39 @@
  * largest contributions as readable reasons.
  */
 import { calibrate } from './calibration.js';
-import { applyTransform } from './encoder.js';
-import { type FieldSynonyms, looksLikeIdentifier, mapColumns } from './headers.js';
+import { numericReader } from './column-plan.js';
+import type { Delimiter } from './csv-reader.js';
+import { applyTransform } from './design.js';
+import {
+  type ColumnMapping,
+  type FieldSynonyms,
+  looksLikeIdentifier,
+  mapColumns,
+  matchColumns,
+} from './headers.js';
 import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
 import { monthlyRevenueColumn } from './synonyms.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
+
+const DAY_MS = 86_400_000;
+
+export interface ScorerOptions {
+  /** The file's delimiter: a semicolon-separated file is a comma-decimal export. */
+  delimiter?: Delimiter;
+  /** Dates are read as days before this instant (epoch days); default: now. */
+  asOfDays?: number;
+  /** The user's choices of column per model input, by input name (see `mapColumns`). */
+  overrides?: Readonly<Record<string, string>>;
+  /**
+   * Score a file that lacks some of the model's inputs, each missing one counting as an average
+   * customer's (no push either way), instead of refusing it. The user asks for this knowingly.
+   */
+  allowMissingInputs?: boolean;
+}
+
+/** What a value of an input reads as, for the fit report. */
+export type ValueReading = 'missing' | 'ok' | 'unparseable' | 'unknown-category';
 
 const RAW_CACHE_LIMIT = 256;
 
@@ -59,7 +86,9 @@ export class RecordScorer {
   private readonly decimalComma: boolean;
   /** Rows whose value in a categorical column was not seen in training, by column. */
   readonly unknownCategories = new Map<string, number>();
+  /** Input column of every model column; -1 for an input the file lacks (scored as average). */
   private readonly sourceIndexes: number[];
+  readonly mapping: ColumnMapping;
   private readonly tables: Array<CategoricalTable | undefined>;
   private readonly contributions: Float64Array;
   /**
@@ -69,23 +98,31 @@ export class RecordScorer {
   private readonly rawCaches: Array<Map<string, number>>;
   private readonly labelCaches: Array<Map<string, string>>;
 
-  /**
-   * `delimiter` is the file's: a semicolon-separated file is a comma-decimal export, so "1,234"
-   * there is 1.234, not 1234.
-   */
+  /** Per model column: its text as a number (plain, or days for dates and durations). */
+  private readonly readers: Array<((raw: string) => number) | undefined>;
+
   constructor(
     private readonly model: ModelFile,
     readonly headers: readonly string[],
-    delimiter = ',',
+    options: ScorerOptions = {},
   ) {
-    this.decimalComma = delimiter === ';';
-    const mapping = mapColumns(headers, fieldsOf(model));
+    this.decimalComma = options.delimiter === ';';
+    const asOfDays = options.asOfDays ?? Date.now() / DAY_MS;
+    this.readers = model.columns.map((column) =>
+      column.kind === 'numeric'
+        ? numericReader(column.source, this.decimalComma, asOfDays)
+        : undefined,
+    );
+    const mapping = (options.allowMissingInputs ? matchColumns : mapColumns)(
+      headers,
+      fieldsOf(model),
+      options.overrides,
+    );
+    this.mapping = mapping;
     this.unusedColumns = mapping.unusedColumns;
     this.idColumn = headers.findIndex(looksLikeIdentifier);
     this.revenueColumn = monthlyRevenueColumn(headers);
-    this.sourceIndexes = model.columns.map(
-      (column) => mapping.fieldColumns.get(column.name) as number,
-    );
+    this.sourceIndexes = model.columns.map((column) => mapping.fieldColumns.get(column.name) ?? -1);
     this.tables = model.columns.map((column) =>
       column.kind === 'categorical' ? categoricalTable(column) : undefined,
     );
@@ -98,8 +135,12 @@ export class RecordScorer {
     if (column.kind === 'numeric') {
       if (isMissing(raw))
         return column.missing ? column.missing.weight * (1 - column.missing.mean) : 0;
-      const x = parseNumber(raw, this.decimalComma);
-      if (Number.isNaN(x)) throw new RowError(`${column.name} is "${raw}", not a number`);
+      const x = (this.readers[index] as (raw: string) => number)(raw);
+      if (Number.isNaN(x)) {
+        throw new RowError(
+          `${column.name} is "${raw}", not ${column.source?.kind === 'date' ? 'a date' : column.source?.kind === 'duration' ? 'a duration' : 'a number'}`,
+        );
+      }
       let sum = column.missing ? -column.missing.weight * column.missing.mean : 0;
       for (const term of column.terms) {
         sum += (term.weight * (applyTransform(term.transform, x) - term.mean)) / term.scale;
@@ -134,13 +175,27 @@ export class RecordScorer {
     return isMissing(raw) ? Number.NaN : parseNumber(raw, this.decimalComma);
   }
 
+  /** How the scorer reads `raw` in model column `index`: the fit report's view of a value. */
+  readValue(index: number, raw: string): ValueReading {
+    if (isMissing(raw)) return 'missing';
+    const column = this.model.columns[index] as ModelColumn;
+    if (column.kind === 'categorical') {
+      const known = this.tables[index]?.contributions.has(categoryKey(raw));
+      return known ? 'ok' : 'unknown-category';
+    }
+    if (column.kind === 'boolean') return parseBoolean(raw) === undefined ? 'unparseable' : 'ok';
+    const read = this.readers[index] as (raw: string) => number;
+    return Number.isNaN(read(raw)) ? 'unparseable' : 'ok';
+  }
+
   /** Scores one record; throws RowError when a value cannot be read. Reuses its buffers. */
   score(record: readonly string[]): ScoredRow {
     const columns = this.model.columns;
     let logit = this.model.intercept;
     for (let i = 0; i < columns.length; i++) {
-      const raw = record[this.sourceIndexes[i] as number] ?? '';
-      const contribution = this.contributionOf(columns[i] as ModelColumn, i, raw);
+      const source = this.sourceIndexes[i] as number;
+      const contribution =
+        source < 0 ? 0 : this.contributionOf(columns[i] as ModelColumn, i, record[source] ?? '');
       this.contributions[i] = contribution;
       logit += contribution;
     }
@@ -158,7 +213,14 @@ export class RecordScorer {
     const column = this.model.columns[index] as ModelColumn;
     const raw = record[this.sourceIndexes[index] as number] ?? '';
     if (column.kind === 'numeric') {
-      return isMissing(raw) ? `${column.name} is blank` : `${column.name} is ${raw.trim()}`;
+      if (isMissing(raw)) return `${column.name} is blank`;
+      if (column.source?.kind === 'date') {
+        const days = Math.round((this.readers[index] as (raw: string) => number)(raw));
+        return days >= 0
+          ? `${column.name} ${plural(days, 'day')} ago`
+          : `${column.name} in ${plural(-days, 'day')}`;
+      }
+      return `${column.name} is ${raw.trim()}`;
     }
     const cache = this.labelCaches[index] as Map<string, string>;
     let label = cache.get(raw);
@@ -203,6 +265,10 @@ export class RecordScorer {
     }
     return text;
   }
+}
+
+function plural(count: number, unit: string): string {
+  return `${count.toLocaleString('en-US')} ${unit}${count === 1 ? '' : 's'}`;
 }
 
 /** Indexes of the `count` largest contributions by size, largest first. */

@@ -4,8 +4,11 @@ import { describe, expect, it } from 'vitest';
 import {
   crossCalibratedProbabilities,
   outOfFoldLogits,
+  seededRandom,
   stratifiedFolds,
 } from './cross-validation.js';
+import { readLabelledDataset } from './dataset.js';
+import { buildDesign } from './design.js';
 import { calibrationTable } from './metrics.js';
 import { loadModel, parseModel, serialiseModel, shippedModelPath } from './model-file.js';
 import { telcoPath, telcoSubset } from './test-support/telco.js';
@@ -14,16 +17,16 @@ import { trainModel } from './train.js';
 const quick = { folds: 3, repeats: 1, l2Grid: [1, 10] } as const;
 
 describe('training', () => {
-  it('is deterministic: the same data gives the same model file, byte for byte', () => {
-    const dataset = telcoSubset(1200);
+  it('is deterministic: the same data gives the same model file, byte for byte', async () => {
+    const dataset = await telcoSubset(1200);
     const first = serialiseModel(trainModel(dataset, { name: 'a', ...quick }));
-    const second = serialiseModel(trainModel(telcoSubset(1200), { name: 'a', ...quick }));
+    const second = serialiseModel(trainModel(await telcoSubset(1200), { name: 'a', ...quick }));
     expect(second).toBe(first);
     expect(createHash('sha256').update(first).digest('hex')).toHaveLength(64);
   });
 
-  it('never uses the identifier or the label, and keeps engineered features only on gain', () => {
-    const model = trainModel(telcoSubset(1200), { name: 'b', ...quick });
+  it('never uses the identifier or the label, and keeps engineered features only on gain', async () => {
+    const model = trainModel(await telcoSubset(1200), { name: 'b', ...quick });
     const names = model.columns.map((column) => column.name);
     expect(names).not.toContain('customerID');
     expect(names).not.toContain('Churn');
@@ -34,16 +37,53 @@ describe('training', () => {
     expect(parseModel(serialiseModel(model), 'memory')).toEqual(model);
   });
 
-  it('gives calibrated out-of-fold probabilities', () => {
-    const dataset = telcoSubset(3000);
+  it('gives calibrated out-of-fold probabilities', async () => {
+    const dataset = await telcoSubset(3000);
     const assignment = stratifiedFolds(dataset.labels, 5, 11);
-    const plan = { transforms: new Map(), l2: 1 };
-    const logits = outOfFoldLogits(dataset, plan, assignment, 5);
+    const all = Int32Array.from(dataset.labels, (_, row) => row);
+    const { design } = buildDesign(dataset, new Map(), all);
+    const { logits } = outOfFoldLogits(design, dataset.labels, assignment, 5, 1);
     const probabilities = crossCalibratedProbabilities(logits, dataset.labels, assignment, 5);
     for (const bin of calibrationTable(dataset.labels, probabilities)) {
       if (bin.rows >= 100)
         expect(Math.abs(bin.meanPredicted - bin.observedRate)).toBeLessThan(0.08);
     }
+  });
+});
+
+describe('training at scale', () => {
+  it('trains on 300,000 rows streamed in chunks: nothing grows the stack with the row count', async () => {
+    const random = seededRandom(3);
+    const chunks = function* () {
+      yield 'Seats,Plan,Last Login,Churn\n';
+      for (let chunk = 0; chunk < 30; chunk++) {
+        let text = '';
+        for (let i = 0; i < 10_000; i++) {
+          const seats = Math.floor(random() * 200);
+          const plan = ['Basic', 'Pro', 'Team'][Math.floor(random() * 3)] as string;
+          const idle = Math.floor(random() * 60);
+          const logit = -1.5 + 0.05 * idle - 0.01 * seats + (plan === 'Basic' ? 0.8 : 0);
+          const churned = random() < 1 / (1 + Math.exp(-logit));
+          text += `${seats},${plan},2026-10-${String(31 - (idle % 30)).padStart(2, '0')},${churned ? 'Yes' : 'No'}\n`;
+        }
+        yield text;
+      }
+    };
+    const dataset = await readLabelledDataset(chunks, {
+      labelColumn: 'Churn',
+      asOfDays: Date.UTC(2026, 10, 30) / 86_400_000,
+    });
+    const model = trainModel(dataset, {
+      name: 'big',
+      folds: 2,
+      repeats: 1,
+      l2Grid: [1],
+      engineer: false,
+    });
+    expect(model.training.rows).toBe(300_000);
+    expect(model.training.asOf).toBe('2026-11-30T00:00:00.000Z');
+    expect(model.columns.map((column) => column.name)).toEqual(['Seats', 'Plan', 'Last Login']);
+    expect(model.training.crossValidation.mean.rocAuc).toBeGreaterThan(0.65);
   });
 });
 

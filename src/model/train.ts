@@ -6,13 +6,12 @@ import { fitPlatt } from './calibration.js';
 import {
   crossCalibratedProbabilities,
   evaluate,
-  type FeaturePlan,
   outOfFoldLogits,
   stratifiedFolds,
 } from './cross-validation.js';
-import type { LabelledDataset } from './dataset.js';
-import { fitEncoder, withWeights } from './encoder.js';
-import { fitLogistic } from './logistic.js';
+import type { LabelledDataset, NumericColumn } from './dataset.js';
+import { buildDesign, contributionSpread, toModelColumns } from './design.js';
+import { fitPacked } from './logistic.js';
 import { logLoss } from './metrics.js';
 import {
   type Evaluation,
@@ -34,6 +33,8 @@ export interface TrainOptions {
   engineer?: boolean;
   /** Smallest drop in out-of-fold log loss for an engineered feature to be kept. */
   minGain?: number;
+  /** Rows to choose the penalty and features on (a stratified sample of larger files). */
+  selectionRows?: number;
   /** Reports progress of the slow steps. */
   onProgress?: (message: string) => void;
 }
@@ -41,17 +42,89 @@ export interface TrainOptions {
 const CANDIDATE_TRANSFORMS: readonly NumericTransform[] = ['log1p', 'sqrt', 'square'];
 /** Seeds for selection and reporting differ, so the reported folds are not the tuned ones. */
 const SELECTION_SEED = 7919;
+/**
+ * Rows the penalty and the engineered features are chosen on. Past a few tens of thousands of
+ * rows the choice no longer changes (the penalty matters less and less), while every candidate
+ * costs a full cross-validation: larger files are subsampled, stratified, for the choice only.
+ */
+export const SELECTION_ROWS = 50_000;
+
+const DAY_MS = 86_400_000;
 
 /** Customers at or above this calibrated probability are more likely than not to churn. */
 const HIGH_RISK_PROBABILITY = 0.5;
 
-function selectionLoss(dataset: LabelledDataset, plan: FeaturePlan, folds: number): number {
-  const assignment = stratifiedFolds(dataset.labels, folds, SELECTION_SEED);
-  const logits = outOfFoldLogits(dataset, plan, assignment, folds);
-  return logLoss(
-    dataset.labels,
-    crossCalibratedProbabilities(logits, dataset.labels, assignment, folds),
-  );
+/** Every row of the dataset, or a stratified seeded sample of `limit` of them, in row order. */
+export function selectionRows(labels: Float64Array, limit: number, seed: number): Int32Array {
+  if (labels.length <= limit) return Int32Array.from(labels, (_, row) => row);
+  // Fold 0 of a k-fold split is a stratified sample of ~n/k rows; take enough folds' worth.
+  const parts = Math.ceil(labels.length / limit);
+  const assignment = stratifiedFolds(labels, parts, seed);
+  const rows: number[] = [];
+  assignment.forEach((part, row) => {
+    if (part === 0) rows.push(row);
+  });
+  return Int32Array.from(rows);
+}
+
+interface Selection {
+  dataset: LabelledDataset;
+  rows: Int32Array;
+  labels: Float64Array;
+  assignment: Int32Array;
+  folds: number;
+}
+
+/** Cross-validated, cross-calibrated log loss of one candidate on the selection rows. */
+function selectionLoss(
+  selection: Selection,
+  transforms: ReadonlyMap<string, readonly NumericTransform[]>,
+  l2: number,
+  start?: Float64Array,
+): { loss: number; last: Float64Array } {
+  const { design } = buildDesign(selection.dataset, transforms, selection.rows);
+  const { labels, assignment, folds } = selection;
+  const { logits, last } = outOfFoldLogits(design, labels, assignment, folds, l2, start);
+  return {
+    loss: logLoss(labels, crossCalibratedProbabilities(logits, labels, assignment, folds)),
+    last,
+  };
+}
+
+function chooseTransforms(
+  selection: Selection,
+  numericColumns: readonly NumericColumn[],
+  plain: Map<string, NumericTransform[]>,
+  l2: number,
+  startLoss: number,
+  minGain: number,
+  progress: (message: string) => void,
+): {
+  transforms: Map<string, NumericTransform[]>;
+  engineered: ModelFile['training']['engineered'];
+} {
+  const transforms = new Map(plain);
+  const engineered: ModelFile['training']['engineered'] = [];
+  let currentLoss = startLoss;
+  for (const column of numericColumns) {
+    let nonNegative = true;
+    for (const x of column.values) if (x < 0) nonNegative = false;
+    for (const transform of CANDIDATE_TRANSFORMS) {
+      if ((transform === 'log1p' || transform === 'sqrt') && !nonNegative) continue;
+      const trial = new Map(transforms);
+      trial.set(column.name, [...(transforms.get(column.name) ?? []), transform]);
+      const { loss } = selectionLoss(selection, trial, l2);
+      const gain = currentLoss - loss;
+      const kept = gain >= minGain;
+      progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
+      engineered.push({ column: column.name, transform, kept, gain });
+      if (kept) {
+        transforms.set(column.name, trial.get(column.name) as NumericTransform[]);
+        currentLoss = loss;
+      }
+    }
+  }
+  return { transforms, engineered };
 }
 
 export function trainModel(dataset: LabelledDataset, options: TrainOptions): ModelFile {
@@ -60,85 +133,99 @@ export function trainModel(dataset: LabelledDataset, options: TrainOptions): Mod
   const minGain = options.minGain ?? 0.0005;
   const progress = options.onProgress ?? (() => {});
   const numericColumns = dataset.columns.filter((column) => column.kind === 'numeric');
+  const n = dataset.labels.length;
 
-  // 1. The penalty, on the plain features.
+  // 1. The penalty, on the plain features, on (a sample of) the rows; each penalty's folds start
+  //    from the previous penalty's solution.
+  const rows = selectionRows(
+    dataset.labels,
+    options.selectionRows ?? SELECTION_ROWS,
+    SELECTION_SEED,
+  );
+  const labels = Float64Array.from(rows, (row) => dataset.labels[row] as number);
+  const selection: Selection = {
+    dataset,
+    rows,
+    labels,
+    assignment: stratifiedFolds(labels, folds, SELECTION_SEED),
+    folds,
+  };
+  if (rows.length < n) progress(`choosing the penalty and features on ${rows.length} of ${n} rows`);
   const plain = new Map<string, NumericTransform[]>(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
   let best = { l2: 1, loss: Number.POSITIVE_INFINITY };
+  let warm: Float64Array | undefined;
   for (const l2 of options.l2Grid ?? [0.1, 0.3, 1, 3, 10]) {
-    const loss = selectionLoss(dataset, { transforms: plain, l2 }, folds);
+    const { loss, last } = selectionLoss(selection, plain, l2, warm);
+    warm = last;
     progress(`l2 ${l2}: out-of-fold log loss ${loss.toFixed(5)}`);
     if (loss < best.loss) best = { l2, loss };
   }
   const l2 = best.l2;
 
   // 2. Engineered features, greedily: each candidate is kept only if it lowers the loss.
-  const transforms = new Map(plain);
-  const engineered: ModelFile['training']['engineered'] = [];
-  let currentLoss = best.loss;
-  if (options.engineer ?? true) {
-    for (const column of numericColumns) {
-      const values = column.values.filter((x) => !Number.isNaN(x));
-      const nonNegative = values.every((x) => x >= 0);
-      for (const transform of CANDIDATE_TRANSFORMS) {
-        if ((transform === 'log1p' || transform === 'sqrt') && !nonNegative) continue;
-        const trial = new Map(transforms);
-        trial.set(column.name, [...(transforms.get(column.name) ?? []), transform]);
-        const loss = selectionLoss(dataset, { transforms: trial, l2 }, folds);
-        const gain = currentLoss - loss;
-        const kept = gain >= minGain;
-        progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
-        engineered.push({ column: column.name, transform, kept, gain });
-        if (kept) {
-          transforms.set(column.name, trial.get(column.name) as NumericTransform[]);
-          currentLoss = loss;
-        }
-      }
-    }
-  }
-  const plan: FeaturePlan = { transforms, l2 };
+  const { transforms, engineered } =
+    (options.engineer ?? true)
+      ? chooseTransforms(selection, numericColumns, plain, l2, best.loss, minGain, progress)
+      : { transforms: plain, engineered: [] };
 
-  // 3. Reported metrics: repeated k-fold with fresh seeds; calibration from the pooled OOF logits.
-  const base = dataset.labels.reduce((sum, label) => sum + label, 0) / dataset.labels.length;
+  // 3. Reported metrics on every row: repeated k-fold with fresh seeds; calibration from the
+  //    pooled out-of-fold logits.
+  const allRows = Int32Array.from(dataset.labels, (_, row) => row);
+  const fitted = buildDesign(dataset, transforms, allRows);
+  const base = dataset.labels.reduce((sum, label) => sum + label, 0) / n;
   const tiers = { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
   const evaluations: Evaluation[] = [];
-  const pooledLogits: number[] = [];
-  const pooledLabels: number[] = [];
+  const pooledLogits = new Float64Array(n * repeats);
+  const pooledLabels = new Float64Array(n * repeats);
+  warm = undefined;
   for (let repeat = 0; repeat < repeats; repeat++) {
     const assignment = stratifiedFolds(dataset.labels, folds, repeat + 1);
-    const logits = outOfFoldLogits(dataset, plan, assignment, folds);
+    const { logits, last } = outOfFoldLogits(
+      fitted.design,
+      dataset.labels,
+      assignment,
+      folds,
+      l2,
+      warm,
+    );
+    warm = last;
     const probabilities = crossCalibratedProbabilities(logits, dataset.labels, assignment, folds);
     evaluations.push(evaluate(dataset.labels, probabilities, tiers));
-    pooledLogits.push(...logits);
-    pooledLabels.push(...dataset.labels);
+    pooledLogits.set(logits, repeat * n);
+    pooledLabels.set(dataset.labels, repeat * n);
     progress(`repeat ${repeat + 1}: ROC AUC ${evaluations.at(-1)?.rocAuc.toFixed(4)}`);
   }
-  const calibration = fitPlatt(Float64Array.from(pooledLogits), Float64Array.from(pooledLabels));
+  const calibration = fitPlatt(pooledLogits, pooledLabels);
   const mean = (pick: (e: (typeof evaluations)[number]) => number) =>
     evaluations.reduce((sum, e) => sum + pick(e), 0) / evaluations.length;
 
   // 4. The final model on every row.
-  const allRows = Int32Array.from(dataset.labels, (_, row) => row);
-  const encoder = fitEncoder(dataset, transforms, allRows);
-  const fit = fitLogistic(encoder.encode(allRows), dataset.labels, { l2 });
-  const columns = withWeights(encoder.columns, fit.weights).map((column) => ({
-    ...column,
-    synonyms: synonymsFor(column.name),
-  }));
-
+  const beta = fitPacked(fitted.design, dataset.labels, { l2, ...(warm ? { start: warm } : {}) });
+  const { intercept, columns } = toModelColumns(fitted, beta);
+  const spread = contributionSpread(fitted, beta);
   return {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
     name: options.name,
     label: dataset.labelColumn,
-    intercept: fit.intercept,
-    columns,
+    intercept,
+    columns: columns.map((column) => ({ ...column, synonyms: synonymsFor(column.name) })),
     calibration,
     tiers,
     training: {
-      rows: dataset.labels.length,
-      positives: dataset.labels.reduce((sum, label) => sum + label, 0),
+      rows: n,
+      positives: dataset.label.positives,
+      ...(columns.some((column) => column.kind === 'numeric' && column.source?.kind === 'date')
+        ? { asOf: new Date(dataset.asOfDays * DAY_MS).toISOString() }
+        : {}),
+      label: { positiveKeys: dataset.label.positiveKeys, rule: dataset.label.rule },
+      unlabelledRows: dataset.unlabelledRows,
+      importance: columns.map((column, c) => ({
+        column: column.name,
+        spread: spread[c] as number,
+      })),
       fingerprint: dataset.fingerprint,
       l2,
       skippedColumns: dataset.skipped,

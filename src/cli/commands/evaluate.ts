@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import { evaluateModel } from '../../model/evaluate.js';
 import { loadModel } from '../../model/model-file.js';
+import { AS_OF_FLAGS, AS_OF_HELP, asOfDays } from './as-of.js';
 import { formatEvaluation } from './model-output.js';
 import { openInput } from './score.js';
 
@@ -9,6 +10,7 @@ interface EvaluateFlags {
   label: string;
   model: string;
   json?: boolean;
+  asOf?: string;
 }
 
 export function registerEvaluateCommand(program: Command): void {
@@ -19,10 +21,13 @@ export function registerEvaluateCommand(program: Command): void {
     .requiredOption('--label <column>', 'the column that says whether the customer churned')
     .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
     .option('--json', 'print the metrics as JSON on stdout')
+    .option(AS_OF_FLAGS, AS_OF_HELP)
     .action(async (file: string, flags: EvaluateFlags) => {
       const model = await loadModel(flags.model);
       await openInput(file);
-      const evaluation = await evaluateModel(createReadStream(file), model, flags.label);
+      const evaluation = await evaluateModel(createReadStream(file), model, flags.label, {
+        asOfDays: await asOfDays(file, flags.asOf),
+      });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
         return;

@@ -8,6 +8,7 @@ import { loadModel } from '../../model/model-file.js';
 import { scoreCsvStreamParallel } from '../../model/score-parallel.js';
 import type { ScoreSummary } from '../../model/score-stream.js';
 import { UsageError } from '../errors.js';
+import { AS_OF_FLAGS, AS_OF_HELP, asOfDays } from './as-of.js';
 import { createProgressBar } from './progress.js';
 
 interface ScoreFlags {
@@ -15,6 +16,7 @@ interface ScoreFlags {
   model: string;
   json?: boolean;
   workers?: number;
+  asOf?: string;
 }
 
 function wholeNumber(value: string): number {
@@ -88,6 +90,7 @@ export function registerScoreCommand(program: Command): void {
     .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
     .option('--json', 'print the summary as JSON on stdout (needs -o)')
     .option('--workers <n>', 'scoring threads (default: up to 2; 1 scores in-process)', wholeNumber)
+    .option(AS_OF_FLAGS, AS_OF_HELP)
     .action(async (file: string, flags: ScoreFlags) => {
       if (flags.json && !flags.output) {
         throw new UsageError(
@@ -110,6 +113,7 @@ export function registerScoreCommand(program: Command): void {
       try {
         summary = await scoreCsvStreamParallel(input, output, model, {
           workers: flags.workers ?? Math.min(2, availableParallelism()),
+          asOfDays: await asOfDays(file, flags.asOf),
           onProgress: ({ rows, bytes }) => progress.update(rows, bytes),
         });
         if (partial && flags.output) {

@@ -5,10 +5,13 @@ import { readLabelledCsv } from '../../model/dataset.js';
 import { serialiseModel } from '../../model/model-file.js';
 import { trainModel } from '../../model/train.js';
 import { UsageError } from '../errors.js';
+import { AS_OF_FLAGS, AS_OF_HELP, asOfDays } from './as-of.js';
 import { formatEvaluation } from './model-output.js';
 
 interface TrainFlags {
   label: string;
+  positiveValue?: string;
+  asOf?: string;
   output?: string;
   name?: string;
   json?: boolean;
@@ -20,11 +23,20 @@ export function registerTrainCommand(program: Command): void {
     .description('Train a churn model on a labelled CSV and print its cross-validated metrics.')
     .argument('<labelled.csv>', 'customer CSV with a yes/no churn column')
     .requiredOption('--label <column>', 'the column that says whether the customer churned')
+    .option(
+      '--positive-value <value>',
+      'the label value that means churned (default: Yes/True/1, or a word such as Churned)',
+    )
+    .option(AS_OF_FLAGS, AS_OF_HELP)
     .option('-o, --output <model.json>', 'where to write the model file')
     .option('--name <name>', 'model name stored in the file (default: the output file name)')
     .option('--json', 'print the metrics as JSON on stdout')
     .action(async (file: string, flags: TrainFlags) => {
-      const dataset = await readLabelledCsv(file, flags.label);
+      const dataset = await readLabelledCsv(file, {
+        labelColumn: flags.label,
+        ...(flags.positiveValue === undefined ? {} : { positiveValue: flags.positiveValue }),
+        asOfDays: await asOfDays(file, flags.asOf),
+      });
       const verbose = process.stderr.isTTY === true && !flags.json;
       const name = flags.name ?? (flags.output ? path.basename(flags.output, '.json') : 'model');
       const model = trainModel(dataset, {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CsvParser } from '../csv-reader.js';
-import { datasetFromRecords, type LabelledDataset } from '../dataset.js';
+import { csvLine } from '../csv-writer.js';
+import { datasetFromText, type LabelledDataset } from '../dataset.js';
 
 export const telcoPath = fileURLToPath(
   new URL('../../../data/telco-customer-churn.csv', import.meta.url),
@@ -16,7 +17,10 @@ export function telcoRecords(): { headers: string[]; rows: string[][] } {
 }
 
 /** The first `rows` Telco customers as a training set (small, so tests stay quick). */
-export function telcoSubset(rows: number): LabelledDataset {
+export function telcoSubset(rows: number): Promise<LabelledDataset> {
   const telco = telcoRecords();
-  return datasetFromRecords(telco.headers, telco.rows.slice(0, rows), 'Churn', 'test-subset');
+  const text = [telco.headers, ...telco.rows.slice(0, rows)]
+    .map((record) => csvLine(record))
+    .join('');
+  return datasetFromText(text, { labelColumn: 'Churn', asOfDays: 0 });
 }
