@@ -5,68 +5,22 @@
  *
  * Options: --rows <n> (default 1000000), --repeats <n> (default 3).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { generateTelcoCsv } from './generate.js';
+import { createReadStream } from 'node:fs';
+import {
+  buildDist,
+  ensurePython,
+  ensureTelcoCsv,
+  log,
+  measure as measureCommand,
+  median,
+  numberFlag,
+  python,
+  root,
+} from '../support.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const work = `${root}bench/.work/score/`;
-const python = '/usr/bin/python3';
-
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  const value = at === -1 ? fallback : Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a whole number`);
-  return value;
-}
-
-const rows = flag('rows', 1_000_000);
-const repeats = flag('repeats', 3);
-const log = (message: string) => process.stderr.write(`${message}\n`);
-
-async function ensureInput(): Promise<string> {
-  mkdirSync(work, { recursive: true });
-  const file = `${work}telco-${rows}.csv`;
-  const stamp = `${file}.json`;
-  const expected = JSON.stringify({
-    rows,
-    generator: readFileSync(`${root}bench/score/generate.ts`, 'utf8').length,
-  });
-  if (!existsSync(file) || !existsSync(stamp) || readFileSync(stamp, 'utf8') !== expected) {
-    log(`generating ${rows.toLocaleString('en-US')} rows → ${file}`);
-    await generateTelcoCsv(`${root}data/telco-customer-churn.csv`, file, rows);
-    writeFileSync(stamp, expected);
-  }
-  return file;
-}
-
-function ensurePython(): void {
-  const check = () =>
-    spawnSync(python, ['-c', 'import pandas, sklearn'], { stdio: 'ignore' }).status === 0;
-  if (check()) return;
-  log('installing python3-pandas and python3-sklearn (Debian packages) for the peer');
-  execFileSync('apt-get', ['update'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', 'python3-pandas', 'python3-sklearn'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  if (!check()) throw new Error(`${python} still cannot import pandas and sklearn`);
-}
-
-function build(): void {
-  // Emits even if another module has a type error; what matters here is the scorer's build.
-  spawnSync(
-    process.execPath,
-    [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (const file of ['dist/cli/main.js', 'dist/model/score-worker.js']) {
-    if (!existsSync(`${root}${file}`)) throw new Error(`the build did not produce ${file}`);
-  }
-}
+const rows = numberFlag('rows', 1_000_000);
+const repeats = numberFlag('repeats', 3);
 
 interface Run {
   wallSeconds: number;
@@ -75,25 +29,15 @@ interface Run {
   pipelineSeconds?: number;
 }
 
-/** Runs a command under /usr/bin/time for its wall time and peak RSS. */
+/** Runs a command under /usr/bin/time for its wall time and peak RSS; throws if it fails. */
 function measure(command: string[]): { run: Run; stdout: string } {
-  const timing = `${work}time.txt`;
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timing, ...command], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 1 << 24,
-  });
-  if (result.status !== 0) {
-    throw new Error(`${command.join(' ')} failed (${result.status}):\n${result.stderr}`);
+  const measured = measureCommand(command, { timingFile: `${work}time.txt` });
+  if (!measured.ok) {
+    throw new Error(`${command.join(' ')} failed (${measured.failure}):\n${measured.stderr}`);
   }
-  const [seconds, kilobytes] = readFileSync(timing, 'utf8')
-    .trim()
-    .split(/\s+/)
-    .slice(-2)
-    .map(Number);
   return {
-    run: { wallSeconds: seconds as number, peakRssMb: (kilobytes as number) / 1024 },
-    stdout: result.stdout,
+    run: { wallSeconds: measured.wallSeconds, peakRssMb: measured.peakRssMb },
+    stdout: measured.stdout,
   };
 }
 
@@ -105,15 +49,11 @@ async function countLines(file: string): Promise<number> {
   return lines;
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-};
-
 async function main(): Promise<void> {
-  const input = await ensureInput();
+  const input = await ensureTelcoCsv(work, rows);
   ensurePython();
-  build();
+  // Emits even if another module has a type error; what matters here is the scorer's build.
+  buildDist(['dist/cli/main.js', 'dist/model/score-worker.js']);
   const ours: Run[] = [];
   const peer: Run[] = [];
   for (let repeat = 1; repeat <= repeats; repeat++) {
