@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { telcoPath } from '../model/test-support/telco.js';
 import { runCli } from './test-support/run-cli.js';
@@ -57,6 +58,18 @@ describe('churnline score, train and evaluate', () => {
         ['train', small, '--label', 'Left'],
         /^churnline: the label column "Left" is not in the file\./,
       ],
+      [
+        ['train', small, '--label', 'Churn', '--as-of', '31/12/2026'],
+        /^churnline: --as-of: .*YYYY-MM-DD/,
+      ],
+      [
+        ['mapping', small, '--map', 'tenure'],
+        /^churnline: --map "tenure": write it as <model input>=<your column>\.$/,
+      ],
+      [
+        ['mapping', small, '--map', 'tenure=Months'],
+        /^churnline: the column "Months" chosen for tenure is not in the file\./,
+      ],
     ];
     // Independent processes: run them side by side to keep the test quick.
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
@@ -68,6 +81,26 @@ describe('churnline score, train and evaluate', () => {
     }
     expect(existsSync(path.join(dir, 'x.csv'))).toBe(false);
     expect(existsSync(path.join(dir, 'x.csv.partial'))).toBe(false);
+  });
+
+  it('checks a file against a model: which column feeds each input, and how its values read', async () => {
+    const saas = fileURLToPath(new URL('../../data/saas-customers.csv', import.meta.url));
+    const poor = await runCli(['mapping', saas]);
+    expect(poor.code).toBe(0);
+    expect(poor.stdout).toMatch(/^POOR: The file carries only \d+% of what this model relies on/);
+    expect(poor.stdout).toMatch(/MonthlyCharges +\d+\.\d% +— none \(closest: MRR \(\$\)\)/);
+
+    const renamed = file('renamed.csv', readFileSync(small, 'utf8').replace('tenure', 'Months'));
+    const chosen = await runCli(['mapping', renamed, '--map', 'tenure=Months', '--json']);
+    expect(chosen.code).toBe(0);
+    const report = JSON.parse(chosen.stdout);
+    expect(report.verdict).toBe('good');
+    expect(report.inputs.find((fit: { input: string }) => fit.input === 'tenure')).toMatchObject({
+      column: 'Months',
+      matchedBy: 'override',
+      present: 400,
+      parsed: 400,
+    });
   });
 
   it('trains a model, prints its CV metrics, and evaluates it', async () => {

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerMappingCommand } from './commands/mapping.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerScoreCommand(program);
   registerTrainCommand(program);
   registerEvaluateCommand(program);
+  registerMappingCommand(program);
   return program;
 }
 
