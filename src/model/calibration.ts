@@ -12,8 +12,10 @@ export interface PlattCalibration {
  * L2 penalty puts on the model's own logits without ever seeing a row's own prediction.
  */
 export function fitPlatt(logits: Float64Array, labels: Float64Array): PlattCalibration {
+  // Out-of-fold logits are nearly calibrated already: start from the identity.
   const fit = fitLogistic({ rows: logits.length, columns: 1, values: logits }, labels, {
     l2: 0,
+    start: Float64Array.of(0, 1),
   });
   return { method: 'platt', slope: fit.weights[0] as number, intercept: fit.intercept };
 }

@@ -17,7 +17,7 @@ export interface LogisticFit {
   weights: Float64Array;
 }
 
-export type LogisticOptions = Omit<PackedFitOptions, 'rows' | 'start'>;
+export type LogisticOptions = Omit<PackedFitOptions, 'rows'>;
 
 export function sigmoid(logit: number): number {
   return logit >= 0 ? 1 / (1 + Math.exp(-logit)) : Math.exp(logit) / (1 + Math.exp(logit));
@@ -155,6 +155,8 @@ function evaluateAt(
 
 /** A step that shrinks by less than this against the previous one asks for a fresh Hessian. */
 const CHORD_CONTRACTION = 0.25;
+/** Coefficients up to which every step is a full Newton step (Platt scaling has two). */
+const SMALL_SYSTEM = 4;
 
 /**
  * Fits `P(y=1) = sigmoid(intercept + x·w)` on a packed design, minimising log loss + l2/2 · |w|².
@@ -200,7 +202,8 @@ export function fitPacked(
     accepted = { beta: Float64Array.from(beta), step, loss };
     for (let i = 0; i < size; i++) beta[i] = (beta[i] as number) + (step[i] as number);
     if (largest < tolerance) break;
-    refresh = !fresh && largest > CHORD_CONTRACTION * previousLargest;
+    // With a handful of features a Hessian costs no more than a gradient: always take it.
+    refresh = size <= SMALL_SYSTEM || (!fresh && largest > CHORD_CONTRACTION * previousLargest);
     previousLargest = largest;
     scale = 1;
   }
