@@ -19,7 +19,7 @@ import { ScoringPool } from './jobs/scoring-pool.js';
 import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './jobs/signing-keys.js';
 import { JobWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
-import { loadModel, SHIPPED_MODELS } from './model/model-file.js';
+import { loadModel, type ModelFile, SHIPPED_MODELS } from './model/model-file.js';
 import { Alarms, webhookNotifier } from './monitor/alarms.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
@@ -270,8 +270,10 @@ function openSigningKeys(config: Config): SigningKeyring {
 
 async function shippedModelCatalog(): Promise<ModelCatalog> {
   const models: ModelInfo[] = [];
+  const files = new Map<string, ModelFile>();
   for (const id of SHIPPED_MODELS) {
     const model = await loadModel(id);
+    files.set(id, model);
     const cv = model.training.crossValidation;
     models.push({
       id,
@@ -286,5 +288,5 @@ async function shippedModelCatalog(): Promise<ModelCatalog> {
       requiredColumns: model.columns.map((column) => column.name),
     });
   }
-  return { list: () => models, has: (id) => models.some((m) => m.id === id) };
+  return { list: () => models, get: (id) => files.get(id) };
 }

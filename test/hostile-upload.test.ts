@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_RECORD_CHARS, readCsvRecords } from '../src/model/csv-reader.js';
 import {
   authorised,
+  postPrediction,
   type RunningService,
   startService,
   submitCsv,
@@ -265,16 +266,16 @@ describe('hostile uploads', () => {
       await waitForStatus(service.url, token, scored.predictionId, ['completed', 'failed']),
     ).toMatchObject({ status: 'completed', rowsScored: 3 });
 
+    // A file with none of the model's inputs is refused before anything is queued.
     const unknown = `${extra.join(',')}\n${extra.map(() => '1').join(',')}\n`;
-    const failed = await submitCsv(service, token, unknown);
-    const done = await waitForStatus(service.url, token, failed.predictionId, [
-      'completed',
-      'failed',
-    ]);
-    const error = done.error as { code: string; message: string };
-    expect(error.code).toBe('invalid_csv');
+    const uploaded = await upload(service.url, token, unknown);
+    const { id: uploadId } = (await uploaded.json()) as { id: string };
+    const refused = await postPrediction(service.url, token, uploadId);
+    expect(refused.status).toBe(422);
+    const { error } = (await refused.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe('no_fit');
     expect(error.message).toMatch(
-      /^The file could not be scored: the file lacks 19 required columns: gender; .* Found: "extra_0", .*"extra_39" and 9,960 more\.$/,
+      /^None of the inputs of model "telco-v1" could be read from this file/,
     );
     expect(error.message.length).toBeLessThan(1000);
   });

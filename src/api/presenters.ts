@@ -52,6 +52,7 @@ function presentSummary(stored: string): SummaryView {
     ...summary,
     probabilityHistogram: summary.probabilityHistogram ?? null,
     revenue: summary.revenue ?? null,
+    missingInputs: summary.missingInputs ?? [],
   };
 }
 

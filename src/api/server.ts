@@ -27,6 +27,7 @@ import { type ModelCatalog, registerModelRoutes } from './models/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
 import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
+import { registerMappingRoutes } from './uploads/mapping-routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
 
@@ -121,6 +122,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         request.userId = (await deps.authenticate(request.headers.authorization)).userId;
       });
       registerUploadRoutes(v1, deps);
+      registerMappingRoutes(v1, deps);
       registerPredictionRoutes(v1, deps);
       registerModelRoutes(v1, deps);
     },

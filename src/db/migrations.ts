@@ -121,6 +121,23 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
           .execute();
       },
     },
+    '0004_column_mappings_prediction_options': {
+      // A user's choice of column per model input, per upload and model (PUT .../mapping), and
+      // what a prediction was asked to score with, fixed when it was created.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('column_mappings')
+          .addColumn('upload_id', 'text', (c) => c.notNull())
+          .addColumn('model_id', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('overrides', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('column_mappings_pk', ['upload_id', 'model_id'])
+          .execute();
+        // Null for predictions from before: every input by name, the upload's time as the as-of.
+        await db.schema.alterTable('predictions').addColumn('scoring_options', 'text').execute();
+      },
+    },
   };
 }
 

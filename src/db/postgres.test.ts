@@ -44,6 +44,7 @@ describe('openPostgresDatabase', () => {
       '0001_uploads_predictions_outbox',
       '0002_predictions_rows_index_key',
       '0003_uploads_state',
+      '0004_column_mappings_prediction_options',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

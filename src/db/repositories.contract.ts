@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { findColumnOverrides, saveColumnOverrides } from './column-mappings.js';
 import type { Db } from './connect.js';
 import {
   addToOutbox,
@@ -242,6 +243,44 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect(await claimAbandonedUploads(db, nowIso())).toBe(0);
         expect(await uploadsToRemove(db, 10)).toEqual([]);
         expect(await db.selectFrom('uploads').select('id').execute()).toEqual([]);
+      });
+    });
+
+    describe('column mappings', () => {
+      it('are per user, upload and model; replaced whole; cleared by an empty set', async () => {
+        const { uploadId } = await seed('alice');
+        const key = { userId: 'alice', uploadId, modelId: 'telco-v1' };
+        expect(await findColumnOverrides(db, 'alice', uploadId, 'telco-v1')).toEqual({});
+        await saveColumnOverrides(db, key, { tenure: 'Months', MonthlyCharges: 'MRR ($)' });
+        await saveColumnOverrides(db, { ...key, modelId: 'other' }, { tenure: 'Age' });
+        expect(await findColumnOverrides(db, 'alice', uploadId, 'telco-v1')).toEqual({
+          tenure: 'Months',
+          MonthlyCharges: 'MRR ($)',
+        });
+        expect(await findColumnOverrides(db, 'bob', uploadId, 'telco-v1')).toEqual({});
+        await saveColumnOverrides(db, key, { tenure: 'Tenure (months)' });
+        expect(await findColumnOverrides(db, 'alice', uploadId, 'telco-v1')).toEqual({
+          tenure: 'Tenure (months)',
+        });
+        await saveColumnOverrides(db, key, {});
+        expect(await findColumnOverrides(db, 'alice', uploadId, 'telco-v1')).toEqual({});
+        expect(await findColumnOverrides(db, 'alice', uploadId, 'other')).toEqual({
+          tenure: 'Age',
+        });
+      });
+
+      it("keep a prediction's scoring options as they were when it was made", async () => {
+        const { id } = await seed('alice');
+        expect((await findPrediction(db, 'alice', id))?.scoring_options).toBeNull();
+        const options = { asOf: '2026-11-30T00:00:00.000Z', overrides: { tenure: 'Months' } };
+        await db
+          .updateTable('predictions')
+          .set({ scoring_options: JSON.stringify(options) })
+          .where('id', '=', id)
+          .execute();
+        expect(JSON.parse((await findPrediction(db, 'alice', id))?.scoring_options ?? '')).toEqual(
+          options,
+        );
       });
     });
 

@@ -51,6 +51,27 @@ export interface PredictionsTable {
   updated_at: Timestamp;
   /** Soft delete, so a job still in the queue can tell "deleted by its owner" from "forged". */
   deleted_at: Timestamp | null;
+  /** JSON ScoringOptions, fixed at creation; null for predictions from before they existed. */
+  scoring_options: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** How a prediction scores its file, decided when it is created (the fit check and the user's choices). */
+export interface ScoringOptions {
+  /** Model input → the file's column, as the user chose. */
+  overrides?: Record<string, string>;
+  /** Score although some inputs have no column (each counts as an average customer's). */
+  allowMissingInputs?: boolean;
+  /** Dates in the file count back from this instant: the upload's time. */
+  asOf: Timestamp;
+}
+
+export interface ColumnMappingsTable {
+  upload_id: string;
+  model_id: string;
+  user_id: string;
+  /** JSON object: model input → the file's column. */
+  overrides: string;
+  updated_at: Timestamp;
 }
 
 export interface OutboxTable {
@@ -68,6 +89,7 @@ export interface Database {
   uploads: UploadsTable;
   predictions: PredictionsTable;
   outbox: OutboxTable;
+  column_mappings: ColumnMappingsTable;
 }
 
 export type Upload = Selectable<UploadsTable>;

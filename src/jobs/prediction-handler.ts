@@ -7,7 +7,7 @@ import {
   startAttempt,
   TERMINAL_STATUSES,
 } from '../db/predictions.js';
-import type { Prediction } from '../db/schema.js';
+import type { Prediction, ScoringOptions } from '../db/schema.js';
 import { resultKey, rowsIndexKey } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
@@ -21,6 +21,7 @@ import {
   type SigningKeyring,
 } from './message.js';
 import type { Scorer } from './scoring-pool.js';
+import type { TaskScoring } from './scoring-protocol.js';
 import type { JobContext, JobHandler, JobOutcome } from './worker.js';
 
 export interface PredictionHandlerDeps {
@@ -89,6 +90,7 @@ async function handle(
       modelId: job.modelId,
       inputKey: job.objectKey,
       resultKey: key,
+      scoring: await taskScoring(db, prediction),
       signal: context.signal,
     });
     const completed = await completePrediction(db, job.predictionId, {
@@ -136,6 +138,29 @@ async function handle(
     metrics.jobs.inc({ outcome: 'retried' });
     return { kind: 'retry', error };
   }
+}
+
+/**
+ * How to read the file, as fixed when the prediction was made; a prediction from before scoring
+ * options existed reads every input by name, with dates counted back from its upload's time.
+ */
+async function taskScoring(db: Db, prediction: Prediction): Promise<TaskScoring> {
+  let options: ScoringOptions | undefined;
+  if (prediction.scoring_options !== null) {
+    options = JSON.parse(prediction.scoring_options) as ScoringOptions;
+  } else {
+    const upload = await db
+      .selectFrom('uploads')
+      .select('created_at')
+      .where('id', '=', prediction.upload_id)
+      .executeTakeFirst();
+    options = { asOf: upload?.created_at ?? prediction.created_at };
+  }
+  return {
+    asOfDays: Date.parse(options.asOf) / 86_400_000,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
+  };
 }
 
 /** The message must describe its prediction exactly: same owner, upload, key and model. */

@@ -3,12 +3,14 @@ import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { ScoreSummary } from '../model/score-stream.js';
 import { PermanentJobError } from './errors.js';
-import type { FromThread, SerialisedError, ToThread } from './scoring-protocol.js';
+import type { FromThread, SerialisedError, TaskScoring, ToThread } from './scoring-protocol.js';
 
 export interface ScoreTask {
   readonly modelId: string;
   readonly inputKey: string;
   readonly resultKey: string;
+  /** How to read the file: as-of time, the user's column choices. */
+  readonly scoring: TaskScoring;
   readonly signal?: AbortSignal;
 }
 
@@ -80,6 +82,7 @@ export class ScoringPool implements Scorer {
           modelId: task.modelId,
           inputKey: task.inputKey,
           resultKey: task.resultKey,
+          scoring: task.scoring,
         } satisfies ToThread);
       });
     } finally {

@@ -1,8 +1,18 @@
-import type { ScoreSummary } from '../model/score-stream.js';
+import type { ScoreOptions, ScoreSummary } from '../model/score-stream.js';
+
+/** What a scoring thread is told about how to read the file (plain data: it crosses threads). */
+export type TaskScoring = Pick<ScoreOptions, 'asOfDays' | 'overrides' | 'allowMissingInputs'>;
 
 /** Messages between the job worker and a scoring thread. */
 export type ToThread =
-  | { type: 'score'; taskId: number; modelId: string; inputKey: string; resultKey: string }
+  | {
+      type: 'score';
+      taskId: number;
+      modelId: string;
+      inputKey: string;
+      resultKey: string;
+      scoring: TaskScoring;
+    }
   | { type: 'abort'; taskId: number };
 
 export type FromThread =

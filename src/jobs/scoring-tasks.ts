@@ -60,7 +60,7 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
       try {
         const rows = new RowsIndexBuilder();
         const summary = await Promise.race([
-          scoreCsvStream(input, output, scoringModel, { rows }),
+          scoreCsvStream(input, output, scoringModel, { ...task.scoring, rows }),
           storeFailed,
         ]);
         output.end();

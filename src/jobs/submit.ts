@@ -1,7 +1,7 @@
 import type { Db } from '../db/connect.js';
 import { addToOutbox } from '../db/outbox.js';
 import { insertPrediction } from '../db/predictions.js';
-import { nowIso, type Prediction, type Upload } from '../db/schema.js';
+import { nowIso, type Prediction, type ScoringOptions, type Upload } from '../db/schema.js';
 import { newId } from '../ids.js';
 import { encodeJobMessage, type SigningKeyring } from './message.js';
 
@@ -13,7 +13,7 @@ import { encodeJobMessage, type SigningKeyring } from './message.js';
 export async function submitPrediction(
   db: Db,
   keys: SigningKeyring,
-  request: { userId: string; upload: Upload; modelId: string },
+  request: { userId: string; upload: Upload; modelId: string; options?: ScoringOptions },
 ): Promise<Prediction> {
   const now = nowIso();
   const prediction: Prediction = {
@@ -35,6 +35,7 @@ export async function submitPrediction(
     completed_at: null,
     updated_at: now,
     deleted_at: null,
+    scoring_options: JSON.stringify(request.options ?? { asOf: request.upload.created_at }),
   };
   const body = encodeJobMessage(
     {

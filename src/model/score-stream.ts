@@ -36,6 +36,8 @@ export interface ScoreOptions {
   asOfDays?: number;
   /** The user's choices of column per model input (see `mapColumns`). */
   overrides?: Readonly<Record<string, string>>;
+  /** Score although some inputs have no column; each counts as an average customer's. */
+  allowMissingInputs?: boolean;
 }
 
 /** The scorer's share of the options, fixed once so every thread reads dates the same. */
@@ -43,6 +45,7 @@ export function scorerOptions(options: ScoreOptions): ScorerOptions {
   return {
     asOfDays: options.asOfDays ?? Date.now() / 86_400_000,
     ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
   };
 }
 
@@ -62,6 +65,8 @@ export interface ScoreSummary {
   /** The reasons that appear most often among rows' top reasons, with how many rows. */
   commonReasons: Array<{ reason: string; rows: number }>;
   unusedColumns: string[];
+  /** Model inputs the file had no column for, each scored as an average customer's. */
+  missingInputs: string[];
   /** Rows with a category the model was not trained on, by column (scored as neutral). */
   unknownCategories: Record<string, number>;
   /** The first few row errors ("row 12: tenure is "abc", not a number"). */
@@ -140,6 +145,7 @@ export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimit
       .slice(0, 5)
       .map(([reason, rows]) => ({ reason, rows })),
     unusedColumns: scorer.unusedColumns,
+    missingInputs: scorer.mapping.missing.map((entry) => entry.field),
     unknownCategories: Object.fromEntries(
       [...tally.unknownCategories].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     ),

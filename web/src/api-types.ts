@@ -172,6 +172,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads/{id}/mapping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How your file fits a model: the column feeding each input, how its values read, a verdict */
+        get: {
+            parameters: {
+                query?: {
+                    modelId?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            uploadId: string;
+                            modelId: string;
+                            /** @description Your choices of column per model input (PUT this object to change them). */
+                            overrides: {
+                                [key: string]: string;
+                            };
+                            rowsChecked: number;
+                            inputs: {
+                                /** @description The model input's name. */
+                                input: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "boolean" | "categorical";
+                                /** @enum {string} */
+                                reads: "number" | "date" | "duration" | "yes/no" | "category";
+                                /** @description Your column that feeds it; null when none was found. */
+                                column: string | null;
+                                /**
+                                 * @description How the column was found: your choice, its exact name, or a known synonym.
+                                 * @enum {string|null}
+                                 */
+                                matchedBy: "override" | "exact" | "synonym" | null;
+                                /** @description For an input with no column: headers that nearly match. */
+                                closest: string[];
+                                /** @description Share of the model's importance this input carries (0-1). */
+                                importance: number;
+                                /** @description Non-blank values in the rows checked. */
+                                present: number;
+                                /** @description Values that read as the input expects. */
+                                parsed: number;
+                                /** @description Values in a category the model never saw. */
+                                unknownCategories: number;
+                                /** @description Up to three values that could not be read. */
+                                examples: string[];
+                            }[];
+                            unusedColumns: string[];
+                            /** @description Share of the model's importance your file carries (0-1). */
+                            coverage: number;
+                            /**
+                             * @description good: every input found and readable; usable: at least 90% of the importance; poor: scoring is refused unless allowPartialFit.
+                             * @enum {string}
+                             */
+                            verdict: "good" | "usable" | "poor";
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        /** Choose which of your columns feeds which model input; scoring uses your choices */
+        put: {
+            parameters: {
+                query?: {
+                    modelId?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            /** @description { "<model input>": "<your column>" }; {} clears your choices. */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        [key: string]: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            uploadId: string;
+                            modelId: string;
+                            /** @description Your choices of column per model input (PUT this object to change them). */
+                            overrides: {
+                                [key: string]: string;
+                            };
+                            rowsChecked: number;
+                            inputs: {
+                                /** @description The model input's name. */
+                                input: string;
+                                /** @enum {string} */
+                                kind: "numeric" | "boolean" | "categorical";
+                                /** @enum {string} */
+                                reads: "number" | "date" | "duration" | "yes/no" | "category";
+                                /** @description Your column that feeds it; null when none was found. */
+                                column: string | null;
+                                /**
+                                 * @description How the column was found: your choice, its exact name, or a known synonym.
+                                 * @enum {string|null}
+                                 */
+                                matchedBy: "override" | "exact" | "synonym" | null;
+                                /** @description For an input with no column: headers that nearly match. */
+                                closest: string[];
+                                /** @description Share of the model's importance this input carries (0-1). */
+                                importance: number;
+                                /** @description Non-blank values in the rows checked. */
+                                present: number;
+                                /** @description Values that read as the input expects. */
+                                parsed: number;
+                                /** @description Values in a category the model never saw. */
+                                unknownCategories: number;
+                                /** @description Up to three values that could not be read. */
+                                examples: string[];
+                            }[];
+                            unusedColumns: string[];
+                            /** @description Share of the model's importance your file carries (0-1). */
+                            coverage: number;
+                            /**
+                             * @description good: every input found and readable; usable: at least 90% of the importance; poor: scoring is refused unless allowPartialFit.
+                             * @enum {string}
+                             */
+                            verdict: "good" | "usable" | "poor";
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions": {
         parameters: {
             query?: never;
@@ -239,6 +400,8 @@ export interface paths {
                                         rows: number;
                                     }[];
                                     unusedColumns: string[];
+                                    /** @description Model inputs your file had no column for (scored with allowPartialFit): each counted as an average customer's. */
+                                    missingInputs: string[];
                                     unknownCategories: {
                                         [key: string]: number;
                                     };
@@ -283,6 +446,11 @@ export interface paths {
                         uploadId: string;
                         /** @default telco-v1 */
                         modelId?: string;
+                        /**
+                         * @description Score even when the file carries too little of what the model relies on (see GET /v1/uploads/{id}/mapping); missing inputs then count as an average customer's.
+                         * @default false
+                         */
+                        allowPartialFit?: boolean;
                     };
                 };
             };
@@ -332,6 +500,8 @@ export interface paths {
                                     rows: number;
                                 }[];
                                 unusedColumns: string[];
+                                /** @description Model inputs your file had no column for (scored with allowPartialFit): each counted as an average customer's. */
+                                missingInputs: string[];
                                 unknownCategories: {
                                     [key: string]: number;
                                 };
@@ -428,6 +598,8 @@ export interface paths {
                                     rows: number;
                                 }[];
                                 unusedColumns: string[];
+                                /** @description Model inputs your file had no column for (scored with allowPartialFit): each counted as an average customer's. */
+                                missingInputs: string[];
                                 unknownCategories: {
                                     [key: string]: number;
                                 };
@@ -615,6 +787,42 @@ export interface paths {
                             }[];
                         };
                     };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{id}/template.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An example CSV with the columns a model reads, and three made-up customers */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
                 };
             };
         };

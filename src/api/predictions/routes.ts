@@ -12,6 +12,7 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { ApiError, notFound } from '../errors.js';
+import { checkUploadFit, poorFitError, requireModel } from '../fit-check.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
 import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
@@ -76,24 +77,24 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       },
     },
     async (request, reply) => {
-      const { uploadId, modelId } = request.body;
-      if (!deps.models.has(modelId)) {
-        const known = deps.models
-          .list()
-          .map((m) => m.id)
-          .join(', ');
-        throw new ApiError(
-          422,
-          'unknown_model',
-          `There is no model "${modelId}". Available: ${known}.`,
-        );
-      }
+      const { uploadId, modelId, allowPartialFit } = request.body;
+      const model = requireModel(deps, modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
+      // What can be known before queueing is refused now, not as a failed job later.
+      const fit = await checkUploadFit(deps, upload, model, modelId);
+      const refusal = poorFitError(fit.report, uploadId, modelId, allowPartialFit);
+      if (refusal) throw refusal;
+      const missingInputs = fit.report.inputs.some((input) => input.column === null);
       const prediction = await submitPrediction(deps.db, deps.signingKeys, {
         userId: request.userId,
         upload,
         modelId,
+        options: {
+          asOf: upload.created_at,
+          ...(Object.keys(fit.overrides).length > 0 ? { overrides: fit.overrides } : {}),
+          ...(missingInputs ? { allowMissingInputs: true } : {}),
+        },
       });
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/predictions/${prediction.id}`);

@@ -34,6 +34,11 @@ export const scoreSummarySchema = z
       ),
     commonReasons: z.array(z.object({ reason: z.string(), rows: z.number().int() })),
     unusedColumns: z.array(z.string()),
+    missingInputs: z
+      .array(z.string())
+      .describe(
+        "Model inputs your file had no column for (scored with allowPartialFit): each counted as an average customer's.",
+      ),
     unknownCategories: z.record(z.string(), z.number().int()),
     firstErrors: z.array(z.string()),
     delimiter: z.string(),
@@ -62,6 +67,12 @@ export const predictionSchema = z.object({
 export const createPredictionBody = z.object({
   uploadId: z.uuid({ error: 'must be the id of one of your uploads (UUID)' }),
   modelId: z.string().min(1).max(64).default('telco-v1'),
+  allowPartialFit: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Score even when the file carries too little of what the model relies on (see GET /v1/uploads/{id}/mapping); missing inputs then count as an average customer's.",
+    ),
 });
 
 export const predictionIdParams = z.object({

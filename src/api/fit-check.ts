@@ -1,0 +1,96 @@
+/**
+ * The column fit of an upload and a model, as the API needs it: the report on a sample of the
+ * stored file, read with the user's saved column choices and the upload's time as the as-of. The
+ * mapping routes show it; creating a prediction refuses, before anything is queued, a file that
+ * fits too poorly.
+ */
+import { findColumnOverrides } from '../db/column-mappings.js';
+import type { Upload } from '../db/schema.js';
+import { CsvInputError } from '../model/errors.js';
+import { type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
+import type { ModelFile } from '../model/model-file.js';
+import { ApiError } from './errors.js';
+import type { ApiDeps } from './server.js';
+
+const DAY_MS = 86_400_000;
+
+/** The model a request names, or a 422 that lists the ones there are. */
+export function requireModel(deps: ApiDeps, modelId: string): ModelFile {
+  const model = deps.models.get(modelId);
+  if (model) return model;
+  const known = deps.models
+    .list()
+    .map((m) => m.id)
+    .join(', ');
+  throw new ApiError(422, 'unknown_model', `There is no model "${modelId}". Available: ${known}.`);
+}
+
+export interface UploadFit {
+  report: FitReport;
+  overrides: Record<string, string>;
+}
+
+/**
+ * The fit with the saved choices, or with `proposed` ones, which `validate` first checks against
+ * the file's header.
+ */
+export async function checkUploadFit(
+  deps: ApiDeps,
+  upload: Upload,
+  model: ModelFile,
+  modelId: string,
+  proposed?: { overrides: Record<string, string>; validate: (headers: string[]) => void },
+): Promise<UploadFit> {
+  const chosen =
+    proposed?.overrides ?? (await findColumnOverrides(deps.db, upload.user_id, upload.id, modelId));
+  const sample = await sampleCsv(await deps.blobs.get(upload.object_key));
+  proposed?.validate(sample.headers);
+  try {
+    const report = fitReport(model, sample.headers, sample.records, {
+      delimiter: sample.delimiter,
+      asOfDays: Date.parse(upload.created_at) / DAY_MS,
+      overrides: chosen,
+    });
+    return { report, overrides: chosen };
+  } catch (error) {
+    // Saved choices are checked against the header when saved; this is a file that changed.
+    if (error instanceof CsvInputError)
+      throw new ApiError(422, 'unknown_column', capitalise(error.message));
+    throw error;
+  }
+}
+
+export function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * A 422 for a file the model can barely read, naming what is missing and the ways out; undefined
+ * when scoring may go ahead.
+ */
+export function poorFitError(
+  fit: FitReport,
+  uploadId: string,
+  modelId: string,
+  allowPartialFit: boolean,
+): ApiError | undefined {
+  const missing = fit.inputs.filter((input) => input.column === null).map((input) => input.input);
+  const coverage = `${Math.round(fit.coverage * 100)}%`;
+  if (fit.coverage === 0) {
+    return new ApiError(
+      422,
+      'no_fit',
+      `None of the inputs of model "${modelId}" could be read from this file, so there is nothing to score with. Map your columns to the model's inputs (PUT /v1/uploads/${uploadId}/mapping?modelId=${modelId}) or train a model on this file.`,
+    );
+  }
+  if (fit.verdict !== 'poor' || allowPartialFit) return undefined;
+  const listed =
+    missing.length > 8
+      ? `${missing.slice(0, 8).join(', ')} and ${missing.length - 8} more`
+      : missing.join(', ');
+  return new ApiError(
+    422,
+    'poor_fit',
+    `This file carries only ${coverage} of what model "${modelId}" relies on${missing.length > 0 ? ` (no column for ${listed})` : ''}, too little for its scores to mean much. Three ways out: map your columns to the missing inputs (GET and PUT /v1/uploads/${uploadId}/mapping?modelId=${modelId}), train a model on this file, or score anyway with "allowPartialFit": true (missing inputs then count as an average customer's).`,
+  );
+}
