@@ -1,7 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { ScoreSummary } from '../model/score-stream.js';
+import { siblingModule, startModuleWorker } from '../threads.js';
 import { PermanentJobError } from './errors.js';
 import type { FromThread, SerialisedError, TaskScoring, ToThread } from './scoring-protocol.js';
 
@@ -20,17 +21,10 @@ export interface Scorer {
   close(): Promise<void>;
 }
 
-const defaultThreadUrl = new URL(
-  import.meta.url.endsWith('.ts') ? './scoring-thread.ts' : './scoring-thread.js',
-  import.meta.url,
-);
+const defaultThreadUrl = siblingModule(import.meta.url, 'scoring-thread');
 
-// Built, the thread is plain JS. From the sources (tests, tsx) it is TypeScript, and a worker
-// thread does not inherit the tsx loader, so a one-line bootstrap registers it first.
 function startThread(config: Config, threadUrl: URL): Worker {
-  if (!threadUrl.pathname.endsWith('.ts')) return new Worker(threadUrl, { workerData: { config } });
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(threadUrl.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: { config } });
+  return startModuleWorker(threadUrl, { workerData: { config } });
 }
 
 interface Pending {

@@ -5,7 +5,8 @@
  * and score. In-flight chunks are capped, so memory stays bounded for any file size.
  */
 import type { Writable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { siblingModule, startModuleWorker } from '../threads.js';
 import { CsvParser } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
@@ -86,18 +87,10 @@ function startWorker(data: ScoreWorkerData): Worker {
   // A worker holds one chunk at a time; a small heap cap makes V8 collect early instead of
   // growing, which is what keeps peak RSS low on big files.
   const resourceLimits = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 };
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./score-worker.js', import.meta.url), {
-      workerData: data,
-      resourceLimits,
-    });
-  }
-  // From the sources (tests, tsx) the worker is TypeScript: register tsx in it, then load it.
-  const source = JSON.stringify(new URL('./score-worker.ts', import.meta.url).href);
-  return new Worker(
-    `import('tsx/esm/api').then(({ register }) => { register(); return import(${source}); });`,
-    { eval: true, workerData: data, resourceLimits },
-  );
+  return startModuleWorker(siblingModule(import.meta.url, 'score-worker'), {
+    workerData: data,
+    resourceLimits,
+  });
 }
 
 /** One async iterator over any readable, async or plain iterable of chunks. */
