@@ -202,7 +202,7 @@ function fillerFor(
   if (plan.kind === 'skipped') return undefined;
   if (plan.kind === 'numeric' && plan.evidence !== undefined) reading.evidence = plan.evidence;
   if (plan.kind === 'numeric' || plan.kind === 'boolean') {
-    const values = new Float64Array(rows);
+    const values = sharedFloat64(rows);
     const read =
       plan.kind === 'numeric'
         ? numericReader(plan.source, decimalComma, asOfDays)
@@ -247,7 +247,7 @@ function fillerFor(
       },
     };
   }
-  const codes = new Int32Array(rows);
+  const codes = new Int32Array(new SharedArrayBuffer(rows * 4));
   const keyCodes = new Map<string, number>();
   const rawCodes = new Map<string, number>();
   const spellings: Array<Map<string, number>> = [];
@@ -297,6 +297,11 @@ function fillerFor(
   };
 }
 
+/** Columns live in shared memory, so training threads read them without a copy. */
+function sharedFloat64(length: number): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(length * 8));
+}
+
 function hasTwoValues(values: Float64Array): boolean {
   let first = Number.NaN;
   for (const value of values) {
@@ -342,7 +347,7 @@ export async function readLabelledDataset(
     if (filler) fillers.push(filler);
     else if (plan.kind === 'skipped') skipped.push({ column: header, reason: plan.reason });
   });
-  const labels = new Float64Array(first.rows);
+  const labels = sharedFloat64(first.rows);
   let row = 0;
   let header = true;
   for await (const batch of readCsvBatches(source())) {

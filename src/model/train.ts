@@ -3,16 +3,11 @@
  * model on every row, calibrate it on out-of-fold logits, and report repeated-CV metrics.
  */
 import { fitPlatt } from './calibration.js';
-import {
-  crossCalibratedProbabilities,
-  evaluate,
-  outOfFoldLogits,
-  stratifiedFolds,
-} from './cross-validation.js';
+import { evaluate, stratifiedFolds } from './cross-validation.js';
+import type { CvResult, CvTask } from './cv-task.js';
 import type { LabelledDataset, NumericColumn } from './dataset.js';
 import { buildDesign, contributionSpread, toModelColumns } from './design.js';
 import { fitPacked } from './logistic.js';
-import { logLoss } from './metrics.js';
 import {
   type Evaluation,
   MODEL_FORMAT,
@@ -21,6 +16,7 @@ import {
   type NumericTransform,
 } from './model-file.js';
 import { synonymsFor } from './synonyms.js';
+import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
 
 export interface TrainOptions {
   name: string;
@@ -35,6 +31,8 @@ export interface TrainOptions {
   minGain?: number;
   /** Rows to choose the penalty and features on (a stratified sample of larger files). */
   selectionRows?: number;
+  /** Threads for the cross-validation runs (default: up to two); the model is the same on any. */
+  threads?: number;
   /** Reports progress of the slow steps. */
   onProgress?: (message: string) => void;
 }
@@ -67,31 +65,56 @@ export function selectionRows(labels: Float64Array, limit: number, seed: number)
   return Int32Array.from(rows);
 }
 
+/** What every selection task shares: the rows, the folds, the threads. */
 interface Selection {
-  dataset: LabelledDataset;
+  pool: TrainPool;
   rows: Int32Array;
-  labels: Float64Array;
-  assignment: Int32Array;
   folds: number;
 }
 
-/** Cross-validated, cross-calibrated log loss of one candidate on the selection rows. */
-function selectionLoss(
+function selectionTask(
   selection: Selection,
   transforms: ReadonlyMap<string, readonly NumericTransform[]>,
   l2: number,
   start?: Float64Array,
-): { loss: number; last: Float64Array } {
-  const { design } = buildDesign(selection.dataset, transforms, selection.rows);
-  const { labels, assignment, folds } = selection;
-  const { logits, last } = outOfFoldLogits(design, labels, assignment, folds, l2, start);
+): CvTask {
   return {
-    loss: logLoss(labels, crossCalibratedProbabilities(logits, labels, assignment, folds)),
-    last,
+    rows: selection.rows,
+    transforms: [...transforms].map(([column, list]) => [column, [...list]]),
+    l2,
+    folds: selection.folds,
+    seed: SELECTION_SEED,
+    ...(start ? { start } : {}),
   };
 }
 
-function chooseTransforms(
+/** The penalty with the lowest cross-validated loss; every candidate's folds start from `anchor`. */
+async function choosePenalty(
+  selection: Selection,
+  plain: ReadonlyMap<string, readonly NumericTransform[]>,
+  grid: readonly number[],
+  anchor: Float64Array,
+  progress: (message: string) => void,
+): Promise<{ l2: number; loss: number }> {
+  const results = await Promise.all(
+    grid.map((l2) => selection.pool.run(selectionTask(selection, plain, l2, anchor))),
+  );
+  let best = { l2: grid[0] as number, loss: Number.POSITIVE_INFINITY };
+  grid.forEach((l2, i) => {
+    const { loss } = results[i] as CvResult;
+    progress(`l2 ${l2}: out-of-fold log loss ${loss.toFixed(5)}`);
+    if (loss < best.loss) best = { l2, loss };
+  });
+  return best;
+}
+
+/**
+ * Engineered transforms, greedily in column order: each is kept only if it lowers the loss. A
+ * column's candidates are measured at once against the current features; after one is kept, the
+ * column's later candidates are measured again against the new features, so the choice is the
+ * same as one at a time.
+ */
+async function chooseTransforms(
   selection: Selection,
   numericColumns: readonly NumericColumn[],
   plain: Map<string, NumericTransform[]>,
@@ -99,110 +122,132 @@ function chooseTransforms(
   startLoss: number,
   minGain: number,
   progress: (message: string) => void,
-): {
+): Promise<{
   transforms: Map<string, NumericTransform[]>;
   engineered: ModelFile['training']['engineered'];
-} {
+}> {
   const transforms = new Map(plain);
   const engineered: ModelFile['training']['engineered'] = [];
   let currentLoss = startLoss;
   for (const column of numericColumns) {
     let nonNegative = true;
     for (const x of column.values) if (x < 0) nonNegative = false;
-    for (const transform of CANDIDATE_TRANSFORMS) {
-      if ((transform === 'log1p' || transform === 'sqrt') && !nonNegative) continue;
-      const trial = new Map(transforms);
-      trial.set(column.name, [...(transforms.get(column.name) ?? []), transform]);
-      const { loss } = selectionLoss(selection, trial, l2);
-      const gain = currentLoss - loss;
-      const kept = gain >= minGain;
-      progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
-      engineered.push({ column: column.name, transform, kept, gain });
-      if (kept) {
-        transforms.set(column.name, trial.get(column.name) as NumericTransform[]);
-        currentLoss = loss;
+    let candidates = CANDIDATE_TRANSFORMS.filter(
+      (transform) => nonNegative || (transform !== 'log1p' && transform !== 'sqrt'),
+    );
+    while (candidates.length > 0) {
+      const trials = candidates.map((transform) => {
+        const trial = new Map(transforms);
+        trial.set(column.name, [...(transforms.get(column.name) ?? []), transform]);
+        return trial;
+      });
+      const results = await Promise.all(
+        trials.map((trial) => selection.pool.run(selectionTask(selection, trial, l2))),
+      );
+      const keptAt = results.findIndex((result) => currentLoss - result.loss >= minGain);
+      const decided = keptAt === -1 ? candidates.length : keptAt + 1;
+      for (let i = 0; i < decided; i++) {
+        const transform = candidates[i] as NumericTransform;
+        const gain = currentLoss - (results[i] as CvResult).loss;
+        const kept = i === keptAt;
+        progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
+        engineered.push({ column: column.name, transform, kept, gain });
       }
+      if (keptAt !== -1) {
+        transforms.set(column.name, trials[keptAt]?.get(column.name) as NumericTransform[]);
+        currentLoss = (results[keptAt] as CvResult).loss;
+      }
+      candidates = candidates.slice(decided);
     }
   }
   return { transforms, engineered };
 }
 
-export function trainModel(dataset: LabelledDataset, options: TrainOptions): ModelFile {
+export async function trainModel(
+  dataset: LabelledDataset,
+  options: TrainOptions,
+): Promise<ModelFile> {
+  const pool = createTrainPool(dataset, options.threads ?? defaultTrainThreads());
+  try {
+    return await train(dataset, options, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function train(
+  dataset: LabelledDataset,
+  options: TrainOptions,
+  pool: TrainPool,
+): Promise<ModelFile> {
   const folds = options.folds ?? 5;
   const repeats = options.repeats ?? 3;
   const minGain = options.minGain ?? 0.0005;
   const progress = options.onProgress ?? (() => {});
   const numericColumns = dataset.columns.filter((column) => column.kind === 'numeric');
   const n = dataset.labels.length;
+  const grid = options.l2Grid ?? [0.1, 0.3, 1, 3, 10];
 
-  // 1. The penalty, on the plain features, on (a sample of) the rows; each penalty's folds start
-  //    from the previous penalty's solution.
+  // 1. The penalty, on the plain features, on (a sample of) the rows. Every candidate's folds
+  //    start from one fit on all the selection rows: a few Newton steps each instead of many.
   const rows = selectionRows(
     dataset.labels,
     options.selectionRows ?? SELECTION_ROWS,
     SELECTION_SEED,
   );
-  const labels = Float64Array.from(rows, (row) => dataset.labels[row] as number);
-  const selection: Selection = {
-    dataset,
-    rows,
-    labels,
-    assignment: stratifiedFolds(labels, folds, SELECTION_SEED),
-    folds,
-  };
+  const selection: Selection = { pool, rows, folds };
   if (rows.length < n) progress(`choosing the penalty and features on ${rows.length} of ${n} rows`);
   const plain = new Map<string, NumericTransform[]>(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
-  let best = { l2: 1, loss: Number.POSITIVE_INFINITY };
-  let warm: Float64Array | undefined;
-  for (const l2 of options.l2Grid ?? [0.1, 0.3, 1, 3, 10]) {
-    const { loss, last } = selectionLoss(selection, plain, l2, warm);
-    warm = last;
-    progress(`l2 ${l2}: out-of-fold log loss ${loss.toFixed(5)}`);
-    if (loss < best.loss) best = { l2, loss };
-  }
+  const anchorDesign = buildDesign(dataset, plain, rows);
+  const anchor = fitPacked(
+    anchorDesign.design,
+    Float64Array.from(rows, (row) => dataset.labels[row] as number),
+    { l2: grid[0] as number },
+  );
+  const best = await choosePenalty(selection, plain, grid, anchor, progress);
   const l2 = best.l2;
 
-  // 2. Engineered features, greedily: each candidate is kept only if it lowers the loss.
+  // 2. Engineered features.
   const { transforms, engineered } =
     (options.engineer ?? true)
-      ? chooseTransforms(selection, numericColumns, plain, l2, best.loss, minGain, progress)
+      ? await chooseTransforms(selection, numericColumns, plain, l2, best.loss, minGain, progress)
       : { transforms: plain, engineered: [] };
 
-  // 3. Reported metrics on every row: repeated k-fold with fresh seeds; calibration from the
-  //    pooled out-of-fold logits.
+  // 3. The final model on every row; then the reported metrics: repeated k-fold with fresh
+  //    seeds, each fold starting from the final fit, and calibration from the pooled
+  //    out-of-fold logits.
   const allRows = Int32Array.from(dataset.labels, (_, row) => row);
   const fitted = buildDesign(dataset, transforms, allRows);
-  const base = dataset.labels.reduce((sum, label) => sum + label, 0) / n;
+  const beta = fitPacked(fitted.design, dataset.labels, { l2 });
+  const base = dataset.label.positives / n;
   const tiers = { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
+  const repeated = await Promise.all(
+    Array.from({ length: repeats }, (_, repeat) =>
+      pool.run({
+        rows: allRows,
+        transforms: [...transforms].map(([column, list]) => [column, [...list]]),
+        l2,
+        folds,
+        seed: repeat + 1,
+        start: beta,
+      }),
+    ),
+  );
   const evaluations: Evaluation[] = [];
   const pooledLogits = new Float64Array(n * repeats);
   const pooledLabels = new Float64Array(n * repeats);
-  warm = undefined;
-  for (let repeat = 0; repeat < repeats; repeat++) {
-    const assignment = stratifiedFolds(dataset.labels, folds, repeat + 1);
-    const { logits, last } = outOfFoldLogits(
-      fitted.design,
-      dataset.labels,
-      assignment,
-      folds,
-      l2,
-      warm,
-    );
-    warm = last;
-    const probabilities = crossCalibratedProbabilities(logits, dataset.labels, assignment, folds);
-    evaluations.push(evaluate(dataset.labels, probabilities, tiers));
-    pooledLogits.set(logits, repeat * n);
+  repeated.forEach((result, repeat) => {
+    evaluations.push(evaluate(dataset.labels, result.probabilities, tiers));
+    pooledLogits.set(result.logits, repeat * n);
     pooledLabels.set(dataset.labels, repeat * n);
     progress(`repeat ${repeat + 1}: ROC AUC ${evaluations.at(-1)?.rocAuc.toFixed(4)}`);
-  }
+  });
   const calibration = fitPlatt(pooledLogits, pooledLabels);
   const mean = (pick: (e: (typeof evaluations)[number]) => number) =>
     evaluations.reduce((sum, e) => sum + pick(e), 0) / evaluations.length;
 
-  // 4. The final model on every row.
-  const beta = fitPacked(fitted.design, dataset.labels, { l2, ...(warm ? { start: warm } : {}) });
   const { intercept, columns } = toModelColumns(fitted, beta);
   const spread = contributionSpread(fitted, beta);
   return {

@@ -39,7 +39,7 @@ export function registerTrainCommand(program: Command): void {
       });
       const verbose = process.stderr.isTTY === true && !flags.json;
       const name = flags.name ?? (flags.output ? path.basename(flags.output, '.json') : 'model');
-      const model = trainModel(dataset, {
+      const model = await trainModel(dataset, {
         name,
         onProgress: verbose ? (message) => process.stderr.write(`  ${message}\n`) : undefined,
       });
