@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
-import type { Prediction } from '../../db/schema.js';
+import { findColumnOverrides } from '../../db/column-mappings.js';
+import type { Prediction, ScoringOptions } from '../../db/schema.js';
 import { findUpload } from '../../db/uploads.js';
 import { rowsIndexKey } from '../../ids.js';
 import { discardResults } from '../../jobs/discard-results.js';
@@ -81,20 +82,29 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       const model = requireModel(deps, modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
-      // What can be known before queueing is refused now, not as a failed job later.
-      const fit = await checkUploadFit(deps, upload, model, modelId);
-      const refusal = poorFitError(fit.report, uploadId, modelId, allowPartialFit);
-      if (refusal) throw refusal;
-      const missingInputs = fit.report.inputs.some((input) => input.column === null);
+      const options: ScoringOptions = { asOf: upload.created_at };
+      try {
+        // What can be known before queueing is refused now, not as a failed job later.
+        const fit = await checkUploadFit(deps, upload, model, modelId);
+        const refusal = poorFitError(fit.report, uploadId, modelId, allowPartialFit);
+        if (refusal) throw refusal;
+        if (Object.keys(fit.overrides).length > 0) options.overrides = fit.overrides;
+        if (fit.report.inputs.some((input) => input.column === null)) {
+          options.allowMissingInputs = true;
+        }
+      } catch (error) {
+        // With file storage unreachable the job is still accepted into the outbox, as every
+        // prediction is during an outage; the worker then checks the columns as it scores.
+        if (!(error instanceof BlobError && error.retryable)) throw error;
+        request.log.warn({ err: error, uploadId }, 'column fit not checked: storage unreachable');
+        options.overrides = await findColumnOverrides(deps.db, request.userId, uploadId, modelId);
+        options.allowMissingInputs = allowPartialFit;
+      }
       const prediction = await submitPrediction(deps.db, deps.signingKeys, {
         userId: request.userId,
         upload,
         modelId,
-        options: {
-          asOf: upload.created_at,
-          ...(Object.keys(fit.overrides).length > 0 ? { overrides: fit.overrides } : {}),
-          ...(missingInputs ? { allowMissingInputs: true } : {}),
-        },
+        options,
       });
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/predictions/${prediction.id}`);
