@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { authFailureToApiError } from './api/auth/errors.js';
 import { createAuthVerifier } from './api/auth/verifier.js';
-import type { ModelCatalog, ModelInfo } from './api/models/routes.js';
+import { ModelCatalog } from './api/models/catalog.js';
 import { buildServer } from './api/server.js';
 import {
   ABANDONED_UPLOAD_SWEEP_INTERVAL_MS,
@@ -12,9 +12,9 @@ import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
 import { type Db, openPostgresDatabase, openSqliteDatabase } from './db/connect.js';
 import { failDeadLetteredPredictions } from './jobs/dead-letter-reconciler.js';
+import { createJobHandler } from './jobs/job-handler.js';
 import type { SigningKeyring } from './jobs/message.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
-import { createPredictionHandler } from './jobs/prediction-handler.js';
 import { ScoringPool } from './jobs/scoring-pool.js';
 import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './jobs/signing-keys.js';
 import { JobWorker } from './jobs/worker.js';
@@ -105,7 +105,7 @@ export async function createApp(
         verifier.verify(header).catch((error: unknown) => {
           throw authFailureToApiError(error) ?? error;
         }),
-      models: await shippedModelCatalog(),
+      models: new ModelCatalog(await shippedModels(), db, blobs),
       metrics,
       monitor,
       log,
@@ -126,7 +126,7 @@ export async function createApp(
       queue,
       log: log.child({ component: 'worker' }),
       concurrency: config.worker.concurrency,
-      handler: createPredictionHandler({
+      handler: createJobHandler({
         db,
         blobs,
         scorer,
@@ -268,25 +268,9 @@ function openSigningKeys(config: Config): SigningKeyring {
     : loadOrCreateLocalSigningKeys(config.dataDir);
 }
 
-async function shippedModelCatalog(): Promise<ModelCatalog> {
-  const models: ModelInfo[] = [];
+/** The models that ship with Churnline, loaded once. */
+async function shippedModels(): Promise<Map<string, ModelFile>> {
   const files = new Map<string, ModelFile>();
-  for (const id of SHIPPED_MODELS) {
-    const model = await loadModel(id);
-    files.set(id, model);
-    const cv = model.training.crossValidation;
-    models.push({
-      id,
-      description: `Logistic regression predicting "${model.label}", trained on ${model.training.rows} customers; ${cv.repeats}x${cv.folds}-fold cross-validated.`,
-      trainedAt: null,
-      metrics: {
-        rocAuc: cv.mean.rocAuc,
-        prAuc: cv.mean.prAuc,
-        brier: cv.mean.brier,
-        logLoss: cv.mean.logLoss,
-      },
-      requiredColumns: model.columns.map((column) => column.name),
-    });
-  }
-  return { list: () => models, get: (id) => files.get(id) };
+  for (const id of SHIPPED_MODELS) files.set(id, await loadModel(id));
+  return files;
 }

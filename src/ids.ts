@@ -109,6 +109,14 @@ export function resultObjectKeys(userId: string, predictionId: string): [string,
   return [resultKey(userId, predictionId), rowsIndexKey(userId, predictionId)];
 }
 
+/**
+ * `users/<uid>/models/<modelId>.json`: a model the user trained. Written whole by the training job
+ * before the model is marked ready, so a ready model always has its file.
+ */
+export function modelKey(userId: string, modelId: string): string {
+  return `${userPrefix(userId)}models/${requireUuid(modelId, 'model id')}.json`;
+}
+
 /** The rows index key that belongs to a key built by resultKey. */
 export function rowsIndexKeyOfResult(key: string): string {
   const check = checkObjectKey(key);

@@ -5,6 +5,7 @@
  * fits too poorly.
  */
 import { findColumnOverrides } from '../db/column-mappings.js';
+import { listModels } from '../db/models.js';
 import type { Upload } from '../db/schema.js';
 import { CsvInputError } from '../model/errors.js';
 import { type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
@@ -14,14 +15,34 @@ import type { ApiDeps } from './server.js';
 
 const DAY_MS = 86_400_000;
 
-/** The model a request names, or a 422 that lists the ones there are. */
-export function requireModel(deps: ApiDeps, modelId: string): ModelFile {
-  const model = deps.models.get(modelId);
-  if (model) return model;
-  const known = deps.models
-    .list()
-    .map((m) => m.id)
-    .join(', ');
+/**
+ * The ready model a request names: a 422 listing the ones there are for an unknown id (another
+ * user's model is unknown too), a 409 for a model still training or failed.
+ */
+export async function resolveModel(
+  deps: ApiDeps,
+  userId: string,
+  modelId: string,
+): Promise<{ model: ModelFile; modelId: string }> {
+  const resolved = await deps.models.resolve(userId, modelId);
+  if (resolved.kind === 'shipped' || resolved.kind === 'user') {
+    return { model: resolved.model, modelId };
+  }
+  if (resolved.kind === 'not-ready') {
+    const { row } = resolved;
+    throw new ApiError(
+      409,
+      'model_not_ready',
+      row.status === 'training'
+        ? `Model "${row.name}" is still training; use it once GET /v1/models/${row.id} says ready.`
+        : `Model "${row.name}" failed to train (${row.error_message ?? 'no reason recorded'}); train it again.`,
+    );
+  }
+  const ready = (await listModels(deps.db, userId)).filter((row) => row.status === 'ready');
+  const known = [
+    ...deps.models.shippedModels().map(([id]) => id),
+    ...ready.map((row) => `${row.id} (${row.name})`),
+  ].join(', ');
   throw new ApiError(422, 'unknown_model', `There is no model "${modelId}". Available: ${known}.`);
 }
 

@@ -138,6 +138,44 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('predictions').addColumn('scoring_options', 'text').execute();
       },
     },
+    '0005_models_user_settings_outbox_job_id': {
+      // Models users train, their default model, and an outbox that holds jobs of every kind.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('models')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('upload_id', 'text', (c) => c.notNull())
+          .addColumn('label', 'text', (c) => c.notNull())
+          .addColumn('positive_value', 'text')
+          .addColumn('as_of', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('object_key', 'text')
+          .addColumn('summary', 'text')
+          .addColumn('error_code', 'text')
+          .addColumn('error_message', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('started_at', 'text')
+          .addColumn('completed_at', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('models_by_user')
+          .on('models')
+          .columns(['user_id', 'created_at', 'id'])
+          .execute();
+        await db.schema
+          .createTable('user_settings')
+          .addColumn('user_id', 'text', (c) => c.primaryKey())
+          .addColumn('default_model_id', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('outbox').renameColumn('prediction_id', 'job_id').execute();
+      },
+    },
   };
 }
 

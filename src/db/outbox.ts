@@ -3,11 +3,12 @@ import { type Database, nowIso, type OutboxRow } from './schema.js';
 
 type Conn = Kysely<Database>;
 
-export async function addToOutbox(db: Conn, predictionId: string, body: string): Promise<void> {
+/** A signed job for prediction or model `jobId`, sent by the relay once committed. */
+export async function addToOutbox(db: Conn, jobId: string, body: string): Promise<void> {
   await db
     .insertInto('outbox')
     .values({
-      prediction_id: predictionId,
+      job_id: jobId,
       body,
       created_at: nowIso(),
       attempts: 0,

@@ -45,6 +45,7 @@ describe('openPostgresDatabase', () => {
       '0002_predictions_rows_index_key',
       '0003_uploads_state',
       '0004_column_mappings_prediction_options',
+      '0005_models_user_settings_outbox_job_id',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

@@ -7,6 +7,18 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findColumnOverrides, saveColumnOverrides } from './column-mappings.js';
 import type { Db } from './connect.js';
 import {
+  completeModel,
+  failModel,
+  findDefaultModel,
+  findModel,
+  getModelForJob,
+  insertModel,
+  listModels,
+  setDefaultModel,
+  softDeleteModel,
+  startTrainingAttempt,
+} from './models.js';
+import {
   addToOutbox,
   markOutboxFailed,
   markOutboxSent,
@@ -281,6 +293,63 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect(JSON.parse((await findPrediction(db, 'alice', id))?.scoring_options ?? '')).toEqual(
           options,
         );
+      });
+    });
+
+    describe('models', () => {
+      async function trained(userId: string) {
+        const { uploadId } = await seed(userId);
+        return insertModel(db, {
+          id: randomUUID(),
+          user_id: userId,
+          name: 'churn',
+          upload_id: uploadId,
+          label: 'Churned?',
+          positive_value: null,
+          as_of: '2026-11-30T00:00:00.000Z',
+          created_at: nowIso(),
+        });
+      }
+
+      it('train once: ready or failed ends it, and a duplicate delivery changes nothing', async () => {
+        const model = await trained('alice');
+        expect(model.status).toBe('training');
+        expect(await startTrainingAttempt(db, model.id)).toBe(true);
+        expect(await startTrainingAttempt(db, model.id)).toBe(true); // a redelivery
+        const done = { objectKey: 'users/alice/models/x.json', summary: { rows: 5 } };
+        expect(await completeModel(db, model.id, done)).toBe(true);
+        expect(await completeModel(db, model.id, done)).toBe(false);
+        expect(await failModel(db, model.id, { code: 'x', message: 'y' })).toBe(false);
+        expect(await startTrainingAttempt(db, model.id)).toBe(false);
+        expect(await findModel(db, 'alice', model.id)).toMatchObject({
+          status: 'ready',
+          attempts: 2,
+          object_key: done.objectKey,
+          summary: '{"rows":5}',
+        });
+        const failing = await trained('alice');
+        expect(await failModel(db, failing.id, { code: 'invalid_csv', message: 'no label' })).toBe(
+          true,
+        );
+        expect(await completeModel(db, failing.id, done)).toBe(false);
+        expect((await findModel(db, 'alice', failing.id))?.status).toBe('failed');
+      });
+
+      it("are their owner's alone; deleting one clears it as the default", async () => {
+        const mine = await trained('alice');
+        await trained('bob');
+        expect((await listModels(db, 'alice')).map((m) => m.id)).toEqual([mine.id]);
+        expect(await findModel(db, 'bob', mine.id)).toBeUndefined();
+        expect(await softDeleteModel(db, 'bob', mine.id)).toBeUndefined();
+        expect(await findDefaultModel(db, 'alice')).toBeNull();
+        await setDefaultModel(db, 'alice', mine.id);
+        await setDefaultModel(db, 'bob', 'telco-v1');
+        expect(await findDefaultModel(db, 'alice')).toBe(mine.id);
+        expect((await softDeleteModel(db, 'alice', mine.id))?.id).toBe(mine.id);
+        expect(await findModel(db, 'alice', mine.id)).toBeUndefined();
+        expect((await getModelForJob(db, mine.id))?.deleted_at).not.toBeNull();
+        expect(await findDefaultModel(db, 'alice')).toBeNull();
+        expect(await findDefaultModel(db, 'bob')).toBe('telco-v1');
       });
     });
 

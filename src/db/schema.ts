@@ -74,9 +74,45 @@ export interface ColumnMappingsTable {
   updated_at: Timestamp;
 }
 
+export type ModelStatus = 'training' | 'ready' | 'failed';
+
+/** A model a user trains on one of their uploads (the shipped ones live in models/). */
+export interface ModelsTable {
+  id: string;
+  user_id: string;
+  name: string;
+  status: ModelStatus;
+  upload_id: string;
+  /** The label column, as the user named it, and the value that means churned (if given). */
+  label: string;
+  positive_value: string | null;
+  /** Dates in the training file count back from this instant. */
+  as_of: Timestamp;
+  attempts: number;
+  /** The model file; set when the model is ready, never before. */
+  object_key: string | null;
+  /** JSON TrainedModel: rows, churners, cross-validated metrics, for lists. */
+  summary: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+export interface UserSettingsTable {
+  user_id: string;
+  /** The model predictions use when they name none; null: the shipped default. */
+  default_model_id: string | null;
+  updated_at: Timestamp;
+}
+
 export interface OutboxTable {
   id: Generated<number>;
-  prediction_id: string;
+  /** The prediction or model the job is for. */
+  job_id: string;
   /** The signed job message, exactly as it will be sent. */
   body: string;
   created_at: Timestamp;
@@ -90,6 +126,8 @@ export interface Database {
   predictions: PredictionsTable;
   outbox: OutboxTable;
   column_mappings: ColumnMappingsTable;
+  models: ModelsTable;
+  user_settings: UserSettingsTable;
 }
 
 export type Upload = Selectable<UploadsTable>;
@@ -97,5 +135,6 @@ export type NewUpload = Insertable<UploadsTable>;
 export type Prediction = Selectable<PredictionsTable>;
 export type NewPrediction = Insertable<PredictionsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type UserModel = Selectable<ModelsTable>;
 
 export const nowIso = (): Timestamp => new Date().toISOString();

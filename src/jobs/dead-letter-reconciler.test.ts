@@ -6,6 +6,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../blobs/fs.js';
 import { type Db, openSqliteDatabase } from '../db/connect.js';
+import { getModelForJob } from '../db/models.js';
 import { getPredictionForJob } from '../db/predictions.js';
 import { nowIso, type Upload } from '../db/schema.js';
 import { insertUpload } from '../db/uploads.js';
@@ -15,7 +16,7 @@ import { failDeadLetteredPredictions } from './dead-letter-reconciler.js';
 import { encodeJobMessage } from './message.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { parseSigningKeys } from './signing-keys.js';
-import { submitPrediction } from './submit.js';
+import { submitPrediction, submitTraining } from './submit.js';
 
 const keys = parseSigningKeys(`t:${randomBytes(32).toString('base64')}`);
 const log = pino({ level: 'silent' });
@@ -86,6 +87,27 @@ describe('failDeadLetteredPredictions', () => {
     });
     expect(await blobs.list('users/')).toEqual([]);
     expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(0);
+  });
+
+  it('fails a model whose training job was dead-lettered (a worker killed mid-training), leaving no model file', async () => {
+    const model = await submitTraining(db, keys, {
+      userId: 'alice',
+      upload: await upload('alice'),
+      name: 'churn',
+      label: 'Churned?',
+      positiveValue: null,
+      asOf: nowIso(),
+    });
+    await new OutboxRelay({ db, queue, log }).relayAll();
+    await exhaustAttempts();
+    expect((await getModelForJob(db, model.id))?.status).toBe('training');
+    expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(1);
+    expect(await getModelForJob(db, model.id)).toMatchObject({
+      status: 'failed',
+      error_code: 'retries_exhausted',
+      object_key: null,
+    });
+    expect(await blobs.list('users/')).toEqual([]);
   });
 
   it('leaves predictions alone when the dead letter is forged or names another owner', async () => {

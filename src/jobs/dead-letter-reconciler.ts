@@ -1,11 +1,13 @@
 import type { BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
+import { failModel, getModelForJob } from '../db/models.js';
 import { failPrediction, getPredictionForJob, TERMINAL_STATUSES } from '../db/predictions.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
-import { decodeJobMessage, type SigningKeyring } from './message.js';
+import { decodeJobMessage, type SigningKeyring, type TrainJob } from './message.js';
 import { checkOwnership } from './prediction-handler.js';
+import { checkTrainingOwnership, TRAINING_RETRIES_EXHAUSTED } from './train-handler.js';
 
 export const RETRIES_EXHAUSTED_MESSAGE =
   'Scoring failed on every attempt because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.';
@@ -28,13 +30,18 @@ export async function failDeadLetteredPredictions(deps: {
 }): Promise<number> {
   let failed = 0;
   for (const letter of await deps.queue.listDeadLetters({ max: 100 })) {
-    let job: ReturnType<typeof decodeJobMessage>;
+    let decoded: ReturnType<typeof decodeJobMessage>;
     try {
       // Judged as of its send: a dead letter may rightly be older than the replay window now.
-      job = decodeJobMessage(letter.body, deps.signingKeys, letter.sentAt.getTime());
+      decoded = decodeJobMessage(letter.body, deps.signingKeys, letter.sentAt.getTime());
     } catch {
       continue;
     }
+    if (decoded.kind === 'train') {
+      if (await failDeadLetteredTraining(deps, decoded, letter.reason)) failed++;
+      continue;
+    }
+    const job = decoded;
     const prediction = await getPredictionForJob(deps.db, job.predictionId);
     if (
       !prediction ||
@@ -57,5 +64,23 @@ export async function failDeadLetteredPredictions(deps: {
       );
     }
   }
+  return failed;
+}
+
+/** The same for a training job: its model, still `training`, is failed. */
+async function failDeadLetteredTraining(
+  deps: { db: Db; log: Logger },
+  job: TrainJob,
+  reason: string | undefined,
+): Promise<boolean> {
+  const model = await getModelForJob(deps.db, job.modelId);
+  if (!model || model.deleted_at !== null || model.status !== 'training') return false;
+  if (await checkTrainingOwnership(deps.db, job, model)) return false;
+  const failed = await failModel(deps.db, job.modelId, {
+    code: 'retries_exhausted',
+    message: TRAINING_RETRIES_EXHAUSTED,
+  });
+  if (failed)
+    deps.log.warn({ modelId: job.modelId, reason }, 'model failed: its job was dead-lettered');
   return failed;
 }

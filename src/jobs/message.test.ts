@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uploadKey } from '../ids.js';
-import { decodeJobMessage, encodeJobMessage, type Job } from './message.js';
+import { decodeJobMessage, encodeJobMessage, type ScoreJob, type TrainJob } from './message.js';
 import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './signing-keys.js';
 
 const secret = () => randomBytes(32).toString('base64');
 const keys = parseSigningKeys(`k2:${secret()}`);
 
-function job(overrides: Partial<Job> = {}): Job {
+function job(overrides: Partial<ScoreJob> = {}): ScoreJob {
   const userId = overrides.userId ?? 'auth0|5f7c8ec7c33c6c004bbafe82';
   const uploadId = overrides.uploadId ?? randomUUID();
   return {
@@ -33,6 +33,47 @@ function forge(fields: Record<string, unknown>): string {
     .digest('base64url');
   return JSON.stringify({ ...body, job: jobJson, sig });
 }
+
+describe('job kinds', () => {
+  it('sends scoring jobs without a kind, as before kinds, and reads either spelling', () => {
+    const sent = job();
+    const body = JSON.parse(encodeJobMessage(sent, keys));
+    expect(Object.keys(JSON.parse(body.job))).toEqual([
+      'predictionId',
+      'userId',
+      'uploadId',
+      'objectKey',
+      'modelId',
+      'publishedAt',
+    ]);
+    expect(decodeJobMessage(encodeJobMessage({ ...sent, kind: 'score' }, keys), keys)).toEqual(
+      sent,
+    );
+  });
+
+  it('round-trips a training job, and refuses one that mixes in a scoring field', () => {
+    const userId = 'alice';
+    const uploadId = randomUUID();
+    const train: TrainJob = {
+      kind: 'train',
+      modelId: randomUUID(),
+      userId,
+      uploadId,
+      objectKey: uploadKey(userId, uploadId),
+      publishedAt: new Date().toISOString(),
+    };
+    expect(decodeJobMessage(encodeJobMessage(train, keys), keys)).toEqual(train);
+    const body = JSON.parse(encodeJobMessage(train, keys));
+    const jobJson = JSON.stringify({ ...JSON.parse(body.job), predictionId: randomUUID() });
+    const sig = createHmac('sha256', keys.active.secret)
+      .update(`churnline-job-v1.${jobJson}`)
+      .digest('base64url');
+    expect(() => decodeJobMessage(JSON.stringify({ ...body, job: jobJson, sig }), keys)).toThrow(
+      /job is invalid/,
+    );
+    expect(() => encodeJobMessage({ ...train, modelId: 'telco-v1' } as TrainJob, keys)).toThrow();
+  });
+});
 
 describe('job message', () => {
   it('round-trips: what the publisher sends, the worker accepts unchanged', () => {

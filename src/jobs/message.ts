@@ -1,6 +1,7 @@
 /**
  * The job message, schema v1: one module imported by the publisher (API) and the consumer
- * (worker), so the two cannot drift apart. A message is an envelope around the job's exact JSON
+ * (worker), so the two cannot drift apart. A job has a kind (score, train), each with its own
+ * fields and its own handler. A message is an envelope around the job's exact JSON
  * text, signed with HMAC-SHA256 under a key id, so keys can rotate without dropping jobs.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -13,32 +14,63 @@ export const MAX_MESSAGE_AGE_MS = 24 * 3600 * 1000;
 /** Clocks drift; a message from further ahead than this is forged or misconfigured. */
 export const MAX_CLOCK_AHEAD_MS = 3600 * 1000;
 
+/** A shipped model's name, or the UUID of a model the user trained. */
 const MODEL_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
-export const jobSchema = z
+// Lower-case canonical UUIDs only, like every id the service makes (ids.ts): a second spelling of
+// an id would look up nothing on SQLite and the same row on PostgreSQL.
+const uuid = () => z.string().refine(isUuid, 'is not a lower-case UUID');
+
+/** The object key must be the job's own upload, under its user's prefix. */
+function refineUploadKey(
+  job: { objectKey: string; userId: string; uploadId: string },
+  ctx: z.RefinementCtx,
+): void {
+  const key = checkObjectKey(job.objectKey, job.userId);
+  if (!key.ok) ctx.addIssue({ code: 'custom', path: ['objectKey'], message: key.reason });
+  else if (key.kind !== 'upload' || key.id !== job.uploadId) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['objectKey'],
+      message: 'object key is not the upload of this job',
+    });
+  }
+}
+
+/**
+ * Score an upload into a prediction's results. Its messages carry no `kind` (they predate
+ * kinds), so workers of an earlier version still read the ones a newer API sends.
+ */
+export const scoreJobSchema = z
   .object({
-    // Lower-case canonical UUIDs only, like every id the service makes (ids.ts): a second
-    // spelling of an id would look up nothing on SQLite and the same row on PostgreSQL.
-    predictionId: z.string().refine(isUuid, 'is not a lower-case UUID'),
+    kind: z.literal('score').optional(),
+    predictionId: uuid(),
     userId: z.string().refine(isUserId, 'is not a valid user id'),
-    uploadId: z.string().refine(isUuid, 'is not a lower-case UUID'),
+    uploadId: uuid(),
     objectKey: z.string().max(1024),
     modelId: z.string().regex(MODEL_ID, 'is not a valid model id'),
     publishedAt: z.iso.datetime({ offset: false }),
   })
   .strict()
-  .superRefine((job, ctx) => {
-    const key = checkObjectKey(job.objectKey, job.userId);
-    if (!key.ok) ctx.addIssue({ code: 'custom', path: ['objectKey'], message: key.reason });
-    else if (key.kind !== 'upload' || key.id !== job.uploadId) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['objectKey'],
-        message: 'object key is not the upload of this job',
-      });
-    }
-  });
+  .superRefine(refineUploadKey);
 
+/** Train the user's model `modelId` on a labelled upload (the label and options are in its row). */
+export const trainJobSchema = z
+  .object({
+    kind: z.literal('train'),
+    modelId: uuid(),
+    userId: z.string().refine(isUserId, 'is not a valid user id'),
+    uploadId: uuid(),
+    objectKey: z.string().max(1024),
+    publishedAt: z.iso.datetime({ offset: false }),
+  })
+  .strict()
+  .superRefine(refineUploadKey);
+
+export const jobSchema = z.union([trainJobSchema, scoreJobSchema]);
+
+export type ScoreJob = z.infer<typeof scoreJobSchema>;
+export type TrainJob = z.infer<typeof trainJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
 
 const envelopeSchema = z
@@ -72,10 +104,21 @@ function sign(key: SigningKey, jobJson: string): string {
     .digest('base64url');
 }
 
-/** Builds the message body for a job (validated first: the publisher cannot send a bad job). */
-export function encodeJobMessage(job: Job, keys: SigningKeyring): string {
-  const valid = jobSchema.parse(job);
-  const jobJson = JSON.stringify({
+/** The job's JSON with its fields in one fixed order per kind. */
+function canonicalJson(job: Job): string {
+  if (job.kind === 'train') {
+    const valid = trainJobSchema.parse(job);
+    return JSON.stringify({
+      kind: valid.kind,
+      modelId: valid.modelId,
+      userId: valid.userId,
+      uploadId: valid.uploadId,
+      objectKey: valid.objectKey,
+      publishedAt: valid.publishedAt,
+    });
+  }
+  const valid = scoreJobSchema.parse(job);
+  return JSON.stringify({
     predictionId: valid.predictionId,
     userId: valid.userId,
     uploadId: valid.uploadId,
@@ -83,6 +126,11 @@ export function encodeJobMessage(job: Job, keys: SigningKeyring): string {
     modelId: valid.modelId,
     publishedAt: valid.publishedAt,
   });
+}
+
+/** Builds the message body for a job (validated first: the publisher cannot send a bad job). */
+export function encodeJobMessage(job: Job, keys: SigningKeyring): string {
+  const jobJson = canonicalJson(job);
   return JSON.stringify({
     v: MESSAGE_VERSION,
     kid: keys.active.id,

@@ -12,8 +12,8 @@ import { insertUpload } from '../db/uploads.js';
 import { resultObjectKeys, uploadKey } from '../ids.js';
 import type { ScoreSummary } from '../model/score-stream.js';
 import { Metrics } from '../monitor/metrics.js';
+import { createJobHandler } from './job-handler.js';
 import { encodeJobMessage } from './message.js';
-import { createPredictionHandler } from './prediction-handler.js';
 import type { Scorer, ScoreTask } from './scoring-pool.js';
 import { parseSigningKeys } from './signing-keys.js';
 import { submitPrediction } from './submit.js';
@@ -76,12 +76,13 @@ function storingScorer(meanwhile: (task: ScoreTask) => Promise<void>): Scorer {
       await meanwhile(task);
       return { rows: 1, scored: 1, failed: 0 } as ScoreSummary;
     },
+    train: () => Promise.reject(new Error('this test only scores')),
     close: async () => {},
   };
 }
 
 function handle(scorer: Scorer, body: string) {
-  const handler = createPredictionHandler({
+  const handler = createJobHandler({
     db,
     blobs,
     scorer,

@@ -1,5 +1,6 @@
 import type { BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
+import { getModelForJob } from '../db/models.js';
 import {
   completePrediction,
   failPrediction,
@@ -8,66 +9,33 @@ import {
   TERMINAL_STATUSES,
 } from '../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../db/schema.js';
-import { resultKey, rowsIndexKey } from '../ids.js';
+import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
-import {
-  decodeJobMessage,
-  InvalidJobMessageError,
-  type Job,
-  type SigningKeyring,
-} from './message.js';
-import type { Scorer } from './scoring-pool.js';
+import type { JobHandlerDeps } from './job-handler.js';
+import type { ScoreJob, SigningKeyring } from './message.js';
 import type { TaskScoring } from './scoring-protocol.js';
-import type { JobContext, JobHandler, JobOutcome } from './worker.js';
+import type { JobContext, JobOutcome } from './worker.js';
 
-export interface PredictionHandlerDeps {
-  readonly db: Db;
-  readonly blobs: BlobStore;
-  readonly scorer: Scorer;
-  readonly signingKeys: SigningKeyring;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-}
-
-const ACK: JobOutcome = { kind: 'ack' };
+export const ACK: JobOutcome = { kind: 'ack' };
 
 /**
- * Runs one prediction job. Before any work: the message must verify (schema, signature, age)
- * and match its prediction's owner, upload and model, or it is dead-lettered with the reason and
- * never run. A job whose prediction is already terminal or deleted is acknowledged and skipped,
- * so a duplicate delivery never produces a second result. The result key is derived from the
- * prediction id, so even two deliveries racing write the one same object.
+ * Runs one scoring job, already verified (schema, signature, age) by the job handler. Its
+ * prediction must match the message's owner, upload and model, or it is dead-lettered with the
+ * reason and never run. A job whose prediction is already terminal or deleted is acknowledged and
+ * skipped, so a duplicate delivery never produces a second result. The result key is derived from
+ * the prediction id, so even two deliveries racing write the one same object.
  */
-export function createPredictionHandler(deps: PredictionHandlerDeps): JobHandler {
-  return async (message, context) => {
-    const started = performance.now();
-    const outcome = await handle(deps, message, context);
-    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
-    return outcome;
-  };
-}
-
-async function handle(
-  deps: PredictionHandlerDeps,
+export async function handleScoreJob(
+  deps: JobHandlerDeps,
+  job: ScoreJob,
   message: ReceivedMessage,
   context: JobContext,
 ): Promise<JobOutcome> {
   const { db, log, metrics } = deps;
-  if (message.receiveCount === 1) {
-    metrics.queueWait.observe(Math.max(0, Date.now() - message.sentAt.getTime()) / 1000);
-  }
-  let job: Job;
-  try {
-    job = decodeJobMessage(message.body, deps.signingKeys);
-  } catch (error) {
-    if (!(error instanceof InvalidJobMessageError)) throw error;
-    metrics.jobs.inc({ outcome: 'dead_lettered' });
-    return { kind: 'dead-letter', reason: error.message };
-  }
   const prediction = await getPredictionForJob(db, job.predictionId);
   const rejection = await checkOwnership(db, job, prediction);
   if (rejection || !prediction) {
@@ -91,6 +59,7 @@ async function handle(
       inputKey: job.objectKey,
       resultKey: key,
       scoring: await taskScoring(db, prediction),
+      ...(isUuid(job.modelId) ? { modelKey: await readyModelKey(db, job) } : {}),
       signal: context.signal,
     });
     const completed = await completePrediction(db, job.predictionId, {
@@ -163,10 +132,28 @@ async function taskScoring(db: Db, prediction: Prediction): Promise<TaskScoring>
   };
 }
 
+/** The file of the user's model a job scores with; a model gone or not ready fails the job. */
+async function readyModelKey(db: Db, job: ScoreJob): Promise<string> {
+  const model = await getModelForJob(db, job.modelId);
+  if (!model || model.user_id !== job.userId || model.deleted_at !== null) {
+    throw new PermanentJobError(
+      'model_missing',
+      'The model was deleted. Choose another model and create the prediction again.',
+    );
+  }
+  if (model.status !== 'ready' || model.object_key === null) {
+    throw new PermanentJobError(
+      'model_not_ready',
+      `The model is ${model.status}; only a ready model can score.`,
+    );
+  }
+  return model.object_key;
+}
+
 /** The message must describe its prediction exactly: same owner, upload, key and model. */
 export async function checkOwnership(
   db: Db,
-  job: Job,
+  job: ScoreJob,
   prediction: Prediction | undefined,
 ): Promise<string | undefined> {
   if (!prediction) return 'no prediction with this id exists';

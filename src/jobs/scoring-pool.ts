@@ -4,7 +4,14 @@ import type { Logger } from '../log.js';
 import type { ScoreSummary } from '../model/score-stream.js';
 import { siblingModule, startModuleWorker } from '../threads.js';
 import { PermanentJobError } from './errors.js';
-import type { FromThread, SerialisedError, TaskScoring, ToThread } from './scoring-protocol.js';
+import type {
+  FromThread,
+  SerialisedError,
+  TaskScoring,
+  ToThread,
+  TrainedModel,
+  TrainSettings,
+} from './scoring-protocol.js';
 
 export interface ScoreTask {
   readonly modelId: string;
@@ -12,12 +19,25 @@ export interface ScoreTask {
   readonly resultKey: string;
   /** How to read the file: as-of time, the user's column choices. */
   readonly scoring: TaskScoring;
+  /** A model the user trained: its file (a shipped model is found by its id). */
+  readonly modelKey?: string;
   readonly signal?: AbortSignal;
 }
 
-/** Scores one upload into its results object; what the prediction handler needs. */
+export interface TrainTask {
+  readonly inputKey: string;
+  readonly modelKey: string;
+  readonly training: TrainSettings;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Scores one upload into its results object, or trains a model on one: what the job handlers
+ * need, run off their event loop.
+ */
 export interface Scorer {
   score(task: ScoreTask): Promise<ScoreSummary>;
+  train(task: TrainTask): Promise<TrainedModel>;
   close(): Promise<void>;
 }
 
@@ -28,9 +48,13 @@ function startThread(config: Config, threadUrl: URL): Worker {
 }
 
 interface Pending {
-  resolve(summary: ScoreSummary): void;
+  resolve(result: unknown): void;
   reject(error: unknown): void;
+  kind: ThreadTask['type'];
 }
+
+type ThreadTask = Extract<ToThread, { type: 'score' } | { type: 'train' }>;
+type WithoutTaskId<T> = T extends unknown ? Omit<T, 'taskId'> : never;
 
 interface Thread {
   worker: Worker;
@@ -61,26 +85,44 @@ export class ScoringPool implements Scorer {
     },
   ) {}
 
-  async score(task: ScoreTask): Promise<ScoreSummary> {
+  score(task: ScoreTask): Promise<ScoreSummary> {
+    return this.run<ScoreSummary>(
+      {
+        type: 'score',
+        modelId: task.modelId,
+        inputKey: task.inputKey,
+        resultKey: task.resultKey,
+        scoring: task.scoring,
+        ...(task.modelKey ? { modelKey: task.modelKey } : {}),
+      },
+      task.signal,
+    );
+  }
+
+  train(task: TrainTask): Promise<TrainedModel> {
+    return this.run<TrainedModel>(
+      { type: 'train', inputKey: task.inputKey, modelKey: task.modelKey, training: task.training },
+      task.signal,
+    );
+  }
+
+  private async run<T>(message: WithoutTaskId<ThreadTask>, signal?: AbortSignal): Promise<T> {
     const thread = await this.acquire();
     const taskId = this.nextTaskId++;
     const onAbort = () => thread.worker.postMessage({ type: 'abort', taskId } satisfies ToThread);
-    task.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     thread.taskId = taskId;
     try {
-      return await new Promise<ScoreSummary>((resolve, reject) => {
-        this.pending.set(taskId, { resolve, reject });
-        thread.worker.postMessage({
-          type: 'score',
-          taskId,
-          modelId: task.modelId,
-          inputKey: task.inputKey,
-          resultKey: task.resultKey,
-          scoring: task.scoring,
-        } satisfies ToThread);
+      return await new Promise<T>((resolve, reject) => {
+        this.pending.set(taskId, {
+          resolve: resolve as (result: unknown) => void,
+          reject,
+          kind: message.type,
+        });
+        thread.worker.postMessage({ ...message, taskId } as ToThread);
       });
     } finally {
-      task.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       this.pending.delete(taskId);
       this.release(thread);
     }
@@ -122,7 +164,8 @@ export class ScoringPool implements Scorer {
       const pending = this.pending.get(message.taskId);
       if (!pending) return;
       if (message.type === 'done') pending.resolve(message.summary);
-      else pending.reject(toJobError(message.error));
+      else if (message.type === 'trained') pending.resolve(message.model);
+      else pending.reject(toJobError(message.error, pending.kind));
     });
     worker.on('error', (error) =>
       this.options.log.error({ err: error }, 'a scoring thread crashed'),
@@ -143,10 +186,13 @@ export class ScoringPool implements Scorer {
   }
 }
 
-/** Errors the user can fix fail the prediction now; the rest are left for redelivery. */
-function toJobError(error: SerialisedError): Error {
+/** Errors the user can fix fail the prediction or model now; the rest are left for redelivery. */
+function toJobError(error: SerialisedError, kind: ThreadTask['type']): Error {
   if (error.name === 'CsvInputError') {
-    return new PermanentJobError('invalid_csv', `The file could not be scored: ${error.message}`);
+    return new PermanentJobError(
+      'invalid_csv',
+      `The file could not be ${kind === 'train' ? 'trained on' : 'scored'}: ${error.message}`,
+    );
   }
   if (error.name === 'BlobError' && error.code === 'not_found') {
     return new PermanentJobError(

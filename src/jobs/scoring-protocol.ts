@@ -12,11 +12,39 @@ export type ToThread =
       inputKey: string;
       resultKey: string;
       scoring: TaskScoring;
+      /** A model the user trained: its file (a shipped model is found by its id). */
+      modelKey?: string;
+    }
+  | {
+      type: 'train';
+      taskId: number;
+      inputKey: string;
+      /** Where the model file goes; written whole, and only on success. */
+      modelKey: string;
+      training: TrainSettings;
     }
   | { type: 'abort'; taskId: number };
 
+/** What a training thread is told (plain data). */
+export interface TrainSettings {
+  name: string;
+  labelColumn: string;
+  positiveValue?: string;
+  asOfDays: number;
+}
+
+/** What training reports back: enough for the model list; the card reads the model file. */
+export interface TrainedModel {
+  rows: number;
+  positives: number;
+  /** The model's inputs. */
+  columns: string[];
+  metrics: { rocAuc: number; prAuc: number; brier: number; logLoss: number };
+}
+
 export type FromThread =
   | { type: 'done'; taskId: number; summary: ScoreSummary }
+  | { type: 'trained'; taskId: number; model: TrainedModel }
   | { type: 'failed'; taskId: number; error: SerialisedError };
 
 /** What survives the trip across threads of an error: enough to decide permanent or transient. */

@@ -4,12 +4,14 @@
  * the same Config as in the main thread, so no bytes cross between threads, only the task and
  * its summary.
  */
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
 import { rowsIndexKeyOfResult } from '../ids.js';
-import { loadModel, type ModelFile } from '../model/model-file.js';
+import { readLabelledDataset } from '../model/dataset.js';
+import { loadModel, type ModelFile, parseModel, serialiseModel } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
+import { trainModel } from '../model/train.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
 import { runThreadAsBatchWork } from './priority.js';
 import {
@@ -26,12 +28,14 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
   const models = new Map<string, Promise<ModelFile>>();
   const running = new Map<number, AbortController>();
 
-  function model(id: string): Promise<ModelFile> {
-    let loaded = models.get(id);
+  /** A shipped model by id, or a user's by its file; both are immutable, so cached. */
+  function model(id: string, key: string | undefined): Promise<ModelFile> {
+    const cacheKey = key ?? id;
+    let loaded = models.get(cacheKey);
     if (!loaded) {
-      loaded = loadModel(id);
-      loaded.catch(() => models.delete(id));
-      models.set(id, loaded);
+      loaded = key === undefined ? loadModel(id) : readModelFile(blobs, key);
+      loaded.catch(() => models.delete(cacheKey));
+      models.set(cacheKey, loaded);
     }
     return loaded;
   }
@@ -40,7 +44,7 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     const abort = new AbortController();
     running.set(task.taskId, abort);
     try {
-      const scoringModel = await model(task.modelId);
+      const scoringModel = await model(task.modelId, task.modelKey);
       const input = await tagOperation('read', blobs.get(task.inputKey));
       abort.signal.addEventListener(
         'abort',
@@ -93,11 +97,63 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     }
   }
 
+  async function train(task: Extract<ToThread, { type: 'train' }>): Promise<FromThread> {
+    const abort = new AbortController();
+    running.set(task.taskId, abort);
+    try {
+      const settings = task.training;
+      // Read twice, streamed (see dataset.ts): memory follows the columns, not the file.
+      const source = () =>
+        (async function* () {
+          yield* await tagOperation('read', blobs.get(task.inputKey));
+        })();
+      const dataset = await readLabelledDataset(source, {
+        labelColumn: settings.labelColumn,
+        asOfDays: settings.asOfDays,
+        ...(settings.positiveValue === undefined ? {} : { positiveValue: settings.positiveValue }),
+      });
+      abort.signal.throwIfAborted();
+      const trained = await trainModel(dataset, { name: settings.name });
+      abort.signal.throwIfAborted();
+      await tagOperation(
+        'write',
+        blobs.put(task.modelKey, Readable.from([serialiseModel(trained)]), {
+          contentType: 'application/json',
+          signal: abort.signal,
+        }),
+      );
+      const cv = trained.training.crossValidation.mean;
+      return {
+        type: 'trained',
+        taskId: task.taskId,
+        model: {
+          rows: trained.training.rows,
+          positives: trained.training.positives,
+          columns: trained.columns.map((column) => column.name),
+          metrics: { rocAuc: cv.rocAuc, prAuc: cv.prAuc, brier: cv.brier, logLoss: cv.logLoss },
+        },
+      };
+    } catch (error) {
+      return { type: 'failed', taskId: task.taskId, error: serialiseError(error) };
+    } finally {
+      running.delete(task.taskId);
+    }
+  }
+
   port.on('message', (message: ToThread) => {
     if (message.type === 'abort') {
       running.get(message.taskId)?.abort();
       return;
     }
-    void score(message).then((reply) => port.postMessage(reply));
+    const work = message.type === 'train' ? train(message) : score(message);
+    void work.then((reply) => port.postMessage(reply));
   });
+}
+
+/** A model file from the blob store (a model a user trained). */
+async function readModelFile(blobs: BlobStore, key: string): Promise<ModelFile> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await tagOperation('read', blobs.get(key)))
+    chunks.push(chunk as Buffer);
+  return parseModel(Buffer.concat(chunks).toString('utf8'), 'the trained model');
 }

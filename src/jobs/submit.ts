@@ -1,7 +1,14 @@
 import type { Db } from '../db/connect.js';
+import { insertModel } from '../db/models.js';
 import { addToOutbox } from '../db/outbox.js';
 import { insertPrediction } from '../db/predictions.js';
-import { nowIso, type Prediction, type ScoringOptions, type Upload } from '../db/schema.js';
+import {
+  nowIso,
+  type Prediction,
+  type ScoringOptions,
+  type Upload,
+  type UserModel,
+} from '../db/schema.js';
 import { newId } from '../ids.js';
 import { encodeJobMessage, type SigningKeyring } from './message.js';
 
@@ -53,4 +60,49 @@ export async function submitPrediction(
     await addToOutbox(trx, prediction.id, body);
   });
   return prediction;
+}
+
+/**
+ * Creates a model in status `training` and its training job in ONE transaction, like a
+ * prediction: the relay sends the job once committed, so neither exists without the other.
+ */
+export async function submitTraining(
+  db: Db,
+  keys: SigningKeyring,
+  request: {
+    userId: string;
+    upload: Upload;
+    name: string;
+    label: string;
+    positiveValue: string | null;
+    asOf: string;
+  },
+): Promise<UserModel> {
+  const now = nowIso();
+  const id = newId();
+  const body = encodeJobMessage(
+    {
+      kind: 'train',
+      modelId: id,
+      userId: request.userId,
+      uploadId: request.upload.id,
+      objectKey: request.upload.object_key,
+      publishedAt: now,
+    },
+    keys,
+  );
+  return db.transaction().execute(async (trx) => {
+    const model = await insertModel(trx, {
+      id,
+      user_id: request.userId,
+      name: request.name,
+      upload_id: request.upload.id,
+      label: request.label,
+      positive_value: request.positiveValue,
+      as_of: request.asOf,
+      created_at: now,
+    });
+    await addToOutbox(trx, id, body);
+    return model;
+  });
 }

@@ -444,7 +444,7 @@ export interface paths {
                     "application/json": {
                         /** Format: uuid */
                         uploadId: string;
-                        /** @default telco-v1 */
+                        /** @description A shipped model or one you trained; default: your default model, else telco-v1. */
                         modelId?: string;
                         /**
                          * @description Score even when the file carries too little of what the model relies on (see GET /v1/uploads/{id}/mapping); missing inputs then count as an average customer's.
@@ -759,7 +759,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the models you can score with */
+        /** List the models you can score with: the shipped ones and those you trained */
         get: {
             parameters: {
                 query?: never;
@@ -777,13 +777,37 @@ export interface paths {
                     content: {
                         "application/json": {
                             models: {
+                                /** @description A shipped model's name, or the id of a model you trained. */
                                 id: string;
+                                name: string;
+                                /** @enum {string} */
+                                source: "shipped" | "trained";
+                                /**
+                                 * @description Only a ready model can score.
+                                 * @enum {string}
+                                 */
+                                status: "training" | "ready" | "failed";
                                 description: string;
+                                createdAt: string | null;
                                 trainedAt: string | null;
+                                /** @description Means over 5-fold x 3 repeated cross-validation, out-of-fold and calibrated. */
                                 metrics: {
-                                    [key: string]: number;
-                                };
+                                    rocAuc: number;
+                                    prAuc: number;
+                                    brier: number;
+                                    logLoss: number;
+                                } | null;
+                                /** @description Labelled rows it was trained on. */
+                                rows: number | null;
+                                churners: number | null;
+                                /** @description The inputs it reads (empty until ready). */
                                 requiredColumns: string[];
+                                error: {
+                                    code: string;
+                                    message: string;
+                                } | null;
+                                /** @description Predictions that name no model use this one. */
+                                isDefault: boolean;
                             }[];
                         };
                     };
@@ -791,6 +815,291 @@ export interface paths {
             };
         };
         put?: never;
+        /** Train a model on one of your uploads: 202 and a model in status "training" */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        uploadId: string;
+                        /** @description The column that says whether a customer churned. */
+                        label: string;
+                        name: string;
+                        /** @description The label value that means churned, when it is not Yes/True/1 or a word such as Churned. */
+                        positiveValue?: string;
+                        /** @description Dates count back from this day (YYYY-MM-DD); default: the upload's time. */
+                        asOf?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A shipped model's name, or the id of a model you trained. */
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            source: "shipped" | "trained";
+                            /**
+                             * @description Only a ready model can score.
+                             * @enum {string}
+                             */
+                            status: "training" | "ready" | "failed";
+                            description: string;
+                            createdAt: string | null;
+                            trainedAt: string | null;
+                            /** @description Means over 5-fold x 3 repeated cross-validation, out-of-fold and calibrated. */
+                            metrics: {
+                                rocAuc: number;
+                                prAuc: number;
+                                brier: number;
+                                logLoss: number;
+                            } | null;
+                            /** @description Labelled rows it was trained on. */
+                            rows: number | null;
+                            churners: number | null;
+                            /** @description The inputs it reads (empty until ready). */
+                            requiredColumns: string[];
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            /** @description Predictions that name no model use this one. */
+                            isDefault: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/models/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A model and, once ready, its card: metrics, calibration, tiers, importance */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description A shipped model's name, or the id of a model you trained. */
+                            id: string;
+                            name: string;
+                            /** @enum {string} */
+                            source: "shipped" | "trained";
+                            /**
+                             * @description Only a ready model can score.
+                             * @enum {string}
+                             */
+                            status: "training" | "ready" | "failed";
+                            description: string;
+                            createdAt: string | null;
+                            trainedAt: string | null;
+                            /** @description Means over 5-fold x 3 repeated cross-validation, out-of-fold and calibrated. */
+                            metrics: {
+                                rocAuc: number;
+                                prAuc: number;
+                                brier: number;
+                                logLoss: number;
+                            } | null;
+                            /** @description Labelled rows it was trained on. */
+                            rows: number | null;
+                            churners: number | null;
+                            /** @description The inputs it reads (empty until ready). */
+                            requiredColumns: string[];
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            /** @description Predictions that name no model use this one. */
+                            isDefault: boolean;
+                            /** @description For a ready model: how it was made and how well it does. */
+                            card: {
+                                label: {
+                                    column: string;
+                                    /** @description Label values read as churned. */
+                                    churnedValues: string[];
+                                    rule: string;
+                                };
+                                unlabelledRows: number;
+                                /** @description Share of training rows that churned. */
+                                baseRate: number;
+                                /** @description Dates in the training file counted back from here. */
+                                asOf: string | null;
+                                fingerprint: {
+                                    sha256: string;
+                                    rows: number;
+                                    columns: number;
+                                };
+                                crossValidation: {
+                                    folds: number;
+                                    repeats: number;
+                                };
+                                /** @description Predicted against observed churn, out-of-fold. */
+                                calibration: {
+                                    from: number;
+                                    to: number;
+                                    rows: number;
+                                    meanPredicted: number;
+                                    observedRate: number;
+                                }[];
+                                tiers: {
+                                    /** @enum {string} */
+                                    tier: "high" | "medium" | "low";
+                                    /** @description Calibrated probability at which the tier starts. */
+                                    from: number;
+                                    share: number;
+                                    churnRate: number;
+                                    liftOverBaseRate: number;
+                                    precision: number;
+                                    recall: number;
+                                }[];
+                                /** @description Share of how much each input moves scores, largest first. */
+                                importance: {
+                                    column: string;
+                                    share: number;
+                                }[];
+                                inputs: {
+                                    column: string;
+                                    /** @enum {string} */
+                                    reads: "number" | "date" | "duration" | "yes/no" | "category";
+                                }[];
+                                skippedColumns: {
+                                    column: string;
+                                    reason: string;
+                                }[];
+                                /** @description Transforms kept because they lowered the loss. */
+                                engineered: string[];
+                            } | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a model you trained (predictions made with it keep their results) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": null;
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your settings: the default model */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The model predictions use when they name none; null: telco-v1. */
+                            defaultModelId: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        /** Set your default model (null: telco-v1) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The model predictions use when they name none; null: telco-v1. */
+                        defaultModelId: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The model predictions use when they name none; null: telco-v1. */
+                            defaultModelId: string | null;
+                        };
+                    };
+                };
+            };
+        };
         post?: never;
         delete?: never;
         options?: never;

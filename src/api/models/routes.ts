@@ -1,53 +1,195 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { ModelFile } from '../../model/model-file.js';
+import { findDefaultModel, listModels, setDefaultModel, softDeleteModel } from '../../db/models.js';
+import type { Upload } from '../../db/schema.js';
+import { findUpload } from '../../db/uploads.js';
+import { submitTraining } from '../../jobs/submit.js';
+import { parseAsOf } from '../../model/dates.js';
+import { CsvInputError } from '../../model/errors.js';
+import { sampleCsv } from '../../model/fit-report.js';
+import { normaliseHeader } from '../../model/headers.js';
+import { labelReading } from '../../model/labels.js';
 import { templateCsv } from '../../model/template.js';
-import { requireModel } from '../fit-check.js';
+import { categoryKey, isMissing } from '../../model/values.js';
+import { ApiError, notFound } from '../errors.js';
+import { capitalise, resolveModel } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
+import { modelCard, presentShippedModel, presentUserModel } from './present.js';
+import {
+  modelCardSchema,
+  modelIdParams,
+  modelSchema,
+  settingsSchema,
+  trainModelBody,
+} from './schema.js';
 
-export const modelSchema = z.object({
-  id: z.string(),
-  description: z.string(),
-  trainedAt: z.string().nullable(),
-  metrics: z.record(z.string(), z.number()),
-  requiredColumns: z.array(z.string()),
-});
+const DAY_MS = 86_400_000;
 
-export type ModelInfo = z.infer<typeof modelSchema>;
-
-/** The models a prediction may name: the shipped ones. */
-export interface ModelCatalog {
-  list(): ModelInfo[];
-  /** The model file, for the fit report and the example file; undefined for an unknown id. */
-  get(id: string): ModelFile | undefined;
-}
+/** The model a prediction uses when it names none. */
+export const SHIPPED_DEFAULT_MODEL = 'telco-v1';
 
 export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.withTypeProvider<ZodTypeProvider>().get(
+  const api = app.withTypeProvider<ZodTypeProvider>();
+
+  api.get(
     '/models',
     {
       schema: {
-        summary: 'List the models you can score with',
+        summary: 'List the models you can score with: the shipped ones and those you trained',
         tags: ['models'],
         response: { 200: z.object({ models: z.array(modelSchema) }) },
       },
     },
-    async () => ({ models: deps.models.list() }),
+    async (request) => {
+      const defaultId = (await findDefaultModel(deps.db, request.userId)) ?? SHIPPED_DEFAULT_MODEL;
+      const shipped = deps.models
+        .shippedModels()
+        .map(([id, model]) => presentShippedModel(id, model, id === defaultId));
+      const trained = (await listModels(deps.db, request.userId)).map((row) =>
+        presentUserModel(row, row.id === defaultId),
+      );
+      return { models: [...shipped, ...trained] };
+    },
   );
 
-  app.withTypeProvider<ZodTypeProvider>().get(
+  api.post(
+    '/models',
+    {
+      schema: {
+        summary: 'Train a model on one of your uploads: 202 and a model in status "training"',
+        tags: ['models'],
+        body: trainModelBody,
+        response: { 202: modelSchema },
+      },
+    },
+    async (request, reply) => {
+      const { uploadId, label, name, positiveValue, asOf } = request.body;
+      const upload = await findUpload(deps.db, request.userId, uploadId);
+      if (!upload) throw notFound('upload');
+      let asOfDays = Date.parse(upload.created_at) / DAY_MS;
+      if (asOf !== undefined) {
+        try {
+          asOfDays = parseAsOf(asOf);
+        } catch (error) {
+          throw new ApiError(422, 'bad_as_of', `asOf: ${(error as Error).message}`);
+        }
+      }
+      await checkLabel(deps, upload, label, positiveValue);
+      const model = await submitTraining(deps.db, deps.signingKeys, {
+        userId: request.userId,
+        upload,
+        name,
+        label,
+        positiveValue: positiveValue ?? null,
+        asOf: new Date(asOfDays * DAY_MS).toISOString(),
+      });
+      deps.relay.trigger();
+      reply.code(202).header('location', `/v1/models/${model.id}`);
+      return presentUserModel(model, false);
+    },
+  );
+
+  api.get(
+    '/models/:id',
+    {
+      schema: {
+        summary: 'A model and, once ready, its card: metrics, calibration, tiers, importance',
+        tags: ['models'],
+        params: modelIdParams,
+        response: { 200: modelCardSchema },
+      },
+    },
+    async (request) => {
+      const { userId } = request;
+      const resolved = await deps.models.resolve(userId, request.params.id);
+      const defaultId = (await findDefaultModel(deps.db, userId)) ?? SHIPPED_DEFAULT_MODEL;
+      const isDefault = resolved.id === defaultId;
+      switch (resolved.kind) {
+        case 'unknown':
+          throw notFound('model');
+        case 'not-ready':
+          return { ...presentUserModel(resolved.row, isDefault), card: null };
+        case 'shipped':
+          return {
+            ...presentShippedModel(resolved.id, resolved.model, isDefault),
+            card: modelCard(resolved.model),
+          };
+        case 'user':
+          return { ...presentUserModel(resolved.row, isDefault), card: modelCard(resolved.model) };
+      }
+    },
+  );
+
+  api.delete(
+    '/models/:id',
+    {
+      schema: {
+        summary: 'Delete a model you trained (predictions made with it keep their results)',
+        tags: ['models'],
+        params: modelIdParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (request, reply) => {
+      if (deps.models.shippedModels().some(([id]) => id === request.params.id)) {
+        throw new ApiError(409, 'shipped_model', 'A shipped model cannot be deleted.');
+      }
+      const deleted = await softDeleteModel(deps.db, request.userId, request.params.id);
+      if (!deleted) throw notFound('model');
+      // Best effort: the row is gone from every list already; a file left behind is unreachable.
+      if (deleted.object_key !== null) {
+        await deps.blobs.delete(deleted.object_key).catch((error: unknown) => {
+          request.log.warn({ err: error, modelId: deleted.id }, 'could not remove a model file');
+        });
+      }
+      reply.code(204);
+      return null;
+    },
+  );
+
+  api.get(
+    '/settings',
+    {
+      schema: {
+        summary: 'Your settings: the default model',
+        tags: ['models'],
+        response: { 200: settingsSchema },
+      },
+    },
+    async (request) => ({ defaultModelId: await findDefaultModel(deps.db, request.userId) }),
+  );
+
+  api.put(
+    '/settings',
+    {
+      schema: {
+        summary: 'Set your default model (null: telco-v1)',
+        tags: ['models'],
+        body: settingsSchema,
+        response: { 200: settingsSchema },
+      },
+    },
+    async (request) => {
+      const { defaultModelId } = request.body;
+      if (defaultModelId !== null) await resolveModel(deps, request.userId, defaultModelId);
+      await setDefaultModel(deps.db, request.userId, defaultModelId);
+      return { defaultModelId };
+    },
+  );
+
+  api.get(
     '/models/:id/template.csv',
     {
       schema: {
         summary: 'An example CSV with the columns a model reads, and three made-up customers',
         tags: ['models'],
-        params: z.object({ id: z.string().min(1).max(200) }),
+        params: modelIdParams,
         produces: ['text/csv'],
       },
     },
     async (request, reply) => {
-      const model = requireModel(deps, request.params.id);
+      const { model } = await resolveModel(deps, request.userId, request.params.id);
       const name = `${request.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-template.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
@@ -55,4 +197,42 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.send(templateCsv(model));
     },
   );
+}
+
+/**
+ * What can be known about the label before training is refused now: a column the file lacks,
+ * values that do not say who churned. Judged on the first rows; a label that only goes wrong
+ * further down fails the training job with the same message.
+ */
+async function checkLabel(
+  deps: ApiDeps,
+  upload: Upload,
+  label: string,
+  positiveValue: string | undefined,
+): Promise<void> {
+  const sample = await sampleCsv(await deps.blobs.get(upload.object_key));
+  const index = sample.headers.findIndex((h) => normaliseHeader(h) === normaliseHeader(label));
+  if (index === -1) {
+    throw new ApiError(
+      422,
+      'unknown_label',
+      `Your file has no column "${label}". Its columns: ${sample.headers.slice(0, 60).join(', ')}${sample.headers.length > 60 ? ', …' : ''}.`,
+    );
+  }
+  const counts = new Map<string, number>();
+  for (const record of sample.records) {
+    const raw = record[index] ?? '';
+    if (isMissing(raw)) continue;
+    const key = categoryKey(raw);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  try {
+    labelReading(sample.headers[index] as string, counts, positiveValue);
+  } catch (error) {
+    if (!(error instanceof CsvInputError)) throw error;
+    // Too few churners among the first rows says little about a larger file.
+    const wholeFile = sample.records.length >= upload.row_count;
+    if (!wholeFile && /at least \d+ of each/.test(error.message)) return;
+    throw new ApiError(422, 'bad_label', capitalise(error.message));
+  }
 }

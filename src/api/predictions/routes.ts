@@ -2,9 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
+import { findColumnOverrides } from '../../db/column-mappings.js';
+import { findDefaultModel } from '../../db/models.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
-import { findColumnOverrides } from '../../db/column-mappings.js';
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
 import { findUpload } from '../../db/uploads.js';
 import { rowsIndexKey } from '../../ids.js';
@@ -13,7 +14,8 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, poorFitError, requireModel } from '../fit-check.js';
+import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
+import { SHIPPED_DEFAULT_MODEL } from '../models/routes.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
 import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
@@ -78,8 +80,12 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       },
     },
     async (request, reply) => {
-      const { uploadId, modelId, allowPartialFit } = request.body;
-      const model = requireModel(deps, modelId);
+      const { uploadId, allowPartialFit } = request.body;
+      const modelId =
+        request.body.modelId ??
+        (await findDefaultModel(deps.db, request.userId)) ??
+        SHIPPED_DEFAULT_MODEL;
+      const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
       const options: ScoringOptions = { asOf: upload.created_at };

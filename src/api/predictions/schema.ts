@@ -66,7 +66,12 @@ export const predictionSchema = z.object({
 
 export const createPredictionBody = z.object({
   uploadId: z.uuid({ error: 'must be the id of one of your uploads (UUID)' }),
-  modelId: z.string().min(1).max(64).default('telco-v1'),
+  modelId: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('A shipped model or one you trained; default: your default model, else telco-v1.'),
   allowPartialFit: z
     .boolean()
     .default(false)

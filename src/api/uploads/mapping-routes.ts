@@ -5,7 +5,7 @@ import { saveColumnOverrides } from '../../db/column-mappings.js';
 import { findUpload } from '../../db/uploads.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, requireModel, type UploadFit } from '../fit-check.js';
+import { checkUploadFit, resolveModel, type UploadFit } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
 import { uploadIdParams } from './schema.js';
 
@@ -103,7 +103,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
     async (request) => {
       const { modelId } = request.query;
-      const model = requireModel(deps, modelId);
+      const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
       return present(upload.id, modelId, await checkUploadFit(deps, upload, model, modelId));
@@ -126,7 +126,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
     },
     async (request) => {
       const { modelId } = request.query;
-      const model = requireModel(deps, modelId);
+      const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
       const overrides = Object.fromEntries(

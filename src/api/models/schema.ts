@@ -1,0 +1,104 @@
+import { z } from 'zod';
+
+const metricsSchema = z
+  .object({ rocAuc: z.number(), prAuc: z.number(), brier: z.number(), logLoss: z.number() })
+  .describe('Means over 5-fold x 3 repeated cross-validation, out-of-fold and calibrated.');
+
+export const modelSchema = z.object({
+  id: z.string().describe("A shipped model's name, or the id of a model you trained."),
+  name: z.string(),
+  source: z.enum(['shipped', 'trained']),
+  status: z.enum(['training', 'ready', 'failed']).describe('Only a ready model can score.'),
+  description: z.string(),
+  createdAt: z.string().nullable(),
+  trainedAt: z.string().nullable(),
+  metrics: metricsSchema.nullable(),
+  rows: z.number().int().nullable().describe('Labelled rows it was trained on.'),
+  churners: z.number().int().nullable(),
+  requiredColumns: z.array(z.string()).describe('The inputs it reads (empty until ready).'),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  isDefault: z.boolean().describe('Predictions that name no model use this one.'),
+});
+
+export type ModelView = z.infer<typeof modelSchema>;
+
+export const trainModelBody = z.object({
+  uploadId: z.uuid({ error: 'must be the id of one of your uploads (UUID)' }),
+  label: z.string().min(1).max(200).describe('The column that says whether a customer churned.'),
+  name: z.string().trim().min(1).max(100),
+  positiveValue: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe(
+      'The label value that means churned, when it is not Yes/True/1 or a word such as Churned.',
+    ),
+  asOf: z
+    .string()
+    .max(40)
+    .optional()
+    .describe("Dates count back from this day (YYYY-MM-DD); default: the upload's time."),
+});
+
+const bin = z.object({
+  from: z.number(),
+  to: z.number(),
+  rows: z.number().int(),
+  meanPredicted: z.number(),
+  observedRate: z.number(),
+});
+
+export const modelCardSchema = modelSchema.extend({
+  card: z
+    .object({
+      label: z.object({
+        column: z.string(),
+        churnedValues: z.array(z.string()).describe('Label values read as churned.'),
+        rule: z.string(),
+      }),
+      unlabelledRows: z.number().int(),
+      baseRate: z.number().describe('Share of training rows that churned.'),
+      asOf: z.string().nullable().describe('Dates in the training file counted back from here.'),
+      fingerprint: z.object({
+        sha256: z.string(),
+        rows: z.number().int(),
+        columns: z.number().int(),
+      }),
+      crossValidation: z.object({ folds: z.number().int(), repeats: z.number().int() }),
+      calibration: z.array(bin).describe('Predicted against observed churn, out-of-fold.'),
+      tiers: z.array(
+        z.object({
+          tier: z.enum(['high', 'medium', 'low']),
+          from: z.number().describe('Calibrated probability at which the tier starts.'),
+          share: z.number(),
+          churnRate: z.number(),
+          liftOverBaseRate: z.number(),
+          precision: z.number(),
+          recall: z.number(),
+        }),
+      ),
+      importance: z
+        .array(z.object({ column: z.string(), share: z.number() }))
+        .describe('Share of how much each input moves scores, largest first.'),
+      inputs: z.array(
+        z.object({
+          column: z.string(),
+          reads: z.enum(['number', 'date', 'duration', 'yes/no', 'category']),
+        }),
+      ),
+      skippedColumns: z.array(z.object({ column: z.string(), reason: z.string() })),
+      engineered: z.array(z.string()).describe('Transforms kept because they lowered the loss.'),
+    })
+    .nullable()
+    .describe('For a ready model: how it was made and how well it does.'),
+});
+
+export const settingsSchema = z.object({
+  defaultModelId: z
+    .string()
+    .nullable()
+    .describe('The model predictions use when they name none; null: telco-v1.'),
+});
+
+export const modelIdParams = z.object({ id: z.string().min(1).max(64) });

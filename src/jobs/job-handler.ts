@@ -1,0 +1,52 @@
+/**
+ * The one handler the worker loop runs: verifies a message (schema, HMAC signature, age) and
+ * hands the job to the handler of its kind. A message that does not verify is dead-lettered with
+ * the reason and never run. Each kind's module decides its own ownership checks, idempotency and
+ * what is permanent; the loop, heartbeat, retries and dead letters are shared.
+ */
+import type { BlobStore } from '../blobs/port.js';
+import type { Db } from '../db/connect.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../monitor/metrics.js';
+import {
+  decodeJobMessage,
+  InvalidJobMessageError,
+  type Job,
+  type SigningKeyring,
+} from './message.js';
+import { handleScoreJob } from './prediction-handler.js';
+import type { Scorer } from './scoring-pool.js';
+import { handleTrainJob } from './train-handler.js';
+import type { JobHandler } from './worker.js';
+
+export interface JobHandlerDeps {
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  readonly scorer: Scorer;
+  readonly signingKeys: SigningKeyring;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
+
+export function createJobHandler(deps: JobHandlerDeps): JobHandler {
+  return async (message, context) => {
+    const started = performance.now();
+    if (message.receiveCount === 1) {
+      deps.metrics.queueWait.observe(Math.max(0, Date.now() - message.sentAt.getTime()) / 1000);
+    }
+    let job: Job;
+    try {
+      job = decodeJobMessage(message.body, deps.signingKeys);
+    } catch (error) {
+      if (!(error instanceof InvalidJobMessageError)) throw error;
+      deps.metrics.jobs.inc({ outcome: 'dead_lettered' });
+      return { kind: 'dead-letter', reason: error.message };
+    }
+    const outcome =
+      job.kind === 'train'
+        ? await handleTrainJob(deps, job, message, context)
+        : await handleScoreJob(deps, job, message, context);
+    deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
+    return outcome;
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * Runs one training job: the model row must match the message's owner and upload, or the job is
+ * dead-lettered unrun. A model already ready, failed or deleted is skipped (idempotent by model
+ * id). Training runs on a scoring thread, which writes the model file whole before the row is
+ * marked ready, so a worker killed mid-training leaves a model that is still `training`, retried
+ * by the queue, and never a half model anyone can use.
+ */
+import type { Db } from '../db/connect.js';
+import { completeModel, failModel, getModelForJob, startTrainingAttempt } from '../db/models.js';
+import type { UserModel } from '../db/schema.js';
+import { modelKey } from '../ids.js';
+import type { ReceivedMessage } from '../queue/port.js';
+import { PermanentJobError } from './errors.js';
+import type { JobHandlerDeps } from './job-handler.js';
+import type { TrainJob } from './message.js';
+import { ACK } from './prediction-handler.js';
+import type { JobContext, JobOutcome } from './worker.js';
+
+const DAY_MS = 86_400_000;
+
+export const TRAINING_RETRIES_EXHAUSTED =
+  'Training failed on every attempt because of a temporary problem on our side. Train the model again; if it keeps failing, contact support.';
+
+export async function handleTrainJob(
+  deps: JobHandlerDeps,
+  job: TrainJob,
+  message: ReceivedMessage,
+  context: JobContext,
+): Promise<JobOutcome> {
+  const { db, log, metrics } = deps;
+  const model = await getModelForJob(db, job.modelId);
+  const rejection = await checkTrainingOwnership(db, job, model);
+  if (rejection || !model) {
+    metrics.jobs.inc({ outcome: 'dead_lettered' });
+    return { kind: 'dead-letter', reason: rejection ?? 'no model with this id exists' };
+  }
+  if (model.deleted_at !== null || model.status !== 'training') {
+    metrics.jobs.inc({ outcome: 'skipped' });
+    return ACK;
+  }
+  if (!(await startTrainingAttempt(db, job.modelId))) {
+    metrics.jobs.inc({ outcome: 'skipped' });
+    return ACK;
+  }
+  const jobLog = log.child({ modelId: job.modelId, attempt: message.receiveCount });
+  const key = modelKey(job.userId, job.modelId);
+  try {
+    const trained = await deps.scorer.train({
+      inputKey: job.objectKey,
+      modelKey: key,
+      training: {
+        name: model.name,
+        labelColumn: model.label,
+        ...(model.positive_value === null ? {} : { positiveValue: model.positive_value }),
+        asOfDays: Date.parse(model.as_of) / DAY_MS,
+      },
+      signal: context.signal,
+    });
+    const completed = await completeModel(db, job.modelId, { objectKey: key, summary: trained });
+    metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
+    jobLog.info({ rows: trained.rows, rocAuc: trained.metrics.rocAuc }, 'model trained');
+    return ACK;
+  } catch (error) {
+    if (error instanceof PermanentJobError) {
+      await failModel(db, job.modelId, { code: error.code, message: error.userMessage });
+      metrics.jobs.inc({ outcome: 'failed' });
+      jobLog.info({ code: error.code }, `training failed: ${error.userMessage}`);
+      return ACK;
+    }
+    if (context.isLastAttempt && !context.signal.aborted) {
+      await failModel(db, job.modelId, {
+        code: 'retries_exhausted',
+        message: TRAINING_RETRIES_EXHAUSTED,
+      });
+      metrics.jobs.inc({ outcome: 'failed' });
+      return {
+        kind: 'dead-letter',
+        reason: `last attempt failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+    metrics.jobs.inc({ outcome: 'retried' });
+    return { kind: 'retry', error };
+  }
+}
+
+/** The message must describe its model exactly: same owner and upload, a stored upload. */
+export async function checkTrainingOwnership(
+  db: Db,
+  job: TrainJob,
+  model: UserModel | undefined,
+): Promise<string | undefined> {
+  if (!model) return 'no model with this id exists';
+  if (model.user_id !== job.userId) return "job's user is not the model's owner";
+  if (model.upload_id !== job.uploadId) return "job's upload is not the model's training upload";
+  const upload = await db
+    .selectFrom('uploads')
+    .select(['user_id', 'object_key'])
+    .where('id', '=', job.uploadId)
+    .where('state', '=', 'stored')
+    .executeTakeFirst();
+  if (!upload || upload.user_id !== job.userId || upload.object_key !== job.objectKey) {
+    return "job's object key is not the owner's upload";
+  }
+  return undefined;
+}

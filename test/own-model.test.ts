@@ -1,0 +1,193 @@
+/**
+ * A team's own model, entirely through the API: upload a labelled export, train on it as a job,
+ * read the model card, check the fit, score with it, make it the default, delete it.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorised,
+  type RunningService,
+  startService,
+  upload,
+  waitForStatus,
+} from './support/service.js';
+
+const saas = readFileSync(new URL('../data/saas-customers.csv', import.meta.url), 'utf8');
+
+let service: RunningService;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  service = await startService();
+  alice = await service.token('alice');
+  bob = await service.token('bob');
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+async function call(token: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(
+    `${service.url}${path}`,
+    authorised(token, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    }),
+  );
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function uploaded(token: string, csv: string): Promise<{ id: string; createdAt: string }> {
+  const response = await upload(service.url, token, csv, 'accounts.csv');
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string; createdAt: string };
+}
+
+async function waitForModel(token: string, id: string): Promise<Record<string, any>> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const { body } = await call(token, 'GET', `/v1/models/${id}`);
+    if (body.status !== 'training') return body;
+    if (Date.now() > deadline) throw new Error('the model is still training');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('training a model on your own export', () => {
+  let modelId: string;
+  let uploadId: string;
+
+  it('trains as a job and shows the model card', async () => {
+    const file = await uploaded(alice, saas);
+    uploadId = file.id;
+    const created = await call(alice, 'POST', '/v1/models', {
+      uploadId,
+      label: 'Churned?',
+      name: 'SaaS churn',
+    });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({
+      name: 'SaaS churn',
+      source: 'trained',
+      status: 'training',
+      metrics: null,
+    });
+    modelId = created.body.id;
+
+    // Not usable while it trains.
+    const early = await call(alice, 'POST', '/v1/predictions', { uploadId, modelId });
+    if (early.status !== 202) {
+      expect(early.status).toBe(409);
+      expect(early.body.error.code).toBe('model_not_ready');
+    }
+
+    const model = await waitForModel(alice, modelId);
+    expect(model).toMatchObject({ status: 'ready', rows: 5000, churners: 1034, error: null });
+    expect(model.metrics.rocAuc).toBeGreaterThan(0.82);
+    expect(model.requiredColumns).toContain('Last Login');
+    const { card } = model;
+    expect(card.label).toEqual({ column: 'Churned?', churnedValues: ['yes'], rule: 'yes/no' });
+    expect(card.asOf).toBe(file.createdAt);
+    expect(card.baseRate).toBeCloseTo(0.2068, 4);
+    expect(card.inputs).toContainEqual({ column: 'Signup Date', reads: 'date' });
+    expect(card.skippedColumns.map((entry: { column: string }) => entry.column)).toEqual([
+      'Account ID',
+      'Company',
+    ]);
+    expect(
+      card.importance.reduce((sum: number, entry: { share: number }) => sum + entry.share, 0),
+    ).toBeCloseTo(1, 9);
+    expect(card.tiers.map((tier: { tier: string }) => tier.tier)).toEqual([
+      'high',
+      'medium',
+      'low',
+    ]);
+    expect(card.calibration.length).toBeGreaterThan(3);
+
+    const list = await call(alice, 'GET', '/v1/models');
+    expect(list.body.models.map((m: { id: string }) => m.id)).toEqual(['telco-v1', modelId]);
+    expect(list.body.models[0].isDefault).toBe(true);
+  }, 120_000);
+
+  it('fits the file it was trained on and scores it', async () => {
+    const fit = await call(alice, 'GET', `/v1/uploads/${uploadId}/mapping?modelId=${modelId}`);
+    expect(fit.status).toBe(200);
+    expect(fit.body.verdict).toBe('good');
+    const created = await call(alice, 'POST', '/v1/predictions', { uploadId, modelId });
+    expect(created.status).toBe(202);
+    expect(created.body.modelId).toBe(modelId);
+    const done = await waitForStatus(service.url, alice, created.body.id, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed', rowsScored: 5000, rowsFailed: 0 });
+    const template = await fetch(
+      `${service.url}/v1/models/${modelId}/template.csv`,
+      authorised(alice),
+    );
+    expect((await template.text()).split('\n')[0]).toContain('Last Login');
+  });
+
+  it('becomes the default model when asked, and stays private to its owner', async () => {
+    expect((await call(alice, 'PUT', '/v1/settings', { defaultModelId: modelId })).body).toEqual({
+      defaultModelId: modelId,
+    });
+    const created = await call(alice, 'POST', '/v1/predictions', { uploadId });
+    expect(created.body.modelId).toBe(modelId);
+
+    expect((await call(bob, 'GET', `/v1/models/${modelId}`)).status).toBe(404);
+    expect((await call(bob, 'DELETE', `/v1/models/${modelId}`)).status).toBe(404);
+    const bobs = await uploaded(bob, saas);
+    const refused = await call(bob, 'POST', '/v1/predictions', { uploadId: bobs.id, modelId });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('unknown_model');
+    expect((await call(bob, 'PUT', '/v1/settings', { defaultModelId: modelId })).status).toBe(422);
+  });
+
+  it('refuses what can be known before training, with what to fix, and stores nothing', async () => {
+    const before = (await call(alice, 'GET', '/v1/models')).body.models;
+    const cases: Array<[Record<string, unknown>, number, string, RegExp]> = [
+      [
+        { label: 'Cancelled' },
+        422,
+        'unknown_label',
+        /^Your file has no column "Cancelled"\. Its columns: Account ID, Company, Plan/,
+      ],
+      [
+        { label: 'Plan' },
+        422,
+        'bad_label',
+        /^The label column "Plan" has the values .*; say which one means churned/,
+      ],
+      [
+        { label: 'Churned?', positiveValue: 'Gone' },
+        422,
+        'bad_label',
+        /never holds "Gone"; its values are "yes" \(1,034\), "no" \(3,966\)\. Give one of them/,
+      ],
+      [{ label: 'Churned?', asOf: '31/12/2026' }, 422, 'bad_as_of', /^asOf: .*YYYY-MM-DD/],
+      [{ label: 'Churned?', name: '' }, 400, 'invalid_request', /name/],
+    ];
+    for (const [fields, status, code, message] of cases) {
+      const response = await call(alice, 'POST', '/v1/models', { uploadId, name: 'x', ...fields });
+      expect(response.status, code).toBe(status);
+      expect(response.body.error.code).toBe(code);
+      expect(response.body.error.message).toMatch(message);
+    }
+    expect(
+      (await call(bob, 'POST', '/v1/models', { uploadId, label: 'Churned?', name: 'x' })).status,
+    ).toBe(404);
+    expect((await call(alice, 'GET', '/v1/models')).body.models).toEqual(before);
+  });
+
+  it('deletes a trained model, and never a shipped one', async () => {
+    expect((await call(alice, 'DELETE', '/v1/models/telco-v1')).status).toBe(409);
+    expect((await call(alice, 'DELETE', `/v1/models/${modelId}`)).status).toBe(204);
+    expect((await call(alice, 'GET', `/v1/models/${modelId}`)).status).toBe(404);
+    expect((await call(alice, 'GET', '/v1/settings')).body).toEqual({ defaultModelId: null });
+    expect(
+      (await call(alice, 'GET', '/v1/models')).body.models.map((m: { id: string }) => m.id),
+    ).toEqual(['telco-v1']);
+  });
+});
