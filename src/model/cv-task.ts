@@ -12,12 +12,12 @@ import {
 import type { LabelledDataset } from './dataset.js';
 import { buildDesign } from './design.js';
 import { logLoss } from './metrics.js';
-import type { NumericTransform } from './model-file.js';
+import type { FeatureTransform } from './model-file.js';
 
 export interface CvTask {
   /** Dataset rows taking part, in row order. */
   rows: Int32Array;
-  transforms: Array<[column: string, transforms: NumericTransform[]]>;
+  transforms: Array<[column: string, transforms: FeatureTransform[]]>;
   l2: number;
   folds: number;
   /** Seeds the stratified fold assignment. */

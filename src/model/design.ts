@@ -8,8 +8,13 @@
  * moves the intercept, so the fitted weights are exactly those of the centred encoding the model
  * file stores (whose intercept is the logit of an average customer). `toModelColumns` converts.
  */
-import type { FeatureColumn, LabelledDataset } from './dataset.js';
-import type { ModelColumn, NumericTransform } from './model-file.js';
+import type { FeatureColumn, LabelledDataset, NumericColumn } from './dataset.js';
+import type {
+  CategoricalModelColumn,
+  FeatureTransform,
+  ModelColumn,
+  NumericTransform,
+} from './model-file.js';
 
 export interface PackedDesign {
   rows: number;
@@ -83,34 +88,112 @@ function missingShare(values: Float64Array, rows: Int32Array): number {
 /** A dense feature: reads dataset row `row` into the design's centred value. */
 type DenseFeature = (row: number) => number;
 
+/** A one-hot group: exactly one of `size` features is 1 for every row (a category, a bin). */
+interface OneHotGroup {
+  size: number;
+  level: (row: number) => number;
+  frequencies: number[];
+}
+
+interface FittedColumn {
+  spec: ModelColumn;
+  dense: DenseFeature[];
+  group?: OneHotGroup;
+}
+
+/** Bins of a numeric column: deciles of its training values, so each bin holds ~10% of rows. */
+const BINS = 10;
+
+/**
+ * Upper bin edges at the column's quantiles (duplicates dropped): a value goes to the first bin
+ * whose edge is at least it, or past the last edge to the last bin.
+ */
+function binEdges(values: Float64Array, rows: Int32Array): number[] {
+  const present: number[] = [];
+  for (const row of rows) {
+    const x = values[row] as number;
+    if (!Number.isNaN(x)) present.push(x);
+  }
+  present.sort((a, b) => a - b);
+  const edges: number[] = [];
+  for (let b = 1; b < BINS; b++) {
+    const edge = present[Math.floor((b * present.length) / BINS) - 1];
+    if (edge !== undefined && edge !== edges.at(-1) && edge < (present.at(-1) as number))
+      edges.push(edge);
+  }
+  return edges;
+}
+
+/** The bin of `x` for `edges` (see binEdges). */
+export function binOf(edges: readonly number[], x: number): number {
+  let low = 0;
+  let high = edges.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (x <= (edges[middle] as number)) high = middle;
+    else low = middle + 1;
+  }
+  return low;
+}
+
+function frequenciesOf(size: number, level: (row: number) => number, rows: Int32Array): number[] {
+  const counts = new Array<number>(size).fill(0);
+  for (const row of rows) counts[level(row)] = (counts[level(row)] as number) + 1;
+  return counts.map((count) => count / rows.length);
+}
+
+function fitNumeric(
+  column: NumericColumn,
+  plan: readonly FeatureTransform[],
+  rows: Int32Array,
+): FittedColumn {
+  const values = column.values;
+  const terms = plan
+    .filter((transform): transform is NumericTransform => transform !== 'bins')
+    .map((transform) => ({ transform, ...meanAndScale(values, transform, rows), weight: 0 }));
+  const dense: DenseFeature[] = terms.map((term) => (row) => {
+    const x = values[row] as number;
+    return Number.isNaN(x) ? 0 : (applyTransform(term.transform, x) - term.mean) / term.scale;
+  });
+  const share = missingShare(values, rows);
+  const base = {
+    kind: 'numeric' as const,
+    name: column.name,
+    synonyms: [] as string[],
+    ...(column.source ? { source: column.source } : {}),
+    terms,
+  };
+  if (plan.includes('bins')) {
+    // Blank values get a bin of their own, which takes the missing indicator's place.
+    const edges = binEdges(values, rows);
+    const missingLevel = share > 0;
+    const size = edges.length + 1 + (missingLevel ? 1 : 0);
+    const level = (row: number) => {
+      const x = values[row] as number;
+      return Number.isNaN(x) ? edges.length + 1 : binOf(edges, x);
+    };
+    const frequencies = frequenciesOf(size, level, rows);
+    const bins = {
+      edges,
+      missingLevel,
+      levels: frequencies.map((frequency) => ({ frequency, weight: 0 })),
+    };
+    return { spec: { ...base, bins }, dense, group: { size, level, frequencies } };
+  }
+  if (share > 0) dense.push((row) => (Number.isNaN(values[row] as number) ? 1 : 0) - share);
+  return {
+    spec: { ...base, ...(share > 0 ? { missing: { mean: share, weight: 0 } } : {}) },
+    dense,
+  };
+}
+
 function fitColumn(
   column: FeatureColumn,
-  transforms: readonly NumericTransform[],
+  plan: readonly FeatureTransform[],
   rows: Int32Array,
-): { spec: ModelColumn; dense: DenseFeature[] } {
+): FittedColumn {
+  if (column.kind === 'numeric') return fitNumeric(column, plan, rows);
   const base = { name: column.name, synonyms: [] as string[] };
-  if (column.kind === 'numeric') {
-    const values = column.values;
-    const terms = transforms.map((transform) => ({
-      transform,
-      ...meanAndScale(values, transform, rows),
-      weight: 0,
-    }));
-    const dense: DenseFeature[] = terms.map((term) => (row) => {
-      const x = values[row] as number;
-      return Number.isNaN(x) ? 0 : (applyTransform(term.transform, x) - term.mean) / term.scale;
-    });
-    const share = missingShare(values, rows);
-    if (share > 0) dense.push((row) => (Number.isNaN(values[row] as number) ? 1 : 0) - share);
-    const spec: ModelColumn = {
-      kind: 'numeric',
-      ...base,
-      ...(column.source ? { source: column.source } : {}),
-      terms,
-      ...(share > 0 ? { missing: { mean: share, weight: 0 } } : {}),
-    };
-    return { spec, dense };
-  }
   if (column.kind === 'boolean') {
     const values = column.values;
     const { mean } = meanAndScale(values, 'linear', rows);
@@ -132,21 +215,34 @@ function fitColumn(
     const code = column.codes[row] as number;
     counts[code] = (counts[code] as number) + 1;
   }
-  const levels = column.levels.flatMap((level, code) =>
-    (counts[code] as number) === 0
-      ? []
-      : [{ ...level, frequency: (counts[code] as number) / rows.length, weight: 0 }],
-  );
-  return { spec: { kind: 'categorical', ...base, levels }, dense: [] };
+  // Levels absent from `rows` are dropped; a code present in them always has its level.
+  const levelOfCode = new Int32Array(column.levels.length).fill(-1);
+  const levels: CategoricalModelColumn['levels'] = [];
+  column.levels.forEach((level, code) => {
+    if ((counts[code] as number) === 0) return;
+    levelOfCode[code] = levels.length;
+    levels.push({ ...level, frequency: (counts[code] as number) / rows.length, weight: 0 });
+  });
+  const codes = column.codes;
+  return {
+    spec: { kind: 'categorical', ...base, levels },
+    dense: [],
+    group: {
+      size: levels.length,
+      level: (row) => levelOfCode[codes[row] as number] as number,
+      frequencies: levels.map((level) => level.frequency),
+    },
+  };
 }
 
 /**
  * Fits the encoding on `rows` of the dataset and packs those rows (design row t is dataset row
- * `rows[t]`).
+ * `rows[t]`). Dense features come first, column by column; then each one-hot group's levels take
+ * consecutive features, in column order, so a row's active features are in increasing order.
  */
 export function buildDesign(
   dataset: LabelledDataset,
-  transforms: ReadonlyMap<string, readonly NumericTransform[]>,
+  transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
   rows: Int32Array,
 ): FittedDesign {
   const fitted = dataset.columns.map((column) =>
@@ -154,57 +250,46 @@ export function buildDesign(
   );
   const denseFeatures = fitted.flatMap((entry) => entry.dense);
   const denseOwner = Int32Array.from(fitted.flatMap((entry, c) => entry.dense.map(() => c)));
-  const sparseOwner = Int32Array.from(
-    dataset.columns.flatMap((column, c) => (column.kind === 'categorical' ? [c] : [])),
-  );
   const dense = denseFeatures.length;
-  const categorical = dataset.columns.flatMap((column, c) =>
-    column.kind === 'categorical'
-      ? [{ column, spec: fitted[c]?.spec as Extract<ModelColumn, { kind: 'categorical' }> }]
-      : [],
+  const groups = fitted.flatMap((entry, c) =>
+    entry.group ? [{ group: entry.group, owner: c }] : [],
   );
-  const sparse = categorical.length;
-  // Each categorical column's levels take consecutive features; a dataset level code absent
-  // from `rows` has none (-1) and never occurs in them.
-  let next = dense;
+  const sparseOwner = Int32Array.from(groups.map((entry) => entry.owner));
+  const sparse = groups.length;
   const firstFeature: number[] = [];
-  const levelFeature = categorical.map(({ column, spec }) => {
-    const first = next;
-    firstFeature.push(first);
-    next += spec.levels.length;
-    const byKey = new Map(spec.levels.map((level, i) => [level.key, first + i]));
-    return Int32Array.from(column.levels, (level) => byKey.get(level.key) ?? -1);
-  });
+  let next = dense;
+  for (const { group } of groups) {
+    firstFeature.push(next);
+    next += group.size;
+  }
   const features = next;
   const centres = new Float64Array(features);
-  categorical.forEach(({ spec }, s) => {
-    spec.levels.forEach((level, i) => {
-      centres[(firstFeature[s] as number) + i] = level.frequency;
+  groups.forEach(({ group }, s) => {
+    group.frequencies.forEach((frequency, i) => {
+      centres[(firstFeature[s] as number) + i] = frequency;
     });
   });
   const denseValues = new Float64Array(rows.length * dense);
   const sparseIndexes = new Int32Array(rows.length * sparse);
   for (let t = 0; t < rows.length; t++) {
     const row = rows[t] as number;
-    for (let f = 0; f < dense; f++)
+    for (let f = 0; f < dense; f++) {
       denseValues[t * dense + f] = (denseFeatures[f] as DenseFeature)(row);
+    }
     for (let s = 0; s < sparse; s++) {
-      const { column } = categorical[s] as (typeof categorical)[number];
-      sparseIndexes[t * sparse + s] = (levelFeature[s] as Int32Array)[
-        column.codes[row] as number
-      ] as number;
+      const { group } = groups[s] as (typeof groups)[number];
+      sparseIndexes[t * sparse + s] = (firstFeature[s] as number) + group.level(row);
     }
   }
+  // Model order, as toModelColumns reads weights: per column its dense features, then its group.
   const modelOrder: number[] = [];
   let denseIndex = 0;
-  let sparseColumn = 0;
-  for (const { spec } of fitted) {
-    if (spec.kind === 'categorical') {
-      const first = firstFeature[sparseColumn++] as number;
-      for (let i = 0; i < spec.levels.length; i++) modelOrder.push(first + i);
-    } else {
-      const count = spec.kind === 'numeric' ? spec.terms.length + (spec.missing ? 1 : 0) : 1;
-      for (let i = 0; i < count; i++) modelOrder.push(denseIndex++);
+  let groupIndex = 0;
+  for (const entry of fitted) {
+    for (let i = 0; i < entry.dense.length; i++) modelOrder.push(denseIndex++);
+    if (entry.group) {
+      const first = firstFeature[groupIndex++] as number;
+      for (let i = 0; i < entry.group.size; i++) modelOrder.push(first + i);
     }
   }
   return {
@@ -234,9 +319,12 @@ export function toModelColumns(
   const columns = fitted.columns.map((column): ModelColumn => {
     if (column.kind === 'numeric') {
       const terms = column.terms.map((term) => ({ ...term, weight: next() }));
-      return column.missing
-        ? { ...column, terms, missing: { ...column.missing, weight: next() } }
-        : { ...column, terms };
+      const missing = column.missing && { ...column.missing, weight: next() };
+      const bins = column.bins && {
+        ...column.bins,
+        levels: column.bins.levels.map((level) => ({ ...level, weight: next() })),
+      };
+      return { ...column, terms, ...(missing ? { missing } : {}), ...(bins ? { bins } : {}) };
     }
     if (column.kind === 'boolean') return { ...column, weight: next() };
     return { ...column, levels: column.levels.map((level) => ({ ...level, weight: next() })) };
@@ -245,7 +333,9 @@ export function toModelColumns(
 }
 
 export function featureCountOf(column: ModelColumn): number {
-  if (column.kind === 'numeric') return column.terms.length + (column.missing ? 1 : 0);
+  if (column.kind === 'numeric') {
+    return column.terms.length + (column.missing ? 1 : 0) + (column.bins?.levels.length ?? 0);
+  }
   if (column.kind === 'boolean') return 1;
   return column.levels.length;
 }
@@ -303,4 +393,28 @@ function ownerOfLevel(fitted: FittedDesign, feature: number): number {
     }
   }
   throw new Error(`feature ${feature} belongs to no column`);
+}
+
+/** A numeric column's bins, ready for scoring: each level's contribution, centred. */
+export interface BinTable {
+  edges: readonly number[];
+  contributions: Float64Array;
+  /** The contribution of a blank: its own level's, or none when training had no blanks. */
+  blank: number;
+}
+
+export function binTable(
+  bins: NonNullable<Extract<ModelColumn, { kind: 'numeric' }>['bins']>,
+): BinTable {
+  let centre = 0;
+  for (const level of bins.levels) centre += level.frequency * level.weight;
+  const contributions = Float64Array.from(bins.levels, (level) => level.weight - centre);
+  const blank = bins.missingLevel ? (contributions[bins.edges.length + 1] as number) : 0;
+  return { edges: bins.edges, contributions, blank };
+}
+
+/** The contribution of value `x` (NaN for a blank) through `table`. */
+export function binContribution(table: BinTable, x: number): number {
+  if (Number.isNaN(x)) return table.blank;
+  return table.contributions[binOf(table.edges, x)] as number;
 }

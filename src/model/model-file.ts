@@ -15,6 +15,9 @@ const READABLE_VERSIONS: readonly number[] = [1, MODEL_FORMAT_VERSION];
 
 const numericTransform = z.enum(['linear', 'log1p', 'sqrt', 'square']);
 export type NumericTransform = z.infer<typeof numericTransform>;
+/** What training may add for a numeric column: a transform term, or bins (a step function). */
+const featureTransform = z.enum([...numericTransform.options, 'bins']);
+export type FeatureTransform = z.infer<typeof featureTransform>;
 
 const term = z.object({
   transform: numericTransform,
@@ -39,6 +42,19 @@ const numericColumn = z.object({
   terms: z.array(term).min(1),
   /** Present when the training data had blanks: the weight of "this value is missing". */
   missing: z.object({ mean: z.number(), weight: z.number() }).optional(),
+  /**
+   * A step function over the column's deciles, for thresholds and saturations a smooth term
+   * misses. A value goes to the first bin whose upper edge is at least it (past the last edge,
+   * the last bin); blanks go to a bin of their own after those when `missingLevel`, which then
+   * replaces `missing`. Each level's contribution is its weight less the frequency-weighted mean.
+   */
+  bins: z
+    .object({
+      edges: z.array(z.number()),
+      missingLevel: z.boolean(),
+      levels: z.array(z.object({ frequency: z.number(), weight: z.number() })),
+    })
+    .optional(),
 });
 
 const booleanColumn = z.object({
@@ -140,7 +156,7 @@ export const modelFileSchema = z.object({
     engineered: z.array(
       z.object({
         column: z.string(),
-        transform: numericTransform,
+        transform: featureTransform,
         kept: z.boolean(),
         gain: z.number(),
       }),

@@ -6,7 +6,7 @@
 import { calibrate } from './calibration.js';
 import { numericReader } from './column-plan.js';
 import type { Delimiter } from './csv-reader.js';
-import { applyTransform } from './design.js';
+import { applyTransform, type BinTable, binContribution, binTable } from './design.js';
 import {
   type ColumnMapping,
   type FieldSynonyms,
@@ -100,6 +100,8 @@ export class RecordScorer {
 
   /** Per model column: its text as a number (plain, or days for dates and durations). */
   private readonly readers: Array<((raw: string) => number) | undefined>;
+  /** Per numeric column with bins: each bin's contribution. */
+  private readonly binTables: Array<BinTable | undefined>;
 
   constructor(
     private readonly model: ModelFile,
@@ -108,6 +110,9 @@ export class RecordScorer {
   ) {
     this.decimalComma = options.delimiter === ';';
     const asOfDays = options.asOfDays ?? Date.now() / DAY_MS;
+    this.binTables = model.columns.map((column) =>
+      column.kind === 'numeric' && column.bins ? binTable(column.bins) : undefined,
+    );
     this.readers = model.columns.map((column) =>
       column.kind === 'numeric'
         ? numericReader(column.source, this.decimalComma, asOfDays)
@@ -133,8 +138,13 @@ export class RecordScorer {
 
   private contributionOf(column: ModelColumn, index: number, raw: string): number {
     if (column.kind === 'numeric') {
-      if (isMissing(raw))
-        return column.missing ? column.missing.weight * (1 - column.missing.mean) : 0;
+      if (isMissing(raw)) {
+        const bins = this.binTables[index];
+        return (
+          (column.missing ? column.missing.weight * (1 - column.missing.mean) : 0) +
+          (bins ? bins.blank : 0)
+        );
+      }
       const x = (this.readers[index] as (raw: string) => number)(raw);
       if (Number.isNaN(x)) {
         throw new RowError(
@@ -145,7 +155,8 @@ export class RecordScorer {
       for (const term of column.terms) {
         sum += (term.weight * (applyTransform(term.transform, x) - term.mean)) / term.scale;
       }
-      return sum;
+      const bins = this.binTables[index];
+      return bins ? sum + binContribution(bins, x) : sum;
     }
     const cache = this.rawCaches[index] as Map<string, number>;
     const cached = cache.get(raw);

@@ -13,7 +13,7 @@ import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelFile,
-  type NumericTransform,
+  type FeatureTransform,
 } from './model-file.js';
 import { synonymsFor } from './synonyms.js';
 import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
@@ -37,7 +37,11 @@ export interface TrainOptions {
   onProgress?: (message: string) => void;
 }
 
-const CANDIDATE_TRANSFORMS: readonly NumericTransform[] = ['log1p', 'sqrt', 'square'];
+/**
+ * Tried for every numeric column, each kept only if it lowers the cross-validated loss: smooth
+ * curves, and bins (a step function over deciles) for thresholds such as "no login for 14 days".
+ */
+const CANDIDATE_TRANSFORMS: readonly FeatureTransform[] = ['log1p', 'sqrt', 'square', 'bins'];
 /** Seeds for selection and reporting differ, so the reported folds are not the tuned ones. */
 const SELECTION_SEED = 7919;
 /**
@@ -74,7 +78,7 @@ interface Selection {
 
 function selectionTask(
   selection: Selection,
-  transforms: ReadonlyMap<string, readonly NumericTransform[]>,
+  transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
   l2: number,
   start?: Float64Array,
 ): CvTask {
@@ -91,7 +95,7 @@ function selectionTask(
 /** The penalty with the lowest cross-validated loss; every candidate's folds start from `anchor`. */
 async function choosePenalty(
   selection: Selection,
-  plain: ReadonlyMap<string, readonly NumericTransform[]>,
+  plain: ReadonlyMap<string, readonly FeatureTransform[]>,
   grid: readonly number[],
   anchor: Float64Array,
   progress: (message: string) => void,
@@ -117,13 +121,13 @@ async function choosePenalty(
 async function chooseTransforms(
   selection: Selection,
   numericColumns: readonly NumericColumn[],
-  plain: Map<string, NumericTransform[]>,
+  plain: Map<string, FeatureTransform[]>,
   l2: number,
   startLoss: number,
   minGain: number,
   progress: (message: string) => void,
 ): Promise<{
-  transforms: Map<string, NumericTransform[]>;
+  transforms: Map<string, FeatureTransform[]>;
   engineered: ModelFile['training']['engineered'];
 }> {
   const transforms = new Map(plain);
@@ -147,14 +151,14 @@ async function chooseTransforms(
       const keptAt = results.findIndex((result) => currentLoss - result.loss >= minGain);
       const decided = keptAt === -1 ? candidates.length : keptAt + 1;
       for (let i = 0; i < decided; i++) {
-        const transform = candidates[i] as NumericTransform;
+        const transform = candidates[i] as FeatureTransform;
         const gain = currentLoss - (results[i] as CvResult).loss;
         const kept = i === keptAt;
         progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
         engineered.push({ column: column.name, transform, kept, gain });
       }
       if (keptAt !== -1) {
-        transforms.set(column.name, trials[keptAt]?.get(column.name) as NumericTransform[]);
+        transforms.set(column.name, trials[keptAt]?.get(column.name) as FeatureTransform[]);
         currentLoss = (results[keptAt] as CvResult).loss;
       }
       candidates = candidates.slice(decided);
@@ -197,7 +201,7 @@ async function train(
   );
   const selection: Selection = { pool, rows, folds };
   if (rows.length < n) progress(`choosing the penalty and features on ${rows.length} of ${n} rows`);
-  const plain = new Map<string, NumericTransform[]>(
+  const plain = new Map<string, FeatureTransform[]>(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
   const anchorDesign = buildDesign(dataset, plain, rows);
