@@ -1,4 +1,3 @@
-import type { BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
 import { getModelForJob } from '../db/models.js';
 import {
@@ -10,13 +9,11 @@ import {
 } from '../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../db/schema.js';
 import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../monitor/metrics.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
 import type { JobHandlerDeps } from './job-handler.js';
-import type { ScoreJob, SigningKeyring } from './message.js';
+import type { ScoreJob } from './message.js';
 import type { TaskScoring } from './scoring-protocol.js';
 import type { JobContext, JobOutcome } from './worker.js';
 

@@ -10,10 +10,10 @@ import { buildDesign, contributionSpread, toModelColumns } from './design.js';
 import { fitPacked } from './logistic.js';
 import {
   type Evaluation,
+  type FeatureTransform,
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
   type ModelFile,
-  type FeatureTransform,
 } from './model-file.js';
 import { synonymsFor } from './synonyms.js';
 import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
