@@ -12,6 +12,7 @@ import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
+import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
 import type { ScoreJob } from './message.js';
 import type { TaskScoring } from './scoring-protocol.js';
@@ -80,29 +81,17 @@ export async function handleScoreJob(
     );
     return ACK;
   } catch (error) {
-    if (error instanceof PermanentJobError) {
-      const failure = { code: error.code, message: error.userMessage };
-      if (await failPrediction(db, job.predictionId, failure)) {
-        await discardResults(deps.blobs, log, job);
-      }
-      metrics.jobs.inc({ outcome: 'failed' });
-      jobLog.info({ code: error.code }, `prediction failed: ${error.userMessage}`);
-      return ACK;
-    }
-    if (context.isLastAttempt && !context.signal.aborted) {
-      const failed = await failPrediction(db, job.predictionId, {
-        code: 'retries_exhausted',
-        message: `Scoring failed ${message.receiveCount} times because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.`,
-      });
-      if (failed) await discardResults(deps.blobs, log, job);
-      metrics.jobs.inc({ outcome: 'failed' });
-      return {
-        kind: 'dead-letter',
-        reason: `last attempt failed: ${error instanceof Error ? error.message : String(error)}`,
-      };
-    }
-    metrics.jobs.inc({ outcome: 'retried' });
-    return { kind: 'retry', error };
+    return failureOutcome(error, context, {
+      async fail(failure) {
+        const failed = await failPrediction(db, job.predictionId, failure);
+        // What this attempt stored belongs to no completed prediction.
+        if (failed) await discardResults(deps.blobs, log, job);
+        return failed;
+      },
+      exhaustedMessage: `Scoring failed ${message.receiveCount} times because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.`,
+      metrics,
+      log: jobLog,
+    });
   }
 }
 

@@ -10,7 +10,7 @@ import { completeModel, failModel, getModelForJob, startTrainingAttempt } from '
 import type { UserModel } from '../db/schema.js';
 import { modelKey } from '../ids.js';
 import type { ReceivedMessage } from '../queue/port.js';
-import { PermanentJobError } from './errors.js';
+import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
 import type { TrainJob } from './message.js';
 import { ACK } from './prediction-handler.js';
@@ -61,25 +61,12 @@ export async function handleTrainJob(
     jobLog.info({ rows: trained.rows, rocAuc: trained.metrics.rocAuc }, 'model trained');
     return ACK;
   } catch (error) {
-    if (error instanceof PermanentJobError) {
-      await failModel(db, job.modelId, { code: error.code, message: error.userMessage });
-      metrics.jobs.inc({ outcome: 'failed' });
-      jobLog.info({ code: error.code }, `training failed: ${error.userMessage}`);
-      return ACK;
-    }
-    if (context.isLastAttempt && !context.signal.aborted) {
-      await failModel(db, job.modelId, {
-        code: 'retries_exhausted',
-        message: TRAINING_RETRIES_EXHAUSTED,
-      });
-      metrics.jobs.inc({ outcome: 'failed' });
-      return {
-        kind: 'dead-letter',
-        reason: `last attempt failed: ${error instanceof Error ? error.message : String(error)}`,
-      };
-    }
-    metrics.jobs.inc({ outcome: 'retried' });
-    return { kind: 'retry', error };
+    return failureOutcome(error, context, {
+      fail: (failure) => failModel(db, job.modelId, failure),
+      exhaustedMessage: TRAINING_RETRIES_EXHAUSTED,
+      metrics,
+      log: jobLog,
+    });
   }
 }
 
