@@ -109,10 +109,10 @@ export function crossCalibratedProbabilities(
 ): Float64Array {
   const probabilities = new Float64Array(logits.length);
   for (let fold = 0; fold < folds; fold++) {
-    const others = rowsWhere(assignment, (f) => f !== fold);
     const platt = fitPlatt(
-      Float64Array.from(others, (row) => logits[row] as number),
-      Float64Array.from(others, (row) => labels[row] as number),
+      logits,
+      labels,
+      rowsWhere(assignment, (f) => f !== fold),
     );
     assignment.forEach((f, row) => {
       if (f === fold) probabilities[row] = calibrate(logits[row] as number, platt);

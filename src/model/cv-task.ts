@@ -10,7 +10,7 @@ import {
   stratifiedFolds,
 } from './cross-validation.js';
 import type { LabelledDataset } from './dataset.js';
-import { buildDesign } from './design.js';
+import { buildDesign, type PackedDesign } from './design.js';
 import { logLoss } from './metrics.js';
 import type { FeatureTransform } from './model-file.js';
 
@@ -24,6 +24,11 @@ export interface CvTask {
   seed: number;
   /** Coefficients of a fit on the same design to start every fold's Newton steps from. */
   start?: Float64Array;
+  /**
+   * The design of `rows` under `transforms`, when the caller built it already (in shared memory):
+   * every repeat of the reported cross-validation uses the same one.
+   */
+  design?: PackedDesign;
 }
 
 export interface CvResult {
@@ -36,7 +41,7 @@ export interface CvResult {
 }
 
 export function runCv(dataset: LabelledDataset, task: CvTask): CvResult {
-  const { design } = buildDesign(dataset, new Map(task.transforms), task.rows);
+  const design = task.design ?? buildDesign(dataset, new Map(task.transforms), task.rows).design;
   const labels = Float64Array.from(task.rows, (row) => dataset.labels[row] as number);
   const assignment = stratifiedFolds(labels, task.folds, task.seed);
   const { logits } = outOfFoldLogits(design, labels, assignment, task.folds, task.l2, task.start);

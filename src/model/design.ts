@@ -244,6 +244,7 @@ export function buildDesign(
   dataset: LabelledDataset,
   transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
   rows: Int32Array,
+  options: { shared?: boolean } = {},
 ): FittedDesign {
   const fitted = dataset.columns.map((column) =>
     fitColumn(column, transforms.get(column.name) ?? ['linear'], rows),
@@ -269,8 +270,11 @@ export function buildDesign(
       centres[(firstFeature[s] as number) + i] = frequency;
     });
   });
-  const denseValues = new Float64Array(rows.length * dense);
-  const sparseIndexes = new Int32Array(rows.length * sparse);
+  // Shared memory lets training threads fit on a design built once, without a copy. Only for
+  // that: V8 counts it as external memory and collects it late, so throwaway designs stay plain.
+  const Buffer = options.shared ? SharedArrayBuffer : ArrayBuffer;
+  const denseValues = new Float64Array(new Buffer(rows.length * dense * 8));
+  const sparseIndexes = new Int32Array(new Buffer(rows.length * sparse * 4));
   for (let t = 0; t < rows.length; t++) {
     const row = rows[t] as number;
     for (let f = 0; f < dense; f++) {

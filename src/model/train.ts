@@ -223,8 +223,10 @@ async function train(
   //    seeds, each fold starting from the final fit, and calibration from the pooled
   //    out-of-fold logits.
   const allRows = Int32Array.from(dataset.labels, (_, row) => row);
-  const fitted = buildDesign(dataset, transforms, allRows);
+  const fitted = buildDesign(dataset, transforms, allRows, { shared: true });
   const beta = fitPacked(fitted.design, dataset.labels, { l2 });
+  const { intercept, columns } = toModelColumns(fitted, beta);
+  const spread = contributionSpread(fitted, beta);
   const base = dataset.label.positives / n;
   const tiers = { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
   const repeated = await Promise.all(
@@ -236,6 +238,7 @@ async function train(
         folds,
         seed: repeat + 1,
         start: beta,
+        design: fitted.design,
       }),
     ),
   );
@@ -252,8 +255,6 @@ async function train(
   const mean = (pick: (e: (typeof evaluations)[number]) => number) =>
     evaluations.reduce((sum, e) => sum + pick(e), 0) / evaluations.length;
 
-  const { intercept, columns } = toModelColumns(fitted, beta);
-  const spread = contributionSpread(fitted, beta);
   return {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
