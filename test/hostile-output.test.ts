@@ -74,7 +74,7 @@ describe('hostile output', () => {
       await fetch(`${service.url}/v1/predictions/${predictionId}/results.csv`, authorised(token))
     ).text();
     const [head, ...body] = await records(csv);
-    expect(head?.at(-5)).toBe("'=note");
+    expect(head?.at(-6)).toBe("'=note");
     expect(body.map((r) => r[0])).toEqual(formulas.map((f) => `'${f}`));
     for (const record of [head, ...body]) expectNeutral(record ?? [], 'results.csv');
 

@@ -32,7 +32,7 @@ let token: string;
 let predictionId: string;
 let summary: Record<string, unknown>;
 /** The results CSV as the API should page it: [row, customerId, probability, tier]. */
-let expected: Array<{ row: number; id: string; p: number | null; tier: string }>;
+let expected: Array<{ row: number; id: string; p: number | null; tier: string; reasons: string[] }>;
 
 const get = async (query: string, id = predictionId): Promise<Page> => {
   const response = await fetch(
@@ -75,6 +75,8 @@ beforeAll(async () => {
     id: record[at('customerID')] as string,
     p: record[at('churn_probability')] === '' ? null : Number(record[at('churn_probability')]),
     tier: record[at('risk_tier')] as string,
+    reasons:
+      record[at('top_reasons')] === '' ? [] : (record[at('top_reasons')] as string).split('; '),
   }));
 }, 120_000);
 afterAll(async () => {
@@ -89,6 +91,15 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
     expect(await service.app.blobs.head(rowsIndexKey(USER, predictionId))).toMatchObject({
       contentType: 'application/octet-stream',
     });
+  });
+
+  it("serves each row's reasons as the results CSV has them, with protective factors apart", async () => {
+    const got = await all('sort=row');
+    expect(got.rows.map((r) => r.topReasons)).toEqual(expected.map((r) => r.reasons));
+    for (const row of got.rows) {
+      expect(Object.keys(row.values)).not.toContain('protective_factors');
+      for (const reason of row.topReasons) expect(reason).toMatch(/raises risk \(\+\d\.\d\d\)$/);
+    }
   });
 
   it('pages every row by tier and order exactly as the results CSV has them', async () => {

@@ -67,7 +67,7 @@ describe('the service end to end', () => {
     const lines = (await results.text()).trimEnd().split('\n');
     expect(lines).toHaveLength(7044);
     expect(lines[0]).toMatch(
-      /^customerID,.*,Churn,churn_probability,risk_tier,top_reasons,score_error$/,
+      /^customerID,.*,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error$/,
     );
   });
 
@@ -120,6 +120,10 @@ describe('the service end to end', () => {
     const probabilities = top.rows.map((r) => r.churnProbability);
     expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
     expect(top.rows[0]?.topReasons).toHaveLength(3);
+    // The riskiest customer's reasons all raise its risk (read back from the new results file).
+    for (const reason of top.rows[0]?.topReasons ?? []) {
+      expect(reason).toMatch(/: (slightly |strongly )?raises risk \(\+\d\.\d\d\)$/);
+    }
     expect(top.rows[0]?.values.customerID).toBe(top.rows[0]?.customerId);
 
     const high = await get('tier=high&limit=500');

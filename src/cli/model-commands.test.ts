@@ -27,7 +27,9 @@ describe('churnline score, train and evaluate', () => {
     expect(summary).toMatchObject({ rows: 400, scored: 400, failed: 0, delimiter: ',' });
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(401);
-    expect(lines[0]).toMatch(/,Churn,churn_probability,risk_tier,top_reasons,score_error$/);
+    expect(lines[0]).toMatch(
+      /,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error$/,
+    );
     expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
@@ -35,7 +37,9 @@ describe('churnline score, train and evaluate', () => {
     const result = await runCli(['score', small, '--workers', '1']);
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
-    expect(result.stdout.split('\n')[1]).toMatch(/^7590-VHVEG,.*,(high|medium|low),tenure is 1 /);
+    expect(result.stdout.split('\n')[1]).toMatch(
+      /^7590-VHVEG,.*,(high|medium|low),tenure is 1: strongly raises risk /,
+    );
   });
 
   it('exits 2 with one clear line on bad input', async () => {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { normaliseHeader } from './headers.js';
 import { loadModel, type ModelFile } from './model-file.js';
-import { RecordScorer, topContributions } from './scorer.js';
+import { RecordScorer } from './scorer.js';
 import { telcoRecords } from './test-support/telco.js';
 
 let model: ModelFile;
@@ -18,16 +18,12 @@ beforeAll(async () => {
   model = await loadModel('telco-v1');
 });
 
-/** Each customer's probability, tier and reasons, as the scorer reads them under `headers`. */
+/** Each customer's probability, tier, reasons and protective factors under `headers`. */
 function scores(headers: readonly string[], rows: readonly string[][]) {
   const scorer = new RecordScorer(model, headers);
   return rows.map((record) => {
-    const row = scorer.score(record);
-    return {
-      probability: row.probability,
-      tier: row.tier,
-      reasons: scorer.reasons(record, row, topContributions(row.contributions, 3)),
-    };
+    const { probability, tier, reasons, protective } = scorer.describe(record);
+    return { probability, tier, reasons, protective };
   });
 }
 

@@ -6,9 +6,21 @@ import type { Delimiter } from './csv-reader.js';
 import { csvCell, csvLine, neutraliseCell } from './csv-writer.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
-import { type RecordScorer, RowError, topContributions } from './scorer.js';
+import { PROTECTIVE_FACTORS } from './reasons.js';
+import { type RecordScorer, RowError } from './scorer.js';
 
-export const OUTPUT_COLUMNS = ['churn_probability', 'risk_tier', 'top_reasons', 'score_error'];
+/**
+ * Appended to the input's columns, in this order. Readers find them by name (the last of each
+ * name: an input may have a column of the same name), so a results file without
+ * protective_factors (written before it existed) still reads.
+ */
+export const OUTPUT_COLUMNS = [
+  'churn_probability',
+  'risk_tier',
+  'top_reasons',
+  'protective_factors',
+  'score_error',
+];
 
 /** A cell of an unquoted comma-separated line that starts like a formula (see csvCell). */
 const FORMULA_START = /(?:^|,)[=+\-@\t\r]/;
@@ -191,9 +203,10 @@ export function scoreBatch(
         throw new RowError(`the row has ${record.length} fields; the header has ${width}`);
       }
       const row = scorer.score(record);
-      const top = topContributions(row.contributions, reasonCount);
-      for (const index of top) {
-        const kind = scorer.reasonKind(record, index, row.contributions[index] as number);
+      const why = scorer.explain(row, reasonCount, PROTECTIVE_FACTORS);
+      // The summary's common reasons: the raising ones, by kind.
+      for (let k = 0; k < why.raisingCount; k++) {
+        const kind = scorer.reasonKind(record, why.raising[k] as number);
         tally.reasonCounts.set(kind, (tally.reasonCounts.get(kind) ?? 0) + 1);
       }
       tally.scored++;
@@ -219,7 +232,14 @@ export function scoreBatch(
           }
         }
       }
-      line += `${written},${row.tier},${csvCell(scorer.reasons(record, row, top))},\n`;
+      const reasons = scorer.reasonsCell(record, why.contributions, why.raising, why.raisingCount);
+      const protective = scorer.reasonsCell(
+        record,
+        why.contributions,
+        why.protective,
+        why.protectiveCount,
+      );
+      line += `${written},${row.tier},${reasons},${protective},\n`;
       if (rows) {
         rows.probabilities.push(scaled);
         rows.tiers.push(TIER_CODES[row.tier]);
@@ -230,7 +250,7 @@ export function scoreBatch(
       if (tally.errors.length < KEPT_ERRORS) {
         tally.errors.push({ row: tally.rows, message: error.message });
       }
-      line += `,,,${csvCell(error.message)}\n`;
+      line += `,,,,${csvCell(error.message)}\n`;
       if (rows) {
         rows.probabilities.push(-1);
         rows.tiers.push(0);

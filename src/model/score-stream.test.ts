@@ -42,7 +42,7 @@ const csv = (rows: string[][], delimiter = ',') =>
   rows.map((row) => (delimiter === ',' ? csvLine(row) : `${row.join(delimiter)}\n`)).join('');
 
 describe('streamed scoring', () => {
-  it('keeps every input column in order and adds probability, tier, reasons and error', async () => {
+  it('keeps every input column in order and adds probability, tier, reasons, protective factors and error', async () => {
     const input = csv([
       ['Region', ...telco.headers],
       ...telco.rows.slice(0, 50).map((r) => ['North', ...r]),
@@ -54,13 +54,17 @@ describe('streamed scoring', () => {
       'churn_probability',
       'risk_tier',
       'top_reasons',
+      'protective_factors',
       'score_error',
     ]);
     expect(records[1]?.slice(0, 22)).toEqual(['North', ...(telco.rows[0] as string[])]);
-    const [probability, tier, reasons, error] = records[1]?.slice(22) ?? [];
+    const [probability, tier, reasons, protective, error] = records[1]?.slice(22) ?? [];
     expect(Number(probability)).toBeGreaterThan(0);
     expect(['high', 'medium', 'low']).toContain(tier);
     expect(reasons?.split('; ')).toHaveLength(3);
+    for (const reason of reasons?.split('; ') ?? []) expect(reason).toMatch(/raises risk \(\+/);
+    expect(protective?.split('; ')).toHaveLength(2);
+    for (const factor of protective?.split('; ') ?? []) expect(factor).toMatch(/lowers risk \(-/);
     expect(error).toBe('');
     expect(summary.rows).toBe(50);
     expect(summary.tiers.high + summary.tiers.medium + summary.tiers.low).toBe(50);
@@ -84,11 +88,15 @@ describe('streamed scoring', () => {
     const other = await score(semicolon);
     expect(other.summary.delimiter).toBe(';');
     // Same probabilities and tiers; the reasons quote the file's own spelling of the value.
-    expect(other.records.map((r) => r.slice(-4, -2))).toEqual(
-      plain.records.map((r) => r.slice(-4, -2)),
+    expect(other.records.map((r) => r.slice(-5, -3))).toEqual(
+      plain.records.map((r) => r.slice(-5, -3)),
     );
-    expect(other.records[1]?.at(-2)).toContain('MonthlyCharges is 29,850 (+0.96)');
-    expect(plain.records[1]?.at(-2)).toContain('MonthlyCharges is 29.85 (+0.96)');
+    expect(other.records[1]?.at(-3)).toContain(
+      'MonthlyCharges is 29,850: strongly raises risk (+0.96)',
+    );
+    expect(plain.records[1]?.at(-3)).toContain(
+      'MonthlyCharges is 29.85: strongly raises risk (+0.96)',
+    );
     expect(other.records[1]?.[0]).toBe(`${rows[0]?.[0]}\r\nnext line`);
   });
 
@@ -107,9 +115,9 @@ describe('streamed scoring', () => {
       csv([telco.headers, telco.rows[0]!, bad, short, telco.rows[3]!]),
     );
     expect(summary).toMatchObject({ rows: 4, scored: 2, failed: 2 });
-    expect(records[2]?.slice(-4)).toEqual(['', '', '', 'tenure is "n/k", not a number']);
+    expect(records[2]?.slice(-5)).toEqual(['', '', '', '', 'tenure is "n/k", not a number']);
     expect(records[3]?.at(-1)).toBe('the row has 5 fields; the header has 21');
-    expect(records[3]).toHaveLength(25);
+    expect(records[3]).toHaveLength(26);
     expect(summary.firstErrors).toEqual([
       'row 2: tenure is "n/k", not a number',
       'row 3: the row has 5 fields; the header has 21',

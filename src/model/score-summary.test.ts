@@ -38,7 +38,7 @@ describe('the summary', () => {
     const { summary, records } = await score(csv([telco.headers, ...telco.rows]));
     const expected = new Array<number>(20).fill(0);
     for (const record of records.slice(1)) {
-      const probability = Number(record.at(-4));
+      const probability = Number(record.at(-5));
       expected[Math.min(19, Math.floor(Math.round(probability * 10_000) / 500))]!++;
     }
     expect(summary.probabilityHistogram).toEqual(expected);
@@ -53,8 +53,8 @@ describe('the summary', () => {
     for (const record of records.slice(1)) {
       const revenue = Number(record[monthly]);
       total += revenue;
-      loss += Number(record.at(-4)) * revenue;
-      if (record.at(-3) === 'high') high += revenue;
+      loss += Number(record.at(-5)) * revenue;
+      if (record.at(-4) === 'high') high += revenue;
     }
     expect(summary.revenue?.column).toBe('MonthlyCharges');
     expect(Math.abs((summary.revenue?.monthlyTotal ?? 0) - total)).toBeLessThanOrEqual(0.01);
@@ -98,6 +98,30 @@ describe('the summary', () => {
     const withMrr = [[...telco.headers, 'MRR'], ...rows.map((r) => [...r, '100'])];
     const mrr = await score(csv(withMrr));
     expect(mrr.summary.revenue).toMatchObject({ column: 'MRR', monthlyTotal: 20_000 });
+  });
+
+  it('counts the most common reasons that raise risk, a number by its column', async () => {
+    const { summary, records } = await score(csv([telco.headers, ...telco.rows]));
+    const reasonsAt = (records[0] as string[]).indexOf('top_reasons');
+    const numeric = model.columns.filter((c) => c.kind === 'numeric').map((c) => c.name);
+    const expected = new Map<string, number>();
+    for (const record of records.slice(1)) {
+      const cell = record[reasonsAt] as string;
+      for (const reason of cell === '' ? [] : cell.split('; ')) {
+        expect(reason).toMatch(/: (slightly |strongly )?raises risk \(\+\d\.\d\d\)$/);
+        const label = reason.slice(0, reason.indexOf(': '));
+        const column = numeric.find((name) => label.startsWith(`${name} is `));
+        const kind = column === undefined ? label : `${column} raises risk`;
+        expected.set(kind, (expected.get(kind) ?? 0) + 1);
+      }
+    }
+    const top = [...expected]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, 5)
+      .map(([reason, rows]) => ({ reason, rows }));
+    expect(summary.commonReasons).toEqual(top);
+    expect(summary.commonReasons.map((r) => r.reason)).toContain('tenure raises risk');
+    expect(summary.commonReasons.map((r) => r.reason)).toContain('Contract is Month-to-month');
   });
 
   it('recognises the usual names of a monthly revenue column', () => {

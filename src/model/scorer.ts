@@ -1,11 +1,13 @@
 /**
  * Scoring one record: every model column's exact contribution to the logit (coefficient × centred
- * value, summed over the column's features), the calibrated probability, the tier and the three
- * largest contributions as readable reasons.
+ * value, summed over the column's features), the calibrated probability and the tier; then, from
+ * the contributions, the inputs that raise the risk most and those that lower it most, as readable
+ * reasons (picked and phrased in reasons.ts).
  */
 import { calibrate } from './calibration.js';
 import { numericReader } from './column-plan.js';
 import type { Delimiter } from './csv-reader.js';
+import { csvCell } from './csv-writer.js';
 import { applyTransform, type BinTable, binContribution, binTable } from './design.js';
 import {
   type ColumnMapping,
@@ -16,6 +18,18 @@ import {
 } from './headers.js';
 import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
+import {
+  blankIsSignal,
+  dateLabel,
+  notRecordedLabel,
+  PROTECTIVE_FACTORS,
+  phraseReason,
+  pickReasons,
+  RAISING_REASONS,
+  raisesRiskKind,
+  SourceColumns,
+  valueLabel,
+} from './reasons.js';
 import { monthlyRevenueColumn } from './synonyms.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
 
@@ -67,13 +81,28 @@ export interface ScoredRow {
   contributions: Float64Array;
 }
 
-export function fieldsOf(model: ModelFile): FieldSynonyms[] {
-  return model.columns.map((column) => ({ field: column.name, synonyms: column.synonyms }));
+/**
+ * Which columns explain a scored row: indexes into `contributions`, largest first. Buffers owned
+ * by the scorer and overwritten by the next `explain`.
+ */
+export interface Explanation {
+  /** One contribution per source column (the row's, summed by source column). */
+  contributions: Float64Array;
+  raising: Int32Array;
+  raisingCount: number;
+  protective: Int32Array;
+  protectiveCount: number;
 }
 
-export function formatContribution(value: number): string {
-  const rounded = value.toFixed(2);
-  return value >= 0 || rounded === '-0.00' ? `+${rounded.replace('-', '')}` : rounded;
+interface CachedPhrase {
+  contribution: number;
+  text: string;
+  /** `csvCell(text) === text`: no comma, quote or line break, no formula start. */
+  plain: boolean;
+}
+
+export function fieldsOf(model: ModelFile): FieldSynonyms[] {
+  return model.columns.map((column) => ({ field: column.name, synonyms: column.synonyms }));
 }
 
 /** A model bound to one file's header: maps columns once, then scores records quickly. */
@@ -97,6 +126,29 @@ export class RecordScorer {
    */
   private readonly rawCaches: Array<Map<string, number>>;
   private readonly labelCaches: Array<Map<string, string>>;
+  /**
+   * Per model column: a reason's whole text by raw text, with the contribution it was phrased
+   * for. Most reasons repeat ("Contract is Month-to-month: raises risk (+0.55)"), so a row's
+   * reasons cost no new strings; checking the contribution keeps it right for a family whose
+   * contributions depend on more than the one cell.
+   */
+  private readonly phraseCaches: Array<Map<string, CachedPhrase>>;
+  /** Whether every phrase of the last `reasons` text is a CSV cell as it is (see CachedPhrase). */
+  private plainReasons = true;
+  /** Per model column: whether the model learned a blank there as a signal (reasons.ts). */
+  private readonly blankSignals: boolean[];
+  /**
+   * Per source column (one per model column), for the last scored row: 1 when its cell was a
+   * blank that the model did not learn as a signal, so never a reason.
+   */
+  private readonly silent: Uint8Array;
+  /** Reasons are per source column; each model column is one today (see SourceColumns). */
+  private readonly sources: SourceColumns;
+  private readonly bySource: Float64Array;
+  private readonly explanation: Explanation;
+  /** Per model column: "tenure raises risk" and "tenure not recorded", built once. */
+  private readonly raisesKinds: string[];
+  private readonly notRecorded: string[];
 
   /** Per model column: its text as a number (plain, or days for dates and durations). */
   private readonly readers: Array<((raw: string) => number) | undefined>;
@@ -134,11 +186,27 @@ export class RecordScorer {
     this.contributions = new Float64Array(model.columns.length);
     this.rawCaches = model.columns.map(() => new Map<string, number>());
     this.labelCaches = model.columns.map(() => new Map<string, string>());
+    this.phraseCaches = model.columns.map(() => new Map());
+    const count = model.columns.length;
+    this.blankSignals = model.columns.map(blankIsSignal);
+    this.silent = new Uint8Array(count);
+    this.sources = SourceColumns.identity(count);
+    this.bySource = new Float64Array(count);
+    this.explanation = {
+      contributions: this.bySource,
+      raising: new Int32Array(count),
+      raisingCount: 0,
+      protective: new Int32Array(count),
+      protectiveCount: 0,
+    };
+    this.raisesKinds = model.columns.map((column) => raisesRiskKind(column.name));
+    this.notRecorded = model.columns.map((column) => notRecordedLabel(column.name));
   }
 
   private contributionOf(column: ModelColumn, index: number, raw: string): number {
     if (column.kind === 'numeric') {
       if (isMissing(raw)) {
+        this.silent[index] = this.blankSignals[index] ? 0 : 1;
         const bins = this.binTables[index];
         return (
           (column.missing ? column.missing.weight * (1 - column.missing.mean) : 0) +
@@ -158,26 +226,29 @@ export class RecordScorer {
       const bins = this.binTables[index];
       return bins ? sum + binContribution(bins, x) : sum;
     }
+    // The cache holds only recorded values, so a hit is never a blank.
     const cache = this.rawCaches[index] as Map<string, number>;
     const cached = cache.get(raw);
     if (cached !== undefined) return cached;
+    const blank = isMissing(raw);
+    if (blank) this.silent[index] = this.blankSignals[index] ? 0 : 1;
     let contribution: number | undefined;
     if (column.kind === 'boolean') {
-      const value = isMissing(raw) ? undefined : parseBoolean(raw);
-      if (value === undefined && !isMissing(raw)) {
+      const value = blank ? undefined : parseBoolean(raw);
+      if (value === undefined && !blank) {
         throw new RowError(`${column.name} is "${raw}", not yes or no`);
       }
       contribution = value === undefined ? 0 : column.weight * (value - column.mean);
     } else {
       const table = this.tables[index] as CategoricalTable;
-      contribution = table.contributions.get(isMissing(raw) ? '' : categoryKey(raw));
+      contribution = table.contributions.get(blank ? '' : categoryKey(raw));
       if (contribution === undefined) {
         // Unseen categories sit at the training centre: no push either way.
         this.unknownCategories.set(column.name, (this.unknownCategories.get(column.name) ?? 0) + 1);
         return 0;
       }
     }
-    if (cache.size < RAW_CACHE_LIMIT) cache.set(raw, contribution);
+    if (!blank && cache.size < RAW_CACHE_LIMIT) cache.set(raw, contribution);
     return contribution;
   }
 
@@ -205,6 +276,7 @@ export class RecordScorer {
     let logit = this.model.intercept;
     for (let i = 0; i < columns.length; i++) {
       const source = this.sourceIndexes[i] as number;
+      this.silent[i] = 0;
       const contribution =
         source < 0 ? 0 : this.contributionOf(columns[i] as ModelColumn, i, record[source] ?? '');
       this.contributions[i] = contribution;
@@ -219,19 +291,30 @@ export class RecordScorer {
     };
   }
 
-  /** "Contract is Month-to-month": what the record says in model column `index`. */
+  /**
+   * Which columns explain the row just scored: up to `raising` that raise its risk most and up to
+   * `protective` that lower it most, never a blank the model did not learn as a signal.
+   * Reuses its buffers: read the result before the next call.
+   */
+  explain(row: ScoredRow, raising = RAISING_REASONS, protective = PROTECTIVE_FACTORS): Explanation {
+    const why = this.explanation;
+    const contributions = this.sources.sum(row.contributions, this.bySource);
+    why.contributions = contributions;
+    why.raisingCount = pickReasons(contributions, this.silent, 1, raising, why.raising);
+    why.protectiveCount = pickReasons(contributions, this.silent, -1, protective, why.protective);
+    return why;
+  }
+
+  /** "Contract is Month-to-month", "Last Login 36 days ago": what `record` says in column `index`. */
   reasonLabel(record: readonly string[], index: number): string {
     const column = this.model.columns[index] as ModelColumn;
     const raw = record[this.sourceIndexes[index] as number] ?? '';
     if (column.kind === 'numeric') {
-      if (isMissing(raw)) return `${column.name} is blank`;
+      if (isMissing(raw)) return this.notRecorded[index] as string;
       if (column.source?.kind === 'date') {
-        const days = Math.round((this.readers[index] as (raw: string) => number)(raw));
-        return days >= 0
-          ? `${column.name} ${plural(days, 'day')} ago`
-          : `${column.name} in ${plural(-days, 'day')}`;
+        return dateLabel(column.name, (this.readers[index] as (raw: string) => number)(raw));
       }
-      return `${column.name} is ${raw.trim()}`;
+      return valueLabel(column.name, raw);
     }
     const cache = this.labelCaches[index] as Map<string, string>;
     let label = cache.get(raw);
@@ -243,59 +326,83 @@ export class RecordScorer {
   }
 
   private describeValue(column: ModelColumn, index: number, raw: string): string {
-    if (isMissing(raw)) return `${column.name} is blank`;
-    if (column.kind === 'numeric') return `${column.name} is ${raw.trim()}`;
+    if (isMissing(raw)) return this.notRecorded[index] as string;
     if (column.kind === 'boolean') {
       return `${column.name} is ${parseBoolean(raw) === 1 ? column.trueLabel : column.falseLabel}`;
     }
-    const key = categoryKey(raw);
-    const label = this.tables[index]?.labels.get(key);
+    const label = this.tables[index]?.labels.get(categoryKey(raw));
     return label === undefined
-      ? `${column.name} is ${raw.trim()} (unknown)`
+      ? `${valueLabel(column.name, raw)} (unknown)`
       : `${column.name} is ${label}`;
   }
 
-  /** What the summary counts a reason as: numeric values vary, so only their direction. */
-  reasonKind(record: readonly string[], index: number, contribution: number): string {
+  /**
+   * What the summary counts a raising reason as: a category as itself ("Contract is
+   * Month-to-month"); a number's values vary, so its column ("tenure raises risk").
+   */
+  reasonKind(record: readonly string[], index: number): string {
     const column = this.model.columns[index] as ModelColumn;
-    if (
-      column.kind === 'numeric' &&
-      !isMissing(record[this.sourceIndexes[index] as number] ?? '')
-    ) {
-      return `${column.name} ${contribution > 0 ? 'raises' : 'lowers'} risk`;
+    if (column.kind === 'numeric') {
+      const raw = record[this.sourceIndexes[index] as number] ?? '';
+      return (isMissing(raw) ? this.notRecorded : this.raisesKinds)[index] as string;
     }
     return this.reasonLabel(record, index);
   }
 
-  /** The three (or `count`) largest contributions as text, largest first. */
-  reasons(record: readonly string[], row: ScoredRow, top: readonly number[]): string {
+  /** The first `count` columns of `picked` as text: "tenure is 1: strongly raises risk (+1.23); …". */
+  reasons(
+    record: readonly string[],
+    contributions: Float64Array,
+    picked: Int32Array,
+    count: number,
+  ): string {
     let text = '';
-    for (const i of top) {
-      if (text.length > 0) text += '; ';
-      text += `${this.reasonLabel(record, i)} (${formatContribution(row.contributions[i] as number)})`;
+    let plain = true;
+    for (let k = 0; k < count; k++) {
+      const i = picked[k] as number;
+      if (k > 0) text += '; ';
+      const phrase = this.phrase(record, i, contributions[i] as number);
+      text += phrase.text;
+      plain &&= phrase.plain;
     }
+    this.plainReasons = plain;
     return text;
   }
-}
 
-function plural(count: number, unit: string): string {
-  return `${count.toLocaleString('en-US')} ${unit}${count === 1 ? '' : 's'}`;
-}
-
-/** Indexes of the `count` largest contributions by size, largest first. */
-export function topContributions(contributions: Float64Array, count: number): number[] {
-  const top: number[] = [];
-  for (let i = 0; i < contributions.length; i++) {
-    const size = Math.abs(contributions[i] as number);
-    if (size === 0) continue;
-    let position = top.length;
-    while (position > 0 && Math.abs(contributions[top[position - 1] as number] as number) < size) {
-      position--;
-    }
-    if (position < count) {
-      top.splice(position, 0, i);
-      if (top.length > count) top.pop();
-    }
+  /**
+   * `reasons` as an output cell. Phrases that need no quoting joined by "; " need none either,
+   * so the usual row skips scanning (and flattening) its reasons again.
+   */
+  reasonsCell(
+    record: readonly string[],
+    contributions: Float64Array,
+    picked: Int32Array,
+    count: number,
+  ): string {
+    const text = this.reasons(record, contributions, picked, count);
+    return this.plainReasons ? text : csvCell(text);
   }
-  return top;
+
+  private phrase(record: readonly string[], index: number, contribution: number): CachedPhrase {
+    const raw = record[this.sourceIndexes[index] as number] ?? '';
+    const cache = this.phraseCaches[index] as Map<string, CachedPhrase>;
+    const cached = cache.get(raw);
+    if (cached !== undefined && cached.contribution === contribution) return cached;
+    const text = phraseReason(this.reasonLabel(record, index), contribution);
+    const phrase = { contribution, text, plain: csvCell(text) === text };
+    if (cached === undefined && cache.size < RAW_CACHE_LIMIT) cache.set(raw, phrase);
+    return phrase;
+  }
+
+  /** Scores `record` and explains it in words: convenient where speed does not matter. */
+  describe(record: readonly string[]): ScoredRow & { reasons: string; protective: string } {
+    const row = this.score(record);
+    const why = this.explain(row);
+    return {
+      ...row,
+      contributions: Float64Array.from(row.contributions),
+      reasons: this.reasons(record, why.contributions, why.raising, why.raisingCount),
+      protective: this.reasons(record, why.contributions, why.protective, why.protectiveCount),
+    };
+  }
 }

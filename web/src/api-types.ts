@@ -661,7 +661,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download the scored CSV: your columns plus churn_probability, risk_tier and top_reasons */
+        /** Download the scored CSV: your columns plus churn_probability, risk_tier, top_reasons and protective_factors */
         get: {
             parameters: {
                 query?: never;
@@ -730,7 +730,10 @@ export interface paths {
                                 churnProbability: number | null;
                                 /** @enum {string|null} */
                                 riskTier: "high" | "medium" | "low" | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
                                 topReasons: string[];
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
                                 error: string | null;
                                 /** @description Your columns, as uploaded. */
                                 values: {

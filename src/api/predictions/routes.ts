@@ -174,7 +174,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     {
       schema: {
         summary:
-          'Download the scored CSV: your columns plus churn_probability, risk_tier and top_reasons',
+          'Download the scored CSV: your columns plus churn_probability, risk_tier, top_reasons and protective_factors',
         tags: ['predictions'],
         params: predictionIdParams,
         produces: ['text/csv'],

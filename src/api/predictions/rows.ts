@@ -21,6 +21,7 @@ export interface ScoredRowView {
   churnProbability: number | null;
   riskTier: Tier | null;
   topReasons: string[];
+  protectiveFactors: string[];
   error: string | null;
   values: Record<string, string>;
 }
@@ -59,7 +60,15 @@ export async function readResultRows(
   const direction = query.sort === 'probability_asc' ? 1 : -1;
   const prefix = query.customerId?.toLowerCase();
   let header: string[] | undefined;
-  let columns = { probability: -1, tier: -1, reasons: -1, error: -1, id: -1, inputs: 0 };
+  let columns: ReturnType<typeof locateColumns> = {
+    probability: -1,
+    tier: -1,
+    reasons: -1,
+    protective: -1,
+    error: -1,
+    id: -1,
+    inputs: 0,
+  };
   let candidates: Candidate[] = [];
   let total = 0;
   let row = 0;
@@ -110,6 +119,8 @@ export function locateColumns(header: string[]) {
     probability,
     tier: index('risk_tier'),
     reasons: index('top_reasons'),
+    // Results written before protective factors existed have no such column.
+    protective: header.lastIndexOf('protective_factors'),
     error: index('score_error'),
     id: header.slice(0, probability).findIndex(looksLikeIdentifier),
     inputs: probability,
@@ -125,6 +136,7 @@ export function view(
   const probability = Number.parseFloat(record[columns.probability] ?? '');
   const tier = record[columns.tier];
   const reasons = record[columns.reasons] ?? '';
+  const protective = columns.protective < 0 ? '' : (record[columns.protective] ?? '');
   const error = record[columns.error] ?? '';
   return {
     row: candidate.row,
@@ -132,6 +144,7 @@ export function view(
     churnProbability: Number.isNaN(probability) ? null : probability,
     riskTier: tier === 'high' || tier === 'medium' || tier === 'low' ? tier : null,
     topReasons: reasons === '' ? [] : reasons.split('; '),
+    protectiveFactors: protective === '' ? [] : protective.split('; '),
     error: error === '' ? null : error,
     values: valuesOf(names, record),
   };

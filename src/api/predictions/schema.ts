@@ -110,7 +110,14 @@ export const scoredRowSchema = z.object({
   customerId: z.string().nullable(),
   churnProbability: z.number().nullable(),
   riskTier: tierSchema.nullable(),
-  topReasons: z.array(z.string()),
+  topReasons: z
+    .array(z.string())
+    .describe(
+      'Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)".',
+    ),
+  protectiveFactors: z
+    .array(z.string())
+    .describe('Up to two inputs that lower the risk most; empty for results from before them.'),
   error: z.string().nullable(),
   values: z.record(z.string(), z.string()).describe('Your columns, as uploaded.'),
 });

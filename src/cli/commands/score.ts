@@ -84,7 +84,9 @@ function describe(summary: ScoreSummary): string {
 export function registerScoreCommand(program: Command): void {
   program
     .command('score')
-    .description('Score a customer CSV: adds churn_probability, risk_tier and top_reasons.')
+    .description(
+      'Score a customer CSV: adds churn_probability, risk_tier, top_reasons and protective_factors.',
+    )
     .argument('<in.csv>', 'customer CSV (UTF-8; comma, semicolon or tab separated)')
     .option('-o, --output <out.csv>', 'where to write the scored CSV (default: stdout)')
     .option('--model <name|file>', 'a shipped model name or a model file', 'telco-v1')
