@@ -9,10 +9,14 @@ import {
   takeTokenFromLocation,
   tokenSubject,
 } from './auth';
+import { ModelPage } from './ModelPage';
+import { ModelsPage } from './ModelsPage';
 import { PredictionPage } from './PredictionPage';
 import { PredictionsPage } from './PredictionsPage';
-import { onLinkClick, useRoute } from './router';
+import { onLinkClick, type Route, useRoute } from './router';
 import { SignIn } from './SignIn';
+import { TrainPage } from './TrainPage';
+import { UploadPage } from './UploadPage';
 
 // Before the first render, so the token never sits in the address bar while the app runs.
 const fromLoad = takeTokenFromLocation();
@@ -76,6 +80,7 @@ export function App() {
         <a class="brand" href="/" onClick={onLinkClick}>
           Churnline
         </a>
+        {token && <MainNav route={route} />}
         {token && (
           <div class="account">
             <span class="signed-in-as">Signed in as {who(token)}</span>
@@ -109,14 +114,51 @@ export function App() {
               }}
               onStay={() => setOffered(null)}
             />
-          ) : route.page === 'prediction' ? (
-            <PredictionPage key={route.id} id={route.id} />
           ) : (
-            <PredictionsPage />
+            <Page route={route} />
           )}
         </Fragment>
       </main>
     </>
+  );
+}
+
+/** The page of a route, keyed so that another id starts it afresh. */
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'prediction':
+      return <PredictionPage key={route.id} id={route.id} />;
+    case 'upload':
+      return (
+        <UploadPage key={`${route.id}:${route.modelId}`} id={route.id} modelId={route.modelId} />
+      );
+    case 'train':
+      return <TrainPage key={route.uploadId} uploadId={route.uploadId} />;
+    case 'models':
+      return <ModelsPage />;
+    case 'model':
+      return <ModelPage key={route.id} id={route.id} uploadId={route.uploadId} />;
+    case 'list':
+      return <PredictionsPage />;
+  }
+}
+
+/** The two places to start from; the current one is marked for screen readers and in style. */
+function MainNav({ route }: { route: Route }) {
+  const modelsSide = route.page === 'models' || route.page === 'model';
+  return (
+    <nav class="main-nav" aria-label="Main">
+      <a href="/" onClick={onLinkClick} aria-current={route.page === 'list' ? 'page' : undefined}>
+        Predictions
+      </a>
+      <a
+        href="/models"
+        onClick={onLinkClick}
+        aria-current={route.page === 'models' ? 'page' : modelsSide ? 'true' : undefined}
+      >
+        Models
+      </a>
+    </nav>
   );
 }
 

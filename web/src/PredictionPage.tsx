@@ -15,6 +15,7 @@ export function PredictionPage(props: { id: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [filename, setFilename] = useState<string | null>(null);
+  const [model, setModel] = useState<{ id: string; name: string } | null>(null);
   const [error, setError] = useState<ApiFailure | null>(null);
 
   useEffect(() => heading.current?.focus(), []);
@@ -52,6 +53,16 @@ export function PredictionPage(props: { id: string }) {
     );
   }, [uploadId]);
 
+  const modelId = prediction?.modelId;
+  useEffect(() => {
+    if (!modelId) return;
+    // Only a line names it: a model deleted since leaves the line out, not an error.
+    unwrap(api.GET('/v1/models/{id}', { params: { path: { id: modelId } } })).then(
+      (found) => setModel({ id: found.id, name: found.name }),
+      () => {},
+    );
+  }, [modelId]);
+
   useEffect(() => {
     document.title = `${filename ?? 'Prediction'} - Churnline`;
   }, [filename]);
@@ -79,7 +90,13 @@ export function PredictionPage(props: { id: string }) {
         </p>
       )}
       {!prediction && !error && <p class="loading">Loading the prediction...</p>}
-      {prediction && <StatusLine prediction={prediction} />}
+      {prediction && <StatusLine prediction={prediction} model={model} />}
+      {summary && summary.missingInputs.length > 0 && (
+        <p class="notice partial-fit">
+          Scored with a partial fit: your file had no column for {summary.missingInputs.join(', ')},
+          so each counted as an average customer's.
+        </p>
+      )}
       {prediction?.status === 'completed' && <DownloadButton id={prediction.id} />}
       {prediction?.status === 'completed' && !summary && (
         <p class="error" role="alert">
@@ -121,11 +138,25 @@ export function PredictionPage(props: { id: string }) {
   );
 }
 
-function StatusLine({ prediction: p }: { prediction: Prediction }) {
+function StatusLine({
+  prediction: p,
+  model,
+}: {
+  prediction: Prediction;
+  model: { id: string; name: string } | null;
+}) {
   return (
     <div class="status-line" role="status">
       <span class={`status status-${p.status}`}>{p.status}</span>
       <span>created {formatTime(p.createdAt)}</span>
+      {model && (
+        <span>
+          model{' '}
+          <a href={`/models/${encodeURIComponent(model.id)}`} onClick={onLinkClick}>
+            {model.name}
+          </a>
+        </span>
+      )}
       {p.timings.queuedMs !== null && <span>waited {formatMs(p.timings.queuedMs)}</span>}
       {p.timings.runMs !== null && <span>scored in {formatMs(p.timings.runMs)}</span>}
       {p.attempts > 1 && <span>attempt {p.attempts}</span>}

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, api, type Prediction, type Upload, unwrap } from './api';
 import { formatCount, formatMs, formatTime } from './format';
+import { RecentFiles } from './RecentFiles';
 import { onLinkClick } from './router';
 import { UploadPanel } from './UploadPanel';
 
@@ -78,7 +79,10 @@ export function PredictionsPage() {
       <h1 tabIndex={-1} ref={heading}>
         Predictions
       </h1>
-      <UploadPanel onSubmitted={() => setRefresh((n) => n + 1)} />
+      <UploadPanel
+        onSubmitted={() => setRefresh((n) => n + 1)}
+        onRefused={() => setRefresh((n) => n + 1)}
+      />
       <section class="panel" aria-labelledby="list-title">
         <h2 id="list-title">Your predictions</h2>
         <p class="visually-hidden" role="status">
@@ -102,6 +106,7 @@ export function PredictionsPage() {
           </button>
         )}
       </section>
+      <RecentFiles uploads={[...uploads.values()]} />
     </>
   );
 }

@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, api, type Prediction, unwrap, uploadFile } from './api';
+import { ApiFailure, api, type Prediction, type Upload, unwrap, uploadFile } from './api';
 import { formatBytes, formatPercent } from './format';
-import { onLinkClick } from './router';
+import { listModels, modelName } from './models';
+import { ScoreRefusal } from './Refusal';
+import { navigate, onLinkClick } from './router';
 
 /**
  * Browser types that say plainly a file is not CSV, whatever its name: a picture, sound or film,
@@ -16,7 +18,12 @@ type Phase =
   | { name: 'uploading'; sent: number; total: number }
   | { name: 'submitting' }
   | { name: 'submitted'; prediction: Prediction; filename: string }
+  /** Uploaded, but the model refused it before queueing: the next step is to check columns. */
+  | { name: 'refused'; failure: ApiFailure; upload: Upload; modelName?: string }
   | { name: 'failed'; message: string };
+
+/** Refusals to score that a next step resolves (check columns, train, wait for a model). */
+const REFUSALS = new Set(['no_fit', 'poor_fit', 'model_not_ready']);
 
 /**
  * Why a file cannot be uploaded, or null when it can. `maxBytes` is the server's own limit
@@ -37,7 +44,11 @@ export function checkFile(file: File, maxBytes: number | undefined): string | nu
   return null;
 }
 
-export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }) {
+export function UploadPanel(props: {
+  onSubmitted(prediction: Prediction): void;
+  /** Uploaded, but refused for scoring: the upload is new all the same. */
+  onRefused?(upload: Upload): void;
+}) {
   const [file, setFile] = useState<File | null>(null);
   const [phase, setPhase] = useState<Phase>({ name: 'idle' });
   const [dragging, setDragging] = useState(false);
@@ -58,13 +69,19 @@ export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }
     setPhase(problem ? { name: 'failed', message: problem } : { name: 'idle' });
   };
 
-  const start = async () => {
+  /** Uploads the chosen file, then scores it with the default model or opens its column check. */
+  const start = async (then: 'score' | 'check') => {
     if (!file) return;
+    let upload: Upload | undefined;
     try {
       setPhase({ name: 'uploading', sent: 0, total: file.size });
-      const upload = await uploadFile(file, (sent, total) =>
+      upload = await uploadFile(file, (sent, total) =>
         setPhase({ name: 'uploading', sent, total }),
       );
+      if (then === 'check') {
+        navigate(`/uploads/${upload.id}`);
+        return;
+      }
       setPhase({ name: 'submitting' });
       const prediction = await unwrap(
         api.POST('/v1/predictions', { body: { uploadId: upload.id } }),
@@ -73,6 +90,16 @@ export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }
       setFile(null);
       props.onSubmitted(prediction);
     } catch (error) {
+      if (upload && error instanceof ApiFailure && REFUSALS.has(error.code)) {
+        setFile(null);
+        const refused = { name: 'refused', failure: error, upload } as const;
+        setPhase(refused);
+        props.onRefused?.(upload);
+        // Named in the note when the list answers; the note stands without it.
+        const model = (await listModels().catch(() => [])).find((m) => m.isDefault);
+        if (model) setPhase({ ...refused, modelName: modelName(model) });
+        return;
+      }
       const message = error instanceof ApiFailure ? error.message : String(error);
       setPhase({ name: 'failed', message });
     }
@@ -120,9 +147,23 @@ export function UploadPanel(props: { onSubmitted(prediction: Prediction): void }
           </p>
         )}
       </div>
-      <button type="button" disabled={!file || busy} onClick={start}>
-        Upload and score
-      </button>
+      <div class="button-row">
+        <button type="button" disabled={!file || busy} onClick={() => start('score')}>
+          Upload and score
+        </button>
+        <button
+          type="button"
+          class="secondary"
+          disabled={!file || busy}
+          onClick={() => start('check')}
+        >
+          Upload and check columns
+        </button>
+      </div>
+      <p class="hint">
+        Scoring uses your default model. Check columns first to see which of your columns a model
+        reads, to choose another model, or to train one on your file.
+      </p>
       <UploadStatus phase={phase} />
     </section>
   );
@@ -154,6 +195,18 @@ function UploadStatus({ phase }: { phase: Phase }) {
             Follow it
           </a>
         </p>
+      );
+    case 'refused':
+      return (
+        <div class="upload-refused">
+          <p class="hint">{phase.upload.filename} is uploaded, but not scored.</p>
+          <ScoreRefusal
+            failure={phase.failure}
+            uploadId={phase.upload.id}
+            modelName={phase.modelName ?? 'Your default model'}
+            linkToCheck
+          />
+        </div>
       );
     case 'failed':
       return (

@@ -24,6 +24,14 @@ export type RowsQuery = NonNullable<
   paths['/v1/predictions/{id}/rows']['get']['parameters']['query']
 >;
 export type ScoredRow = RowsPage['rows'][number];
+export type FitReport =
+  paths['/v1/uploads/{id}/mapping']['get']['responses'][200]['content']['application/json'];
+export type InputFit = FitReport['inputs'][number];
+export type Model =
+  paths['/v1/models']['get']['responses'][200]['content']['application/json']['models'][number];
+export type ModelDetail =
+  paths['/v1/models/{id}']['get']['responses'][200]['content']['application/json'];
+export type ModelCard = NonNullable<ModelDetail['card']>;
 
 /** Called when the API answers 401: the token expired or was revoked. */
 let onUnauthorised: (failure: ApiFailure) => void = () => {};
@@ -100,15 +108,40 @@ export async function downloadResults(predictionId: string): Promise<void> {
     params: { path: { id: predictionId } },
     parseAs: 'blob',
   });
+  save(response, 'scored.csv');
+}
+
+/** Saves a model's example file: the columns it reads and three made-up customers. */
+export async function downloadTemplate(modelId: string): Promise<void> {
+  const response = await api.GET('/v1/models/{id}/template.csv', {
+    params: { path: { id: modelId } },
+    parseAs: 'blob',
+  });
+  save(response, 'template.csv');
+}
+
+function save(response: { data?: unknown; error?: unknown; response: Response }, name: string) {
   if (!response.response.ok) throw failureFrom(response.response.status, response.error);
   const disposition = response.response.headers.get('content-disposition') ?? '';
-  const named = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const named =
+    /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1] ??
+    /filename="([^"]+)"/i.exec(disposition)?.[1];
   const link = document.createElement('a');
   link.href = URL.createObjectURL(response.data as Blob);
-  link.download = named ? decodeURIComponent(named) : 'scored.csv';
+  link.download = named ? decodeURIComponent(named) : name;
   document.body.append(link);
   link.click();
   link.remove();
   // Long enough for the browser to start the download from the object URL.
   setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+}
+
+/** The message of anything thrown by an API call, for showing. */
+export function messageOf(error: unknown): string {
+  return error instanceof ApiFailure ? error.message : String(error);
+}
+
+/** Anything thrown by an API call, as an ApiFailure. */
+export function asFailure(error: unknown): ApiFailure {
+  return error instanceof ApiFailure ? error : new ApiFailure(0, 'client', String(error));
 }

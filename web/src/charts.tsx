@@ -143,3 +143,141 @@ export function CommonReasons(props: {
     </ol>
   );
 }
+
+/**
+ * Predicted against observed churn per group of customers (out-of-fold): on the diagonal, a
+ * predicted 30% means 30% of such customers churned. Dots grow with the group's size; the same
+ * numbers are in a table for screen readers.
+ */
+export function CalibrationPlot(props: {
+  bins: Array<{
+    from: number;
+    to: number;
+    rows: number;
+    meanPredicted: number;
+    observedRate: number;
+  }>;
+}) {
+  const [width, height] = [320, 300];
+  const [left, right, top, bottom] = [62, 12, 10, 42];
+  const plotWidth = width - left - right;
+  const plotHeight = height - top - bottom;
+  const x = (p: number) => left + p * plotWidth;
+  const y = (p: number) => top + (1 - p) * plotHeight;
+  const bins = props.bins.filter((bin) => bin.rows > 0);
+  const most = Math.max(1, ...bins.map((bin) => bin.rows));
+  const worst = bins.reduce<(typeof bins)[number] | undefined>(
+    (found, bin) =>
+      !found ||
+      Math.abs(bin.observedRate - bin.meanPredicted) >
+        Math.abs(found.observedRate - found.meanPredicted)
+        ? bin
+        : found,
+    undefined,
+  );
+  const label = `Calibration plot: predicted against observed churn in ${bins.length} groups of customers.${
+    worst
+      ? ` The largest gap: predicted ${formatPercent(worst.meanPredicted)}, observed ${formatPercent(worst.observedRate)}.`
+      : ''
+  } The numbers are in the table that follows.`;
+  const ticks = [0, 0.25, 0.5, 0.75, 1];
+  return (
+    <figure class="calibration">
+      <svg
+        class="chart square-chart"
+        role="img"
+        aria-label={label}
+        viewBox={`0 0 ${width} ${height}`}
+      >
+        {ticks.map((tick) => (
+          <g key={tick}>
+            <line x1={x(0)} x2={x(1)} y1={y(tick)} y2={y(tick)} class="grid" />
+            <line x1={x(tick)} x2={x(tick)} y1={y(0)} y2={y(1)} class="grid" />
+            <text x={left - 6} y={y(tick) + 4} class="chart-label" text-anchor="end">
+              {formatPercent(tick, 0)}
+            </text>
+            <text x={x(tick)} y={y(0) + 16} class="chart-label" text-anchor="middle">
+              {formatPercent(tick, 0)}
+            </text>
+          </g>
+        ))}
+        <line x1={x(0)} y1={y(0)} x2={x(1)} y2={y(1)} class="diagonal" />
+        <polyline
+          class="calibration-line"
+          points={bins.map((bin) => `${x(bin.meanPredicted)},${y(bin.observedRate)}`).join(' ')}
+        />
+        {bins.map((bin) => (
+          <circle
+            key={bin.from}
+            cx={x(bin.meanPredicted)}
+            cy={y(bin.observedRate)}
+            r={3 + 5 * Math.sqrt(bin.rows / most)}
+            class="calibration-point"
+          >
+            <title>
+              {formatCount(bin.rows)} customers: predicted {formatPercent(bin.meanPredicted)},
+              observed {formatPercent(bin.observedRate)}
+            </title>
+          </circle>
+        ))}
+        <text x={x(0.5)} y={height - 4} class="chart-label" text-anchor="middle">
+          Predicted churn probability
+        </text>
+        <text x={-y(0.5)} y="12" class="chart-label" text-anchor="middle" transform="rotate(-90)">
+          Share that churned
+        </text>
+      </svg>
+      <figcaption class="hint">
+        Each dot is a group of customers with similar predictions, larger for more customers. On the
+        dashed diagonal, predicted and actual churn agree.
+      </figcaption>
+      {/* Hidden in a box of its own: a hidden table's cells would still widen a phone's page. */}
+      <div class="visually-hidden">
+        <table>
+          <caption>Predicted and observed churn per group of customers</caption>
+          <thead>
+            <tr>
+              <th scope="col">Predicted between</th>
+              <th scope="col">Customers</th>
+              <th scope="col">Mean predicted</th>
+              <th scope="col">Churned</th>
+            </tr>
+          </thead>
+          <tbody>
+            {bins.map((bin) => (
+              <tr key={bin.from}>
+                <td>
+                  {formatPercent(bin.from, 0)} and {formatPercent(bin.to, 0)}
+                </td>
+                <td>{bin.rows}</td>
+                <td>{formatPercent(bin.meanPredicted)}</td>
+                <td>{formatPercent(bin.observedRate)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </figure>
+  );
+}
+
+/**
+ * How much each input moves the scores, largest first: bars drawn with CSS (like the reasons) so
+ * the names keep the page's text size on a phone and on a wide screen alike.
+ */
+export function ImportanceChart(props: { importance: Array<{ column: string; share: number }> }) {
+  const largest = Math.max(0.0001, ...props.importance.map((entry) => entry.share));
+  return (
+    <ol class="importance" aria-label="Importance of each input, largest first">
+      {props.importance.map((entry) => (
+        <li key={entry.column}>
+          <span class="importance-name">{entry.column}</span>
+          <span class="importance-track" aria-hidden="true">
+            <span style={{ width: `${(entry.share / largest) * 100}%` }} />
+          </span>
+          <span class="importance-share">{formatPercent(entry.share)}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}

@@ -1,0 +1,202 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ApiFailure, api, asFailure, type Upload, unwrap } from './api';
+import { formatCount, formatTime } from './format';
+import { fileColumns, guessLabelColumn } from './models';
+import { navigate, onLinkClick } from './router';
+
+/** A model name from a file name: "saas-customers.csv" -> "saas-customers". */
+function nameFrom(filename: string): string {
+  return filename.replace(/\.csv$/i, '').slice(0, 80) || 'My churn model';
+}
+
+/**
+ * "Train a model on this file": the column that says who churned (and, when it is not a yes/no,
+ * which value means churned), a name, and optionally the day dates count back from. Submitting
+ * queues the training and opens the model's page, which follows it.
+ */
+export function TrainPage(props: { uploadId: string }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  const [upload, setUpload] = useState<Upload | null>(null);
+  const [columns, setColumns] = useState<string[] | null>(null);
+  const [loadError, setLoadError] = useState<ApiFailure | null>(null);
+  const [label, setLabel] = useState('');
+  const [positiveValue, setPositiveValue] = useState('');
+  const [name, setName] = useState('');
+  const [asOf, setAsOf] = useState('');
+  const [submitting, setSubmitting] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => heading.current?.focus(), []);
+  useEffect(() => {
+    document.title = `Train a model${upload ? ` on ${upload.filename}` : ''} - Churnline`;
+  }, [upload]);
+
+  useEffect(() => {
+    let stopped = false;
+    const path = { path: { id: props.uploadId } };
+    Promise.all([
+      unwrap(api.GET('/v1/uploads/{id}', { params: path })),
+      // Any model's fit report lists the file's columns; the default model's needs no name.
+      unwrap(api.GET('/v1/uploads/{id}/mapping', { params: path })),
+    ]).then(
+      ([found, report]) => {
+        if (stopped) return;
+        const all = fileColumns(report);
+        setUpload(found);
+        setColumns(all);
+        setLabel((chosen) => chosen || guessLabelColumn(all) || '');
+        setName((chosen) => chosen || nameFrom(found.filename));
+      },
+      (failure: unknown) => {
+        if (!stopped) setLoadError(asFailure(failure));
+      },
+    );
+    return () => {
+      stopped = true;
+    };
+  }, [props.uploadId]);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!label) {
+      setProblem('Choose the column that says who churned.');
+      return;
+    }
+    if (!name.trim()) {
+      setProblem('Give the model a name.');
+      return;
+    }
+    setSubmitting(true);
+    setProblem(null);
+    try {
+      const model = await unwrap(
+        api.POST('/v1/models', {
+          body: {
+            uploadId: props.uploadId,
+            label,
+            name: name.trim(),
+            ...(positiveValue.trim() ? { positiveValue: positiveValue.trim() } : {}),
+            ...(asOf ? { asOf } : {}),
+          },
+        }),
+      );
+      navigate(`/models/${encodeURIComponent(model.id)}?upload=${props.uploadId}`);
+    } catch (failure) {
+      const refused = asFailure(failure);
+      // The API names its own option; here the field is what to use.
+      setProblem(
+        refused.message.replace(
+          / \(positiveValue in the API[^)]*\)/,
+          ' (type it under "Value that means churned")',
+        ),
+      );
+      setSubmitting(false);
+      if (refused.code === 'bad_label') document.getElementById('train-positive')?.focus();
+    }
+  };
+
+  return (
+    <>
+      <p class="breadcrumb">
+        <a href="/" onClick={onLinkClick}>
+          Predictions
+        </a>
+        {' / '}
+        <a href={`/uploads/${props.uploadId}`} onClick={onLinkClick}>
+          Check columns
+        </a>
+      </p>
+      <h1 tabIndex={-1} ref={heading}>
+        Train a model{upload ? ` on ${upload.filename}` : ''}
+      </h1>
+      {loadError && (
+        <p class="error" role="alert">
+          {loadError.status === 404
+            ? 'There is no such upload in your account.'
+            : loadError.message}
+        </p>
+      )}
+      {!columns && !loadError && <p class="loading">Reading the file's columns...</p>}
+      {upload && columns && (
+        <section class="panel" aria-labelledby="train-title">
+          <h2 id="train-title">What to learn from</h2>
+          <p class="hint">
+            Churnline learns which of your columns tell churners from customers who stayed, from the{' '}
+            {formatCount(upload.rowCount)} customers in this file whose outcome you know. It
+            measures the model on customers it did not learn from, so you can judge it before
+            scoring with it.
+          </p>
+          <form class="train-form" onSubmit={submit} noValidate>
+            <div class="field">
+              <label for="train-label">Column that says who churned</label>
+              <select
+                id="train-label"
+                value={label}
+                onChange={(event) => setLabel(event.currentTarget.value)}
+                required
+              >
+                <option value="">Choose a column</option>
+                {columns.map((column) => (
+                  <option key={column} value={column}>
+                    {column}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="train-positive">Value that means churned (optional)</label>
+              <input
+                id="train-positive"
+                type="text"
+                autoComplete="off"
+                value={positiveValue}
+                aria-describedby="train-positive-hint"
+                onInput={(event) => setPositiveValue(event.currentTarget.value)}
+              />
+              <p id="train-positive-hint" class="hint">
+                Leave it empty for Yes/No, True/False, 1/0, or a word such as Churned or Cancelled.
+                Rows with no value are left out.
+              </p>
+            </div>
+            <div class="field">
+              <label for="train-name">Model name</label>
+              <input
+                id="train-name"
+                type="text"
+                autoComplete="off"
+                maxLength={200}
+                value={name}
+                onInput={(event) => setName(event.currentTarget.value)}
+                required
+              />
+            </div>
+            <div class="field">
+              <label for="train-as-of">Count dates back from (optional)</label>
+              <input
+                id="train-as-of"
+                type="date"
+                value={asOf}
+                aria-describedby="train-as-of-hint"
+                onInput={(event) => setAsOf(event.currentTarget.value)}
+              />
+              <p id="train-as-of-hint" class="hint">
+                Dates such as a last login become days before this day. Empty: when the file was
+                uploaded ({formatTime(upload.createdAt)}).
+              </p>
+            </div>
+            <div class="button-row">
+              <button type="submit" disabled={submitting}>
+                {submitting ? 'Starting...' : 'Train model'}
+              </button>
+            </div>
+            {problem && (
+              <p class="error" role="alert">
+                {problem}
+              </p>
+            )}
+          </form>
+        </section>
+      )}
+    </>
+  );
+}
