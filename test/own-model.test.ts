@@ -86,7 +86,13 @@ describe('training a model on your own export', () => {
     }
 
     const model = await waitForModel(alice, modelId);
-    expect(model).toMatchObject({ status: 'ready', rows: 5000, churners: 1034, error: null });
+    expect(model).toMatchObject({
+      status: 'ready',
+      rows: 5000,
+      churners: 1034,
+      uploadId,
+      error: null,
+    });
     expect(model.metrics.rocAuc).toBeGreaterThan(0.82);
     expect(model.requiredColumns).toContain('Last Login');
     const { card } = model;
@@ -135,6 +141,9 @@ describe('training a model on your own export', () => {
     });
     const created = await call(alice, 'POST', '/v1/predictions', { uploadId });
     expect(created.body.modelId).toBe(modelId);
+    // The fit report, too, checks against the default model when none is named.
+    const fit = await call(alice, 'GET', `/v1/uploads/${uploadId}/mapping`);
+    expect(fit.body).toMatchObject({ modelId, verdict: 'good' });
 
     expect((await call(bob, 'GET', `/v1/models/${modelId}`)).status).toBe(404);
     expect((await call(bob, 'DELETE', `/v1/models/${modelId}`)).status).toBe(404);

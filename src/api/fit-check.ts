@@ -5,7 +5,7 @@
  * fits too poorly.
  */
 import { findColumnOverrides } from '../db/column-mappings.js';
-import { listModels } from '../db/models.js';
+import { findDefaultModel, listModels } from '../db/models.js';
 import type { Upload } from '../db/schema.js';
 import { CsvInputError } from '../model/errors.js';
 import { type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
@@ -14,6 +14,18 @@ import { ApiError } from './errors.js';
 import type { ApiDeps } from './server.js';
 
 const DAY_MS = 86_400_000;
+
+/** The model a prediction uses when it names none and the user has chosen no default. */
+export const SHIPPED_DEFAULT_MODEL = 'telco-v1';
+
+/** The model a request names, else the user's default, else the shipped default. */
+export async function chosenModel(
+  deps: ApiDeps,
+  userId: string,
+  modelId: string | undefined,
+): Promise<string> {
+  return modelId ?? (await findDefaultModel(deps.db, userId)) ?? SHIPPED_DEFAULT_MODEL;
+}
 
 /**
  * The ready model a request names: a 422 listing the ones there are for an unknown id (another

@@ -183,6 +183,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description A shipped model or one you trained; default: your default model, as scoring does. */
                     modelId?: string;
                 };
                 header?: never;
@@ -253,6 +254,7 @@ export interface paths {
         put: {
             parameters: {
                 query?: {
+                    /** @description A shipped model or one you trained; default: your default model, as scoring does. */
                     modelId?: string;
                 };
                 header?: never;
@@ -802,6 +804,8 @@ export interface paths {
                                 } | null;
                                 /** @description Labelled rows it was trained on. */
                                 rows: number | null;
+                                /** @description The upload it was trained on; null for shipped ones. */
+                                uploadId: string | null;
                                 churners: number | null;
                                 /** @description The inputs it reads (empty until ready). */
                                 requiredColumns: string[];
@@ -871,6 +875,8 @@ export interface paths {
                             } | null;
                             /** @description Labelled rows it was trained on. */
                             rows: number | null;
+                            /** @description The upload it was trained on; null for shipped ones. */
+                            uploadId: string | null;
                             churners: number | null;
                             /** @description The inputs it reads (empty until ready). */
                             requiredColumns: string[];
@@ -939,6 +945,8 @@ export interface paths {
                             } | null;
                             /** @description Labelled rows it was trained on. */
                             rows: number | null;
+                            /** @description The upload it was trained on; null for shipped ones. */
+                            uploadId: string | null;
                             churners: number | null;
                             /** @description The inputs it reads (empty until ready). */
                             requiredColumns: string[];

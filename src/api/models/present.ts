@@ -25,6 +25,7 @@ export function presentShippedModel(id: string, model: ModelFile, isDefault: boo
       logLoss: cv.mean.logLoss,
     },
     rows: model.training.rows,
+    uploadId: null,
     churners: model.training.positives,
     requiredColumns: model.columns.map((column) => column.name),
     error: null,
@@ -50,6 +51,7 @@ export function presentUserModel(row: UserModel, isDefault: boolean): ModelView 
     trainedAt: row.status === 'ready' ? row.completed_at : null,
     metrics: trained?.metrics ?? null,
     rows: trained?.rows ?? null,
+    uploadId: row.upload_id,
     churners: trained?.positives ?? null,
     requiredColumns: trained?.columns ?? [],
     error:

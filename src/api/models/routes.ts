@@ -13,7 +13,7 @@ import { labelReading } from '../../model/labels.js';
 import { templateCsv } from '../../model/template.js';
 import { categoryKey, isMissing } from '../../model/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { capitalise, resolveModel } from '../fit-check.js';
+import { capitalise, resolveModel, SHIPPED_DEFAULT_MODEL } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
 import { modelCard, presentShippedModel, presentUserModel } from './present.js';
 import {
@@ -25,9 +25,6 @@ import {
 } from './schema.js';
 
 const DAY_MS = 86_400_000;
-
-/** The model a prediction uses when it names none. */
-export const SHIPPED_DEFAULT_MODEL = 'telco-v1';
 
 export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();

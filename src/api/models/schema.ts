@@ -14,6 +14,7 @@ export const modelSchema = z.object({
   trainedAt: z.string().nullable(),
   metrics: metricsSchema.nullable(),
   rows: z.number().int().nullable().describe('Labelled rows it was trained on.'),
+  uploadId: z.string().nullable().describe('The upload it was trained on; null for shipped ones.'),
   churners: z.number().int().nullable(),
   requiredColumns: z.array(z.string()).describe('The inputs it reads (empty until ready).'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),

@@ -3,7 +3,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { findColumnOverrides } from '../../db/column-mappings.js';
-import { findDefaultModel } from '../../db/models.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
@@ -14,8 +13,7 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
-import { SHIPPED_DEFAULT_MODEL } from '../models/routes.js';
+import { checkUploadFit, chosenModel, poorFitError, resolveModel } from '../fit-check.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
 import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
@@ -81,10 +79,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     },
     async (request, reply) => {
       const { uploadId, allowPartialFit } = request.body;
-      const modelId =
-        request.body.modelId ??
-        (await findDefaultModel(deps.db, request.userId)) ??
-        SHIPPED_DEFAULT_MODEL;
+      const modelId = await chosenModel(deps, request.userId, request.body.modelId);
       const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');

@@ -5,7 +5,7 @@ import { saveColumnOverrides } from '../../db/column-mappings.js';
 import { findUpload } from '../../db/uploads.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, resolveModel, type UploadFit } from '../fit-check.js';
+import { checkUploadFit, chosenModel, resolveModel, type UploadFit } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
 import { uploadIdParams } from './schema.js';
 
@@ -44,7 +44,14 @@ export const mappingSchema = z.object({
   message: z.string(),
 });
 
-const mappingQuery = z.object({ modelId: z.string().min(1).max(64).default('telco-v1') });
+const mappingQuery = z.object({
+  modelId: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe('A shipped model or one you trained; default: your default model, as scoring does.'),
+});
 
 function present(uploadId: string, modelId: string, fit: UploadFit) {
   return { uploadId, modelId, overrides: fit.overrides, ...fit.report };
@@ -102,7 +109,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (request) => {
-      const { modelId } = request.query;
+      const modelId = await chosenModel(deps, request.userId, request.query.modelId);
       const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
@@ -125,7 +132,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (request) => {
-      const { modelId } = request.query;
+      const modelId = await chosenModel(deps, request.userId, request.query.modelId);
       const { model } = await resolveModel(deps, request.userId, modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
