@@ -150,8 +150,14 @@ function evaluateAt(
     gradient[i] = (gradient[i] as number) - options.l2 * (beta[i] as number);
     if (hessian) hessian[i * size + i] = (hessian[i * size + i] as number) + options.l2;
   }
+  // A column that separates the classes drives every p(1 - p) to zero, and the unpenalised
+  // intercept's curvature with it. A sliver on its diagonal keeps the system solvable; it only
+  // shapes the steps, not the optimum, where the gradient is zero whatever the Hessian.
+  if (hessian) hessian[0] = (hessian[0] as number) + INTERCEPT_CURVATURE_FLOOR;
   return loss;
 }
+
+const INTERCEPT_CURVATURE_FLOOR = 1e-9;
 
 /** A step that shrinks by less than this against the previous one asks for a fresh Hessian. */
 const CHORD_CONTRACTION = 0.25;

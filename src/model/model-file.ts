@@ -150,6 +150,11 @@ export const modelFileSchema = z.object({
      * rows: how much it moves scores (the model card's importance; the fit report's weights).
      */
     importance: z.array(z.object({ column: z.string(), spread: z.number() })).optional(),
+    /**
+     * Each column's ROC AUC alone (either direction, on the rows features were chosen on), best
+     * first: what the model must beat, and columns so good they are probably leaks.
+     */
+    singleColumn: z.array(z.object({ column: z.string(), rocAuc: z.number() })).optional(),
     fingerprint: z.object({ sha256: z.string(), rows: z.number(), columns: z.number() }),
     l2: z.number(),
     skippedColumns: z.array(z.object({ column: z.string(), reason: z.string() })),

@@ -7,10 +7,11 @@ import {
   seededRandom,
   stratifiedFolds,
 } from './cross-validation.js';
-import { readLabelledDataset } from './dataset.js';
+import { datasetFromText, readLabelledDataset } from './dataset.js';
 import { buildDesign } from './design.js';
 import { calibrationTable } from './metrics.js';
 import { loadModel, parseModel, serialiseModel, shippedModelPath } from './model-file.js';
+import { leakWarnings } from './single-column.js';
 import { telcoPath, telcoSubset } from './test-support/telco.js';
 import { trainModel } from './train.js';
 
@@ -51,6 +52,31 @@ describe('training', () => {
       if (bin.rows >= 100)
         expect(Math.abs(bin.meanPredicted - bin.observedRate)).toBeLessThan(0.08);
     }
+  });
+});
+
+describe('a column that leaks the label', () => {
+  it('trains without failing, and is named as a probable leak beside the best honest column', async () => {
+    const random = seededRandom(5);
+    let text = 'Seats,Plan,Cancel Date,Churn\n';
+    for (let i = 0; i < 2000; i++) {
+      const seats = Math.floor(random() * 100);
+      const plan = random() < 0.5 ? 'Basic' : 'Pro';
+      const churned = random() < (plan === 'Basic' ? 0.35 : 0.15);
+      text += `${seats},${plan},${churned ? `2026-12-${String(1 + (i % 28)).padStart(2, '0')}` : ''},${churned ? 'Yes' : 'No'}\n`;
+    }
+    const dataset = await datasetFromText(text, { labelColumn: 'Churn', asOfDays: 20_000 });
+    const model = await trainModel(dataset, { name: 'leak', ...quick, threads: 1 });
+    const single = model.training.singleColumn ?? [];
+    expect(single[0]).toEqual({ column: 'Cancel Date', rocAuc: 1 });
+    expect(single[1]?.column).toBe('Plan');
+    expect(single[1]?.rocAuc).toBeGreaterThan(0.55);
+    expect(single[1]?.rocAuc).toBeLessThan(0.75);
+    expect(leakWarnings(single)).toEqual([
+      expect.stringMatching(
+        /^"Cancel Date" alone predicts the label almost perfectly \(ROC AUC 1\.000\)/,
+      ),
+    ]);
   });
 });
 

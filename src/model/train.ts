@@ -15,6 +15,7 @@ import {
   MODEL_FORMAT_VERSION,
   type ModelFile,
 } from './model-file.js';
+import { LEAK_AUC, singleColumnAucs } from './single-column.js';
 import { synonymsFor } from './synonyms.js';
 import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
 
@@ -201,6 +202,14 @@ async function train(
   );
   const selection: Selection = { pool, rows, folds };
   if (rows.length < n) progress(`choosing the penalty and features on ${rows.length} of ${n} rows`);
+  const singleColumn = singleColumnAucs(
+    dataset.columns,
+    rows,
+    Float64Array.from(rows, (row) => dataset.labels[row] as number),
+  );
+  for (const leak of singleColumn.filter((entry) => entry.rocAuc >= LEAK_AUC)) {
+    progress(`${leak.column} alone has ROC AUC ${leak.rocAuc.toFixed(3)}: probably a leak`);
+  }
   const plain = new Map<string, FeatureTransform[]>(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
@@ -276,6 +285,7 @@ async function train(
         column: column.name,
         spread: spread[c] as number,
       })),
+      singleColumn,
       fingerprint: dataset.fingerprint,
       l2,
       skippedColumns: dataset.skipped,

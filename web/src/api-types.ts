@@ -1013,6 +1013,13 @@ export interface paths {
                                 }[];
                                 /** @description Transforms kept because they lowered the loss. */
                                 engineered: string[];
+                                /** @description The column that alone ranks churners best: what the model has to beat. */
+                                bestSingleColumn: {
+                                    column: string;
+                                    rocAuc: number;
+                                } | null;
+                                /** @description What to check before trusting the model, e.g. a column that leaks the label. */
+                                warnings: string[];
                             } | null;
                         };
                     };

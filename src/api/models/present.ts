@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { UserModel } from '../../db/schema.js';
 import type { TrainedModel } from '../../jobs/scoring-protocol.js';
 import type { ModelFile } from '../../model/model-file.js';
+import { leakWarnings } from '../../model/single-column.js';
 import type { ModelView, modelCardSchema } from './schema.js';
 
 type Card = NonNullable<z.infer<typeof modelCardSchema>['card']>;
@@ -106,5 +107,7 @@ export function modelCard(model: ModelFile): Card {
     engineered: training.engineered
       .filter((entry) => entry.kept)
       .map((entry) => `${entry.transform}(${entry.column})`),
+    bestSingleColumn: training.singleColumn?.[0] ?? null,
+    warnings: leakWarnings(training.singleColumn),
   };
 }

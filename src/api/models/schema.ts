@@ -90,6 +90,13 @@ export const modelCardSchema = modelSchema.extend({
       ),
       skippedColumns: z.array(z.object({ column: z.string(), reason: z.string() })),
       engineered: z.array(z.string()).describe('Transforms kept because they lowered the loss.'),
+      bestSingleColumn: z
+        .object({ column: z.string(), rocAuc: z.number() })
+        .nullable()
+        .describe('The column that alone ranks churners best: what the model has to beat.'),
+      warnings: z
+        .array(z.string())
+        .describe('What to check before trusting the model, e.g. a column that leaks the label.'),
     })
     .nullable()
     .describe('For a ready model: how it was made and how well it does.'),

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { readLabelledCsv } from '../../model/dataset.js';
 import { serialiseModel } from '../../model/model-file.js';
+import { leakWarnings } from '../../model/single-column.js';
 import { trainModel } from '../../model/train.js';
 import { UsageError } from '../errors.js';
 import { AS_OF_FLAGS, AS_OF_HELP, asOfDays } from './as-of.js';
@@ -49,6 +50,9 @@ export function registerTrainCommand(program: Command): void {
             throw new UsageError(`cannot write ${flags.output}: ${error.code ?? error.message}`);
           },
         );
+      }
+      for (const warning of leakWarnings(model.training.singleColumn)) {
+        process.stderr.write(`warning: ${warning}\n`);
       }
       const cv = model.training.crossValidation;
       if (flags.json) {

@@ -1,0 +1,61 @@
+/**
+ * How well each column alone ranks churners (its ROC AUC, either direction): the yardstick the
+ * model card compares the model with, and the check for a leak, a column recorded because the
+ * customer churned (a cancellation date, a "reason for leaving") that predicts the label almost
+ * perfectly and makes a model look far better than it is.
+ */
+import type { FeatureColumn } from './dataset.js';
+import { rocAuc } from './metrics.js';
+
+/** A single column this good is almost surely a leak rather than a signal. */
+export const LEAK_AUC = 0.97;
+
+export interface SingleColumnAuc {
+  column: string;
+  rocAuc: number;
+}
+
+/** Each column's score for row `row`: its value, blanks lowest; a category's churn rate. */
+function scores(column: FeatureColumn, rows: Int32Array, labels: Float64Array): Float64Array {
+  if (column.kind !== 'categorical') {
+    return Float64Array.from(rows, (row) => {
+      const x = column.values[row] as number;
+      return Number.isNaN(x) ? Number.NEGATIVE_INFINITY : x;
+    });
+  }
+  const churned = new Float64Array(column.levels.length);
+  const seen = new Float64Array(column.levels.length);
+  rows.forEach((row, i) => {
+    const code = column.codes[row] as number;
+    churned[code] = (churned[code] as number) + (labels[i] as number);
+    seen[code] = (seen[code] as number) + 1;
+  });
+  return Float64Array.from(rows, (row) => {
+    const code = column.codes[row] as number;
+    return (churned[code] as number) / (seen[code] as number);
+  });
+}
+
+/** ROC AUC of every column alone on `rows` (labels given for those rows), best first. */
+export function singleColumnAucs(
+  columns: readonly FeatureColumn[],
+  rows: Int32Array,
+  labels: Float64Array,
+): SingleColumnAuc[] {
+  return columns
+    .map((column) => {
+      const auc = rocAuc(labels, scores(column, rows, labels));
+      return { column: column.name, rocAuc: Number.isNaN(auc) ? 0.5 : Math.max(auc, 1 - auc) };
+    })
+    .sort((a, b) => b.rocAuc - a.rocAuc);
+}
+
+/** What to check before trusting a model: each column that alone predicts the label too well. */
+export function leakWarnings(aucs: readonly SingleColumnAuc[] | undefined): string[] {
+  return (aucs ?? [])
+    .filter((entry) => entry.rocAuc >= LEAK_AUC)
+    .map(
+      (entry) =>
+        `"${entry.column}" alone predicts the label almost perfectly (ROC AUC ${entry.rocAuc.toFixed(3)}): it is probably recorded because customers churned (a leak, such as a cancellation date). Remove it from the file and train again, or the model will look far better than it is.`,
+    );
+}
