@@ -219,6 +219,12 @@ describe.skipIf(!browserAvailable())('your own data in the dashboard', () => {
       model.card.importance.map((entry: { column: string }) => entry.column),
     );
     expect(await page.locator('table.tiers tbody tr').count()).toBe(3);
+    const best = model.card.bestSingleColumn;
+    await page
+      .getByText(`The best single column, ${best.column}, ranks churners with a ROC AUC of`)
+      .waitFor();
+    // An honest export has no leak to warn about.
+    expect(await page.getByRole('heading', { name: 'Check before you trust it' }).count()).toBe(0);
     await page.getByText('Account ID: identifier').waitFor();
     await shot('own-data-model-card');
   }, 90_000);

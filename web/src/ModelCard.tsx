@@ -7,13 +7,27 @@ import { metricLines } from './models';
 export function ModelCardView(props: { model: ModelDetail; card: ModelCard }) {
   const { model, card } = props;
   const cv = card.crossValidation;
+  const best = card.bestSingleColumn;
   return (
     <>
+      {card.warnings.length > 0 && (
+        <section class="panel warnings" aria-labelledby="warnings-title">
+          <h2 id="warnings-title">Check before you trust it</h2>
+          <ul>
+            {card.warnings.map((warning) => (
+              <li key={warning}>{warning}</li>
+            ))}
+          </ul>
+        </section>
+      )}
       <section class="panel" aria-labelledby="metrics-title">
         <h2 id="metrics-title">How well it predicts</h2>
         <p class="hint">
           Measured on customers the model did not learn from ({cv.folds}-fold cross-validation,
           repeated {cv.repeats} times).
+          {best && model.metrics
+            ? ` The best single column, ${best.column}, ranks churners with a ROC AUC of ${best.rocAuc.toFixed(3)} on its own; the model reaches ${model.metrics.rocAuc.toFixed(3)}.`
+            : ''}
         </p>
         <dl class="cards metric-cards">
           <div class="card" data-metric="baseRate">
