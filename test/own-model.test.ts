@@ -47,10 +47,14 @@ async function uploaded(token: string, csv: string): Promise<{ id: string; creat
   return (await response.json()) as { id: string; createdAt: string };
 }
 
+/** Progress reports seen while waiting, for the test to judge. */
+const progressSeen: Array<{ stage: string; done: number; total: number }> = [];
+
 async function waitForModel(token: string, id: string): Promise<Record<string, any>> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const { body } = await call(token, 'GET', `/v1/models/${id}`);
+    if (body.progress) progressSeen.push(body.progress);
     if (body.status !== 'training') return body;
     if (Date.now() > deadline) throw new Error('the model is still training');
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -86,6 +90,14 @@ describe('training a model on your own export', () => {
     }
 
     const model = await waitForModel(alice, modelId);
+    expect(progressSeen.length).toBeGreaterThan(0);
+    for (const progress of progressSeen) {
+      expect(['reading the file', 'choosing features', 'cross-validating']).toContain(
+        progress.stage,
+      );
+      expect(progress.done).toBeLessThanOrEqual(progress.total);
+    }
+    expect(model.progress).toBeNull();
     expect(model).toMatchObject({
       status: 'ready',
       rows: 5000,

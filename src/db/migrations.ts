@@ -176,6 +176,12 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('outbox').renameColumn('prediction_id', 'job_id').execute();
       },
     },
+    '0006_models_progress': {
+      // How far a training job is (JSON TrainingProgress), while the model is `training`.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('models').addColumn('progress', 'text').execute();
+      },
+    },
   };
 }
 

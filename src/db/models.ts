@@ -15,6 +15,7 @@ export type NewUserModel = Pick<
 export async function insertModel(db: Conn, model: NewUserModel): Promise<UserModel> {
   const row: UserModel = {
     ...model,
+    progress: null,
     status: 'training',
     attempts: 0,
     object_key: null,
@@ -77,6 +78,20 @@ export async function startTrainingAttempt(db: Conn, id: string): Promise<boolea
     .where('status', '=', 'training')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
+}
+
+/** Records how far training is; nothing once the model is no longer training. */
+export async function recordTrainingProgress(
+  db: Conn,
+  id: string,
+  progress: unknown,
+): Promise<void> {
+  await db
+    .updateTable('models')
+    .set({ progress: JSON.stringify(progress), updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('status', '=', 'training')
+    .execute();
 }
 
 /** Marks the model ready with its stored file, unless another delivery ended it first. */

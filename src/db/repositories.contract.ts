@@ -14,6 +14,7 @@ import {
   getModelForJob,
   insertModel,
   listModels,
+  recordTrainingProgress,
   setDefaultModel,
   softDeleteModel,
   startTrainingAttempt,
@@ -316,11 +317,20 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect(model.status).toBe('training');
         expect(await startTrainingAttempt(db, model.id)).toBe(true);
         expect(await startTrainingAttempt(db, model.id)).toBe(true); // a redelivery
+        await recordTrainingProgress(db, model.id, {
+          stage: 'cross-validating',
+          done: 3,
+          total: 9,
+        });
+        expect((await findModel(db, 'alice', model.id))?.progress).toBe(
+          '{"stage":"cross-validating","done":3,"total":9}',
+        );
         const done = { objectKey: 'users/alice/models/x.json', summary: { rows: 5 } };
         expect(await completeModel(db, model.id, done)).toBe(true);
         expect(await completeModel(db, model.id, done)).toBe(false);
         expect(await failModel(db, model.id, { code: 'x', message: 'y' })).toBe(false);
         expect(await startTrainingAttempt(db, model.id)).toBe(false);
+        await recordTrainingProgress(db, model.id, { stage: 'late', done: 1, total: 1 });
         expect(await findModel(db, 'alice', model.id)).toMatchObject({
           status: 'ready',
           attempts: 2,

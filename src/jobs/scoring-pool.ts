@@ -10,6 +10,7 @@ import type {
   TaskScoring,
   ToThread,
   TrainedModel,
+  TrainingProgress,
   TrainSettings,
 } from './scoring-protocol.js';
 
@@ -29,6 +30,7 @@ export interface TrainTask {
   readonly modelKey: string;
   readonly training: TrainSettings;
   readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: TrainingProgress) => void;
 }
 
 /**
@@ -51,6 +53,7 @@ interface Pending {
   resolve(result: unknown): void;
   reject(error: unknown): void;
   kind: ThreadTask['type'];
+  onProgress?: ((progress: TrainingProgress) => void) | undefined;
 }
 
 type ThreadTask = Extract<ToThread, { type: 'score' } | { type: 'train' }>;
@@ -103,10 +106,15 @@ export class ScoringPool implements Scorer {
     return this.run<TrainedModel>(
       { type: 'train', inputKey: task.inputKey, modelKey: task.modelKey, training: task.training },
       task.signal,
+      task.onProgress,
     );
   }
 
-  private async run<T>(message: WithoutTaskId<ThreadTask>, signal?: AbortSignal): Promise<T> {
+  private async run<T>(
+    message: WithoutTaskId<ThreadTask>,
+    signal?: AbortSignal,
+    onProgress?: (progress: TrainingProgress) => void,
+  ): Promise<T> {
     const thread = await this.acquire();
     const taskId = this.nextTaskId++;
     const onAbort = () => thread.worker.postMessage({ type: 'abort', taskId } satisfies ToThread);
@@ -118,6 +126,7 @@ export class ScoringPool implements Scorer {
           resolve: resolve as (result: unknown) => void,
           reject,
           kind: message.type,
+          onProgress,
         });
         thread.worker.postMessage({ ...message, taskId } as ToThread);
       });
@@ -163,7 +172,8 @@ export class ScoringPool implements Scorer {
     worker.on('message', (message: FromThread) => {
       const pending = this.pending.get(message.taskId);
       if (!pending) return;
-      if (message.type === 'done') pending.resolve(message.summary);
+      if (message.type === 'progress') pending.onProgress?.(message.progress);
+      else if (message.type === 'done') pending.resolve(message.summary);
       else if (message.type === 'trained') pending.resolve(message.model);
       else pending.reject(toJobError(message.error, pending.kind));
     });

@@ -33,6 +33,13 @@ export interface TrainSettings {
   asOfDays: number;
 }
 
+/** How far a training task is: reading the file, then cross-validation runs done of a total. */
+export interface TrainingProgress {
+  stage: 'reading the file' | 'choosing features' | 'cross-validating';
+  done: number;
+  total: number;
+}
+
 /** What training reports back: enough for the model list; the card reads the model file. */
 export interface TrainedModel {
   rows: number;
@@ -45,6 +52,7 @@ export interface TrainedModel {
 export type FromThread =
   | { type: 'done'; taskId: number; summary: ScoreSummary }
   | { type: 'trained'; taskId: number; model: TrainedModel }
+  | { type: 'progress'; taskId: number; progress: TrainingProgress }
   | { type: 'failed'; taskId: number; error: SerialisedError };
 
 /** What survives the trip across threads of an error: enough to decide permanent or transient. */

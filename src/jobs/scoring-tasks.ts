@@ -18,6 +18,7 @@ import {
   type FromThread,
   serialiseError,
   type ToThread,
+  type TrainingProgress,
   tagOperation,
 } from './scoring-protocol.js';
 
@@ -102,6 +103,9 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     running.set(task.taskId, abort);
     try {
       const settings = task.training;
+      const report = (progress: TrainingProgress) =>
+        port.postMessage({ type: 'progress', taskId: task.taskId, progress } satisfies FromThread);
+      report({ stage: 'reading the file', done: 0, total: 1 });
       // Read twice, streamed (see dataset.ts): memory follows the columns, not the file.
       const source = () =>
         (async function* () {
@@ -113,7 +117,7 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         ...(settings.positiveValue === undefined ? {} : { positiveValue: settings.positiveValue }),
       });
       abort.signal.throwIfAborted();
-      const trained = await trainModel(dataset, { name: settings.name });
+      const trained = await trainModel(dataset, { name: settings.name, onStep: report });
       abort.signal.throwIfAborted();
       await tagOperation(
         'write',

@@ -6,7 +6,13 @@
  * by the queue, and never a half model anyone can use.
  */
 import type { Db } from '../db/connect.js';
-import { completeModel, failModel, getModelForJob, startTrainingAttempt } from '../db/models.js';
+import {
+  completeModel,
+  failModel,
+  getModelForJob,
+  recordTrainingProgress,
+  startTrainingAttempt,
+} from '../db/models.js';
 import type { UserModel } from '../db/schema.js';
 import { modelKey } from '../ids.js';
 import type { ReceivedMessage } from '../queue/port.js';
@@ -20,6 +26,19 @@ const DAY_MS = 86_400_000;
 
 export const TRAINING_RETRIES_EXHAUSTED =
   'Training failed on every attempt because of a temporary problem on our side. Train the model again; if it keeps failing, contact support.';
+
+/** Progress written at most once a second: a run can finish many times a second. */
+const PROGRESS_INTERVAL_MS = 1000;
+
+function throttled<T>(record: (value: T) => unknown): (value: T) => void {
+  let last = 0;
+  return (value) => {
+    const now = Date.now();
+    if (now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    void record(value);
+  };
+}
 
 export async function handleTrainJob(
   deps: JobHandlerDeps,
@@ -55,6 +74,11 @@ export async function handleTrainJob(
         asOfDays: Date.parse(model.as_of) / DAY_MS,
       },
       signal: context.signal,
+      onProgress: throttled((progress) =>
+        recordTrainingProgress(db, job.modelId, progress).catch((error: unknown) =>
+          jobLog.warn({ err: error }, 'could not record training progress'),
+        ),
+      ),
     });
     const completed = await completeModel(db, job.modelId, { objectKey: key, summary: trained });
     metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });

@@ -34,8 +34,10 @@ export interface TrainOptions {
   selectionRows?: number;
   /** Threads for the cross-validation runs (default: up to two); the model is the same on any. */
   threads?: number;
-  /** Reports progress of the slow steps. */
+  /** Reports progress of the slow steps, as text. */
   onProgress?: (message: string) => void;
+  /** Reports each finished cross-validation run, of an estimated total (a kept transform adds a few). */
+  onStep?: (step: TrainingStep) => void;
 }
 
 /**
@@ -51,6 +53,9 @@ const SELECTION_SEED = 7919;
  * costs a full cross-validation: larger files are subsampled, stratified, for the choice only.
  */
 export const SELECTION_ROWS = 50_000;
+
+/** Penalties tried, on the sum of the log loss (so a fixed prior, whatever the row count). */
+const DEFAULT_L2_GRID: readonly number[] = [0.1, 0.3, 1, 3, 10];
 
 const DAY_MS = 86_400_000;
 
@@ -168,13 +173,40 @@ async function chooseTransforms(
   return { transforms, engineered };
 }
 
+export interface TrainingStep {
+  stage: 'choosing features' | 'cross-validating';
+  done: number;
+  total: number;
+}
+
+/** A pool that reports every finished run. */
+function counting(pool: TrainPool, total: number, onStep: TrainOptions['onStep']): TrainPool {
+  let done = 0;
+  let stage: TrainingStep['stage'] = 'choosing features';
+  return {
+    async run(task) {
+      const result = await pool.run(task);
+      done++;
+      if (task.design) stage = 'cross-validating';
+      onStep?.({ stage, done, total: Math.max(total, done) });
+      return result;
+    },
+    close: () => pool.close(),
+  };
+}
+
 export async function trainModel(
   dataset: LabelledDataset,
   options: TrainOptions,
 ): Promise<ModelFile> {
   const pool = createTrainPool(dataset, options.threads ?? defaultTrainThreads());
+  const numeric = dataset.columns.filter((column) => column.kind === 'numeric').length;
+  const runs =
+    (options.l2Grid ?? DEFAULT_L2_GRID).length +
+    (options.engineer === false ? 0 : numeric * CANDIDATE_TRANSFORMS.length) +
+    (options.repeats ?? 3);
   try {
-    return await train(dataset, options, pool);
+    return await train(dataset, options, counting(pool, runs, options.onStep));
   } finally {
     await pool.close();
   }
@@ -191,7 +223,7 @@ async function train(
   const progress = options.onProgress ?? (() => {});
   const numericColumns = dataset.columns.filter((column) => column.kind === 'numeric');
   const n = dataset.labels.length;
-  const grid = options.l2Grid ?? [0.1, 0.3, 1, 3, 10];
+  const grid = options.l2Grid ?? DEFAULT_L2_GRID;
 
   // 1. The penalty, on the plain features, on (a sample of) the rows. Every candidate's folds
   //    start from one fit on all the selection rows: a few Newton steps each instead of many.

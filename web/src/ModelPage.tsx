@@ -152,7 +152,7 @@ function ModelStatus({ model }: { model: ModelDetail }) {
   );
 }
 
-/** Training has no progress figure in the API: the time it has run is what can be shown. */
+/** The stage training is at and how many cross-validation runs are done, with the time run. */
 function TrainingProgress(props: { model: ModelDetail; upload: Upload | null }) {
   const started = props.model.createdAt ? Date.parse(props.model.createdAt) : Date.now();
   const [now, setNow] = useState(Date.now());
@@ -160,6 +160,8 @@ function TrainingProgress(props: { model: ModelDetail; upload: Upload | null }) 
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
   }, []);
+  const progress = props.model.progress;
+  const counted = progress !== null && progress.stage !== 'reading the file';
   return (
     <section class="panel" aria-labelledby="training-title">
       <h2 id="training-title">Training</h2>
@@ -168,8 +170,22 @@ function TrainingProgress(props: { model: ModelDetail; upload: Upload | null }) 
         on customers it did not learn from. This usually takes under a minute; the card appears here
         when it is done.
       </p>
-      <progress class="training-progress" aria-label="Training" />
+      {counted ? (
+        <progress
+          class="training-progress"
+          aria-label="Training"
+          max={progress.total}
+          value={progress.done}
+        />
+      ) : (
+        <progress class="training-progress" aria-label="Training" />
+      )}
       <p class="hint">
+        {progress === null
+          ? 'Waiting for a worker.'
+          : counted
+            ? `${progress.stage === 'choosing features' ? 'Choosing features' : 'Cross-validating'}: ${progress.done} of about ${progress.total} runs.`
+            : 'Reading the file.'}{' '}
         {now - started < 1000
           ? 'Started just now.'
           : `Running for ${formatMs(Math.round((now - started) / 1000) * 1000)}.`}

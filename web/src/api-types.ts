@@ -813,6 +813,13 @@ export interface paths {
                                     code: string;
                                     message: string;
                                 } | null;
+                                /** @description While training: the stage, and cross-validation runs done of an estimated total. */
+                                progress: {
+                                    /** @enum {string} */
+                                    stage: "reading the file" | "choosing features" | "cross-validating";
+                                    done: number;
+                                    total: number;
+                                } | null;
                                 /** @description Predictions that name no model use this one. */
                                 isDefault: boolean;
                             }[];
@@ -884,6 +891,13 @@ export interface paths {
                                 code: string;
                                 message: string;
                             } | null;
+                            /** @description While training: the stage, and cross-validation runs done of an estimated total. */
+                            progress: {
+                                /** @enum {string} */
+                                stage: "reading the file" | "choosing features" | "cross-validating";
+                                done: number;
+                                total: number;
+                            } | null;
                             /** @description Predictions that name no model use this one. */
                             isDefault: boolean;
                         };
@@ -953,6 +967,13 @@ export interface paths {
                             error: {
                                 code: string;
                                 message: string;
+                            } | null;
+                            /** @description While training: the stage, and cross-validation runs done of an estimated total. */
+                            progress: {
+                                /** @enum {string} */
+                                stage: "reading the file" | "choosing features" | "cross-validating";
+                                done: number;
+                                total: number;
                             } | null;
                             /** @description Predictions that name no model use this one. */
                             isDefault: boolean;

@@ -2,7 +2,7 @@
 
 import type { z } from 'zod';
 import type { UserModel } from '../../db/schema.js';
-import type { TrainedModel } from '../../jobs/scoring-protocol.js';
+import type { TrainedModel, TrainingProgress } from '../../jobs/scoring-protocol.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { leakWarnings } from '../../model/single-column.js';
 import type { ModelView, modelCardSchema } from './schema.js';
@@ -27,6 +27,7 @@ export function presentShippedModel(id: string, model: ModelFile, isDefault: boo
     },
     rows: model.training.rows,
     uploadId: null,
+    progress: null,
     churners: model.training.positives,
     requiredColumns: model.columns.map((column) => column.name),
     error: null,
@@ -53,6 +54,10 @@ export function presentUserModel(row: UserModel, isDefault: boolean): ModelView 
     metrics: trained?.metrics ?? null,
     rows: trained?.rows ?? null,
     uploadId: row.upload_id,
+    progress:
+      row.status === 'training' && row.progress !== null
+        ? (JSON.parse(row.progress) as TrainingProgress)
+        : null,
     churners: trained?.positives ?? null,
     requiredColumns: trained?.columns ?? [],
     error:

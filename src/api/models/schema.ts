@@ -18,6 +18,14 @@ export const modelSchema = z.object({
   churners: z.number().int().nullable(),
   requiredColumns: z.array(z.string()).describe('The inputs it reads (empty until ready).'),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  progress: z
+    .object({
+      stage: z.enum(['reading the file', 'choosing features', 'cross-validating']),
+      done: z.number().int(),
+      total: z.number().int(),
+    })
+    .nullable()
+    .describe('While training: the stage, and cross-validation runs done of an estimated total.'),
   isDefault: z.boolean().describe('Predictions that name no model use this one.'),
 });
 
