@@ -124,7 +124,7 @@ describe("the user's column choices", () => {
       [
         { tenure: 'Months' },
         'unknown_column',
-        /^Your file has no column "Months" \(chosen for tenure\)\. Its columns: customerID, SeniorCitizen/,
+        /^Your file has no column "Months" \(chosen for tenure\)\. Its columns: "customerID", "SeniorCitizen"/,
       ],
       [
         { Tenure: 'Months with us' },

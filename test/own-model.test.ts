@@ -4,6 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getModelForJob } from '../src/db/models.js';
+import { modelKey } from '../src/ids.js';
 import {
   authorised,
   type RunningService,
@@ -50,7 +52,8 @@ async function uploaded(token: string, csv: string): Promise<{ id: string; creat
 /** Progress reports seen while waiting, for the test to judge. */
 const progressSeen: Array<{ stage: string; done: number; total: number }> = [];
 
-async function waitForModel(token: string, id: string): Promise<Record<string, any>> {
+// The model view as JSON (see modelCardSchema); tests read it field by field.
+async function waitForModel(token: string, id: string) {
   const deadline = Date.now() + 90_000;
   for (;;) {
     const { body } = await call(token, 'GET', `/v1/models/${id}`);
@@ -173,7 +176,7 @@ describe('training a model on your own export', () => {
         { label: 'Cancelled' },
         422,
         'unknown_label',
-        /^Your file has no column "Cancelled"\. Its columns: Account ID, Company, Plan/,
+        /^Your file has no column "Cancelled"\. Its columns: "Account ID", "Company", "Plan"/,
       ],
       [
         { label: 'Plan' },
@@ -201,6 +204,44 @@ describe('training a model on your own export', () => {
     ).toBe(404);
     expect((await call(alice, 'GET', '/v1/models')).body.models).toEqual(before);
   });
+
+  it('takes a file sorted by its label, and leaves no model file when deleted while training', async () => {
+    // More than the first 5,000 rows say "No": the first rows cannot judge the label.
+    const [header = '', ...lines] = saas.trimEnd().split('\n');
+    const stayed = lines.filter((line) => line.endsWith(',No'));
+    const churned = lines.filter((line) => line.endsWith(',Yes'));
+    const sorted = [header, ...stayed, ...stayed.slice(0, 1200), ...churned].join('\n');
+    const file = await uploaded(alice, `${sorted}\n`);
+    const created = await call(alice, 'POST', '/v1/models', {
+      uploadId: file.id,
+      label: 'Churned?',
+      name: 'sorted',
+    });
+    expect(created.status).toBe(202);
+    const deadline = Date.now() + 60_000;
+    // Deleted once a worker is training it (its first progress report).
+    for (;;) {
+      const { body } = await call(alice, 'GET', `/v1/models/${created.body.id}`);
+      expect(body.status).toBe('training');
+      if (body.progress) break;
+      if (Date.now() > deadline) throw new Error('the training never started');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await call(alice, 'DELETE', `/v1/models/${created.body.id}`)).status).toBe(204);
+    // Once its job is done, whatever it wrote is gone, and the model was never made ready.
+    for (;;) {
+      const stats = await service.app.queue.stats();
+      if (stats.visible === 0 && stats.inFlight === 0) break;
+      if (Date.now() > deadline) throw new Error('the training job never finished');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await service.app.blobs.head(modelKey('alice', created.body.id))).toBeNull();
+    expect(await getModelForJob(service.app.db, created.body.id)).toMatchObject({
+      status: 'training',
+      object_key: null,
+      attempts: 1,
+    });
+  }, 90_000);
 
   it('deletes a trained model, and never a shipped one', async () => {
     expect((await call(alice, 'DELETE', '/v1/models/telco-v1')).status).toBe(409);

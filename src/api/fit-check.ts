@@ -4,16 +4,16 @@
  * mapping routes show it; creating a prediction refuses, before anything is queued, a file that
  * fits too poorly.
  */
+import { BlobError } from '../blobs/port.js';
 import { findColumnOverrides } from '../db/column-mappings.js';
 import { findDefaultModel, listModels } from '../db/models.js';
 import type { Upload } from '../db/schema.js';
+import { epochDays } from '../model/dates.js';
 import { CsvInputError } from '../model/errors.js';
-import { type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
+import { type CsvSample, type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
 import type { ModelFile } from '../model/model-file.js';
 import { ApiError } from './errors.js';
 import type { ApiDeps } from './server.js';
-
-const DAY_MS = 86_400_000;
 
 /** The model a prediction uses when it names none and the user has chosen no default. */
 export const SHIPPED_DEFAULT_MODEL = 'telco-v1';
@@ -24,7 +24,13 @@ export async function chosenModel(
   userId: string,
   modelId: string | undefined,
 ): Promise<string> {
-  return modelId ?? (await findDefaultModel(deps.db, userId)) ?? SHIPPED_DEFAULT_MODEL;
+  if (modelId !== undefined) return modelId;
+  const chosen = await findDefaultModel(deps.db, userId);
+  // A default deleted (or failed) since it was chosen falls back rather than fail every request.
+  if (chosen === null || (await deps.models.resolve(userId, chosen)).kind === 'unknown') {
+    return SHIPPED_DEFAULT_MODEL;
+  }
+  return chosen;
 }
 
 /**
@@ -76,12 +82,12 @@ export async function checkUploadFit(
 ): Promise<UploadFit> {
   const chosen =
     proposed?.overrides ?? (await findColumnOverrides(deps.db, upload.user_id, upload.id, modelId));
-  const sample = await sampleCsv(await deps.blobs.get(upload.object_key));
+  const sample = await readUploadSample(deps, upload);
   proposed?.validate(sample.headers);
   try {
     const report = fitReport(model, sample.headers, sample.records, {
       delimiter: sample.delimiter,
-      asOfDays: Date.parse(upload.created_at) / DAY_MS,
+      asOfDays: epochDays(upload.created_at),
       overrides: chosen,
     });
     return { report, overrides: chosen };
@@ -89,6 +95,22 @@ export async function checkUploadFit(
     // Saved choices are checked against the header when saved; this is a file that changed.
     if (error instanceof CsvInputError)
       throw new ApiError(422, 'unknown_column', capitalise(error.message));
+    throw error;
+  }
+}
+
+/** The first rows of an upload's stored file; a 410 when the file is gone. */
+export async function readUploadSample(deps: ApiDeps, upload: Upload): Promise<CsvSample> {
+  try {
+    return await sampleCsv(await deps.blobs.get(upload.object_key));
+  } catch (error) {
+    if (error instanceof BlobError && error.code === 'not_found') {
+      throw new ApiError(
+        410,
+        'upload_missing',
+        'The file of this upload is no longer stored. Upload it again.',
+      );
+    }
     throw error;
   }
 }

@@ -13,7 +13,7 @@ import {
   jsonSchemaTransform,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import type { BlobStore } from '../blobs/port.js';
+import { BlobError, type BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
 import { InvalidCursorError } from '../db/pagination.js';
 import type { SigningKeyring } from '../jobs/message.js';
@@ -149,6 +149,20 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
     reply
       .code(400)
       .send(errorBody('invalid_request', `The ${error.validationContext} is invalid: ${issues}.`));
+    return;
+  }
+  if (error instanceof BlobError && error.retryable) {
+    // Storage down for a moment is not the client's fault, nor a bug: say when to come back.
+    request.log.warn({ err: error }, 'file storage unavailable');
+    reply
+      .code(503)
+      .header('retry-after', '5')
+      .send(
+        errorBody(
+          'storage_unavailable',
+          'File storage is unreachable for a moment. Try again shortly.',
+        ),
+      );
     return;
   }
   if (error instanceof InvalidCursorError) {

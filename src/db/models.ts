@@ -91,10 +91,14 @@ export async function recordTrainingProgress(
     .set({ progress: JSON.stringify(progress), updated_at: nowIso() })
     .where('id', '=', id)
     .where('status', '=', 'training')
+    .where('deleted_at', 'is', null)
     .execute();
 }
 
-/** Marks the model ready with its stored file, unless another delivery ended it first. */
+/**
+ * Marks the model ready with its stored file, unless another delivery ended it first or its owner
+ * deleted it meanwhile; false then, and the caller removes the file it wrote.
+ */
 export async function completeModel(
   db: Conn,
   id: string,
@@ -112,6 +116,7 @@ export async function completeModel(
     })
     .where('id', '=', id)
     .where('status', '=', 'training')
+    .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }

@@ -9,6 +9,7 @@ import {
 } from '../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../db/schema.js';
 import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
+import { epochDays } from '../model/dates.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
@@ -112,7 +113,7 @@ async function taskScoring(db: Db, prediction: Prediction): Promise<TaskScoring>
     options = { asOf: upload?.created_at ?? prediction.created_at };
   }
   return {
-    asOfDays: Date.parse(options.asOf) / 86_400_000,
+    asOfDays: epochDays(options.asOf),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
   };

@@ -204,6 +204,12 @@ function toJobError(error: SerialisedError, kind: ThreadTask['type']): Error {
       `The file could not be ${kind === 'train' ? 'trained on' : 'scored'}: ${error.message}`,
     );
   }
+  if (error.name === 'BlobError' && error.code === 'not_found' && error.operation === 'model') {
+    return new PermanentJobError(
+      'model_missing',
+      'The model was deleted. Choose another model and create the prediction again.',
+    );
+  }
   if (error.name === 'BlobError' && error.code === 'not_found') {
     return new PermanentJobError(
       'upload_missing',
@@ -223,6 +229,14 @@ function toJobError(error: SerialisedError, kind: ThreadTask['type']): Error {
       error.operation === 'read'
         ? 'Churnline could not read the uploaded file because of a storage problem on our side. Upload it again; if it keeps failing, contact support.'
         : 'Churnline could not store the results because of a storage problem on our side. Create the prediction again later; if it keeps failing, contact support.',
+    );
+  }
+  // Training is deterministic: an error of its own (not storage's) comes back on every attempt,
+  // so it ends the model now instead of after three long runs.
+  if (kind === 'train' && error.name !== 'BlobError' && error.name !== 'AbortError') {
+    return new PermanentJobError(
+      'training_failed',
+      `No model could be fitted to this file: ${error.message}. Check the label and the columns it reads, or contact support with this message.`,
     );
   }
   const transient = new Error(error.message);

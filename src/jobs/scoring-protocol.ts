@@ -61,8 +61,8 @@ export interface SerialisedError {
   message: string;
   code?: string;
   retryable?: boolean;
-  /** For storage errors: whether reading the upload or storing the results failed. */
-  operation?: 'read' | 'write';
+  /** For storage errors: reading the upload, storing the results, or reading a model file. */
+  operation?: StorageOperation;
 }
 
 export function serialiseError(error: unknown): SerialisedError {
@@ -77,12 +77,16 @@ export function serialiseError(error: unknown): SerialisedError {
     message: error.message,
     ...(typeof code === 'string' ? { code } : {}),
     ...(typeof retryable === 'boolean' ? { retryable } : {}),
-    ...(operation === 'read' || operation === 'write' ? { operation } : {}),
+    ...(operation === 'read' || operation === 'write' || operation === 'model'
+      ? { operation }
+      : {}),
   };
 }
 
 /** Marks a storage error with the operation that failed, for the message the user sees. */
-export function tagOperation<T>(operation: 'read' | 'write', work: Promise<T>): Promise<T> {
+export type StorageOperation = 'read' | 'write' | 'model';
+
+export function tagOperation<T>(operation: StorageOperation, work: Promise<T>): Promise<T> {
   return work.catch((error: unknown) => {
     if (error instanceof Error) Object.assign(error, { operation });
     throw error;

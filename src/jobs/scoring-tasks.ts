@@ -9,10 +9,11 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
 import { rowsIndexKeyOfResult } from '../ids.js';
 import { readLabelledDataset } from '../model/dataset.js';
-import { loadModel, type ModelFile, parseModel, serialiseModel } from '../model/model-file.js';
+import { loadModel, type ModelFile, serialiseModel } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
 import { trainModel } from '../model/train.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
+import { ModelFiles } from './model-files.js';
 import { runThreadAsBatchWork } from './priority.js';
 import {
   type FromThread,
@@ -29,14 +30,16 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
   const models = new Map<string, Promise<ModelFile>>();
   const running = new Map<number, AbortController>();
 
-  /** A shipped model by id, or a user's by its file; both are immutable, so cached. */
+  const trained = new ModelFiles(blobs);
+
+  /** A shipped model by id (few, kept), or a user's by its file (see ModelFiles). */
   function model(id: string, key: string | undefined): Promise<ModelFile> {
-    const cacheKey = key ?? id;
-    let loaded = models.get(cacheKey);
+    if (key !== undefined) return trained.get(key);
+    let loaded = models.get(id);
     if (!loaded) {
-      loaded = key === undefined ? loadModel(id) : readModelFile(blobs, key);
-      loaded.catch(() => models.delete(cacheKey));
-      models.set(cacheKey, loaded);
+      loaded = loadModel(id);
+      loaded.catch(() => models.delete(id));
+      models.set(id, loaded);
     }
     return loaded;
   }
@@ -152,12 +155,4 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     const work = message.type === 'train' ? train(message) : score(message);
     void work.then((reply) => port.postMessage(reply));
   });
-}
-
-/** A model file from the blob store (a model a user trained). */
-async function readModelFile(blobs: BlobStore, key: string): Promise<ModelFile> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of await tagOperation('read', blobs.get(key)))
-    chunks.push(chunk as Buffer);
-  return parseModel(Buffer.concat(chunks).toString('utf8'), 'the trained model');
 }

@@ -15,14 +15,13 @@ import {
 } from '../db/models.js';
 import type { UserModel } from '../db/schema.js';
 import { modelKey } from '../ids.js';
+import { epochDays } from '../model/dates.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
 import type { TrainJob } from './message.js';
 import { ACK } from './prediction-handler.js';
 import type { JobContext, JobOutcome } from './worker.js';
-
-const DAY_MS = 86_400_000;
 
 export const TRAINING_RETRIES_EXHAUSTED =
   'Training failed on every attempt because of a temporary problem on our side. Train the model again; if it keeps failing, contact support.';
@@ -71,7 +70,7 @@ export async function handleTrainJob(
         name: model.name,
         labelColumn: model.label,
         ...(model.positive_value === null ? {} : { positiveValue: model.positive_value }),
-        asOfDays: Date.parse(model.as_of) / DAY_MS,
+        asOfDays: epochDays(model.as_of),
       },
       signal: context.signal,
       onProgress: throttled((progress) =>
@@ -81,6 +80,16 @@ export async function handleTrainJob(
       ),
     });
     const completed = await completeModel(db, job.modelId, { objectKey: key, summary: trained });
+    if (!completed) {
+      // Deleted while it trained, or ended by another delivery: unless that delivery made it
+      // ready with this same file, nothing points to the file this attempt wrote.
+      const now = await getModelForJob(db, job.modelId);
+      if (!(now?.status === 'ready' && now.deleted_at === null && now.object_key === key)) {
+        await deps.blobs.delete(key).catch((error: unknown) => {
+          jobLog.warn({ err: error, key }, 'could not remove the file of a model that ended');
+        });
+      }
+    }
     metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
     jobLog.info({ rows: trained.rows, rocAuc: trained.metrics.rocAuc }, 'model trained');
     return ACK;

@@ -61,6 +61,21 @@ describe('reading a labelled file', () => {
     await expect(
       datasetFromText(three, { labelColumn: 'Stage', positiveValue: 'Gone', asOfDays }),
     ).rejects.toThrow(/never holds "Gone"/);
+    const blank = csv(
+      'plan,Churn',
+      rows(30, (i) => `a${i % 2},`),
+    );
+    await expect(datasetFromText(blank, { labelColumn: 'Churn', asOfDays })).rejects.toThrow(
+      /^the label column "Churn" is blank in every row; fill it in for the customers whose outcome you know\.$/,
+    );
+    // Labels in another script are found by their own name, not matched to every such header.
+    const russian = csv(
+      'Отток,Тариф',
+      rows(40, (i) => `${i % 4 ? 'Нет' : 'Да'},${i % 3}`),
+    );
+    await expect(datasetFromText(russian, { labelColumn: 'Тариф', asOfDays })).rejects.toThrow(
+      /the label column "Тариф" has the values "0" \(\d+\), "1"/,
+    );
     const constant = csv(
       'plan,Churn',
       rows(30, (i) => `a${i % 2},No`),

@@ -11,8 +11,7 @@ import { type ColumnPlan, MAX_LEVELS, numericReader, planColumn } from './column
 import { seededRandom } from './cross-validation.js';
 import { readCsvBatches } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
-import { normaliseHeader } from './headers.js';
-import { type LabelReading, labelReading, readLabel } from './labels.js';
+import { findLabelColumn, type LabelReading, labelReading, readLabel } from './labels.js';
 import { categoryKey, isMissing, parseBoolean } from './values.js';
 
 export type { NumericSource } from './column-plan.js';
@@ -166,7 +165,7 @@ async function firstPass(source: Source, options: DatasetOptions): Promise<First
 }
 
 function findLabel(headers: readonly string[], labelColumn: string): number {
-  const index = headers.findIndex((h) => normaliseHeader(h) === normaliseHeader(labelColumn));
+  const index = findLabelColumn(headers, labelColumn);
   if (index === -1) {
     throw new CsvInputError(
       `the label column "${labelColumn}" is not in the file. Found: ${headers.map((h) => JSON.stringify(h)).join(', ')}.`,

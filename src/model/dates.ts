@@ -14,7 +14,17 @@ export type TemporalInference =
   | { kind: 'ambiguous-date'; present: number; evidence: string }
   | { kind: 'mixed-date'; present: number; evidence: string };
 
-const MS_PER_DAY = 86_400_000;
+export const MS_PER_DAY = 86_400_000;
+
+/** An instant (ISO 8601 text or epoch milliseconds) as epoch days, the unit dates are read in. */
+export function epochDays(instant: string | number): number {
+  return (typeof instant === 'number' ? instant : Date.parse(instant)) / MS_PER_DAY;
+}
+
+/** Epoch days back to ISO 8601 text. */
+export function isoOfEpochDays(days: number): string {
+  return new Date(days * MS_PER_DAY).toISOString();
+}
 /** Share of present values that must read the same way before a column counts as dates or durations. */
 const MIN_SHARE = 0.95;
 const DAYS_PER_MONTH = 30.4375;

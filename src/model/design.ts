@@ -373,7 +373,8 @@ export function contributionSpread(fitted: FittedDesign, beta: Float64Array): Fl
     for (let s = 0; s < design.sparse; s++) {
       const owner = sparseOwner[s] as number;
       const level = design.sparseIndexes[r * design.sparse + s] as number;
-      row[owner] = (beta[level + 1] as number) - (levelCentre[owner] as number);
+      row[owner] =
+        (row[owner] as number) + (beta[level + 1] as number) - (levelCentre[owner] as number);
     }
     for (let c = 0; c < columns; c++) {
       const value = row[c] as number;

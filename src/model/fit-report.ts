@@ -55,7 +55,8 @@ export const USABLE_COVERAGE = 0.9;
 /** Every present value of a "good" fit reads, bar this share. */
 const GOOD_SHARE = 0.95;
 
-function readsOf(column: ModelColumn): InputFit['reads'] {
+/** How a model column reads its values, in the words the API uses. */
+export function readsOf(column: ModelColumn): InputFit['reads'] {
   if (column.kind === 'boolean') return 'yes/no';
   if (column.kind === 'categorical') return 'category';
   return column.source?.kind ?? 'number';

@@ -16,6 +16,21 @@ describe('header mapping', () => {
     expect(normaliseHeader('Tenure [months]')).toBe('tenure');
   });
 
+  it('keeps letters of every script, so non-Latin headers stay apart', () => {
+    expect(normaliseHeader('Отток клиента')).toBe('отток клиента'.replace(' ', ''));
+    expect(normaliseHeader('解约')).toBe('解约');
+    expect(normaliseHeader('Résilié ?')).toBe('resilie');
+    expect(normaliseHeader('(churn)')).toBe('(churn)');
+    const mapping = mapColumns(
+      ['解约', 'Отток', 'tenure'],
+      [
+        { field: 'Отток', synonyms: synonymsFor('Отток') },
+        { field: 'tenure', synonyms: synonymsFor('tenure') },
+      ],
+    );
+    expect(Object.fromEntries(mapping.fieldColumns)).toEqual({ Отток: 1, tenure: 2 });
+  });
+
   it('maps columns through synonyms and reports the extra ones as unused', () => {
     const mapping = mapColumns(
       ['Customer ID', 'Contract Type', 'Monthly Fee (€)', 'Tenure (months)', 'Region'],

@@ -8,12 +8,16 @@ import { CsvInputError } from './errors.js';
  * lower case, bracketed units dropped, everything but letters and digits removed.
  */
 export function normaliseHeader(header: string): string {
-  return header
+  const name = header
     .replace(/^\uFEFF/, '')
     .replace(/[([{][^)\]}]*[)\]}]/g, ' ')
     .toLowerCase()
     .normalize('NFKD')
-    .replace(/[^a-z0-9]/g, '');
+    // Accents go, letters of every script stay: "Отток" and "解约" must not all become "".
+    .replace(/\p{M}/gu, '')
+    .replace(/[^\p{L}\p{N}]/gu, '');
+  // A header that is all brackets ("(churn)") keeps its own text rather than matching every other.
+  return name === '' ? header.trim().toLowerCase() : name;
 }
 
 /** Columns that identify a customer rather than describe one; never used as features. */
@@ -167,7 +171,7 @@ export function describeMissing(missing: ColumnMapping['missing']): string {
 const LISTED_HEADERS = 40;
 const LISTED_HEADER_CHARS = 60;
 
-function listHeaders(headers: readonly string[]): string {
+export function listHeaders(headers: readonly string[]): string {
   const shown = headers.slice(0, LISTED_HEADERS).map((header) => {
     const chars = Array.from(header);
     return JSON.stringify(

@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { type Delimiter, readCsvBatches } from './csv-reader.js';
+import { epochDays } from './dates.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import type { ModelFile } from './model-file.js';
@@ -43,7 +44,7 @@ export interface ScoreOptions {
 /** The scorer's share of the options, fixed once so every thread reads dates the same. */
 export function scorerOptions(options: ScoreOptions): ScorerOptions {
   return {
-    asOfDays: options.asOfDays ?? Date.now() / 86_400_000,
+    asOfDays: options.asOfDays ?? epochDays(Date.now()),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
   };

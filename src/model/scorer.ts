@@ -8,6 +8,7 @@ import { calibrate } from './calibration.js';
 import { numericReader } from './column-plan.js';
 import type { Delimiter } from './csv-reader.js';
 import { csvCell } from './csv-writer.js';
+import { epochDays } from './dates.js';
 import { applyTransform, type BinTable, binContribution, binTable } from './design.js';
 import {
   type ColumnMapping,
@@ -32,8 +33,6 @@ import {
 } from './reasons.js';
 import { monthlyRevenueColumn } from './synonyms.js';
 import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
-
-const DAY_MS = 86_400_000;
 
 export interface ScorerOptions {
   /** The file's delimiter: a semicolon-separated file is a comma-decimal export. */
@@ -161,7 +160,7 @@ export class RecordScorer {
     options: ScorerOptions = {},
   ) {
     this.decimalComma = options.delimiter === ';';
-    const asOfDays = options.asOfDays ?? Date.now() / DAY_MS;
+    const asOfDays = options.asOfDays ?? epochDays(Date.now());
     this.binTables = model.columns.map((column) =>
       column.kind === 'numeric' && column.bins ? binTable(column.bins) : undefined,
     );

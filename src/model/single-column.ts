@@ -30,9 +30,13 @@ function scores(column: FeatureColumn, rows: Int32Array, labels: Float64Array): 
     churned[code] = (churned[code] as number) + (labels[i] as number);
     seen[code] = (seen[code] as number) + 1;
   });
-  return Float64Array.from(rows, (row) => {
+  // Leave-one-out: a row's own label never scores it, or a column of tiny categories (one or two
+  // customers each) would look like a perfect predictor by construction.
+  const base = labels.reduce((sum, label) => sum + label, 0) / labels.length;
+  return Float64Array.from(rows, (row, i) => {
     const code = column.codes[row] as number;
-    return (churned[code] as number) / (seen[code] as number);
+    const others = (seen[code] as number) - 1;
+    return others === 0 ? base : ((churned[code] as number) - (labels[i] as number)) / others;
   });
 }
 

@@ -3,9 +3,9 @@
  * the model reads, so a user can see the expected names and formats before exporting.
  */
 import { csvLine } from './csv-writer.js';
+import { epochDays, isoOfEpochDays } from './dates.js';
 import type { ModelColumn, ModelFile } from './model-file.js';
 
-const DAY_MS = 86_400_000;
 /** Three customers: the typical one, then one and two steps away from it. */
 const EXAMPLES = 3;
 
@@ -26,13 +26,13 @@ function exampleValue(column: ModelColumn, example: number, asOfDays: number): s
   const step = [0, -0.75, 0.75][example % EXAMPLES] ?? 0;
   const value = Math.max(0, centre + step * spread);
   if (column.source?.kind === 'date') {
-    return new Date((asOfDays - value) * DAY_MS).toISOString().slice(0, 10);
+    return isoOfEpochDays(asOfDays - value).slice(0, 10);
   }
   if (column.source?.kind === 'duration') return `${Math.round(value)} days`;
   return Number.isInteger(centre) || spread >= 10 ? String(Math.round(value)) : value.toFixed(2);
 }
 
-export function templateCsv(model: ModelFile, asOfDays = Date.now() / DAY_MS): string {
+export function templateCsv(model: ModelFile, asOfDays = epochDays(Date.now())): string {
   const rows = [model.columns.map((column) => column.name)];
   for (let example = 0; example < EXAMPLES; example++) {
     rows.push(model.columns.map((column) => exampleValue(column, example, asOfDays)));

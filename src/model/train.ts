@@ -6,6 +6,7 @@ import { fitPlatt } from './calibration.js';
 import { evaluate, stratifiedFolds } from './cross-validation.js';
 import type { CvResult, CvTask } from './cv-task.js';
 import type { LabelledDataset, NumericColumn } from './dataset.js';
+import { isoOfEpochDays } from './dates.js';
 import { buildDesign, contributionSpread, toModelColumns } from './design.js';
 import { fitPacked } from './logistic.js';
 import {
@@ -56,8 +57,6 @@ export const SELECTION_ROWS = 50_000;
 
 /** Penalties tried, on the sum of the log loss (so a fixed prior, whatever the row count). */
 const DEFAULT_L2_GRID: readonly number[] = [0.1, 0.3, 1, 3, 10];
-
-const DAY_MS = 86_400_000;
 
 /** Customers at or above this calibrated probability are more likely than not to churn. */
 const HIGH_RISK_PROBABILITY = 0.5;
@@ -309,7 +308,7 @@ async function train(
       rows: n,
       positives: dataset.label.positives,
       ...(columns.some((column) => column.kind === 'numeric' && column.source?.kind === 'date')
-        ? { asOf: new Date(dataset.asOfDays * DAY_MS).toISOString() }
+        ? { asOf: isoOfEpochDays(dataset.asOfDays) }
         : {}),
       label: { positiveKeys: dataset.label.positiveKeys, rule: dataset.label.rule },
       unlabelledRows: dataset.unlabelledRows,

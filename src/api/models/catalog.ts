@@ -7,10 +7,8 @@ import type { BlobStore } from '../../blobs/port.js';
 import type { Db } from '../../db/connect.js';
 import { findModel } from '../../db/models.js';
 import type { UserModel } from '../../db/schema.js';
-import { type ModelFile, parseModel } from '../../model/model-file.js';
-
-/** User model files kept in memory; a process serves many users, each with a few models. */
-const CACHED_FILES = 64;
+import { ModelFiles } from '../../jobs/model-files.js';
+import type { ModelFile } from '../../model/model-file.js';
 
 export type ResolvedModel =
   | { kind: 'shipped'; id: string; model: ModelFile }
@@ -19,13 +17,15 @@ export type ResolvedModel =
   | { kind: 'unknown'; id: string };
 
 export class ModelCatalog {
-  private readonly files = new Map<string, Promise<ModelFile>>();
+  private readonly files: ModelFiles;
 
   constructor(
     private readonly shipped: ReadonlyMap<string, ModelFile>,
     private readonly db: Db,
-    private readonly blobs: BlobStore,
-  ) {}
+    blobs: BlobStore,
+  ) {
+    this.files = new ModelFiles(blobs);
+  }
 
   /** Shipped models, in the order they ship. */
   shippedModels(): Array<[id: string, model: ModelFile]> {
@@ -38,25 +38,6 @@ export class ModelCatalog {
     const row = await findModel(this.db, userId, id);
     if (!row) return { kind: 'unknown', id };
     if (row.status !== 'ready' || row.object_key === null) return { kind: 'not-ready', id, row };
-    return { kind: 'user', id, model: await this.file(row.object_key), row };
-  }
-
-  /** A user model's file, read once. */
-  async file(key: string): Promise<ModelFile> {
-    let loaded = this.files.get(key);
-    if (!loaded) {
-      loaded = this.read(key);
-      loaded.catch(() => this.files.delete(key));
-      if (this.files.size >= CACHED_FILES)
-        this.files.delete(this.files.keys().next().value as string);
-      this.files.set(key, loaded);
-    }
-    return loaded;
-  }
-
-  private async read(key: string): Promise<ModelFile> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.blobs.get(key)) chunks.push(chunk as Buffer);
-    return parseModel(Buffer.concat(chunks).toString('utf8'), 'the trained model');
+    return { kind: 'user', id, model: await this.files.get(row.object_key), row };
   }
 }

@@ -3,6 +3,7 @@
 import type { z } from 'zod';
 import type { UserModel } from '../../db/schema.js';
 import type { TrainedModel, TrainingProgress } from '../../jobs/scoring-protocol.js';
+import { readsOf } from '../../model/fit-report.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { leakWarnings } from '../../model/single-column.js';
 import type { ModelView, modelCardSchema } from './schema.js';
@@ -65,13 +66,6 @@ export function presentUserModel(row: UserModel, isDefault: boolean): ModelView 
     isDefault,
   };
 }
-
-const readsOf = (column: ModelFile['columns'][number]) =>
-  column.kind === 'boolean'
-    ? 'yes/no'
-    : column.kind === 'categorical'
-      ? 'category'
-      : (column.source?.kind ?? 'number');
 
 /** How a model was made and how well it does, from its file. */
 export function modelCard(model: ModelFile): Card {

@@ -5,15 +5,12 @@ import { findDefaultModel, listModels, setDefaultModel, softDeleteModel } from '
 import type { Upload } from '../../db/schema.js';
 import { findUpload } from '../../db/uploads.js';
 import { submitTraining } from '../../jobs/submit.js';
-import { parseAsOf } from '../../model/dates.js';
-import { CsvInputError } from '../../model/errors.js';
-import { sampleCsv } from '../../model/fit-report.js';
-import { normaliseHeader } from '../../model/headers.js';
-import { labelReading } from '../../model/labels.js';
+import { epochDays, isoOfEpochDays, parseAsOf } from '../../model/dates.js';
+import { listHeaders } from '../../model/headers.js';
+import { countLabelValues, findLabelColumn, LabelError, labelReading } from '../../model/labels.js';
 import { templateCsv } from '../../model/template.js';
-import { categoryKey, isMissing } from '../../model/values.js';
 import { ApiError, notFound } from '../errors.js';
-import { capitalise, resolveModel, SHIPPED_DEFAULT_MODEL } from '../fit-check.js';
+import { capitalise, readUploadSample, resolveModel, SHIPPED_DEFAULT_MODEL } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
 import { modelCard, presentShippedModel, presentUserModel } from './present.js';
 import {
@@ -23,8 +20,6 @@ import {
   settingsSchema,
   trainModelBody,
 } from './schema.js';
-
-const DAY_MS = 86_400_000;
 
 export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -64,7 +59,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const { uploadId, label, name, positiveValue, asOf } = request.body;
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
-      let asOfDays = Date.parse(upload.created_at) / DAY_MS;
+      let asOfDays = epochDays(upload.created_at);
       if (asOf !== undefined) {
         try {
           asOfDays = parseAsOf(asOf);
@@ -79,7 +74,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
         name,
         label,
         positiveValue: positiveValue ?? null,
-        asOf: new Date(asOfDays * DAY_MS).toISOString(),
+        asOf: isoOfEpochDays(asOfDays),
       });
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/models/${model.id}`);
@@ -198,8 +193,8 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
 /**
  * What can be known about the label before training is refused now: a column the file lacks,
- * values that do not say who churned. Judged on the first rows; a label that only goes wrong
- * further down fails the training job with the same message.
+ * values that cannot say who churned. Judged on the first rows; what they cannot tell (a file
+ * sorted by its label shows one value first; churners may all come later) is left to the job.
  */
 async function checkLabel(
   deps: ApiDeps,
@@ -207,29 +202,23 @@ async function checkLabel(
   label: string,
   positiveValue: string | undefined,
 ): Promise<void> {
-  const sample = await sampleCsv(await deps.blobs.get(upload.object_key));
-  const index = sample.headers.findIndex((h) => normaliseHeader(h) === normaliseHeader(label));
+  const sample = await readUploadSample(deps, upload);
+  const index = findLabelColumn(sample.headers, label);
   if (index === -1) {
     throw new ApiError(
       422,
       'unknown_label',
-      `Your file has no column "${label}". Its columns: ${sample.headers.slice(0, 60).join(', ')}${sample.headers.length > 60 ? ', …' : ''}.`,
+      `Your file has no column "${label}". Its columns: ${listHeaders(sample.headers)}.`,
     );
   }
-  const counts = new Map<string, number>();
-  for (const record of sample.records) {
-    const raw = record[index] ?? '';
-    if (isMissing(raw)) continue;
-    const key = categoryKey(raw);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
+  const counts = countLabelValues(sample.records.map((record) => record[index] ?? ''));
   try {
     labelReading(sample.headers[index] as string, counts, positiveValue);
   } catch (error) {
-    if (!(error instanceof CsvInputError)) throw error;
-    // Too few churners among the first rows says little about a larger file.
+    if (!(error instanceof LabelError)) throw error;
     const wholeFile = sample.records.length >= upload.row_count;
-    if (!wholeFile && /at least \d+ of each/.test(error.message)) return;
-    throw new ApiError(422, 'bad_label', capitalise(error.message));
+    // More rows cannot make three values two, nor give a churn word to two values without one.
+    const certain = wholeFile || (error.problem === 'unreadable' && counts.size >= 2);
+    if (certain) throw new ApiError(422, 'bad_label', capitalise(error.message));
   }
 }

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { saveColumnOverrides } from '../../db/column-mappings.js';
 import { findUpload } from '../../db/uploads.js';
+import { listHeaders } from '../../model/headers.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { ApiError, notFound } from '../errors.js';
 import { checkUploadFit, chosenModel, resolveModel, type UploadFit } from '../fit-check.js';
@@ -78,7 +79,7 @@ function validateOverrides(
       throw new ApiError(
         422,
         'unknown_column',
-        `Your file has no column "${column}" (chosen for ${input}). Its columns: ${headers.slice(0, 60).join(', ')}${headers.length > 60 ? ', …' : ''}.`,
+        `Your file has no column "${column}" (chosen for ${input}). Its columns: ${listHeaders(headers)}.`,
       );
     }
     const other = usedBy.get(column.trim());

@@ -4,15 +4,13 @@
  * service uses the upload's time the same way).
  */
 import { stat } from 'node:fs/promises';
-import { parseAsOf } from '../../model/dates.js';
+import { epochDays, parseAsOf } from '../../model/dates.js';
 import { CsvInputError } from '../../model/errors.js';
 import { UsageError } from '../errors.js';
 
 export const AS_OF_FLAGS = '--as-of <date>';
 export const AS_OF_HELP =
   'dates in the file count as days before this day (YYYY-MM-DD; default: when the file was last modified)';
-
-const DAY_MS = 86_400_000;
 
 export async function asOfDays(file: string, given: string | undefined): Promise<number> {
   if (given !== undefined) {
@@ -23,7 +21,7 @@ export async function asOfDays(file: string, given: string | undefined): Promise
     }
   }
   try {
-    return (await stat(file)).mtimeMs / DAY_MS;
+    return epochDays((await stat(file)).mtimeMs);
   } catch (error) {
     throw new CsvInputError(
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
