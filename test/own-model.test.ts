@@ -75,6 +75,7 @@ describe('training a model on your own export', () => {
       uploadId,
       label: 'Churned?',
       name: 'SaaS churn',
+      tiers: { kind: 'top-share', high: 0.1, medium: 0.2 },
     });
     expect(created.status).toBe(202);
     expect(created.body).toMatchObject({
@@ -127,6 +128,10 @@ describe('training a model on your own export', () => {
       'medium',
       'low',
     ]);
+    // The team asked for the top 10% as high and the next 20% as medium.
+    expect(card.tierRule).toBe('high: the top 10% of customers by risk; medium: the next 20%');
+    expect(card.tiers[0].share).toBeCloseTo(0.1, 1);
+    expect(card.tiers[1].share).toBeCloseTo(0.2, 1);
     expect(card.calibration.length).toBeGreaterThan(3);
 
     const list = await call(alice, 'GET', '/v1/models');
@@ -191,6 +196,12 @@ describe('training a model on your own export', () => {
         /never holds "Gone"; its values are "yes" \(1,034\), "no" \(3,966\)\. Give one of them/,
       ],
       [{ label: 'Churned?', asOf: '31/12/2026' }, 422, 'bad_as_of', /^asOf: .*YYYY-MM-DD/],
+      [
+        { label: 'Churned?', tiers: { kind: 'top-share', high: 0.5, medium: 0.6 } },
+        422,
+        'bad_tiers',
+        /^tiers: the high and medium shares must add up to less than 1/,
+      ],
       [{ label: 'Churned?', name: '' }, 400, 'invalid_request', /name/],
     ];
     for (const [fields, status, code, message] of cases) {

@@ -67,6 +67,14 @@ describe('churnline score, train and evaluate', () => {
         /^churnline: --as-of: .*YYYY-MM-DD/,
       ],
       [
+        ['train', small, '--label', 'Churn', '--tiers', 'top:0.6,0.5'],
+        /^churnline: --tiers "top:0\.6,0\.5": the high and medium shares must add up to less than 1/,
+      ],
+      [
+        ['train', small, '--label', 'Churn', '--tiers', 'top10'],
+        /^churnline: --tiers "top10": write top:<high share>,<medium share>/,
+      ],
+      [
         ['mapping', small, '--map', 'tenure'],
         /^churnline: --map "tenure": write it as <model input>=<your column>\.$/,
       ],

@@ -182,6 +182,12 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('models').addColumn('progress', 'text').execute();
       },
     },
+    '0007_models_tier_rule': {
+      // How the user asked for the risk tiers to be drawn (JSON TierRule); null: the default.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('models').addColumn('tier_rule', 'text').execute();
+      },
+    },
   };
 }
 

@@ -9,7 +9,15 @@ type Conn = Kysely<Database>;
 
 export type NewUserModel = Pick<
   UserModel,
-  'id' | 'user_id' | 'name' | 'upload_id' | 'label' | 'positive_value' | 'as_of' | 'created_at'
+  | 'id'
+  | 'user_id'
+  | 'name'
+  | 'upload_id'
+  | 'label'
+  | 'positive_value'
+  | 'as_of'
+  | 'tier_rule'
+  | 'created_at'
 >;
 
 export async function insertModel(db: Conn, model: NewUserModel): Promise<UserModel> {

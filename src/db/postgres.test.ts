@@ -47,6 +47,7 @@ describe('openPostgresDatabase', () => {
       '0004_column_mappings_prediction_options',
       '0005_models_user_settings_outbox_job_id',
       '0006_models_progress',
+      '0007_models_tier_rule',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

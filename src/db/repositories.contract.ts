@@ -308,6 +308,7 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           label: 'Churned?',
           positive_value: null,
           as_of: '2026-11-30T00:00:00.000Z',
+          tier_rule: null,
           created_at: nowIso(),
         });
       }

@@ -93,6 +93,8 @@ export interface ModelsTable {
   object_key: string | null;
   /** JSON TrainedModel: rows, churners, cross-validated metrics, for lists. */
   summary: string | null;
+  /** JSON TierRule the user chose for the tiers; null: the default rule. */
+  tier_rule: ColumnType<string | null, string | null | undefined, string | null>;
   /** JSON TrainingProgress while training; null before the first report. */
   progress: ColumnType<string | null, string | null | undefined, string | null>;
   error_code: string | null;

@@ -1,4 +1,5 @@
 import type { ScoreOptions, ScoreSummary } from '../model/score-stream.js';
+import type { TierRule } from '../model/tier-rules.js';
 
 /** What a scoring thread is told about how to read the file (plain data: it crosses threads). */
 export type TaskScoring = Pick<ScoreOptions, 'asOfDays' | 'overrides' | 'allowMissingInputs'>;
@@ -31,6 +32,7 @@ export interface TrainSettings {
   labelColumn: string;
   positiveValue?: string;
   asOfDays: number;
+  tiers?: TierRule;
 }
 
 /** How far a training task is: reading the file, then cross-validation runs done of a total. */

@@ -120,7 +120,11 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         ...(settings.positiveValue === undefined ? {} : { positiveValue: settings.positiveValue }),
       });
       abort.signal.throwIfAborted();
-      const trained = await trainModel(dataset, { name: settings.name, onStep: report });
+      const trained = await trainModel(dataset, {
+        name: settings.name,
+        onStep: report,
+        ...(settings.tiers ? { tiers: settings.tiers } : {}),
+      });
       abort.signal.throwIfAborted();
       await tagOperation(
         'write',

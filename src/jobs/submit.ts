@@ -10,6 +10,7 @@ import {
   type UserModel,
 } from '../db/schema.js';
 import { newId } from '../ids.js';
+import type { TierRule } from '../model/tier-rules.js';
 import { encodeJobMessage, type SigningKeyring } from './message.js';
 
 /**
@@ -76,6 +77,7 @@ export async function submitTraining(
     label: string;
     positiveValue: string | null;
     asOf: string;
+    tiers?: TierRule;
   },
 ): Promise<UserModel> {
   const now = nowIso();
@@ -100,6 +102,7 @@ export async function submitTraining(
       label: request.label,
       positive_value: request.positiveValue,
       as_of: request.asOf,
+      tier_rule: request.tiers ? JSON.stringify(request.tiers) : null,
       created_at: now,
     });
     await addToOutbox(trx, id, body);

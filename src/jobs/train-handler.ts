@@ -16,6 +16,7 @@ import {
 import type { UserModel } from '../db/schema.js';
 import { modelKey } from '../ids.js';
 import { epochDays } from '../model/dates.js';
+import type { TierRule } from '../model/tier-rules.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
@@ -71,6 +72,7 @@ export async function handleTrainJob(
         labelColumn: model.label,
         ...(model.positive_value === null ? {} : { positiveValue: model.positive_value }),
         asOfDays: epochDays(model.as_of),
+        ...(model.tier_rule === null ? {} : { tiers: JSON.parse(model.tier_rule) as TierRule }),
       },
       signal: context.signal,
       onProgress: throttled((progress) =>

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ModelFileError } from './errors.js';
+import { tierRuleSchema } from './tier-rules.js';
 
 export const MODEL_FORMAT = 'churnline-model';
 /** Written by this version. Version 1 files (no dates, no label rule) still load unchanged. */
@@ -130,7 +131,8 @@ export const modelFileSchema = z.object({
   intercept: z.number(),
   columns: z.array(modelColumnSchema).min(1),
   calibration: z.object({ method: z.literal('platt'), slope: z.number(), intercept: z.number() }),
-  tiers: z.object({ high: z.number(), medium: z.number() }),
+  /** Probability cut-offs of the tiers, and the rule they were drawn by (absent: the default). */
+  tiers: z.object({ high: z.number(), medium: z.number(), rule: tierRuleSchema.optional() }),
   training: z.object({
     rows: z.number(),
     positives: z.number(),

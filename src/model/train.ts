@@ -18,6 +18,7 @@ import {
 } from './model-file.js';
 import { LEAK_AUC, singleColumnAucs } from './single-column.js';
 import { synonymsFor } from './synonyms.js';
+import { type TierRule, tierCutoffs } from './tier-rules.js';
 import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
 
 export interface TrainOptions {
@@ -35,6 +36,8 @@ export interface TrainOptions {
   selectionRows?: number;
   /** Threads for the cross-validation runs (default: up to two); the model is the same on any. */
   threads?: number;
+  /** How to draw the risk tiers; default: high from 50%, medium from the churn rate. */
+  tiers?: TierRule;
   /** Reports progress of the slow steps, as text. */
   onProgress?: (message: string) => void;
   /** Reports each finished cross-validation run, of an estimated total (a kept transform adds a few). */
@@ -268,7 +271,6 @@ async function train(
   const { intercept, columns } = toModelColumns(fitted, beta);
   const spread = contributionSpread(fitted, beta);
   const base = dataset.label.positives / n;
-  const tiers = { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
   const repeated = await Promise.all(
     Array.from({ length: repeats }, (_, repeat) =>
       pool.run({
@@ -282,6 +284,12 @@ async function train(
       }),
     ),
   );
+  const tiers = options.tiers
+    ? {
+        ...tierCutoffs(options.tiers, base, (repeated[0] as CvResult).probabilities),
+        rule: options.tiers,
+      }
+    : { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
   const evaluations: Evaluation[] = [];
   const pooledLogits = new Float64Array(n * repeats);
   const pooledLabels = new Float64Array(n * repeats);

@@ -849,6 +849,23 @@ export interface paths {
                         positiveValue?: string;
                         /** @description Dates count back from this day (YYYY-MM-DD); default: the upload's time. */
                         asOf?: string;
+                        /** @description How to draw the risk tiers: probability cut-offs, multiples of your churn rate ("base-rate"), or shares of customers ranked by risk ("top-share", e.g. high 0.1, medium 0.2). Default: high from 50%, medium from the churn rate. */
+                        tiers?: {
+                            /** @enum {string} */
+                            kind: "probability";
+                            high: number;
+                            medium: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "base-rate";
+                            high: number;
+                            medium: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "top-share";
+                            high: number;
+                            medium: number;
+                        };
                     };
                 };
             };
@@ -1034,6 +1051,8 @@ export interface paths {
                                 }[];
                                 /** @description Transforms kept because they lowered the loss. */
                                 engineered: string[];
+                                /** @description How the tiers were drawn, in words. */
+                                tierRule: string;
                                 /** @description The column that alone ranks churners best: what the model has to beat. */
                                 bestSingleColumn: {
                                     column: string;

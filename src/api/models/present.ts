@@ -6,6 +6,7 @@ import type { TrainedModel, TrainingProgress } from '../../jobs/scoring-protocol
 import { readsOf } from '../../model/fit-report.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { leakWarnings } from '../../model/single-column.js';
+import { describeTierRule } from '../../model/tier-rules.js';
 import type { ModelView, modelCardSchema } from './schema.js';
 
 type Card = NonNullable<z.infer<typeof modelCardSchema>['card']>;
@@ -106,6 +107,7 @@ export function modelCard(model: ModelFile): Card {
     engineered: training.engineered
       .filter((entry) => entry.kept)
       .map((entry) => `${entry.transform}(${entry.column})`),
+    tierRule: describeTierRule(model.tiers.rule),
     bestSingleColumn: training.singleColumn?.[0] ?? null,
     warnings: leakWarnings(training.singleColumn),
   };

@@ -9,6 +9,7 @@ import { epochDays, isoOfEpochDays, parseAsOf } from '../../model/dates.js';
 import { listHeaders } from '../../model/headers.js';
 import { countLabelValues, findLabelColumn, LabelError, labelReading } from '../../model/labels.js';
 import { templateCsv } from '../../model/template.js';
+import { tierRuleProblem } from '../../model/tier-rules.js';
 import { ApiError, notFound } from '../errors.js';
 import { capitalise, readUploadSample, resolveModel, SHIPPED_DEFAULT_MODEL } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
@@ -56,7 +57,9 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (request, reply) => {
-      const { uploadId, label, name, positiveValue, asOf } = request.body;
+      const { uploadId, label, name, positiveValue, asOf, tiers } = request.body;
+      const tierProblem = tiers && tierRuleProblem(tiers);
+      if (tierProblem) throw new ApiError(422, 'bad_tiers', `tiers: ${tierProblem}.`);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
       let asOfDays = epochDays(upload.created_at);
@@ -75,6 +78,7 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
         label,
         positiveValue: positiveValue ?? null,
         asOf: isoOfEpochDays(asOfDays),
+        ...(tiers ? { tiers } : {}),
       });
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/models/${model.id}`);

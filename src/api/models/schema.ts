@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { tierRuleSchema } from '../../model/tier-rules.js';
 
 const metricsSchema = z
   .object({ rocAuc: z.number(), prAuc: z.number(), brier: z.number(), logLoss: z.number() })
@@ -48,6 +49,11 @@ export const trainModelBody = z.object({
     .max(40)
     .optional()
     .describe("Dates count back from this day (YYYY-MM-DD); default: the upload's time."),
+  tiers: tierRuleSchema
+    .optional()
+    .describe(
+      'How to draw the risk tiers: probability cut-offs, multiples of your churn rate ("base-rate"), or shares of customers ranked by risk ("top-share", e.g. high 0.1, medium 0.2). Default: high from 50%, medium from the churn rate.',
+    ),
 });
 
 const bin = z.object({
@@ -98,6 +104,7 @@ export const modelCardSchema = modelSchema.extend({
       ),
       skippedColumns: z.array(z.object({ column: z.string(), reason: z.string() })),
       engineered: z.array(z.string()).describe('Transforms kept because they lowered the loss.'),
+      tierRule: z.string().describe('How the tiers were drawn, in words.'),
       bestSingleColumn: z
         .object({ column: z.string(), rocAuc: z.number() })
         .nullable()

@@ -4,6 +4,12 @@ import type { Command } from 'commander';
 import { readLabelledCsv } from '../../model/dataset.js';
 import { serialiseModel } from '../../model/model-file.js';
 import { leakWarnings } from '../../model/single-column.js';
+import {
+  describeTierRule,
+  type TierRule,
+  tierRuleProblem,
+  tierRuleSchema,
+} from '../../model/tier-rules.js';
 import { trainModel } from '../../model/train.js';
 import { UsageError } from '../errors.js';
 import { AS_OF_FLAGS, AS_OF_HELP, asOfDays } from './as-of.js';
@@ -13,6 +19,7 @@ interface TrainFlags {
   label: string;
   positiveValue?: string;
   asOf?: string;
+  tiers?: TierRule;
   output?: string;
   name?: string;
   json?: boolean;
@@ -29,6 +36,11 @@ export function registerTrainCommand(program: Command): void {
       'the label value that means churned (default: Yes/True/1, or a word such as Churned)',
     )
     .option(AS_OF_FLAGS, AS_OF_HELP)
+    .option(
+      '--tiers <rule>',
+      'risk tiers: top:0.1,0.2 (shares of customers by risk), base:2,1 (multiples of the churn rate) or prob:0.6,0.3 (probabilities)',
+      parseTierFlag,
+    )
     .option('-o, --output <model.json>', 'where to write the model file')
     .option('--name <name>', 'model name stored in the file (default: the output file name)')
     .option('--json', 'print the metrics as JSON on stdout')
@@ -43,6 +55,7 @@ export function registerTrainCommand(program: Command): void {
       const model = await trainModel(dataset, {
         name,
         onProgress: verbose ? (message) => process.stderr.write(`  ${message}\n`) : undefined,
+        ...(flags.tiers ? { tiers: flags.tiers } : {}),
       });
       if (flags.output) {
         await writeFile(flags.output, serialiseModel(model)).catch(
@@ -64,6 +77,7 @@ export function registerTrainCommand(program: Command): void {
         [
           `trained "${name}" on ${model.training.rows} rows (${model.training.positives} churned), l2 ${model.training.l2}`,
           `engineered features kept: ${kept.length === 0 ? 'none' : kept.map((e) => `${e.transform}(${e.column})`).join(', ')}`,
+          `tiers: ${describeTierRule(model.tiers.rule)} (high from ${(model.tiers.high * 100).toFixed(1)}%, medium from ${(model.tiers.medium * 100).toFixed(1)}%)`,
           `skipped columns: ${model.training.skippedColumns.map((s) => `${s.column} (${s.reason})`).join(', ') || 'none'}`,
           '',
         ].join('\n'),
@@ -78,4 +92,26 @@ export function registerTrainCommand(program: Command): void {
       if (first) process.stdout.write(formatEvaluation('first repeat in detail:', first));
       if (flags.output) process.stdout.write(`model written to ${flags.output}\n`);
     });
+}
+
+const TIER_KINDS = { top: 'top-share', base: 'base-rate', prob: 'probability' } as const;
+
+/** `top:0.1,0.2` and friends (see the --tiers help). */
+function parseTierFlag(value: string): TierRule {
+  const match = /^(top|base|prob):([0-9.]+),([0-9.]+)$/.exec(value.trim());
+  const rule = match
+    ? tierRuleSchema.safeParse({
+        kind: TIER_KINDS[match[1] as keyof typeof TIER_KINDS],
+        high: Number(match[2]),
+        medium: Number(match[3]),
+      })
+    : undefined;
+  if (!rule?.success) {
+    throw new UsageError(
+      `--tiers "${value}": write top:<high share>,<medium share> (e.g. top:0.1,0.2), base:<multiple>,<multiple> (e.g. base:2,1) or prob:<probability>,<probability> (e.g. prob:0.6,0.3).`,
+    );
+  }
+  const problem = tierRuleProblem(rule.data);
+  if (problem) throw new UsageError(`--tiers "${value}": ${problem}.`);
+  return rule.data;
 }
