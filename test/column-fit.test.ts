@@ -2,19 +2,16 @@
  * Bringing a team's own export to the service: the column fit report, the user's column choices,
  * the refusal before queueing of a file a model cannot mean much for, and the example file.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorised,
   postPrediction,
   type RunningService,
   startService,
-  upload,
+  uploadCsv,
   waitForStatus,
 } from './support/service.js';
-import { telcoText } from './support/telco.js';
-
-const saas = readFileSync(new URL('../data/saas-customers.csv', import.meta.url), 'utf8');
+import { saasText as saas, telcoText } from './support/telco.js';
 
 let service: RunningService;
 let alice: string;
@@ -30,9 +27,7 @@ afterAll(async () => {
 });
 
 async function uploaded(token: string, csv: string): Promise<string> {
-  const response = await upload(service.url, token, csv);
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { id: string }).id;
+  return (await uploadCsv(service, token, csv)).id;
 }
 
 interface MappingView {

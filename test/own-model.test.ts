@@ -2,7 +2,6 @@
  * A team's own model, entirely through the API: upload a labelled export, train on it as a job,
  * read the model card, check the fit, score with it, make it the default, delete it.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getModelForJob } from '../src/db/models.js';
 import { modelKey } from '../src/ids.js';
@@ -10,11 +9,10 @@ import {
   authorised,
   type RunningService,
   startService,
-  upload,
+  uploadCsv,
   waitForStatus,
 } from './support/service.js';
-
-const saas = readFileSync(new URL('../data/saas-customers.csv', import.meta.url), 'utf8');
+import { saasText as saas } from './support/telco.js';
 
 let service: RunningService;
 let alice: string;
@@ -43,10 +41,8 @@ async function call(token: string, method: string, path: string, body?: unknown)
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
-async function uploaded(token: string, csv: string): Promise<{ id: string; createdAt: string }> {
-  const response = await upload(service.url, token, csv, 'accounts.csv');
-  expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; createdAt: string };
+function uploaded(token: string, csv: string): Promise<{ id: string; createdAt: string }> {
+  return uploadCsv(service, token, csv, 'accounts.csv');
 }
 
 /** Progress reports seen while waiting, for the test to judge. */

@@ -18,33 +18,24 @@ import type { ApiDeps } from './server.js';
 /** The model a prediction uses when it names none and the user has chosen no default. */
 export const SHIPPED_DEFAULT_MODEL = 'telco-v1';
 
-/** The model a request names, else the user's default, else the shipped default. */
-export async function chosenModel(
-  deps: ApiDeps,
-  userId: string,
-  modelId: string | undefined,
-): Promise<string> {
-  if (modelId !== undefined) return modelId;
-  const chosen = await findDefaultModel(deps.db, userId);
-  // A default deleted (or failed) since it was chosen falls back rather than fail every request.
-  if (chosen === null || (await deps.models.resolve(userId, chosen)).kind === 'unknown') {
-    return SHIPPED_DEFAULT_MODEL;
-  }
-  return chosen;
-}
-
 /**
- * The ready model a request names: a 422 listing the ones there are for an unknown id (another
- * user's model is unknown too), a 409 for a model still training or failed.
+ * The ready model a request names, or when it names none the user's default, else the shipped
+ * default: a 422 listing the ones there are for an unknown id (another user's model is unknown
+ * too), a 409 for a model still training or failed.
  */
 export async function resolveModel(
   deps: ApiDeps,
   userId: string,
-  modelId: string,
+  named: string | undefined,
 ): Promise<{ model: ModelFile; modelId: string }> {
-  const resolved = await deps.models.resolve(userId, modelId);
+  const modelId = named ?? (await findDefaultModel(deps.db, userId)) ?? SHIPPED_DEFAULT_MODEL;
+  let resolved = await deps.models.resolve(userId, modelId);
+  // A default deleted since it was chosen falls back rather than fail every request.
+  if (named === undefined && resolved.kind === 'unknown') {
+    resolved = await deps.models.resolve(userId, SHIPPED_DEFAULT_MODEL);
+  }
   if (resolved.kind === 'shipped' || resolved.kind === 'user') {
-    return { model: resolved.model, modelId };
+    return { model: resolved.model, modelId: resolved.id };
   }
   if (resolved.kind === 'not-ready') {
     const { row } = resolved;

@@ -15,6 +15,7 @@ import { discardResults } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
 import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
+import { checkJobUpload } from './job-upload.js';
 import type { ScoreJob } from './message.js';
 import type { TaskScoring } from './scoring-protocol.js';
 import type { JobContext, JobOutcome } from './worker.js';
@@ -147,15 +148,5 @@ export async function checkOwnership(
   if (prediction.user_id !== job.userId) return "job's user is not the prediction's owner";
   if (prediction.upload_id !== job.uploadId) return "job's upload is not the prediction's upload";
   if (prediction.model_id !== job.modelId) return "job's model is not the prediction's model";
-  const upload = await db
-    .selectFrom('uploads')
-    .select(['user_id', 'object_key'])
-    .where('id', '=', job.uploadId)
-    // An unfinished upload has no whole object to score, whatever the message says.
-    .where('state', '=', 'stored')
-    .executeTakeFirst();
-  if (!upload || upload.user_id !== job.userId || upload.object_key !== job.objectKey) {
-    return "job's object key is not the owner's upload";
-  }
-  return undefined;
+  return checkJobUpload(db, job);
 }

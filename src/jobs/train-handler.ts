@@ -20,6 +20,7 @@ import type { TierRule } from '../model/tier-rules.js';
 import type { ReceivedMessage } from '../queue/port.js';
 import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
+import { checkJobUpload } from './job-upload.js';
 import type { TrainJob } from './message.js';
 import { ACK } from './prediction-handler.js';
 import type { JobContext, JobOutcome } from './worker.js';
@@ -114,14 +115,5 @@ export async function checkTrainingOwnership(
   if (!model) return 'no model with this id exists';
   if (model.user_id !== job.userId) return "job's user is not the model's owner";
   if (model.upload_id !== job.uploadId) return "job's upload is not the model's training upload";
-  const upload = await db
-    .selectFrom('uploads')
-    .select(['user_id', 'object_key'])
-    .where('id', '=', job.uploadId)
-    .where('state', '=', 'stored')
-    .executeTakeFirst();
-  if (!upload || upload.user_id !== job.userId || upload.object_key !== job.objectKey) {
-    return "job's object key is not the owner's upload";
-  }
-  return undefined;
+  return checkJobUpload(db, job);
 }

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { binOf, buildDesign, toModelColumns } from './design.js';
 import { fitPacked, predictPacked } from './logistic.js';
-import type { ModelFile } from './model-file.js';
 import { RecordScorer } from './scorer.js';
-import { synonymsFor } from './synonyms.js';
+import { modelFileOf } from './test-support/model.js';
 import { telcoRecords, telcoSubset } from './test-support/telco.js';
 
 describe('bins of a numeric column', () => {
@@ -32,30 +31,7 @@ describe('bins of a numeric column', () => {
     expect(total?.kind === 'numeric' && total.missing).toBeUndefined();
     const tenure = columns.find((column) => column.name === 'tenure');
     expect(tenure?.kind === 'numeric' && tenure.bins?.levels.length).toBeGreaterThan(5);
-    const model = {
-      format: 'churnline-model',
-      formatVersion: 2,
-      name: 'bins',
-      label: 'Churn',
-      intercept,
-      columns: columns.map((column) => ({ ...column, synonyms: synonymsFor(column.name) })),
-      calibration: { method: 'platt', slope: 1, intercept: 0 },
-      tiers: { high: 0.5, medium: 0.25 },
-      training: {
-        rows,
-        positives: 0,
-        fingerprint: { sha256: '', rows, columns: 21 },
-        l2: 1,
-        skippedColumns: [],
-        engineered: [],
-        crossValidation: {
-          folds: 0,
-          repeats: 0,
-          mean: { rows: 0, rocAuc: 0, prAuc: 0, brier: 0, logLoss: 0 },
-          perRepeat: [],
-        },
-      },
-    } satisfies ModelFile;
+    const model = modelFileOf({ name: 'bins', label: 'Churn', intercept, columns, rows });
     const logits = predictPacked(fitted.design, beta, all);
     const { headers, rows: records } = telcoRecords();
     const scorer = new RecordScorer(model, headers);

@@ -7,6 +7,7 @@ import { loadModel, type ModelColumn, type ModelFile } from './model-file.js';
 import { blankIsSignal } from './reasons.js';
 import { RecordScorer, RowError } from './scorer.js';
 import { synonymsFor } from './synonyms.js';
+import { modelFileOf } from './test-support/model.js';
 import { telcoRecords, telcoSubset } from './test-support/telco.js';
 
 /** A model fitted directly on a packed design, to check the scorer against plain X·w. */
@@ -16,33 +17,7 @@ async function directModel(rows: number) {
   const fitted = buildDesign(dataset, new Map([['tenure', ['linear', 'log1p'] as const]]), all);
   const beta = fitPacked(fitted.design, dataset.labels, { l2: 1 });
   const { intercept, columns } = toModelColumns(fitted, beta);
-  const model: ModelFile = {
-    format: 'churnline-model',
-    formatVersion: 2,
-    name: 'direct',
-    label: 'Churn',
-    intercept,
-    columns: columns.map((column) => ({
-      ...column,
-      synonyms: synonymsFor(column.name),
-    })),
-    calibration: { method: 'platt', slope: 1, intercept: 0 },
-    tiers: { high: 0.5, medium: 0.25 },
-    training: {
-      rows,
-      positives: 0,
-      fingerprint: { sha256: '', rows, columns: 21 },
-      l2: 1,
-      skippedColumns: [],
-      engineered: [],
-      crossValidation: {
-        folds: 0,
-        repeats: 0,
-        mean: { rows: 0, rocAuc: 0, prAuc: 0, brier: 0, logLoss: 0 },
-        perRepeat: [],
-      },
-    },
-  };
+  const model = modelFileOf({ name: 'direct', label: 'Churn', intercept, columns, rows });
   return { model, logits: predictPacked(fitted.design, beta, all) };
 }
 
@@ -94,30 +69,7 @@ function saasModel(ticketsBlank: number, planBlank: number): ModelFile {
       terms: [{ transform: 'linear', mean: 10, scale: 10, weight: -0.5 }],
     },
   ];
-  return {
-    format: 'churnline-model',
-    formatVersion: 2,
-    name: 'saas',
-    label: 'Churned?',
-    intercept: 0,
-    columns,
-    calibration: { method: 'platt', slope: 1, intercept: 0 },
-    tiers: { high: 0.5, medium: 0.25 },
-    training: {
-      rows: 1000,
-      positives: 100,
-      fingerprint: { sha256: '', rows: 1000, columns: 6 },
-      l2: 1,
-      skippedColumns: [],
-      engineered: [],
-      crossValidation: {
-        folds: 0,
-        repeats: 0,
-        mean: { rows: 0, rocAuc: 0, prAuc: 0, brier: 0, logLoss: 0 },
-        perRepeat: [],
-      },
-    },
-  };
+  return modelFileOf({ name: 'saas', label: 'Churned?', intercept: 0, columns, rows: 1000 });
 }
 
 const SAAS_HEADERS = [

@@ -112,16 +112,26 @@ export async function waitForStatus(
   }
 }
 
+/** Uploads a CSV as a user does; fails on any answer but 201. */
+export async function uploadCsv(
+  service: RunningService,
+  token: string,
+  csv: Buffer | string,
+  filename?: string,
+): Promise<{ id: string; createdAt: string }> {
+  const uploaded = await upload(service.url, token, csv, filename);
+  if (uploaded.status !== 201)
+    throw new Error(`upload answered ${uploaded.status}: ${await uploaded.text()}`);
+  return (await uploaded.json()) as { id: string; createdAt: string };
+}
+
 /** Uploads a CSV and creates a prediction from it, as a user does; fails on any other answer. */
 export async function submitCsv(
   service: RunningService,
   token: string,
   csv: Buffer | string,
 ): Promise<{ uploadId: string; predictionId: string }> {
-  const uploaded = await upload(service.url, token, csv);
-  if (uploaded.status !== 201)
-    throw new Error(`upload answered ${uploaded.status}: ${await uploaded.text()}`);
-  const { id: uploadId } = (await uploaded.json()) as { id: string };
+  const { id: uploadId } = await uploadCsv(service, token, csv);
   const created = await postPrediction(service.url, token, uploadId);
   if (created.status !== 202)
     throw new Error(`create answered ${created.status}: ${await created.text()}`);

@@ -12,3 +12,9 @@ export const TELCO_PATH = fileURLToPath(
 export const telcoCsv: Buffer = readFileSync(TELCO_PATH);
 /** The same as text. */
 export const telcoText: string = telcoCsv.toString('utf8');
+
+/** The synthetic SaaS export (data/saas-customers.csv): a team's own data, not Telco-shaped. */
+export const saasText: string = readFileSync(
+  fileURLToPath(new URL('../../data/saas-customers.csv', import.meta.url)),
+  'utf8',
+);

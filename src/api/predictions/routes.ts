@@ -13,7 +13,7 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, chosenModel, poorFitError, resolveModel } from '../fit-check.js';
+import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
 import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
@@ -79,8 +79,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     },
     async (request, reply) => {
       const { uploadId, allowPartialFit } = request.body;
-      const modelId = await chosenModel(deps, request.userId, request.body.modelId);
-      const { model } = await resolveModel(deps, request.userId, modelId);
+      const { model, modelId } = await resolveModel(deps, request.userId, request.body.modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
       const options: ScoringOptions = { asOf: upload.created_at };

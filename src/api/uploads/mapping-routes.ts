@@ -6,7 +6,7 @@ import { findUpload } from '../../db/uploads.js';
 import { listHeaders } from '../../model/headers.js';
 import type { ModelFile } from '../../model/model-file.js';
 import { ApiError, notFound } from '../errors.js';
-import { checkUploadFit, chosenModel, resolveModel, type UploadFit } from '../fit-check.js';
+import { checkUploadFit, resolveModel, type UploadFit } from '../fit-check.js';
 import type { ApiDeps } from '../server.js';
 import { uploadIdParams } from './schema.js';
 
@@ -110,8 +110,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (request) => {
-      const modelId = await chosenModel(deps, request.userId, request.query.modelId);
-      const { model } = await resolveModel(deps, request.userId, modelId);
+      const { model, modelId } = await resolveModel(deps, request.userId, request.query.modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
       return present(upload.id, modelId, await checkUploadFit(deps, upload, model, modelId));
@@ -133,8 +132,7 @@ export function registerMappingRoutes(app: FastifyInstance, deps: ApiDeps): void
       },
     },
     async (request) => {
-      const modelId = await chosenModel(deps, request.userId, request.query.modelId);
-      const { model } = await resolveModel(deps, request.userId, modelId);
+      const { model, modelId } = await resolveModel(deps, request.userId, request.query.modelId);
       const upload = await findUpload(deps.db, request.userId, request.params.id);
       if (!upload) throw notFound('upload');
       const overrides = Object.fromEntries(
