@@ -10,7 +10,13 @@ import { findDefaultModel, listModels } from '../db/models.js';
 import type { Upload } from '../db/schema.js';
 import { epochDays } from '../model/dates.js';
 import { CsvInputError } from '../model/errors.js';
-import { type CsvSample, type FitReport, fitReport, sampleCsv } from '../model/fit-report.js';
+import {
+  type CsvSample,
+  type FitReport,
+  fitReport,
+  listNames,
+  sampleCsv,
+} from '../model/fit-report.js';
 import type { ModelFile } from '../model/model-file.js';
 import { ApiError } from './errors.js';
 import type { ApiDeps } from './server.js';
@@ -130,10 +136,7 @@ export function poorFitError(
     );
   }
   if (fit.verdict !== 'poor' || allowPartialFit) return undefined;
-  const listed =
-    missing.length > 8
-      ? `${missing.slice(0, 8).join(', ')} and ${missing.length - 8} more`
-      : missing.join(', ');
+  const listed = listNames(missing);
   return new ApiError(
     422,
     'poor_fit',

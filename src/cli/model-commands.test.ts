@@ -99,7 +99,9 @@ describe('churnline score, train and evaluate', () => {
     const saas = fileURLToPath(new URL('../../data/saas-customers.csv', import.meta.url));
     const poor = await runCli(['mapping', saas]);
     expect(poor.code).toBe(0);
-    expect(poor.stdout).toMatch(/^POOR: The file carries only \d+% of what this model relies on/);
+    expect(poor.stdout).toMatch(
+      /^POOR: None of what this model relies on can be read from the file \(no column for gender, .*\)\. Map your columns to its inputs, or train a model on this file\.$/m,
+    );
     expect(poor.stdout).toMatch(/MonthlyCharges +\d+\.\d% +— none \(closest: MRR \(\$\)\)/);
 
     const renamed = file('renamed.csv', readFileSync(small, 'utf8').replace('tenure', 'Months'));

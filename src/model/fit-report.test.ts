@@ -76,12 +76,14 @@ describe('the column fit report', () => {
 
   it('calls a file that shares almost nothing with the model poor, with the three ways out', async () => {
     const model = await loadModel('telco-v1');
+    // tenure reads, so some of the model is there, far too little of it.
     const report = fitReport(
       model,
-      ['Account ID', 'Plan', 'MRR ($)', 'Contract'],
-      [['A1', 'Pro', '$10', 'Annual']],
+      ['Account ID', 'Plan', 'MRR ($)', 'Contract', 'tenure'],
+      [['A1', 'Pro', '$10', 'Annual', '12']],
     );
     expect(report.verdict).toBe('poor');
+    expect(report.coverage).toBeGreaterThan(0);
     const contract = report.inputs.find((fit) => fit.input === 'Contract');
     expect(contract).toMatchObject({
       present: 1,
@@ -94,6 +96,17 @@ describe('the column fit report', () => {
     ]);
     expect(report.message).toMatch(
       /Map your columns to the missing inputs, train a model on this file, or score anyway with allowPartialFit/,
+    );
+    expect(report.message).toMatch(/categories it never saw in Contract/);
+    expect(report.message).toMatch(/no column for gender, SeniorCitizen, .* and 9 more/);
+  });
+
+  it('offers no scoring anyway when nothing of the model can be read, as the API refuses it', async () => {
+    const model = await loadModel('telco-v1');
+    const report = fitReport(model, ['Account ID', 'Contract'], [['A1', 'Annual']]);
+    expect(report.coverage).toBe(0);
+    expect(report.message).toMatch(
+      /^None of what this model relies on can be read from the file \(no column for .*; categories it never saw in Contract\)\. Map your columns to its inputs, or train a model on this file\.$/,
     );
   });
 });

@@ -140,18 +140,39 @@ function readShare(fit: InputFit): number {
 
 const percent = (share: number) => `${Math.round(share * 100)}%`;
 
+/** Up to eight names, then how many more: a 19-input model must not make a wall of text. */
+export function listNames(names: readonly string[]): string {
+  return names.length > 8
+    ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more`
+    : names.join(', ');
+}
+
+/** Share of present values that are neither read nor an unseen category: text in a number. */
+const unreadShare = (fit: InputFit) =>
+  fit.present === 0 ? 0 : (fit.present - fit.parsed - fit.unknownCategories) / fit.present;
+const unseenShare = (fit: InputFit) =>
+  fit.present === 0 ? 0 : fit.unknownCategories / fit.present;
+
 function verdictMessage(verdict: FitVerdict, inputs: InputFit[], coverage: number): string {
-  const missing = inputs.filter((fit) => fit.column === null).map((fit) => fit.input);
-  const unreadable = inputs
-    .filter((fit) => fit.column !== null && readShare(fit) < GOOD_SHARE)
-    .map((fit) => `${fit.input} (${percent(readShare(fit))} readable)`);
-  const problems = [
-    ...(missing.length > 0 ? [`no column for ${missing.join(', ')}`] : []),
-    ...(unreadable.length > 0 ? [`values not readable in ${unreadable.join(', ')}`] : []),
-  ].join('; ');
   if (verdict === 'good') return 'Every input the model uses was found and reads well.';
+  const found = inputs.filter((fit) => fit.column !== null);
+  const missing = inputs.filter((fit) => fit.column === null).map((fit) => fit.input);
+  const unreadable = found.filter((fit) => unreadShare(fit) > 1 - GOOD_SHARE);
+  const unseen = found.filter((fit) => unseenShare(fit) > 1 - GOOD_SHARE);
+  const problems = [
+    ...(missing.length > 0 ? [`no column for ${listNames(missing)}`] : []),
+    ...(unreadable.length > 0
+      ? [`values that do not read in ${listNames(unreadable.map((fit) => fit.input))}`]
+      : []),
+    ...(unseen.length > 0
+      ? [`categories it never saw in ${listNames(unseen.map((fit) => fit.input))}`]
+      : []),
+  ].join('; ');
   if (verdict === 'usable') {
-    return `The file carries ${percent(coverage)} of what the model relies on (${problems}). A missing input counts as an average customer's; a row whose value cannot be read is not scored.`;
+    return `The file carries ${percent(coverage)} of what the model relies on (${problems}). A missing input counts as an average customer's, as does a category the model never saw; a row with a value that does not read is not scored.`;
+  }
+  if (coverage === 0) {
+    return `None of what this model relies on can be read from the file (${problems}). Map your columns to its inputs, or train a model on this file.`;
   }
   return `The file carries only ${percent(coverage)} of what this model relies on (${problems}), too little for its scores to mean much. Map your columns to the missing inputs, train a model on this file, or score anyway with allowPartialFit.`;
 }

@@ -15,14 +15,30 @@ export interface SingleColumnAuc {
   rocAuc: number;
 }
 
-/** Each column's score for row `row`: its value, blanks lowest; a category's churn rate. */
-function scores(column: FeatureColumn, rows: Int32Array, labels: Float64Array): Float64Array {
-  if (column.kind !== 'categorical') {
-    return Float64Array.from(rows, (row) => {
-      const x = column.values[row] as number;
-      return Number.isNaN(x) ? Number.NEGATIVE_INFINITY : x;
-    });
-  }
+/** A column's value per row, blanks at `blank` (lowest or highest: blanks may mean either). */
+function values(
+  column: Exclude<FeatureColumn, { kind: 'categorical' }>,
+  rows: Int32Array,
+  blank: number,
+): Float64Array {
+  return Float64Array.from(rows, (row) => {
+    const x = column.values[row] as number;
+    return Number.isNaN(x) ? blank : x;
+  });
+}
+
+/** ROC AUC in the better direction: a column that ranks churners last is as telling. */
+function eitherWay(labels: Float64Array, scores: Float64Array): number {
+  const auc = rocAuc(labels, scores);
+  return Number.isNaN(auc) ? 0.5 : Math.max(auc, 1 - auc);
+}
+
+/** A category's churn rate among the other rows. */
+function categoryRates(
+  column: Extract<FeatureColumn, { kind: 'categorical' }>,
+  rows: Int32Array,
+  labels: Float64Array,
+): Float64Array {
   const churned = new Float64Array(column.levels.length);
   const seen = new Float64Array(column.levels.length);
   rows.forEach((row, i) => {
@@ -47,10 +63,16 @@ export function singleColumnAucs(
   labels: Float64Array,
 ): SingleColumnAuc[] {
   return columns
-    .map((column) => {
-      const auc = rocAuc(labels, scores(column, rows, labels));
-      return { column: column.name, rocAuc: Number.isNaN(auc) ? 0.5 : Math.max(auc, 1 - auc) };
-    })
+    .map((column) => ({
+      column: column.name,
+      rocAuc:
+        column.kind === 'categorical'
+          ? eitherWay(labels, categoryRates(column, rows, labels))
+          : Math.max(
+              eitherWay(labels, values(column, rows, Number.NEGATIVE_INFINITY)),
+              eitherWay(labels, values(column, rows, Number.POSITIVE_INFINITY)),
+            ),
+    }))
     .sort((a, b) => b.rocAuc - a.rocAuc);
 }
 

@@ -114,7 +114,9 @@ describe.skipIf(!browserAvailable())('your own data in the dashboard', () => {
     await verdict
       .getByText(/^No column was found for 18 of its 19 inputs: MonthlyCharges, tenure/)
       .waitFor();
-    await verdict.getByText('Some values could not be read in Contract.').waitFor();
+    await verdict
+      .getByText('Contract holds categories this model never saw, which count as average.')
+      .waitFor();
     const monthly = page.locator('tr[data-input="MonthlyCharges"]');
     await monthly.getByRole('cell', { name: 'not found Nearest: MRR ($)' }).waitFor();
     await page.getByText('Columns this model does not read:').waitFor();

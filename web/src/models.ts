@@ -73,8 +73,15 @@ export function listNames(names: string[], max = 4): string {
 export function describeFit(report: FitReport): { title: string; sentences: string[] } {
   const byImportance = [...report.inputs].sort((a, b) => b.importance - a.importance);
   const missing = byImportance.filter((fit) => fit.column === null);
+  // Text where a number belongs is unreadable; a category the model never saw reads, as average.
   const unreadable = byImportance.filter(
-    (fit) => fit.column !== null && fit.present > 0 && fit.parsed / fit.present < 0.98,
+    (fit) =>
+      fit.column !== null &&
+      fit.present > 0 &&
+      (fit.present - fit.parsed - fit.unknownCategories) / fit.present > 0.02,
+  );
+  const unseen = byImportance.filter(
+    (fit) => fit.column !== null && fit.present > 0 && fit.unknownCategories / fit.present > 0.02,
   );
   const share = formatPercent(report.coverage, 0);
   const sentences: string[] = [];
@@ -96,6 +103,11 @@ export function describeFit(report: FitReport): { title: string; sentences: stri
     if (unreadable.length > 0) {
       sentences.push(
         `Some values could not be read in ${listNames(unreadable.map((fit) => fit.input))}.`,
+      );
+    }
+    if (unseen.length > 0) {
+      sentences.push(
+        `${listNames(unseen.map((fit) => fit.input))} ${unseen.length === 1 ? 'holds' : 'hold'} categories this model never saw, which count as average.`,
       );
     }
     sentences.push(
