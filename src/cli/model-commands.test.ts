@@ -139,5 +139,18 @@ describe('churnline score, train and evaluate', () => {
     const metrics = JSON.parse(evaluated.stdout);
     expect(metrics.rows).toBe(400);
     expect(metrics.rocAuc).toBeGreaterThan(0.8);
+    // Its own training file: the metrics are in-sample, and said to be.
+    expect(metrics.onTrainingFile).toBe(true);
+    const text = await runCli(['evaluate', small, '--label', 'Churn', '--model', model]);
+    expect(text.stdout).toMatch(/on 400 rows of its own training file \(in-sample\):/);
+    expect(text.stderr).toMatch(/trained on, so these metrics are in-sample/);
+
+    // Another file (the same rows but one) is not.
+    const lines = readFileSync(small, 'utf8').trimEnd().split('\n');
+    const other = file('other.csv', `${lines.slice(0, -1).join('\n')}\n`);
+    const elsewhere = await runCli(['evaluate', other, '--label', 'Churn', '--model', model]);
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stdout).toMatch(/on 399 rows:/);
+    expect(elsewhere.stderr).toBe('');
   });
 });

@@ -206,7 +206,8 @@ function fillerFor(
       plan.kind === 'numeric'
         ? numericReader(plan.source, decimalComma, asOfDays)
         : (raw: string) => parseBoolean(raw) ?? Number.NaN;
-    const spellings = new Map<string, number>();
+    // Raw spellings of a boolean's values and their rows; the labels are read from them at the end.
+    const rawCounts = new Map<string, number>();
     return {
       plan,
       index,
@@ -221,8 +222,9 @@ function fillerFor(
         values[row] = value;
         if (Number.isNaN(value)) noteUnparseable(reading, raw);
         else if (plan.kind === 'boolean') {
-          const spelling = `${value}${raw.trim()}`;
-          if (spellings.size < 64) spellings.set(spelling, (spellings.get(spelling) ?? 0) + 1);
+          const count = rawCounts.get(raw);
+          if (count !== undefined) rawCounts.set(raw, count + 1);
+          else if (rawCounts.size < 64) rawCounts.set(raw, 1);
         }
       },
       finish() {
@@ -235,6 +237,11 @@ function fillerFor(
                 ...(plan.source ? { source: plan.source } : {}),
               }
             : 'constant';
+        }
+        const spellings = new Map<string, number>();
+        for (const [raw, count] of rawCounts) {
+          const spelling = `${parseBoolean(raw)}${raw.trim()}`;
+          spellings.set(spelling, (spellings.get(spelling) ?? 0) + count);
         }
         return {
           kind: 'boolean',

@@ -28,6 +28,31 @@ export interface PackedDesign {
   features: number;
   /** What each feature's value is measured from in the model file: 0 for dense ones, the level's frequency for one-hot ones. */
   centres: Float64Array;
+  /**
+   * What each feature is (`tenure log1p`, `Contract = two year`), the same in every design of
+   * the dataset: coefficients fitted under one feature plan start a fit under another.
+   */
+  keys: string[];
+}
+
+/** Coefficients (intercept first) with the keys of the features they belong to. */
+export interface KeyedCoefficients {
+  keys: readonly string[];
+  beta: Float64Array;
+}
+
+/**
+ * A start for a fit on a design with features `keys`: the coefficients of `from` where a
+ * feature is in both, zero for a new one. A warm start only; a good one saves most Newton steps.
+ */
+export function carryCoefficients(keys: readonly string[], from: KeyedCoefficients): Float64Array {
+  const known = new Map(from.keys.map((key, f) => [key, from.beta[f + 1] as number]));
+  const start = new Float64Array(keys.length + 1);
+  start[0] = from.beta[0] as number;
+  keys.forEach((key, f) => {
+    start[f + 1] = known.get(key) ?? 0;
+  });
+  return start;
 }
 
 export interface FittedDesign {
@@ -86,13 +111,17 @@ function missingShare(values: Float64Array, rows: Int32Array): number {
 }
 
 /** A dense feature: reads dataset row `row` into the design's centred value. */
-type DenseFeature = (row: number) => number;
+interface DenseFeature {
+  key: string;
+  read: (row: number) => number;
+}
 
 /** A one-hot group: exactly one of `size` features is 1 for every row (a category, a bin). */
 interface OneHotGroup {
   size: number;
   level: (row: number) => number;
   frequencies: number[];
+  keys: string[];
 }
 
 interface FittedColumn {
@@ -100,6 +129,9 @@ interface FittedColumn {
   dense: DenseFeature[];
   group?: OneHotGroup;
 }
+
+/** The key of a feature derived from column `column` (see PackedDesign.keys). */
+const keyOf = (column: string, feature: string) => `${column}\u0000${feature}`;
 
 /** Bins of a numeric column: deciles of its training values, so each bin holds ~10% of rows. */
 const BINS = 10;
@@ -151,10 +183,13 @@ function fitNumeric(
   const terms = plan
     .filter((transform): transform is NumericTransform => transform !== 'bins')
     .map((transform) => ({ transform, ...meanAndScale(values, transform, rows), weight: 0 }));
-  const dense: DenseFeature[] = terms.map((term) => (row) => {
-    const x = values[row] as number;
-    return Number.isNaN(x) ? 0 : (applyTransform(term.transform, x) - term.mean) / term.scale;
-  });
+  const dense: DenseFeature[] = terms.map((term) => ({
+    key: keyOf(column.name, term.transform),
+    read: (row) => {
+      const x = values[row] as number;
+      return Number.isNaN(x) ? 0 : (applyTransform(term.transform, x) - term.mean) / term.scale;
+    },
+  }));
   const share = missingShare(values, rows);
   const base = {
     kind: 'numeric' as const,
@@ -178,9 +213,15 @@ function fitNumeric(
       missingLevel,
       levels: frequencies.map((frequency) => ({ frequency, weight: 0 })),
     };
-    return { spec: { ...base, bins }, dense, group: { size, level, frequencies } };
+    const keys = frequencies.map((_, i) => keyOf(column.name, `bin ${i}`));
+    return { spec: { ...base, bins }, dense, group: { size, level, frequencies, keys } };
   }
-  if (share > 0) dense.push((row) => (Number.isNaN(values[row] as number) ? 1 : 0) - share);
+  if (share > 0) {
+    dense.push({
+      key: keyOf(column.name, 'missing'),
+      read: (row) => (Number.isNaN(values[row] as number) ? 1 : 0) - share,
+    });
+  }
   return {
     spec: { ...base, ...(share > 0 ? { missing: { mean: share, weight: 0 } } : {}) },
     dense,
@@ -207,7 +248,12 @@ function fitColumn(
     };
     return {
       spec,
-      dense: [(row) => (Number.isNaN(values[row] as number) ? 0 : (values[row] as number) - mean)],
+      dense: [
+        {
+          key: keyOf(column.name, 'true'),
+          read: (row) => (Number.isNaN(values[row] as number) ? 0 : (values[row] as number) - mean),
+        },
+      ],
     };
   }
   const counts = new Float64Array(column.levels.length);
@@ -231,6 +277,7 @@ function fitColumn(
       size: levels.length,
       level: (row) => levelOfCode[codes[row] as number] as number,
       frequencies: levels.map((level) => level.frequency),
+      keys: levels.map((level) => keyOf(column.name, `= ${level.key}`)),
     },
   };
 }
@@ -265,6 +312,10 @@ export function buildDesign(
   }
   const features = next;
   const centres = new Float64Array(features);
+  const keys = [
+    ...denseFeatures.map((feature) => feature.key),
+    ...groups.flatMap(({ group }) => group.keys),
+  ];
   groups.forEach(({ group }, s) => {
     group.frequencies.forEach((frequency, i) => {
       centres[(firstFeature[s] as number) + i] = frequency;
@@ -278,7 +329,7 @@ export function buildDesign(
   for (let t = 0; t < rows.length; t++) {
     const row = rows[t] as number;
     for (let f = 0; f < dense; f++) {
-      denseValues[t * dense + f] = (denseFeatures[f] as DenseFeature)(row);
+      denseValues[t * dense + f] = (denseFeatures[f] as DenseFeature).read(row);
     }
     for (let s = 0; s < sparse; s++) {
       const { group } = groups[s] as (typeof groups)[number];
@@ -297,7 +348,16 @@ export function buildDesign(
     }
   }
   return {
-    design: { rows: rows.length, dense, denseValues, sparse, sparseIndexes, features, centres },
+    design: {
+      rows: rows.length,
+      dense,
+      denseValues,
+      sparse,
+      sparseIndexes,
+      features,
+      centres,
+      keys,
+    },
     columns: fitted.map((entry) => entry.spec),
     modelOrder: Int32Array.from(modelOrder),
     denseOwner,

@@ -1,4 +1,5 @@
 /** Measures a trained model on a labelled file it may never have seen. */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { evaluate } from './cross-validation.js';
 import { readCsvRecords } from './csv-reader.js';
@@ -11,6 +12,11 @@ import { categoryKey, isMissing, parseBoolean } from './values.js';
 export interface ModelEvaluation extends Evaluation {
   /** Rows left out because a value or the label could not be read. */
   skippedRows: number;
+  /**
+   * The file is byte for byte the one the model was trained on: the metrics are in-sample and
+   * flatter it; the model's cross-validated metrics are the honest ones.
+   */
+  onTrainingFile: boolean;
 }
 
 export async function evaluateModel(
@@ -34,7 +40,14 @@ export async function evaluateModel(
           ? 1
           : 0
         : parseBoolean(raw);
-  for await (const batch of readCsvRecords(input)) {
+  const hash = createHash('sha256');
+  const hashed = async function* () {
+    for await (const chunk of input) {
+      hash.update(chunk);
+      yield chunk;
+    }
+  };
+  for await (const batch of readCsvRecords(hashed())) {
     let start = 0;
     if (scorer === undefined) {
       const headers = (batch[0] as string[]).map((header) => header.trim());
@@ -69,5 +82,6 @@ export async function evaluateModel(
     Float64Array.from(probabilities),
     model.tiers,
   );
-  return { ...evaluation, skippedRows };
+  const onTrainingFile = hash.digest('hex') === model.training.fingerprint.sha256;
+  return { ...evaluation, skippedRows, onTrainingFile };
 }

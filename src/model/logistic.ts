@@ -68,6 +68,11 @@ export interface PackedFitOptions {
   maxIterations?: number;
   /** Stop when the largest Newton step is below this. */
   tolerance?: number;
+  /**
+   * The penalised Hessian (lower triangle) at or near `start`, when the caller has it: the first
+   * steps use it instead of a pass of their own (see foldHessians).
+   */
+  hessian?: Float64Array;
 }
 
 /** Logit of design row `r` for coefficients `beta` (intercept first). */
@@ -85,32 +90,24 @@ function logitOf(design: PackedDesign, beta: Float64Array, r: number): number {
 }
 
 /**
- * One pass over the rows at `beta`: the penalised loss, its negative gradient into `gradient`
- * and, when `hessian` is given, the lower triangle of the penalised Hessian. A row adds to the
- * Hessian only over its active entries (intercept, dense features, one level per categorical
- * column), which are in increasing feature order, so the triangle fills without a branch.
+ * A row's active entries: the intercept, the dense features, and one level per categorical
+ * column, in increasing feature order (so a Hessian triangle fills without a branch). `load`
+ * reads design row `r` into them and returns its logit at `beta`.
  */
-function evaluateAt(
-  design: PackedDesign,
-  y: Float64Array,
-  beta: Float64Array,
-  options: PackedFitOptions,
-  gradient: Float64Array,
-  hessian: Float64Array | undefined,
-): number {
-  const { dense, denseValues, sparse, sparseIndexes } = design;
-  const size = design.features + 1;
-  const rows = options.rows;
-  const count = rows?.length ?? design.rows;
-  const active = dense + sparse + 1;
-  const index = new Int32Array(active);
-  const value = new Float64Array(active).fill(1);
-  for (let i = 0; i <= dense; i++) index[i] = i;
-  gradient.fill(0);
-  hessian?.fill(0);
-  let loss = 0;
-  for (let t = 0; t < count; t++) {
-    const r = rows === undefined ? t : (rows[t] as number);
+class ActiveEntries {
+  readonly count: number;
+  readonly index: Int32Array;
+  readonly value: Float64Array;
+  constructor(readonly design: PackedDesign) {
+    this.count = design.dense + design.sparse + 1;
+    this.index = new Int32Array(this.count);
+    this.value = new Float64Array(this.count).fill(1);
+    for (let i = 0; i <= design.dense; i++) this.index[i] = i;
+  }
+
+  load(r: number, beta: Float64Array): number {
+    const { dense, denseValues, sparse, sparseIndexes } = this.design;
+    const { index, value } = this;
     let z = beta[0] as number;
     const denseOffset = r * dense;
     for (let i = 0; i < dense; i++) {
@@ -124,19 +121,14 @@ function evaluateAt(
       index[dense + 1 + s] = feature;
       z += beta[feature] as number;
     }
-    // One exponential serves the loss log(1 + e^z) - y z and the probability, without overflow.
-    const e = Math.exp(-Math.abs(z));
-    const p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
-    const target = y[r] as number;
-    loss += Math.max(z, 0) + Math.log1p(e) - target * z;
-    const residual = target - p;
-    for (let a = 0; a < active; a++) {
-      const i = index[a] as number;
-      gradient[i] = (gradient[i] as number) + residual * (value[a] as number);
-    }
-    if (hessian === undefined) continue;
-    const curvature = p * (1 - p);
-    for (let a = 0; a < active; a++) {
+    return z;
+  }
+
+  /** Adds `curvature` times the loaded row's outer product to the lower triangle of `hessian`. */
+  addCurvature(hessian: Float64Array, curvature: number): void {
+    const { index, value, count } = this;
+    const size = this.design.features + 1;
+    for (let a = 0; a < count; a++) {
       const scaled = curvature * (value[a] as number);
       const base = (index[a] as number) * size;
       for (let b = 0; b <= a; b++) {
@@ -145,16 +137,96 @@ function evaluateAt(
       }
     }
   }
-  for (let i = 1; i < size; i++) {
-    loss += (options.l2 / 2) * (beta[i] as number) ** 2;
-    gradient[i] = (gradient[i] as number) - options.l2 * (beta[i] as number);
-    if (hessian) hessian[i * size + i] = (hessian[i * size + i] as number) + options.l2;
-  }
+}
+
+/** The probability of a logit, given `e` = e^-|z| (which the loss needs too), without overflow. */
+function probabilityOf(z: number, e: number): number {
+  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/** Adds the penalty's curvature to the lower triangle of an unpenalised Hessian. */
+function penalise(hessian: Float64Array, size: number, l2: number): void {
+  for (let i = 1; i < size; i++) hessian[i * size + i] = (hessian[i * size + i] as number) + l2;
   // A column that separates the classes drives every p(1 - p) to zero, and the unpenalised
   // intercept's curvature with it. A sliver on its diagonal keeps the system solvable; it only
   // shapes the steps, not the optimum, where the gradient is zero whatever the Hessian.
-  if (hessian) hessian[0] = (hessian[0] as number) + INTERCEPT_CURVATURE_FLOOR;
+  hessian[0] = (hessian[0] as number) + INTERCEPT_CURVATURE_FLOOR;
+}
+
+/**
+ * One pass over the rows at `beta`: the penalised loss, its negative gradient into `gradient`
+ * and, when `hessian` is given, the lower triangle of the penalised Hessian. A row adds to the
+ * Hessian only over its active entries, so a row costs its source columns, not its features.
+ */
+function evaluateAt(
+  design: PackedDesign,
+  y: Float64Array,
+  beta: Float64Array,
+  options: PackedFitOptions,
+  gradient: Float64Array,
+  hessian: Float64Array | undefined,
+): number {
+  const size = design.features + 1;
+  const rows = options.rows;
+  const count = rows?.length ?? design.rows;
+  const entries = new ActiveEntries(design);
+  const { index, value } = entries;
+  gradient.fill(0);
+  hessian?.fill(0);
+  let loss = 0;
+  for (let t = 0; t < count; t++) {
+    const r = rows === undefined ? t : (rows[t] as number);
+    const z = entries.load(r, beta);
+    const e = Math.exp(-Math.abs(z));
+    const p = probabilityOf(z, e);
+    const target = y[r] as number;
+    loss += Math.max(z, 0) + Math.log1p(e) - target * z;
+    const residual = target - p;
+    for (let a = 0; a < entries.count; a++) {
+      const i = index[a] as number;
+      gradient[i] = (gradient[i] as number) + residual * (value[a] as number);
+    }
+    if (hessian) entries.addCurvature(hessian, p * (1 - p));
+  }
+  for (let i = 1; i < size; i++) {
+    loss += (options.l2 / 2) * (beta[i] as number) ** 2;
+    gradient[i] = (gradient[i] as number) - options.l2 * (beta[i] as number);
+  }
+  if (hessian) penalise(hessian, size, options.l2);
   return loss;
+}
+
+/**
+ * The penalised Hessian at `beta` of a fit without each fold, for every fold, from one pass over
+ * the rows: each row adds to its own fold's part, and a fold's Hessian is the sum of the others'.
+ * Cross-validation's folds share most of their rows, so this costs one fold's Hessian, not k.
+ */
+export function foldHessians(
+  design: PackedDesign,
+  beta: Float64Array,
+  assignment: Int32Array,
+  folds: number,
+  l2: number,
+): Float64Array[] {
+  const size = design.features + 1;
+  const entries = new ActiveEntries(design);
+  const parts = Array.from({ length: folds }, () => new Float64Array(size * size));
+  for (let r = 0; r < design.rows; r++) {
+    const z = entries.load(r, beta);
+    const p = probabilityOf(z, Math.exp(-Math.abs(z)));
+    entries.addCurvature(parts[assignment[r] as number] as Float64Array, p * (1 - p));
+  }
+  return parts.map((_, fold) => {
+    const hessian = new Float64Array(size * size);
+    parts.forEach((part, other) => {
+      if (other === fold) return;
+      for (let cell = 0; cell < hessian.length; cell++) {
+        hessian[cell] = (hessian[cell] as number) + (part[cell] as number);
+      }
+    });
+    penalise(hessian, size, l2);
+    return hessian;
+  });
 }
 
 const INTERCEPT_CURVATURE_FLOOR = 1e-9;
@@ -184,7 +256,11 @@ export function fitPacked(
   const beta = options.start ? Float64Array.from(options.start) : new Float64Array(size);
   const factor = new Float64Array(size * size);
   const gradient = new Float64Array(size);
-  let refresh = true;
+  let refresh = options.hessian === undefined;
+  if (options.hessian) {
+    factor.set(options.hessian);
+    choleskyFactor(factor, size);
+  }
   let accepted: { beta: Float64Array; step: Float64Array; loss: number } | undefined;
   let scale = 1;
   let previousLargest = Number.POSITIVE_INFINITY;
@@ -216,6 +292,28 @@ export function fitPacked(
   return beta;
 }
 
+/**
+ * How much one Newton step from `beta` would lower the penalised loss, ½ gᵀH⁻¹g, per row: at the
+ * optimum of some features with new ones at zero, a cheap close estimate of what fitting the new
+ * ones gains on these rows (the Rao score statistic, halved). Out of sample they gain less.
+ */
+export function oneStepGain(
+  design: PackedDesign,
+  y: Float64Array,
+  beta: Float64Array,
+  options: PackedFitOptions,
+): number {
+  const size = design.features + 1;
+  const gradient = new Float64Array(size);
+  const hessian = new Float64Array(size * size);
+  evaluateAt(design, y, beta, options, gradient, hessian);
+  choleskyFactor(hessian, size);
+  const step = choleskySolve(hessian, gradient, size);
+  let decrement = 0;
+  for (let i = 0; i < size; i++) decrement += (step[i] as number) * (gradient[i] as number);
+  return decrement / 2 / (options.rows?.length ?? design.rows);
+}
+
 /** Logits of design rows `rows` for coefficients `beta` (intercept first). */
 export function predictPacked(
   design: PackedDesign,
@@ -235,6 +333,7 @@ export function packDense(x: DesignMatrix): PackedDesign {
     sparseIndexes: new Int32Array(0),
     features: x.columns,
     centres: new Float64Array(x.columns),
+    keys: Array.from({ length: x.columns }, (_, i) => `x${i}`),
   };
 }
 

@@ -165,7 +165,9 @@ export const modelFileSchema = z.object({
         column: z.string(),
         transform: featureTransform,
         kept: z.boolean(),
+        /** Drop in out-of-fold log loss; when `screened`, the in-sample estimate that ruled it out. */
         gain: z.number(),
+        screened: z.boolean().optional(),
       }),
     ),
     crossValidation: z.object({

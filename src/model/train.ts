@@ -7,7 +7,12 @@ import { evaluate, stratifiedFolds } from './cross-validation.js';
 import type { CvResult, CvTask } from './cv-task.js';
 import type { LabelledDataset, NumericColumn } from './dataset.js';
 import { isoOfEpochDays } from './dates.js';
-import { buildDesign, contributionSpread, toModelColumns } from './design.js';
+import {
+  buildDesign,
+  contributionSpread,
+  type KeyedCoefficients,
+  toModelColumns,
+} from './design.js';
 import { fitPacked } from './logistic.js';
 import {
   type Evaluation,
@@ -84,19 +89,25 @@ interface Selection {
   folds: number;
 }
 
+function entriesOf(
+  transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
+): CvTask['transforms'] {
+  return [...transforms].map(([column, list]) => [column, [...list]]);
+}
+
 function selectionTask(
   selection: Selection,
   transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
   l2: number,
-  start?: Float64Array,
+  start: KeyedCoefficients,
 ): CvTask {
   return {
     rows: selection.rows,
-    transforms: [...transforms].map(([column, list]) => [column, [...list]]),
+    transforms: entriesOf(transforms),
     l2,
     folds: selection.folds,
     seed: SELECTION_SEED,
-    ...(start ? { start } : {}),
+    start,
   };
 }
 
@@ -105,42 +116,46 @@ async function choosePenalty(
   selection: Selection,
   plain: ReadonlyMap<string, readonly FeatureTransform[]>,
   grid: readonly number[],
-  anchor: Float64Array,
+  anchor: KeyedCoefficients,
   progress: (message: string) => void,
-): Promise<{ l2: number; loss: number }> {
+): Promise<{ l2: number; result: CvResult }> {
   const results = await Promise.all(
     grid.map((l2) => selection.pool.run(selectionTask(selection, plain, l2, anchor))),
   );
-  let best = { l2: grid[0] as number, loss: Number.POSITIVE_INFINITY };
+  let best = 0;
   grid.forEach((l2, i) => {
     const { loss } = results[i] as CvResult;
     progress(`l2 ${l2}: out-of-fold log loss ${loss.toFixed(5)}`);
-    if (loss < best.loss) best = { l2, loss };
+    if (loss < (results[best] as CvResult).loss) best = i;
   });
-  return best;
+  return { l2: grid[best] as number, result: results[best] as CvResult };
 }
 
 /**
  * Engineered transforms, greedily in column order: each is kept only if it lowers the loss. A
  * column's candidates are measured at once against the current features; after one is kept, the
  * column's later candidates are measured again against the new features, so the choice is the
- * same as one at a time.
+ * same as one at a time. Every candidate is first screened: a candidate whose in-sample gain (one
+ * Newton step from the current fit) is below `minGain` cannot reach it out of sample, and is
+ * ruled out without a cross-validation. The others' folds start from the current fit.
  */
 async function chooseTransforms(
   selection: Selection,
   numericColumns: readonly NumericColumn[],
   plain: Map<string, FeatureTransform[]>,
   l2: number,
-  startLoss: number,
+  start: CvResult,
   minGain: number,
   progress: (message: string) => void,
 ): Promise<{
   transforms: Map<string, FeatureTransform[]>;
   engineered: ModelFile['training']['engineered'];
+  fit: KeyedCoefficients;
 }> {
   const transforms = new Map(plain);
   const engineered: ModelFile['training']['engineered'] = [];
-  let currentLoss = startLoss;
+  let currentLoss = start.loss;
+  let currentFit = start.fit;
   for (const column of numericColumns) {
     let nonNegative = true;
     for (const x of column.values) if (x < 0) nonNegative = false;
@@ -153,26 +168,50 @@ async function chooseTransforms(
         trial.set(column.name, [...(transforms.get(column.name) ?? []), transform]);
         return trial;
       });
-      const results = await Promise.all(
-        trials.map((trial) => selection.pool.run(selectionTask(selection, trial, l2))),
+      const screens = await Promise.all(
+        trials.map((trial) =>
+          selection.pool.screen({
+            rows: selection.rows,
+            transforms: entriesOf(trial),
+            l2,
+            start: currentFit,
+          }),
+        ),
       );
-      const keptAt = results.findIndex((result) => currentLoss - result.loss >= minGain);
+      const results = await Promise.all(
+        trials.map((trial, i) =>
+          (screens[i] as number) >= minGain
+            ? selection.pool.run(selectionTask(selection, trial, l2, currentFit))
+            : undefined,
+        ),
+      );
+      const keptAt = results.findIndex(
+        (result) => result !== undefined && currentLoss - result.loss >= minGain,
+      );
       const decided = keptAt === -1 ? candidates.length : keptAt + 1;
       for (let i = 0; i < decided; i++) {
         const transform = candidates[i] as FeatureTransform;
-        const gain = currentLoss - (results[i] as CvResult).loss;
+        const result = results[i];
         const kept = i === keptAt;
+        if (result === undefined) {
+          const gain = screens[i] as number;
+          progress(`${transform}(${column.name}): at most ${gain.toFixed(5)} in sample, not tried`);
+          engineered.push({ column: column.name, transform, kept, gain, screened: true });
+          continue;
+        }
+        const gain = currentLoss - result.loss;
         progress(`${transform}(${column.name}): gain ${gain.toFixed(5)}${kept ? ' (kept)' : ''}`);
         engineered.push({ column: column.name, transform, kept, gain });
       }
       if (keptAt !== -1) {
         transforms.set(column.name, trials[keptAt]?.get(column.name) as FeatureTransform[]);
         currentLoss = (results[keptAt] as CvResult).loss;
+        currentFit = (results[keptAt] as CvResult).fit;
       }
       candidates = candidates.slice(decided);
     }
   }
-  return { transforms, engineered };
+  return { transforms, engineered, fit: currentFit };
 }
 
 export interface TrainingStep {
@@ -185,12 +224,22 @@ export interface TrainingStep {
 function counting(pool: TrainPool, total: number, onStep: TrainOptions['onStep']): TrainPool {
   let done = 0;
   let stage: TrainingStep['stage'] = 'choosing features';
+  const step = () => {
+    done++;
+    onStep?.({ stage, done, total: Math.max(total, done) });
+  };
   return {
     async run(task) {
       const result = await pool.run(task);
-      done++;
       if (task.design) stage = 'cross-validating';
-      onStep?.({ stage, done, total: Math.max(total, done) });
+      step();
+      return result;
+    },
+    screen: (task) => pool.screen(task),
+    async fit(task) {
+      const result = await pool.fit(task);
+      stage = 'cross-validating';
+      step();
       return result;
     },
     close: () => pool.close(),
@@ -206,7 +255,8 @@ export async function trainModel(
   const runs =
     (options.l2Grid ?? DEFAULT_L2_GRID).length +
     (options.engineer === false ? 0 : numeric * CANDIDATE_TRANSFORMS.length) +
-    (options.repeats ?? 3);
+    (options.repeats ?? 3) +
+    1;
   try {
     return await train(dataset, options, counting(pool, runs, options.onStep));
   } finally {
@@ -248,42 +298,46 @@ async function train(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
   const anchorDesign = buildDesign(dataset, plain, rows);
-  const anchor = fitPacked(
-    anchorDesign.design,
-    Float64Array.from(rows, (row) => dataset.labels[row] as number),
-    { l2: grid[0] as number },
-  );
+  const anchor = {
+    keys: anchorDesign.design.keys,
+    beta: fitPacked(
+      anchorDesign.design,
+      Float64Array.from(rows, (row) => dataset.labels[row] as number),
+      { l2: grid[0] as number },
+    ),
+  };
   const best = await choosePenalty(selection, plain, grid, anchor, progress);
   const l2 = best.l2;
 
   // 2. Engineered features.
-  const { transforms, engineered } =
+  const chosen =
     (options.engineer ?? true)
-      ? await chooseTransforms(selection, numericColumns, plain, l2, best.loss, minGain, progress)
-      : { transforms: plain, engineered: [] };
+      ? await chooseTransforms(selection, numericColumns, plain, l2, best.result, minGain, progress)
+      : { transforms: plain, engineered: [], fit: best.result.fit };
+  const { transforms, engineered } = chosen;
 
-  // 3. The final model on every row; then the reported metrics: repeated k-fold with fresh
-  //    seeds, each fold starting from the final fit, and calibration from the pooled
-  //    out-of-fold logits.
+  // 3. The final model on every row and, beside it on the other threads, the reported metrics:
+  //    repeated k-fold with fresh seeds, and calibration from the pooled out-of-fold logits.
+  //    All start from the last selection fit, whose features the final ones carry on.
   const allRows = Int32Array.from(dataset.labels, (_, row) => row);
   const fitted = buildDesign(dataset, transforms, allRows, { shared: true });
-  const beta = fitPacked(fitted.design, dataset.labels, { l2 });
-  const { intercept, columns } = toModelColumns(fitted, beta);
-  const spread = contributionSpread(fitted, beta);
-  const base = dataset.label.positives / n;
+  const beta = await pool.fit({ design: fitted.design, l2, start: chosen.fit });
   const repeated = await Promise.all(
     Array.from({ length: repeats }, (_, repeat) =>
       pool.run({
         rows: allRows,
-        transforms: [...transforms].map(([column, list]) => [column, [...list]]),
+        transforms: entriesOf(transforms),
         l2,
         folds,
         seed: repeat + 1,
-        start: beta,
+        start: { keys: fitted.design.keys, beta },
         design: fitted.design,
       }),
     ),
   );
+  const { intercept, columns } = toModelColumns(fitted, beta);
+  const spread = contributionSpread(fitted, beta);
+  const base = dataset.label.positives / n;
   const tiers = options.tiers
     ? {
         ...tierCutoffs(options.tiers, base, (repeated[0] as CvResult).probabilities),

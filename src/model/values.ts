@@ -9,17 +9,35 @@ const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', 'none', '-', '?', '#n/a
 export function isMissing(raw: string): boolean {
   const length = raw.length;
   if (length === 0) return true;
-  // Fast answer for the common case: longer than any "no value" word and not padded.
-  if (length > 4 && raw.charCodeAt(0) > 32 && raw.charCodeAt(length - 1) > 32) return false;
+  // Fast answers for the common case, a value that is not padded: longer than any "no value"
+  // word, or not starting as one does (n, -, ?, #).
+  const first = raw.charCodeAt(0);
+  if (first > 32 && raw.charCodeAt(length - 1) > 32) {
+    if (length > 4) return false;
+    if (first !== 0x6e && first !== 0x4e && first !== 0x2d && first !== 0x3f && first !== 0x23) {
+      return false;
+    }
+    return MISSING.has(raw.toLowerCase());
+  }
   const trimmed = raw.trim();
   return trimmed.length === 0 || MISSING.has(trimmed.toLowerCase());
 }
 
 const TRUE_WORDS = new Set(['yes', 'y', 'true', 't', '1', '1.0']);
 const FALSE_WORDS = new Set(['no', 'n', 'false', 'f', '0', '0.0']);
+/** The words as exports usually spell them (yes, Yes, YES), looked up before any trimming. */
+const EXACT_BOOLEANS = new Map<string, 0 | 1>(
+  [...TRUE_WORDS, ...FALSE_WORDS].flatMap((word) => {
+    const value = TRUE_WORDS.has(word) ? 1 : 0;
+    const capital = `${word.charAt(0).toUpperCase()}${word.slice(1)}`;
+    return [word, capital, word.toUpperCase()].map((spelling) => [spelling, value] as const);
+  }),
+);
 
 /** 1 or 0 for the usual spellings of yes/no; undefined when the text is not one of them. */
 export function parseBoolean(raw: string): 0 | 1 | undefined {
+  const exact = EXACT_BOOLEANS.get(raw);
+  if (exact !== undefined) return exact;
   const word = raw.trim().toLowerCase();
   if (TRUE_WORDS.has(word)) return 1;
   if (FALSE_WORDS.has(word)) return 0;

@@ -32,9 +32,14 @@ export function registerEvaluateCommand(program: Command): void {
         process.stdout.write(`${JSON.stringify(evaluation, null, 2)}\n`);
         return;
       }
+      if (evaluation.onTrainingFile) {
+        process.stderr.write(
+          `note: this is the file "${model.name}" was trained on, so these metrics are in-sample and flatter the model. Its cross-validated metrics (churnline train's output, the model card) are the honest ones; evaluate on rows it never saw to check it.\n`,
+        );
+      }
       process.stdout.write(
         formatEvaluation(
-          `model "${model.name}" on ${evaluation.rows} rows${evaluation.skippedRows > 0 ? ` (${evaluation.skippedRows} rows skipped: unreadable value or label)` : ''}:`,
+          `model "${model.name}" on ${evaluation.rows} rows${evaluation.onTrainingFile ? ' of its own training file (in-sample)' : ''}${evaluation.skippedRows > 0 ? ` (${evaluation.skippedRows} rows skipped: unreadable value or label)` : ''}:`,
           evaluation,
         ),
       );
