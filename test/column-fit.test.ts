@@ -231,3 +231,73 @@ describe('the example file of a model', () => {
     );
   });
 });
+
+describe('the columns of an upload', () => {
+  interface ColumnsView {
+    rowsRead: number;
+    complete: boolean;
+    columns: Array<{
+      name: string;
+      present: number;
+      distinct: number;
+      values: Array<{ value: string; rows: number }>;
+      asLabel: { usable: boolean; churnedValue: string | null; problem: string | null };
+    }>;
+  }
+  const columnsOf = async (token: string, uploadId: string) => {
+    const response = await fetch(
+      `${service.url}/v1/uploads/${uploadId}/columns`,
+      authorised(token),
+    );
+    return { status: response.status, body: (await response.json()) as ColumnsView };
+  };
+
+  it('lists each column’s values and says how it would read as the churn label', async () => {
+    const csv = [
+      'Account,Status,Plan,Seats,Churned?',
+      ...Array.from({ length: 40 }, (_, i) =>
+        [
+          `A-${i}`,
+          i % 4 === 0 ? 'Cancelled' : i % 8 === 1 ? ' cancelled ' : 'Active',
+          ['Basic', 'Pro', 'Team'][i % 3],
+          String(i + 1),
+          i % 3 === 0 ? '' : i % 2 === 0 ? 'Yes' : 'No',
+        ].join(','),
+      ),
+    ].join('\n');
+    const uploadId = await uploaded(alice, csv);
+    const { status, body } = await columnsOf(alice, uploadId);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ rowsRead: 40, complete: true });
+    const byName = new Map(body.columns.map((column) => [column.name, column]));
+    expect(body.columns.map((column) => column.name)).toEqual([
+      'Account',
+      'Status',
+      'Plan',
+      'Seats',
+      'Churned?',
+    ]);
+    // Values compare as training reads them, shown in their commonest spelling.
+    expect(byName.get('Status')).toMatchObject({
+      present: 40,
+      distinct: 2,
+      values: [
+        { value: 'Active', rows: 25 },
+        { value: 'Cancelled', rows: 15 },
+      ],
+      asLabel: { usable: true, churnedValue: 'Cancelled', problem: null },
+    });
+    expect(byName.get('Churned?')).toMatchObject({
+      present: 26,
+      asLabel: { usable: true, churnedValue: 'Yes' },
+    });
+    expect(byName.get('Plan')?.asLabel).toMatchObject({ usable: false, churnedValue: null });
+    expect(byName.get('Plan')?.asLabel.problem).toMatch(
+      /^Say which of its values means churned: it is not a yes\/no/,
+    );
+    // Too many values to list: none are, and the count stops past the list's size.
+    expect(byName.get('Account')).toMatchObject({ distinct: 13, values: [] });
+
+    expect((await columnsOf(bob, uploadId)).status).toBe(404);
+  });
+});

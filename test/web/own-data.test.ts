@@ -177,13 +177,29 @@ describe.skipIf(!browserAvailable())('your own data in the dashboard', () => {
     const label = page.getByLabel('Column that says who churned');
     expect(await label.inputValue()).toBe('Churned?');
     expect(await page.getByLabel('Model name').inputValue()).toBe('saas-customers');
-    // A label that is not a yes/no is refused at once, saying what to do.
+    // Its values are shown, and a yes/no needs no choice.
+    const values = page.locator('#train-label-values');
+    await values.getByText(/^Its values: No \([\d,]+\), Yes \([\d,]+\)\.$/).waitFor();
+    const churned = page.getByLabel('Value that means churned');
+    expect(await churned.locator('option').allTextContents()).toEqual([
+      'Automatic: Yes',
+      'No',
+      'Yes',
+    ]);
+    // A label that is not a yes/no says so at once, and is refused until its churned value is
+    // chosen, saying what to do.
     await label.selectOption('Plan');
+    await values.getByText(/^Its values: .*Growth \([\d,]+\)/).waitFor();
+    expect(await churned.locator('option').first().textContent()).toBe('Choose the churned value');
+    await page
+      .locator('#train-positive-hint')
+      .getByText(/^Say which of its values means churned: it is not a yes\/no/)
+      .waitFor();
     await page.getByRole('button', { name: 'Train model' }).click();
     await page
       .getByRole('alert')
       .getByText(
-        /^The label column "Plan" has the values .*; say which one means churned \(type it under "Value that means churned"\)/,
+        /^The label column "Plan" has the values .*; say which one means churned \(choose it under "Value that means churned"\)/,
       )
       .waitFor();
     expect(await page.evaluate('document.activeElement.id')).toBe('train-positive');

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { type ApiFailure, api, asFailure, type Upload, unwrap } from './api';
+import { type ApiFailure, api, asFailure, type FileColumn, type Upload, unwrap } from './api';
 import { formatCount, formatTime } from './format';
-import { fileColumns, guessLabelColumn } from './models';
+import { guessLabelColumn } from './models';
 import { navigate, onLinkClick } from './router';
 
 /** A model name from a file name: "saas-customers.csv" -> "saas-customers". */
@@ -9,15 +9,27 @@ function nameFrom(filename: string): string {
   return filename.replace(/\.csv$/i, '').slice(0, 80) || 'My churn model';
 }
 
+/** The API names its own option; on this page the field is what to use. */
+const forPage = (message: string) =>
+  message.replace(
+    / \(positiveValue in the API[^)]*\)/,
+    ' (choose it under "Value that means churned")',
+  );
+
+/** "Active (1,234), Cancelled (240)". */
+const describeValues = (column: FileColumn) =>
+  column.values.map((entry) => `${entry.value} (${formatCount(entry.rows)})`).join(', ');
+
 /**
- * "Train a model on this file": the column that says who churned (and, when it is not a yes/no,
- * which value means churned), a name, and optionally the day dates count back from. Submitting
- * queues the training and opens the model's page, which follows it.
+ * "Train a model on this file": the column that says who churned (with its values, and which
+ * one means churned when it is not a yes/no), a name, and optionally the day dates count back
+ * from. Submitting queues the training and opens the model's page, which follows it.
  */
 export function TrainPage(props: { uploadId: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const [upload, setUpload] = useState<Upload | null>(null);
-  const [columns, setColumns] = useState<string[] | null>(null);
+  const [columns, setColumns] = useState<FileColumn[] | null>(null);
+  const [sampled, setSampled] = useState({ rowsRead: 0, complete: true });
   const [loadError, setLoadError] = useState<ApiFailure | null>(null);
   const [label, setLabel] = useState('');
   const [positiveValue, setPositiveValue] = useState('');
@@ -36,15 +48,18 @@ export function TrainPage(props: { uploadId: string }) {
     const path = { path: { id: props.uploadId } };
     Promise.all([
       unwrap(api.GET('/v1/uploads/{id}', { params: path })),
-      // Any model's fit report lists the file's columns; the default model's needs no name.
-      unwrap(api.GET('/v1/uploads/{id}/mapping', { params: path })),
+      unwrap(api.GET('/v1/uploads/{id}/columns', { params: path })),
     ]).then(
-      ([found, report]) => {
+      ([found, described]) => {
         if (stopped) return;
-        const all = fileColumns(report);
         setUpload(found);
-        setColumns(all);
-        setLabel((chosen) => chosen || guessLabelColumn(all) || '');
+        setColumns(described.columns);
+        setSampled({ rowsRead: described.rowsRead, complete: described.complete });
+        const names = described.columns.map((column) => column.name);
+        const readable = described.columns
+          .filter((column) => column.asLabel.usable)
+          .map((column) => column.name);
+        setLabel((chosen) => chosen || guessLabelColumn(readable) || guessLabelColumn(names) || '');
         setName((chosen) => chosen || nameFrom(found.filename));
       },
       (failure: unknown) => {
@@ -55,6 +70,9 @@ export function TrainPage(props: { uploadId: string }) {
       stopped = true;
     };
   }, [props.uploadId]);
+
+  const chosen = columns?.find((column) => column.name === label);
+  const where = sampled.complete ? '' : ` in the first ${formatCount(sampled.rowsRead)} rows`;
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -83,13 +101,7 @@ export function TrainPage(props: { uploadId: string }) {
       navigate(`/models/${encodeURIComponent(model.id)}?upload=${props.uploadId}`);
     } catch (failure) {
       const refused = asFailure(failure);
-      // The API names its own option; here the field is what to use.
-      setProblem(
-        refused.message.replace(
-          / \(positiveValue in the API[^)]*\)/,
-          ' (type it under "Value that means churned")',
-        ),
-      );
+      setProblem(forPage(refused.message));
       setSubmitting(false);
       if (refused.code === 'bad_label') document.getElementById('train-positive')?.focus();
     }
@@ -132,30 +144,64 @@ export function TrainPage(props: { uploadId: string }) {
               <select
                 id="train-label"
                 value={label}
-                onChange={(event) => setLabel(event.currentTarget.value)}
+                aria-describedby="train-label-values"
+                onChange={(event) => {
+                  setLabel(event.currentTarget.value);
+                  setPositiveValue('');
+                }}
                 required
               >
                 <option value="">Choose a column</option>
                 {columns.map((column) => (
-                  <option key={column} value={column}>
-                    {column}
+                  <option key={column.name} value={column.name}>
+                    {column.name}
                   </option>
                 ))}
               </select>
+              {chosen && (
+                <p id="train-label-values" class="hint">
+                  {chosen.values.length > 0
+                    ? `Its values${where}: ${describeValues(chosen)}.`
+                    : `It has more than ${chosen.distinct - 1} different values${where}; a churn column has two.`}
+                </p>
+              )}
             </div>
             <div class="field">
-              <label for="train-positive">Value that means churned (optional)</label>
-              <input
-                id="train-positive"
-                type="text"
-                autoComplete="off"
-                value={positiveValue}
-                aria-describedby="train-positive-hint"
-                onInput={(event) => setPositiveValue(event.currentTarget.value)}
-              />
+              <label for="train-positive">
+                Value that means churned{!chosen || chosen.asLabel.usable ? ' (optional)' : ''}
+              </label>
+              {chosen && chosen.values.length > 0 ? (
+                <select
+                  id="train-positive"
+                  value={positiveValue}
+                  aria-describedby="train-positive-hint"
+                  onChange={(event) => setPositiveValue(event.currentTarget.value)}
+                >
+                  <option value="">
+                    {chosen.asLabel.usable
+                      ? `Automatic: ${chosen.asLabel.churnedValue}`
+                      : 'Choose the churned value'}
+                  </option>
+                  {chosen.values.map((entry) => (
+                    <option key={entry.value} value={entry.value}>
+                      {entry.value}
+                    </option>
+                  ))}
+                </select>
+              ) : (
+                <input
+                  id="train-positive"
+                  type="text"
+                  autoComplete="off"
+                  value={positiveValue}
+                  aria-describedby="train-positive-hint"
+                  onInput={(event) => setPositiveValue(event.currentTarget.value)}
+                />
+              )}
               <p id="train-positive-hint" class="hint">
-                Leave it empty for Yes/No, True/False, 1/0, or a word such as Churned or Cancelled.
-                Rows with no value are left out.
+                {chosen && !chosen.asLabel.usable && !positiveValue && chosen.asLabel.problem
+                  ? forPage(chosen.asLabel.problem)
+                  : 'Yes/No, True/False, 1/0 and a word such as Churned or Cancelled are read without a choice. Rows with no value are left out.'}
               </p>
             </div>
             <div class="field">

@@ -335,6 +335,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/uploads/{id}/columns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each column's values in the first rows, and how it would read as the churn label */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            uploadId: string;
+                            /** @description Data rows the figures come from (the first rows of the file). */
+                            rowsRead: number;
+                            /** @description The rows read are the whole file. */
+                            complete: boolean;
+                            columns: {
+                                name: string;
+                                /** @description Non-blank values in the rows read. */
+                                present: number;
+                                /** @description Distinct values (case and spacing aside) in the rows read, counted up to 13. */
+                                distinct: number;
+                                /** @description Every value and its rows, commonest first, when there are at most 12; else empty. */
+                                values: {
+                                    value: string;
+                                    rows: number;
+                                }[];
+                                /** @description How training would read this column as the one that says who churned. */
+                                asLabel: {
+                                    /** @description The column could say who churned as it is, with no value chosen. */
+                                    usable: boolean;
+                                    /** @description The value read as churned when none is chosen (Yes, Churned, 1...). */
+                                    churnedValue: string | null;
+                                    /** @description Why it cannot, judged on the rows read: pick a churned value, or another column. */
+                                    problem: string | null;
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions": {
         parameters: {
             query?: never;

@@ -27,6 +27,8 @@ export type ScoredRow = RowsPage['rows'][number];
 export type FitReport =
   paths['/v1/uploads/{id}/mapping']['get']['responses'][200]['content']['application/json'];
 export type InputFit = FitReport['inputs'][number];
+export type FileColumn =
+  paths['/v1/uploads/{id}/columns']['get']['responses'][200]['content']['application/json']['columns'][number];
 export type Model =
   paths['/v1/models']['get']['responses'][200]['content']['application/json']['models'][number];
 export type ModelDetail =
