@@ -65,20 +65,79 @@ function rowsWhere(assignment: Int32Array, keep: (fold: number) => boolean): Int
  */
 const FOLD_TOLERANCE = 1e-6;
 
-export interface OutOfFold {
-  /** Each design row's logit from the model fitted without its fold. */
-  logits: Float64Array;
-  /** The fit on every design row the folds started from: a warm start for neighbouring fits. */
+/**
+ * What every fold of a cross-validation run starts from: the fit on all the run's rows, and each
+ * fold's Hessian there, from one shared pass (foldHessians). Folds share most of their rows, so
+ * from there a few cheap gradient steps finish each, and the folds are independent of each other:
+ * they can run in any order, on any thread, with the same result.
+ */
+export interface FoldStart {
   fit: Float64Array;
+  hessians: Float64Array[];
 }
 
 /**
- * Out-of-fold logits: each row is predicted by a model fitted without it. Every fold starts from
- * `start` (else from a fit on all the rows), with its Hessian there taken from one shared pass
- * (foldHessians): folds share most of their rows, so a few cheap gradient steps finish each. The
- * encoding's means and scales come from the whole design; they use no label, and centring does
- * not change a penalised fit's weights.
+ * The fit on every design row (from `start`, or from `fit` when it is that fit already) and
+ * every fold's Hessian there. The encoding's means and scales come from the whole design; they
+ * use no label, and centring does not change a penalised fit's weights.
  */
+export function foldStart(
+  design: PackedDesign,
+  labels: Float64Array,
+  assignment: Int32Array,
+  folds: number,
+  l2: number,
+  from: { start?: Float64Array; fit?: Float64Array },
+): FoldStart {
+  const fit =
+    from.fit ??
+    fitPacked(design, labels, {
+      l2,
+      tolerance: FOLD_TOLERANCE,
+      ...(from.start ? { start: from.start } : {}),
+    });
+  return { fit, hessians: foldHessians(design, fit, assignment, folds, l2) };
+}
+
+/** The logits of fold `fold`'s rows, in row order, from a model fitted on the other folds. */
+export function foldLogits(
+  design: PackedDesign,
+  labels: Float64Array,
+  assignment: Int32Array,
+  fold: number,
+  l2: number,
+  start: FoldStart,
+): Float64Array {
+  const beta = fitPacked(design, labels, {
+    l2,
+    rows: rowsWhere(assignment, (f) => f !== fold),
+    tolerance: FOLD_TOLERANCE,
+    start: start.fit,
+    hessian: start.hessians[fold] as Float64Array,
+  });
+  return predictPacked(
+    design,
+    beta,
+    rowsWhere(assignment, (f) => f === fold),
+  );
+}
+
+/** Every row's logits assembled from each fold's (see foldLogits). */
+export function assembleLogits(
+  assignment: Int32Array,
+  perFold: readonly Float64Array[],
+): Float64Array {
+  const logits = new Float64Array(assignment.length);
+  const next = new Int32Array(perFold.length);
+  assignment.forEach((fold, row) => {
+    const position = next[fold] as number;
+    logits[row] = (perFold[fold] as Float64Array)[position] as number;
+    next[fold] = position + 1;
+  });
+  return logits;
+}
+
+/** Out-of-fold logits: each row is predicted by a model fitted without it (in this thread). */
 export function outOfFoldLogits(
   design: PackedDesign,
   labels: Float64Array,
@@ -86,30 +145,12 @@ export function outOfFoldLogits(
   folds: number,
   l2: number,
   start?: Float64Array,
-): OutOfFold {
-  const logits = new Float64Array(design.rows);
-  const from = fitPacked(design, labels, {
-    l2,
-    tolerance: FOLD_TOLERANCE,
-    ...(start ? { start } : {}),
-  });
-  const hessians = foldHessians(design, from, assignment, folds, l2);
-  for (let fold = 0; fold < folds; fold++) {
-    const training = rowsWhere(assignment, (f) => f !== fold);
-    const validation = rowsWhere(assignment, (f) => f === fold);
-    const beta = fitPacked(design, labels, {
-      l2,
-      rows: training,
-      tolerance: FOLD_TOLERANCE,
-      start: from,
-      hessian: hessians[fold] as Float64Array,
-    });
-    const predicted = predictPacked(design, beta, validation);
-    validation.forEach((row, i) => {
-      logits[row] = predicted[i] as number;
-    });
-  }
-  return { logits, fit: from };
+): { logits: Float64Array; fit: Float64Array } {
+  const begin = foldStart(design, labels, assignment, folds, l2, start ? { start } : {});
+  const perFold = Array.from({ length: folds }, (_, fold) =>
+    foldLogits(design, labels, assignment, fold, l2, begin),
+  );
+  return { logits: assembleLogits(assignment, perFold), fit: begin.fit };
 }
 
 /**

@@ -63,6 +63,30 @@ describe('metrics', () => {
     expect(rocAuc([0, 1], [0.5, 0.5])).toBe(0.5);
   });
 
+  it('ranks as a plain rank-sum does, on any ties, and puts a missing score last', () => {
+    const random = seededRandom(11);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 20 + Math.floor(random() * 400);
+      const labels = Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+      const scores = Array.from({ length: n }, () => Math.floor(random() * (trial % 2 ? 5 : 1e6)));
+      if (!labels.includes(1) || !labels.includes(0)) continue;
+      // Every (churner, stayer) pair: a win, a tie (half), or a loss.
+      let wins = 0;
+      let pairs = 0;
+      labels.forEach((a, i) => {
+        if (a !== 1) return;
+        labels.forEach((b, j) => {
+          if (b !== 0) return;
+          pairs++;
+          const [x, y] = [scores[i] as number, scores[j] as number];
+          wins += x > y ? 1 : x === y ? 0.5 : 0;
+        });
+      });
+      expect(rocAuc(labels, scores)).toBeCloseTo(wins / pairs, 12);
+    }
+    expect(rocAuc([1, 0, 0], [Number.NaN, 0.2, 0.3])).toBe(0);
+  });
+
   it('computes average precision as scikit-learn does', () => {
     // sklearn.metrics.average_precision_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.8333...
     expect(averagePrecision([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])).toBeCloseTo(5 / 6, 12);

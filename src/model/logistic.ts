@@ -90,51 +90,44 @@ function logitOf(design: PackedDesign, beta: Float64Array, r: number): number {
 }
 
 /**
- * A row's active entries: the intercept, the dense features, and one level per categorical
- * column, in increasing feature order (so a Hessian triangle fills without a branch). `load`
- * reads design row `r` into them and returns its logit at `beta`.
+ * Adds `curvature` times design row `r`'s outer product to the lower triangle of `hessian`. A
+ * row's active entries are the intercept, the dense features and one level per categorical
+ * column, in increasing feature order, so each block fills without a branch: dense by dense,
+ * then per level its dense part and the levels before it. `scaled` is scratch of `dense` cells.
  */
-class ActiveEntries {
-  readonly count: number;
-  readonly index: Int32Array;
-  readonly value: Float64Array;
-  constructor(readonly design: PackedDesign) {
-    this.count = design.dense + design.sparse + 1;
-    this.index = new Int32Array(this.count);
-    this.value = new Float64Array(this.count).fill(1);
-    for (let i = 0; i <= design.dense; i++) this.index[i] = i;
-  }
-
-  load(r: number, beta: Float64Array): number {
-    const { dense, denseValues, sparse, sparseIndexes } = this.design;
-    const { index, value } = this;
-    let z = beta[0] as number;
-    const denseOffset = r * dense;
-    for (let i = 0; i < dense; i++) {
-      const x = denseValues[denseOffset + i] as number;
-      value[i + 1] = x;
-      z += (beta[i + 1] as number) * x;
+function addCurvature(
+  hessian: Float64Array,
+  design: PackedDesign,
+  r: number,
+  curvature: number,
+  scaled: Float64Array,
+): void {
+  const { dense, denseValues, sparse, sparseIndexes } = design;
+  const size = design.features + 1;
+  const denseOffset = r * dense;
+  hessian[0] = (hessian[0] as number) + curvature;
+  for (let a = 0; a < dense; a++) {
+    const weighted = curvature * (denseValues[denseOffset + a] as number);
+    scaled[a] = weighted;
+    const base = (a + 1) * size;
+    hessian[base] = (hessian[base] as number) + weighted;
+    for (let b = 0; b <= a; b++) {
+      const cell = base + b + 1;
+      hessian[cell] =
+        (hessian[cell] as number) + weighted * (denseValues[denseOffset + b] as number);
     }
-    const sparseOffset = r * sparse;
-    for (let s = 0; s < sparse; s++) {
-      const feature = (sparseIndexes[sparseOffset + s] as number) + 1;
-      index[dense + 1 + s] = feature;
-      z += beta[feature] as number;
-    }
-    return z;
   }
-
-  /** Adds `curvature` times the loaded row's outer product to the lower triangle of `hessian`. */
-  addCurvature(hessian: Float64Array, curvature: number): void {
-    const { index, value, count } = this;
-    const size = this.design.features + 1;
-    for (let a = 0; a < count; a++) {
-      const scaled = curvature * (value[a] as number);
-      const base = (index[a] as number) * size;
-      for (let b = 0; b <= a; b++) {
-        const cell = base + (index[b] as number);
-        hessian[cell] = (hessian[cell] as number) + scaled * (value[b] as number);
-      }
+  const sparseOffset = r * sparse;
+  for (let s = 0; s < sparse; s++) {
+    const base = ((sparseIndexes[sparseOffset + s] as number) + 1) * size;
+    hessian[base] = (hessian[base] as number) + curvature;
+    for (let b = 0; b < dense; b++) {
+      const cell = base + b + 1;
+      hessian[cell] = (hessian[cell] as number) + (scaled[b] as number);
+    }
+    for (let q = 0; q <= s; q++) {
+      const cell = base + (sparseIndexes[sparseOffset + q] as number) + 1;
+      hessian[cell] = (hessian[cell] as number) + curvature;
     }
   }
 }
@@ -166,27 +159,34 @@ function evaluateAt(
   gradient: Float64Array,
   hessian: Float64Array | undefined,
 ): number {
+  const { dense, denseValues, sparse, sparseIndexes } = design;
   const size = design.features + 1;
   const rows = options.rows;
   const count = rows?.length ?? design.rows;
-  const entries = new ActiveEntries(design);
-  const { index, value } = entries;
+  const scaled = new Float64Array(dense);
   gradient.fill(0);
   hessian?.fill(0);
   let loss = 0;
   for (let t = 0; t < count; t++) {
     const r = rows === undefined ? t : (rows[t] as number);
-    const z = entries.load(r, beta);
+    const z = logitOf(design, beta, r);
     const e = Math.exp(-Math.abs(z));
     const p = probabilityOf(z, e);
     const target = y[r] as number;
     loss += Math.max(z, 0) + Math.log1p(e) - target * z;
     const residual = target - p;
-    for (let a = 0; a < entries.count; a++) {
-      const i = index[a] as number;
-      gradient[i] = (gradient[i] as number) + residual * (value[a] as number);
+    gradient[0] = (gradient[0] as number) + residual;
+    const denseOffset = r * dense;
+    for (let i = 0; i < dense; i++) {
+      gradient[i + 1] =
+        (gradient[i + 1] as number) + residual * (denseValues[denseOffset + i] as number);
     }
-    if (hessian) entries.addCurvature(hessian, p * (1 - p));
+    const sparseOffset = r * sparse;
+    for (let s = 0; s < sparse; s++) {
+      const feature = (sparseIndexes[sparseOffset + s] as number) + 1;
+      gradient[feature] = (gradient[feature] as number) + residual;
+    }
+    if (hessian) addCurvature(hessian, design, r, p * (1 - p), scaled);
   }
   for (let i = 1; i < size; i++) {
     loss += (options.l2 / 2) * (beta[i] as number) ** 2;
@@ -209,12 +209,12 @@ export function foldHessians(
   l2: number,
 ): Float64Array[] {
   const size = design.features + 1;
-  const entries = new ActiveEntries(design);
+  const scaled = new Float64Array(design.dense);
   const parts = Array.from({ length: folds }, () => new Float64Array(size * size));
   for (let r = 0; r < design.rows; r++) {
-    const z = entries.load(r, beta);
+    const z = logitOf(design, beta, r);
     const p = probabilityOf(z, Math.exp(-Math.abs(z)));
-    entries.addCurvature(parts[assignment[r] as number] as Float64Array, p * (1 - p));
+    addCurvature(parts[assignment[r] as number] as Float64Array, design, r, p * (1 - p), scaled);
   }
   return parts.map((_, fold) => {
     const hessian = new Float64Array(size * size);

@@ -1,32 +1,37 @@
 /**
- * Runs cross-validation and fit tasks on worker threads that share the dataset's memory (its columns live
- * in SharedArrayBuffers, so starting a thread copies none of the rows), or in this thread when
- * one thread is asked for.
+ * Runs training tasks (cv-task.ts) on worker threads that share the dataset's memory (its columns
+ * live in SharedArrayBuffers, so starting a thread copies none of the rows), or in this thread
+ * when one thread is asked for. Tasks go to whichever thread is free, in the order given.
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { siblingModule, startModuleWorker } from '../threads.js';
 import {
-  type CvResult,
+  type CalibrateTask,
   type CvTask,
   type FitTask,
-  runCv,
+  type FoldTask,
+  type PreparedCv,
+  prepareCv,
+  runCalibrate,
   runFit,
+  runFold,
   runScreen,
   type ScreenTask,
+  type TrainRunner,
 } from './cv-task.js';
 import type { LabelledDataset } from './dataset.js';
 
-type Result = CvResult | Float64Array | number;
+type Result = PreparedCv | Float64Array | number;
 type Reply = { id: number; result: Result } | { id: number; error: string };
-export type TrainMessage = { task: CvTask } | { fit: FitTask } | { screen: ScreenTask };
+export type TrainMessage =
+  | { prepare: CvTask }
+  | { fold: FoldTask }
+  | { calibrate: CalibrateTask }
+  | { fit: FitTask }
+  | { screen: ScreenTask };
 
-export interface TrainPool {
-  run(task: CvTask): Promise<CvResult>;
-  /** The coefficients (intercept first) of a fit on every row of a design. */
-  fit(task: FitTask): Promise<Float64Array>;
-  /** A candidate plan's estimated in-sample gain per row. */
-  screen(task: ScreenTask): Promise<number>;
+export interface TrainPool extends TrainRunner {
   close(): Promise<void>;
 }
 
@@ -38,7 +43,9 @@ export function defaultTrainThreads(): number {
 export function createTrainPool(dataset: LabelledDataset, threads: number): TrainPool {
   if (threads <= 1) {
     return {
-      run: async (task) => runCv(dataset, task),
+      prepare: async (task) => prepareCv(dataset, task),
+      fold: async (task) => runFold(task),
+      calibrate: async (task) => runCalibrate(task),
       fit: async (task) => runFit(dataset, task),
       screen: async (task) => runScreen(dataset, task),
       close: async () => {},
@@ -67,22 +74,21 @@ export function createTrainPool(dataset: LabelledDataset, threads: number): Trai
     idle.push(worker);
     return worker;
   });
-  const acquire = () =>
-    new Promise<Worker>((resolve) => {
-      const worker = idle.pop();
-      if (worker) resolve(worker);
-      else waiting.push(resolve);
-    });
-  const send = async (message: TrainMessage) => {
-    const worker = await acquire();
-    const id = nextId++;
-    return new Promise<Result>((resolve, reject) => {
+  // Posted at once when a thread is free (the caller may go on with work of its own), else
+  // when one becomes free, in the order asked.
+  const send = (message: TrainMessage) =>
+    new Promise<Result>((resolve, reject) => {
+      const id = nextId++;
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, ...message });
+      const post = (worker: Worker) => worker.postMessage({ id, ...message });
+      const worker = idle.pop();
+      if (worker) post(worker);
+      else waiting.push(post);
     });
-  };
   return {
-    run: async (task) => (await send({ task })) as CvResult,
+    prepare: async (prepare) => (await send({ prepare })) as PreparedCv,
+    fold: async (fold) => (await send({ fold })) as Float64Array,
+    calibrate: async (calibrate) => (await send({ calibrate })) as Float64Array,
     fit: async (fit) => (await send({ fit })) as Float64Array,
     screen: async (screen) => (await send({ screen })) as number,
     async close() {

@@ -37,7 +37,11 @@ describe('training', () => {
     expect(model.training.skippedColumns).toEqual([{ column: 'customerID', reason: 'identifier' }]);
     for (const entry of model.training.engineered) {
       expect(entry.kept).toBe(entry.gain >= 0.0005);
+      // A candidate ruled out by its in-sample gain never reached the threshold.
+      if (entry.screened) expect(entry.gain).toBeLessThan(0.0005);
     }
+    expect(model.training.engineered.some((entry) => entry.screened)).toBe(true);
+    expect(model.training.engineered.some((entry) => !entry.screened)).toBe(true);
     expect(parseModel(serialiseModel(model), 'memory')).toEqual(model);
   });
 

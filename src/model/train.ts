@@ -4,16 +4,16 @@
  */
 import { fitPlatt } from './calibration.js';
 import { evaluate, stratifiedFolds } from './cross-validation.js';
-import type { CvResult, CvTask } from './cv-task.js';
+import { type CvResult, type CvTask, crossValidate, shared, type TrainRunner } from './cv-task.js';
 import type { LabelledDataset, NumericColumn } from './dataset.js';
 import { isoOfEpochDays } from './dates.js';
 import {
   buildDesign,
   contributionSpread,
   type KeyedCoefficients,
+  type PackedDesign,
   toModelColumns,
 } from './design.js';
-import { fitPacked } from './logistic.js';
 import {
   type Evaluation,
   type FeatureTransform,
@@ -24,7 +24,7 @@ import {
 import { LEAK_AUC, singleColumnAucs } from './single-column.js';
 import { synonymsFor } from './synonyms.js';
 import { type TierRule, tierCutoffs } from './tier-rules.js';
-import { createTrainPool, defaultTrainThreads, type TrainPool } from './train-pool.js';
+import { createTrainPool, defaultTrainThreads } from './train-pool.js';
 
 export interface TrainOptions {
   name: string;
@@ -84,7 +84,9 @@ export function selectionRows(labels: Float64Array, limit: number, seed: number)
 
 /** What every selection task shares: the rows, the folds, the threads. */
 interface Selection {
-  pool: TrainPool;
+  runner: TrainRunner;
+  /** Runs a cross-validation, counting it as a step. */
+  cv: (task: CvTask) => Promise<CvResult>;
   rows: Int32Array;
   folds: number;
 }
@@ -100,6 +102,7 @@ function selectionTask(
   transforms: ReadonlyMap<string, readonly FeatureTransform[]>,
   l2: number,
   start: KeyedCoefficients,
+  design?: PackedDesign,
 ): CvTask {
   return {
     rows: selection.rows,
@@ -108,6 +111,7 @@ function selectionTask(
     folds: selection.folds,
     seed: SELECTION_SEED,
     start,
+    ...(design ? { design } : {}),
   };
 }
 
@@ -116,11 +120,11 @@ async function choosePenalty(
   selection: Selection,
   plain: ReadonlyMap<string, readonly FeatureTransform[]>,
   grid: readonly number[],
-  anchor: KeyedCoefficients,
+  anchor: KeyedCoefficients & { design: PackedDesign },
   progress: (message: string) => void,
 ): Promise<{ l2: number; result: CvResult }> {
   const results = await Promise.all(
-    grid.map((l2) => selection.pool.run(selectionTask(selection, plain, l2, anchor))),
+    grid.map((l2) => selection.cv(selectionTask(selection, plain, l2, anchor, anchor.design))),
   );
   let best = 0;
   grid.forEach((l2, i) => {
@@ -170,7 +174,7 @@ async function chooseTransforms(
       });
       const screens = await Promise.all(
         trials.map((trial) =>
-          selection.pool.screen({
+          selection.runner.screen({
             rows: selection.rows,
             transforms: entriesOf(trial),
             l2,
@@ -181,7 +185,7 @@ async function chooseTransforms(
       const results = await Promise.all(
         trials.map((trial, i) =>
           (screens[i] as number) >= minGain
-            ? selection.pool.run(selectionTask(selection, trial, l2, currentFit))
+            ? selection.cv(selectionTask(selection, trial, l2, currentFit))
             : undefined,
         ),
       );
@@ -220,29 +224,12 @@ export interface TrainingStep {
   total: number;
 }
 
-/** A pool that reports every finished run. */
-function counting(pool: TrainPool, total: number, onStep: TrainOptions['onStep']): TrainPool {
+/** Counts finished runs for `onStep`, of an estimated total (screening rules some out). */
+function stepCounter(total: number, onStep: TrainOptions['onStep']) {
   let done = 0;
-  let stage: TrainingStep['stage'] = 'choosing features';
-  const step = () => {
+  return (stage: TrainingStep['stage']) => {
     done++;
     onStep?.({ stage, done, total: Math.max(total, done) });
-  };
-  return {
-    async run(task) {
-      const result = await pool.run(task);
-      if (task.design) stage = 'cross-validating';
-      step();
-      return result;
-    },
-    screen: (task) => pool.screen(task),
-    async fit(task) {
-      const result = await pool.fit(task);
-      stage = 'cross-validating';
-      step();
-      return result;
-    },
-    close: () => pool.close(),
   };
 }
 
@@ -258,7 +245,7 @@ export async function trainModel(
     (options.repeats ?? 3) +
     1;
   try {
-    return await train(dataset, options, counting(pool, runs, options.onStep));
+    return await train(dataset, options, pool, stepCounter(runs, options.onStep));
   } finally {
     await pool.close();
   }
@@ -267,7 +254,8 @@ export async function trainModel(
 async function train(
   dataset: LabelledDataset,
   options: TrainOptions,
-  pool: TrainPool,
+  runner: TrainRunner,
+  step: (stage: TrainingStep['stage']) => void,
 ): Promise<ModelFile> {
   const folds = options.folds ?? 5;
   const repeats = options.repeats ?? 3;
@@ -284,28 +272,26 @@ async function train(
     options.selectionRows ?? SELECTION_ROWS,
     SELECTION_SEED,
   );
-  const selection: Selection = { pool, rows, folds };
+  const counted = (stage: TrainingStep['stage']) => async (task: CvTask) => {
+    const result = await crossValidate(runner, task);
+    step(stage);
+    return result;
+  };
+  const selection: Selection = { runner, cv: counted('choosing features'), rows, folds };
   if (rows.length < n) progress(`choosing the penalty and features on ${rows.length} of ${n} rows`);
-  const singleColumn = singleColumnAucs(
-    dataset.columns,
-    rows,
-    Float64Array.from(rows, (row) => dataset.labels[row] as number),
-  );
-  for (const leak of singleColumn.filter((entry) => entry.rocAuc >= LEAK_AUC)) {
-    progress(`${leak.column} alone has ROC AUC ${leak.rocAuc.toFixed(3)}: probably a leak`);
-  }
   const plain = new Map<string, FeatureTransform[]>(
     numericColumns.map((column) => [column.name, ['linear']]),
   );
-  const anchorDesign = buildDesign(dataset, plain, rows);
-  const anchor = {
-    keys: anchorDesign.design.keys,
-    beta: fitPacked(
-      anchorDesign.design,
-      Float64Array.from(rows, (row) => dataset.labels[row] as number),
-      { l2: grid[0] as number },
-    ),
-  };
+  // Built once, in shared memory, for every penalty's run, which all start from one fit on
+  // another thread while this one measures each column alone.
+  const anchorDesign = buildDesign(dataset, plain, rows, { shared: true }).design;
+  const labels = shared(Float64Array.from(rows, (row) => dataset.labels[row] as number));
+  const anchorFit = runner.fit({ design: anchorDesign, labels, l2: grid[0] as number });
+  const singleColumn = singleColumnAucs(dataset.columns, rows, labels);
+  for (const leak of singleColumn.filter((entry) => entry.rocAuc >= LEAK_AUC)) {
+    progress(`${leak.column} alone has ROC AUC ${leak.rocAuc.toFixed(3)}: probably a leak`);
+  }
+  const anchor = { design: anchorDesign, keys: anchorDesign.keys, beta: await anchorFit };
   const best = await choosePenalty(selection, plain, grid, anchor, progress);
   const l2 = best.l2;
 
@@ -321,38 +307,46 @@ async function train(
   //    All start from the last selection fit, whose features the final ones carry on.
   const allRows = Int32Array.from(dataset.labels, (_, row) => row);
   const fitted = buildDesign(dataset, transforms, allRows, { shared: true });
-  const beta = await pool.fit({ design: fitted.design, l2, start: chosen.fit });
-  const repeated = await Promise.all(
-    Array.from({ length: repeats }, (_, repeat) =>
-      pool.run({
-        rows: allRows,
-        transforms: entriesOf(transforms),
-        l2,
-        folds,
-        seed: repeat + 1,
-        start: { keys: fitted.design.keys, beta },
-        design: fitted.design,
-      }),
-    ),
+  const beta = await runner.fit({ design: fitted.design, l2, start: chosen.fit });
+  step('cross-validating');
+  // Started together; this thread meanwhile reads the model off the fit, and measures each
+  // repeat as it comes back.
+  const repeated = Array.from({ length: repeats }, (_, repeat) =>
+    counted('cross-validating')({
+      rows: allRows,
+      transforms: entriesOf(transforms),
+      l2,
+      folds,
+      seed: repeat + 1,
+      design: fitted.design,
+      fit: beta,
+    }),
   );
+  // A failure is reported when its repeat's turn comes; until then it is not unhandled.
+  Promise.all(repeated).catch(() => {});
   const { intercept, columns } = toModelColumns(fitted, beta);
   const spread = contributionSpread(fitted, beta);
   const base = dataset.label.positives / n;
   const tiers = options.tiers
     ? {
-        ...tierCutoffs(options.tiers, base, (repeated[0] as CvResult).probabilities),
+        ...tierCutoffs(
+          options.tiers,
+          base,
+          (await (repeated[0] as Promise<CvResult>)).probabilities,
+        ),
         rule: options.tiers,
       }
     : { high: HIGH_RISK_PROBABILITY, medium: Math.min(base, HIGH_RISK_PROBABILITY) };
   const evaluations: Evaluation[] = [];
   const pooledLogits = new Float64Array(n * repeats);
   const pooledLabels = new Float64Array(n * repeats);
-  repeated.forEach((result, repeat) => {
+  for (const [repeat, pending] of repeated.entries()) {
+    const result = await pending;
     evaluations.push(evaluate(dataset.labels, result.probabilities, tiers));
     pooledLogits.set(result.logits, repeat * n);
     pooledLabels.set(dataset.labels, repeat * n);
     progress(`repeat ${repeat + 1}: ROC AUC ${evaluations.at(-1)?.rocAuc.toFixed(4)}`);
-  });
+  }
   const calibration = fitPlatt(pooledLogits, pooledLabels);
   const mean = (pick: (e: (typeof evaluations)[number]) => number) =>
     evaluations.reduce((sum, e) => sum + pick(e), 0) / evaluations.length;
