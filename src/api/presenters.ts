@@ -51,7 +51,10 @@ function presentSummary(stored: string): SummaryView {
   return {
     ...summary,
     probabilityHistogram: summary.probabilityHistogram ?? null,
-    revenue: summary.revenue ?? null,
+    // Summaries from before the currency was recorded name none.
+    revenue: summary.revenue
+      ? { ...summary.revenue, currency: summary.revenue.currency ?? null }
+      : null,
     missingInputs: summary.missingInputs ?? [],
   };
 }

@@ -8,6 +8,7 @@ import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import { PROTECTIVE_FACTORS } from './reasons.js';
 import { type RecordScorer, RowError } from './scorer.js';
+import { currencyOf } from './values.js';
 
 /**
  * Appended to the input's columns, in this order. Readers find them by name (the last of each
@@ -46,7 +47,12 @@ export interface RevenueTally {
   cents: bigint;
   lossMicros: bigint;
   highCents: bigint;
+  /** The currency each of the first revenue values names (see currencyOf), '' for none. */
+  currencies: Map<string, number>;
 }
+
+/** Revenue values per tally whose currency is looked at: the first few tell. */
+const CURRENCY_SAMPLES = 50;
 
 /**
  * What the rows index needs of each output row, in output order (see src/results/). Plain data,
@@ -97,7 +103,7 @@ export function emptyTally(): Tally {
     tiers: { high: 0, medium: 0, low: 0 },
     probabilitySum: 0,
     histogram: new Array<number>(HISTOGRAM_BINS).fill(0),
-    revenue: { cents: 0n, lossMicros: 0n, highCents: 0n },
+    revenue: { cents: 0n, lossMicros: 0n, highCents: 0n, currencies: new Map() },
     reasonCounts: new Map(),
     unknownCategories: new Map(),
     errors: [],
@@ -122,6 +128,9 @@ export function addTally(into: Tally, part: Tally): void {
   into.revenue.cents += part.revenue.cents;
   into.revenue.lossMicros += part.revenue.lossMicros;
   into.revenue.highCents += part.revenue.highCents;
+  for (const [currency, rows] of part.revenue.currencies) {
+    into.revenue.currencies.set(currency, (into.revenue.currencies.get(currency) ?? 0) + rows);
+  }
   for (const [key, rows] of part.reasonCounts) {
     into.reasonCounts.set(key, (into.reasonCounts.get(key) ?? 0) + rows);
   }
@@ -172,6 +181,8 @@ export function scoreBatch(
   const { idColumn, revenueColumn } = scorer;
   // Whole cents and ten-thousandths, summed as Numbers while that is exact, then as bigints.
   const revenue = { cents: 0, lossMicros: 0, highCents: 0 };
+  let sampled = 0;
+  for (const rows of tally.revenue.currencies.values()) sampled += rows;
   const flushRevenue = () => {
     tally.revenue.cents += BigInt(revenue.cents);
     tally.revenue.lossMicros += BigInt(revenue.lossMicros);
@@ -217,8 +228,17 @@ export function scoreBatch(
       const scaled = Math.round(Number(written) * PROBABILITY_SCALE);
       (tally.histogram[Math.min(HISTOGRAM_BINS - 1, Math.floor(scaled / 500))] as number)++;
       if (revenueColumn >= 0) {
-        const value = scorer.parseNumber(record[revenueColumn] ?? '');
+        const cell = record[revenueColumn] ?? '';
+        const value = scorer.parseNumber(cell);
         if (Math.abs(value) < MAX_MONTHLY_REVENUE) {
+          if (sampled < CURRENCY_SAMPLES) {
+            sampled++;
+            const currency = currencyOf(cell) ?? '';
+            tally.revenue.currencies.set(
+              currency,
+              (tally.revenue.currencies.get(currency) ?? 0) + 1,
+            );
+          }
           const cents = Math.round(value * 100);
           revenue.cents += cents;
           revenue.lossMicros += scaled * cents;

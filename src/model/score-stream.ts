@@ -20,6 +20,7 @@ import {
   type Tally,
 } from './score-batch.js';
 import { RecordScorer, type ScorerOptions } from './scorer.js';
+import { currencyOf } from './values.js';
 
 /** A byte stream: a Readable, or any (async) iterable of chunks. */
 export type ScoreInput = Readable | AsyncIterable<Buffer | string> | Iterable<Buffer | string>;
@@ -82,11 +83,32 @@ export interface ScoreSummary {
 export interface RevenueSummary {
   /** The header of the revenue column, as in the file. */
   column: string;
+  /**
+   * The currency its values (or else its header) name: a symbol such as "$" or "€", or a code
+   * such as "EUR"; null when nothing names one.
+   */
+  currency: string | null;
   monthlyTotal: number;
   /** Σ probability × revenue: the monthly revenue expected to churn. */
   expectedMonthlyLoss: number;
   /** Σ revenue over high-tier rows. */
   highRiskMonthly: number;
+}
+
+/**
+ * The currency most of the sampled revenue values name (nine in ten of those naming any), else
+ * the one the header names ("MRR ($)"), else none.
+ */
+export function currencyFrom(counts: ReadonlyMap<string, number>, header: string): string | null {
+  let named = 0;
+  let best: [string, number] | undefined;
+  for (const [currency, rows] of counts) {
+    if (currency === '') continue;
+    named += rows;
+    if (!best || rows > best[1]) best = [currency, rows];
+  }
+  if (best && best[1] >= 0.9 * named) return best[0];
+  return currencyOf(header) ?? null;
 }
 
 /** Whole `units` per currency unit (100 for cents), rounded half away from zero, to cents. */
@@ -137,6 +159,7 @@ export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimit
         ? null
         : {
             column: revenueColumn,
+            currency: currencyFrom(tally.revenue.currencies, revenueColumn),
             monthlyTotal: toCurrency(tally.revenue.cents, 1n),
             expectedMonthlyLoss: toCurrency(tally.revenue.lossMicros, 10_000n),
             highRiskMonthly: toCurrency(tally.revenue.highCents, 1n),

@@ -4,7 +4,7 @@ import { CsvParser } from './csv-reader.js';
 import { csvLine } from './csv-writer.js';
 import { loadModel } from './model-file.js';
 import { scoreCsvStreamParallel } from './score-parallel.js';
-import { scoreCsvStream } from './score-stream.js';
+import { currencyFrom, scoreCsvStream } from './score-stream.js';
 import { monthlyRevenueColumn } from './synonyms.js';
 import { telcoRecords } from './test-support/telco.js';
 
@@ -66,6 +66,43 @@ describe('the summary', () => {
       0.2,
     );
     expect(summary.revenue!.highRiskMonthly).toBeLessThan(summary.revenue!.monthlyTotal);
+    // Its values and header name no currency.
+    expect(summary.revenue?.currency).toBeNull();
+  });
+
+  it('names the currency the revenue values name, else the header, else none', async () => {
+    const at = telco.headers.indexOf('MonthlyCharges');
+    const withCells = (header: string, cell: (value: string, row: number) => string) =>
+      csv([
+        telco.headers.map((name, i) => (i === at ? header : name)),
+        ...telco.rows
+          .slice(0, 200)
+          .map((row, r) => row.map((value, i) => (i === at ? cell(value, r) : value))),
+      ]);
+    const currency = async (text: string) => (await score(text)).summary.revenue?.currency;
+    expect(await currency(withCells('MonthlyCharges', (v) => `€${v}`))).toBe('€');
+    expect(await currency(withCells('MonthlyCharges', (v) => `${v} GBP`))).toBe('GBP');
+    // Values naming none, or different ones between them: the header decides.
+    expect(currencyFrom(new Map([['', 200]]), 'MRR (USD)')).toBe('USD');
+    expect(
+      currencyFrom(
+        new Map([
+          ['€', 100],
+          ['£', 100],
+        ]),
+        'MRR ($)',
+      ),
+    ).toBe('$');
+    expect(
+      currencyFrom(
+        new Map([
+          ['€', 199],
+          ['', 1],
+        ]),
+        'MRR ($)',
+      ),
+    ).toBe('€');
+    expect(currencyFrom(new Map([['', 200]]), 'MonthlyCharges')).toBeNull();
   });
 
   it('is the same on worker threads, to the cent, with failed rows and unreadable revenue', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { csvCell, csvLine } from './csv-writer.js';
-import { categoryKey, isMissing, parseBoolean, parseNumber } from './values.js';
+import { categoryKey, currencyOf, isMissing, parseBoolean, parseNumber } from './values.js';
 
 describe('value parsing', () => {
   it.each([
@@ -70,5 +70,20 @@ describe('CSV cells', () => {
     expect(csvLine(['a,b', 'say "x"', 'l1\nl2', 'plain'])).toBe(
       '"a,b","say ""x""","l1\nl2",plain\n',
     );
+  });
+});
+
+describe('currencies', () => {
+  it('are read from a money value or a header: a symbol or a three-letter code', () => {
+    expect(currencyOf('$1,234.50')).toBe('$');
+    expect(currencyOf('1.234,50 €')).toBe('€');
+    expect(currencyOf('GBP 12')).toBe('GBP');
+    expect(currencyOf('12 EUR')).toBe('EUR');
+    expect(currencyOf('MRR ($)')).toBe('$');
+    expect(currencyOf('MRR (USD)')).toBe('USD');
+    expect(currencyOf('Revenue [CHF]')).toBe('CHF');
+    for (const none of ['1234.50', 'MonthlyCharges', 'MRR', 'ARR usd', 'NPS']) {
+      expect(currencyOf(none)).toBeUndefined();
+    }
   });
 });

@@ -84,6 +84,27 @@ export function parseNumber(raw: string, decimalComma = false): number {
   return sign * Number(text);
 }
 
+const CURRENCY_SYMBOL = /[$€£¥₹]/;
+/** Three capitals standing alone ("USD 12", "12 EUR", "MRR (GBP)"): a currency if ISO 4217 names it. */
+const CODE_TOKEN = /(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])/g;
+/** The currencies exports are kept in, by ISO 4217 code. */
+const CURRENCY_CODES = new Set(
+  'USD EUR GBP JPY CHF CAD AUD NZD SEK NOK DKK ISK PLN CZK HUF RON BGN INR CNY HKD SGD TWD KRW THB MYR IDR PHP VND BRL MXN ARS CLP COP PEN ZAR NGN KES EGP MAD TRY ILS AED SAR QAR RUB UAH'.split(
+    ' ',
+  ),
+);
+
+/**
+ * The currency a money value or header names: its symbol ($, €, £, ¥, ₹) or a three-letter code;
+ * undefined when it names none.
+ */
+export function currencyOf(text: string): string | undefined {
+  const symbol = CURRENCY_SYMBOL.exec(text)?.[0];
+  if (symbol) return symbol;
+  for (const [token] of text.matchAll(CODE_TOKEN)) if (CURRENCY_CODES.has(token)) return token;
+  return undefined;
+}
+
 /** Category values compare without case and surrounding or repeated spaces. */
 export function categoryKey(raw: string): string {
   return raw.trim().replace(/\s+/g, ' ').toLowerCase();

@@ -267,18 +267,45 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     expect(await card('mean')).toBe(`${(summary.meanProbability * 100).toFixed(1)}%`);
     // Telco has MonthlyCharges, so its revenue at risk is known.
     expect(summary.revenue).not.toBeNull();
-    expect(await card('revenue')).toBe(
-      summary.revenue!.expectedMonthlyLoss.toLocaleString('en-US', {
-        minimumFractionDigits: 2,
-        maximumFractionDigits: 2,
-      }),
+    // Its values name no currency, so none is shown; the card rounds, its title is exact.
+    const loss = summary.revenue!.expectedMonthlyLoss;
+    const exact = loss.toLocaleString('en-US', {
+      minimumFractionDigits: 2,
+      maximumFractionDigits: 2,
+    });
+    const short = new Intl.NumberFormat('en-US', {
+      notation: 'compact',
+      maximumSignificantDigits: 3,
+    }).format(loss);
+    expect(await card('revenue')).toBe(`${short} (exactly ${exact})`);
+    expect(await page.locator('[data-card="revenue"] .card-value').getAttribute('title')).toBe(
+      exact,
     );
+    // Each card is as tall as its own text.
+    const heights = await page
+      .locator('.cards .card')
+      .evaluateAll((cards) => cards.map((c) => c.getBoundingClientRect().height));
+    expect(Math.min(...heights)).toBeLessThan(Math.max(...heights));
+    // What makes a customer high risk, in words and numbers, from the model's validation.
+    await page
+      .locator('.tier-guide')
+      .getByText(
+        /^a churn probability of 50% or more; in validation, \d+% of these customers churned/,
+      )
+      .waitFor();
+    // No timings in the way; they are under "About this prediction".
+    expect(await page.locator('.status-line').textContent()).not.toMatch(/waited|scored in/);
+    await page.getByText('About this prediction').waitFor();
     const tiers = await page
       .getByRole('img', { name: /^Risk distribution:/ })
       .getAttribute('aria-label');
     expect(tiers).toContain(`High ${count(summary.tiers.high)}`);
     if (summary.probabilityHistogram) {
-      await page.getByRole('img', { name: /^Histogram of churn probability/ }).waitFor();
+      await page
+        .getByRole('img', { name: /^Histogram of churn probability.* high at 50\.0%/ })
+        .waitFor();
+      expect(await page.locator('.histogram-bar.tier-high').count()).toBe(10);
+      expect(await page.locator('line.cutoff').count()).toBe(2);
     } else {
       await page.getByText('scored before histograms were recorded').waitFor();
     }
@@ -298,7 +325,9 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
       .getByRole('status')
       .filter({ hasText: `Customers 1-50 of ${high.total.toLocaleString('en-US')}` })
       .waitFor();
-    const tiers = await page.locator('table.rows tbody tr[data-row] .tier').allTextContents();
+    const tiers = await page
+      .locator('table.rows tbody tr[data-row] .tier-column .tier')
+      .allTextContents();
     expect(tiers).toHaveLength(50);
     expect(new Set(tiers)).toEqual(new Set(['high']));
 
@@ -357,6 +386,18 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
       .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.parentElement?.closest('.table-scroll'))
       .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`);
     expect(overflow, JSON.stringify(wide)).toBeLessThanOrEqual(0);
+    // Every customer's Reasons button is on screen, not cut off inside the table's scroll box.
+    const firstButton = page.locator('tbody tr[data-row] button').first();
+    const box = await firstButton.boundingBox();
+    expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+    // The filters fold away behind one button until asked for.
+    expect(await page.getByLabel('Risk tier').isVisible()).toBe(false);
+    const toggle = page.getByRole('button', {
+      name: /^Filter and order: all tiers, highest risk first/,
+    });
+    await toggle.click();
+    expect(await page.getByLabel('Risk tier').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Hide filters' }).click();
     await page.screenshot({
       path: path.join(ARTIFACTS, 'dashboard-results-phone.png'),
       fullPage: true,
@@ -382,7 +423,12 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     const other = await browser.newContext();
     const stale = await other.newPage();
     await stale.goto(`${serve.url}/#token=bm90.YS10b2tlbg.c2lnbmF0dXJl`);
-    await stale.getByRole('alert').filter({ hasText: 'You were signed out:' }).waitFor();
+    const alert = stale.getByRole('alert');
+    await alert
+      .getByText(/^Your access token was refused, so you are signed out: it was revoked/)
+      .waitFor();
+    // The server's own words stay out of the way until asked for.
+    expect(await alert.locator('details').getAttribute('open')).toBeNull();
     await stale.getByLabel('Access token').waitFor();
     await other.close();
   });

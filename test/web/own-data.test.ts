@@ -261,6 +261,10 @@ describe.skipIf(!browserAvailable())('your own data in the dashboard', () => {
       .waitFor({ timeout: 30_000 });
     expect(await page.locator('table.rows tbody tr[data-row]').count()).toBe(50);
     expect(await page.getByText('Scored with a partial fit').count()).toBe(0);
+    // Its revenue column's values are in dollars ("$1,234.50"), and the card says so.
+    expect(await page.locator('[data-card="revenue"] .card-value').getAttribute('title')).toMatch(
+      /^\$[\d,]+\.\d\d$/,
+    );
     await shot('own-data-results');
   }, 60_000);
 

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, api, downloadResults, type Prediction, unwrap } from './api';
-import { CommonReasons, ProbabilityHistogram, TierChart } from './charts';
+import { ApiFailure, api, downloadResults, type ModelCard, type Prediction, unwrap } from './api';
+import { CommonReasons, ProbabilityHistogram, TierChart, type TierCutoffs } from './charts';
 import { formatCount, formatMoney, formatMs, formatPercent, formatTime } from './format';
 import { RowsTable } from './RowsTable';
 import { onLinkClick } from './router';
@@ -15,7 +15,7 @@ export function PredictionPage(props: { id: string }) {
   const heading = useRef<HTMLHeadingElement>(null);
   const [prediction, setPrediction] = useState<Prediction | null>(null);
   const [filename, setFilename] = useState<string | null>(null);
-  const [model, setModel] = useState<{ id: string; name: string } | null>(null);
+  const [model, setModel] = useState<ScoringModel | null>(null);
   const [error, setError] = useState<ApiFailure | null>(null);
 
   useEffect(() => heading.current?.focus(), []);
@@ -58,7 +58,7 @@ export function PredictionPage(props: { id: string }) {
     if (!modelId) return;
     // Only a line names it: a model deleted since leaves the line out, not an error.
     unwrap(api.GET('/v1/models/{id}', { params: { path: { id: modelId } } })).then(
-      (found) => setModel({ id: found.id, name: found.name }),
+      (found) => setModel({ id: found.id, name: found.name, tiers: found.card?.tiers ?? null }),
       () => {},
     );
   }, [modelId]);
@@ -110,11 +110,15 @@ export function PredictionPage(props: { id: string }) {
             <section class="panel" aria-labelledby="tiers-title">
               <h2 id="tiers-title">Risk distribution</h2>
               <TierChart tiers={summary.tiers} />
+              {model?.tiers && <TierGuide tiers={model.tiers} />}
             </section>
             <section class="panel" aria-labelledby="histogram-title">
               <h2 id="histogram-title">Churn probability</h2>
               {summary.probabilityHistogram ? (
-                <ProbabilityHistogram counts={summary.probabilityHistogram} />
+                <ProbabilityHistogram
+                  counts={summary.probabilityHistogram}
+                  {...(model?.tiers ? { cutoffs: cutoffsOf(model.tiers) } : {})}
+                />
               ) : (
                 <p class="empty">
                   This prediction was scored before histograms were recorded; score the file again
@@ -134,7 +138,76 @@ export function PredictionPage(props: { id: string }) {
           <RowsTable predictionId={prediction.id} />
         </>
       )}
+      {prediction && <AboutPrediction prediction={prediction} />}
     </>
+  );
+}
+
+/** The model that scored a prediction, as far as this page uses it. */
+interface ScoringModel {
+  id: string;
+  name: string;
+  /** Its tiers as measured in validation; null while it is not ready. */
+  tiers: ModelCard['tiers'] | null;
+}
+
+function cutoffsOf(tiers: ModelCard['tiers']): TierCutoffs {
+  const from = (tier: 'high' | 'medium') => tiers.find((entry) => entry.tier === tier)?.from ?? 1;
+  return { high: from('high'), medium: from('medium') };
+}
+
+/**
+ * What makes a customer high, medium or low risk, in words and numbers: where each tier starts,
+ * and how many such customers churned when the model was validated.
+ */
+function TierGuide(props: { tiers: ModelCard['tiers'] }) {
+  const { high, medium } = cutoffsOf(props.tiers);
+  const range: Record<string, string> = {
+    high: `a churn probability of ${formatPercent(high, 0)} or more`,
+    medium: `from ${formatPercent(medium, 0)} up to ${formatPercent(high, 0)}`,
+    low: `below ${formatPercent(medium, 0)}`,
+  };
+  return (
+    <dl class="tier-guide">
+      {props.tiers.map((entry) => (
+        <div key={entry.tier}>
+          <dt class={`tier tier-${entry.tier} tier-name`}>{entry.tier}</dt>
+          <dd>
+            {range[entry.tier]}; in validation, {formatPercent(entry.churnRate, 0)} of these
+            customers churned ({entry.liftOverBaseRate.toFixed(1)}x the average).
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** Facts an operator may want (ids, waits, attempts), out of the way of the results. */
+function AboutPrediction({ prediction: p }: { prediction: Prediction }) {
+  return (
+    <details class="about">
+      <summary>About this prediction</summary>
+      <dl>
+        <div>
+          <dt>Prediction id</dt>
+          <dd>
+            <code>{p.id}</code>
+          </dd>
+        </div>
+        <div>
+          <dt>Waited in the queue</dt>
+          <dd>{formatMs(p.timings.queuedMs)}</dd>
+        </div>
+        <div>
+          <dt>Scoring took</dt>
+          <dd>{formatMs(p.timings.runMs)}</dd>
+        </div>
+        <div>
+          <dt>Attempts</dt>
+          <dd>{p.attempts}</dd>
+        </div>
+      </dl>
+    </details>
   );
 }
 
@@ -143,7 +216,7 @@ function StatusLine({
   model,
 }: {
   prediction: Prediction;
-  model: { id: string; name: string } | null;
+  model: ScoringModel | null;
 }) {
   return (
     <div class="status-line" role="status">
@@ -157,9 +230,6 @@ function StatusLine({
           </a>
         </span>
       )}
-      {p.timings.queuedMs !== null && <span>waited {formatMs(p.timings.queuedMs)}</span>}
-      {p.timings.runMs !== null && <span>scored in {formatMs(p.timings.runMs)}</span>}
-      {p.attempts > 1 && <span>attempt {p.attempts}</span>}
       {p.error && <span class="error-text">{p.error.message}</span>}
     </div>
   );
@@ -186,9 +256,10 @@ function SummaryCards({ summary: s }: { summary: PredictionSummary }) {
         <Card
           name="revenue"
           term="Monthly revenue at risk"
-          value={formatMoney(s.revenue.expectedMonthlyLoss)}
+          value={formatMoney(s.revenue.expectedMonthlyLoss, s.revenue.currency, true)}
+          exact={formatMoney(s.revenue.expectedMonthlyLoss, s.revenue.currency)}
         >
-          {`expected to churn each month, out of ${formatMoney(s.revenue.monthlyTotal)} in ${s.revenue.column}; high-risk customers pay ${formatMoney(s.revenue.highRiskMonthly)} of it`}
+          {`of ${formatMoney(s.revenue.monthlyTotal, s.revenue.currency, true)} a month (${s.revenue.column}); high risk: ${formatMoney(s.revenue.highRiskMonthly, s.revenue.currency, true)}`}
         </Card>
       )}
     </dl>
@@ -199,13 +270,20 @@ function Card(props: {
   name: string;
   term: string;
   value: string;
+  /** The value in full, when `value` is rounded to fit. */
+  exact?: string;
   tier?: string;
   children?: string | false;
 }) {
   return (
     <div class={`card${props.tier ? ` tier-${props.tier}` : ''}`} data-card={props.name}>
       <dt>{props.term}</dt>
-      <dd class="card-value">{props.value}</dd>
+      <dd class="card-value" title={props.exact}>
+        {props.value}
+        {props.exact && props.exact !== props.value && (
+          <span class="visually-hidden"> (exactly {props.exact})</span>
+        )}
+      </dd>
       {props.children && <dd class="hint">{props.children}</dd>}
     </div>
   );

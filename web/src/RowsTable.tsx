@@ -77,6 +77,7 @@ export function RowsTable(props: { predictionId: string }) {
   }, [painted]);
 
   const first = (cursors.length - 1) * PAGE_SIZE;
+  const [filtersOpen, setFiltersOpen] = useState(false);
   const toggle = (row: number) =>
     setOpen((shown) => {
       const next = new Set(shown);
@@ -87,7 +88,16 @@ export function RowsTable(props: { predictionId: string }) {
   return (
     <section class="panel" aria-labelledby="customers-title">
       <h2 id="customers-title">Customers</h2>
-      <div class="filters">
+      <button
+        type="button"
+        class="secondary filters-toggle"
+        aria-expanded={filtersOpen}
+        aria-controls="customer-filters"
+        onClick={() => setFiltersOpen((shown) => !shown)}
+      >
+        {filtersOpen ? 'Hide filters' : `Filter and order: ${describeFilters(tier, prefix, sort)}`}
+      </button>
+      <div id="customer-filters" class={`filters${filtersOpen ? ' open' : ''}`}>
         <div class="field">
           <label for="tier-filter">Risk tier</label>
           <select
@@ -158,7 +168,9 @@ export function RowsTable(props: { predictionId: string }) {
                 <th scope="col" class="number" aria-sort={ariaSort(sort)}>
                   Churn probability
                 </th>
-                <th scope="col">Risk tier</th>
+                <th scope="col" class="tier-column">
+                  Risk tier
+                </th>
                 <th scope="col" class="hide-on-phone">
                   Top reason
                 </th>
@@ -212,8 +224,11 @@ function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: numbe
         </th>
         <td class="number">
           {row.churnProbability === null ? '-' : formatPercent(row.churnProbability)}
+          {row.riskTier && (
+            <span class={`tier tier-${row.riskTier} tier-on-phone`}>{row.riskTier}</span>
+          )}
         </td>
-        <td>
+        <td class="tier-column">
           {row.riskTier ? (
             <span class={`tier tier-${row.riskTier}`}>{row.riskTier}</span>
           ) : (
@@ -255,6 +270,18 @@ function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: numbe
       </tr>
     </>
   );
+}
+
+const ORDER_WORDS: Record<Sort, string> = {
+  probability_desc: 'highest risk first',
+  probability_asc: 'lowest risk first',
+  row: 'file order',
+};
+
+/** "all tiers, highest risk first" (the folded filters' button on a phone). */
+function describeFilters(tier: Tier | '', prefix: string, sort: Sort): string {
+  const who = tier ? `${tier} risk` : 'all tiers';
+  return `${who}${prefix ? `, ids starting "${prefix}"` : ''}, ${ORDER_WORDS[sort]}`;
 }
 
 function ariaSort(sort: Sort): 'ascending' | 'descending' | 'none' {

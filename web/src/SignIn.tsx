@@ -23,9 +23,18 @@ export function SignIn(props: { onSignIn(token: string): void; reason: string | 
         Sign in
       </h1>
       {props.reason && (
-        <p class="error" role="alert">
-          You were signed out: {props.reason}
-        </p>
+        <div class="error" role="alert">
+          <p>
+            {/expire/i.test(props.reason)
+              ? 'Your access token has expired, so you are signed out.'
+              : 'Your access token was refused, so you are signed out: it was revoked, or made for another Churnline server.'}{' '}
+            Open a fresh dashboard link (<code>npm start</code> prints one) or paste a new token.
+          </p>
+          <details>
+            <summary>Technical detail</summary>
+            {props.reason}
+          </details>
+        </div>
       )}
       <p>
         Open the dashboard link that <code>npm start</code> (or <code>churnline serve</code>)

@@ -457,6 +457,8 @@ export interface paths {
                                     revenue: {
                                         /** @description The revenue column, as named in your file. */
                                         column: string;
+                                        /** @description The currency its values (or else its header) name: a symbol such as "$" or a code such as "EUR"; null when none is named. The sums are in it. */
+                                        currency: string | null;
                                         monthlyTotal: number;
                                         /** @description Sum of probability × monthly revenue. */
                                         expectedMonthlyLoss: number;
@@ -557,6 +559,8 @@ export interface paths {
                                 revenue: {
                                     /** @description The revenue column, as named in your file. */
                                     column: string;
+                                    /** @description The currency its values (or else its header) name: a symbol such as "$" or a code such as "EUR"; null when none is named. The sums are in it. */
+                                    currency: string | null;
                                     monthlyTotal: number;
                                     /** @description Sum of probability × monthly revenue. */
                                     expectedMonthlyLoss: number;
@@ -655,6 +659,8 @@ export interface paths {
                                 revenue: {
                                     /** @description The revenue column, as named in your file. */
                                     column: string;
+                                    /** @description The currency its values (or else its header) name: a symbol such as "$" or a code such as "EUR"; null when none is named. The sums are in it. */
+                                    currency: string | null;
                                     monthlyTotal: number;
                                     /** @description Sum of probability × monthly revenue. */
                                     expectedMonthlyLoss: number;

@@ -49,55 +49,100 @@ export function TierChart(props: { tiers: Record<Tier, number> }) {
   );
 }
 
-/** Customers per 0.05 of churn probability, with a table of the same counts for screen readers. */
-export function ProbabilityHistogram(props: { counts: number[] }) {
+/** Where the tiers start, as the model that scored the prediction draws them. */
+export interface TierCutoffs {
+  high: number;
+  medium: number;
+}
+
+/** The tier most of a probability band falls in (by its middle). */
+function tierOfBand(band: number, cutoffs: TierCutoffs): Tier {
+  const middle = (band + 0.5) * 0.05;
+  return middle >= cutoffs.high ? 'high' : middle >= cutoffs.medium ? 'medium' : 'low';
+}
+
+/** Up to three round counts for the vertical axis: 0, about half, the top. */
+function countTicks(largest: number): number[] {
+  const step = 10 ** Math.floor(Math.log10(Math.max(1, largest / 2)));
+  const half = Math.max(step, Math.round(largest / 2 / step) * step);
+  return half >= largest ? [0, largest] : [0, half, largest];
+}
+
+/**
+ * Customers per 0.05 of churn probability, on axes (probability across, customers up), each band
+ * in its tier's colour with the tiers' cut-offs marked when the model is known; with a table of
+ * the same counts for screen readers.
+ */
+export function ProbabilityHistogram(props: { counts: number[]; cutoffs?: TierCutoffs }) {
   const largest = Math.max(1, ...props.counts);
+  const left = 44;
   const width = 400;
-  const height = 160;
-  const plot = height - 24;
-  const barWidth = width / HISTOGRAM_BINS;
+  const plotWidth = width - left - 8;
+  const height = 180;
+  const top = 8;
+  const plot = height - 28;
+  const barWidth = plotWidth / HISTOGRAM_BINS;
+  const x = (probability: number) => left + probability * plotWidth;
+  const y = (count: number) => plot - (count / largest) * (plot - top);
   const range = (i: number) => `${(i * 0.05).toFixed(2)}-${((i + 1) * 0.05).toFixed(2)}`;
   const peak = props.counts.indexOf(Math.max(...props.counts));
+  const { cutoffs } = props;
   return (
     <figure class="histogram">
       <svg
         class="chart"
         role="img"
-        aria-label={`Histogram of churn probability in ${HISTOGRAM_BINS} bins of 0.05; the most customers (${formatCount(props.counts[peak] ?? 0)}) are between ${range(peak)}. The counts are in the table that follows.`}
+        aria-label={`Histogram of churn probability in ${HISTOGRAM_BINS} bins of 0.05; the most customers (${formatCount(props.counts[peak] ?? 0)}) are between ${range(peak)}.${cutoffs ? ` Medium risk starts at ${formatPercent(cutoffs.medium)}, high at ${formatPercent(cutoffs.high)}.` : ''} The counts are in the table that follows.`}
         viewBox={`0 0 ${width} ${height}`}
       >
-        {props.counts.map((count, i) => {
-          const barHeight = (count / largest) * plot;
-          return (
-            <rect
-              key={i}
-              x={i * barWidth + 1}
-              y={plot - barHeight}
-              width={barWidth - 2}
-              height={barHeight}
-              class="bar histogram-bar"
+        {countTicks(largest).map((tick) => (
+          <g key={tick}>
+            <line x1={left} x2={width - 8} y1={y(tick)} y2={y(tick)} class="grid-line" />
+            <text x={left - 6} y={y(tick) + 4} class="chart-label" text-anchor="end">
+              {formatCount(tick)}
+            </text>
+          </g>
+        ))}
+        {props.counts.map((count, i) => (
+          <rect
+            key={i}
+            x={left + i * barWidth + 1}
+            y={y(count)}
+            width={barWidth - 2}
+            height={plot - y(count)}
+            class={`bar histogram-bar${cutoffs ? ` tier-${tierOfBand(i, cutoffs)}` : ''}`}
+          >
+            <title>
+              {range(i)}: {formatCount(count)}
+            </title>
+          </rect>
+        ))}
+        {cutoffs &&
+          (['medium', 'high'] as const).map((tier) => (
+            <line
+              key={tier}
+              x1={x(cutoffs[tier])}
+              x2={x(cutoffs[tier])}
+              y1={top}
+              y2={plot}
+              class={`cutoff tier-${tier}`}
             >
               <title>
-                {range(i)}: {formatCount(count)}
+                {TIER_LABELS[tier]} risk from {formatPercent(cutoffs[tier])}
               </title>
-            </rect>
-          );
-        })}
-        <line x1="0" x2={width} y1={plot} y2={plot} class="axis" />
+            </line>
+          ))}
+        <line x1={left} x2={width - 8} y1={plot} y2={plot} class="axis" />
+        <line x1={left} x2={left} y1={top} y2={plot} class="axis" />
         {[0, 0.25, 0.5, 0.75, 1].map((tick) => (
-          <text
-            key={tick}
-            x={Math.min(Math.max(tick * width, 10), width - 10)}
-            y={height - 6}
-            class="chart-label"
-            text-anchor="middle"
-          >
-            {tick.toFixed(2)}
+          <text key={tick} x={x(tick)} y={plot + 16} class="chart-label" text-anchor="middle">
+            {formatPercent(tick, 0)}
           </text>
         ))}
       </svg>
       <figcaption class="hint">
-        Churn probability (0 to 1) and how many customers fall in each 0.05 band.
+        Customers (up) by churn probability (across), in bands of 5 points
+        {cutoffs ? '; coloured by risk tier, with lines where medium and high risk start.' : '.'}
       </figcaption>
       <table class="visually-hidden">
         <caption>Customers per churn-probability band</caption>

@@ -5,8 +5,29 @@ const money = new Intl.NumberFormat('en-US', {
 });
 
 export const formatCount = (n: number) => integer.format(n);
-/** Revenue in the file's own currency, which the dashboard does not know: no symbol. */
-export const formatMoney = (n: number) => money.format(n);
+const wholeMoney = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const compactMoney = new Intl.NumberFormat('en-US', {
+  notation: 'compact',
+  maximumSignificantDigits: 3,
+});
+
+/**
+ * An amount in the file's own currency: its symbol before ("$1,234.50"), its code after
+ * ("1,234.50 EUR"), or the bare number when the file names none. `short` rounds for a card:
+ * whole units from 1,000, then "3.92M".
+ */
+export function formatMoney(n: number, currency?: string | null, short = false): string {
+  const amount = !short
+    ? money.format(n)
+    : Math.abs(n) >= 100_000
+      ? compactMoney.format(n)
+      : Math.abs(n) >= 1000
+        ? wholeMoney.format(n)
+        : money.format(n);
+  if (!currency) return amount;
+  if (/^[A-Z]{3}$/.test(currency)) return `${amount} ${currency}`;
+  return n < 0 ? `-${currency}${amount.slice(1)}` : `${currency}${amount}`;
+}
 export const formatPercent = (p: number, digits = 1) => `${(p * 100).toFixed(digits)}%`;
 
 export function formatBytes(bytes: number): string {

@@ -24,6 +24,12 @@ export const scoreSummarySchema = z
     revenue: z
       .object({
         column: z.string().describe('The revenue column, as named in your file.'),
+        currency: z
+          .string()
+          .nullable()
+          .describe(
+            'The currency its values (or else its header) name: a symbol such as "$" or a code such as "EUR"; null when none is named. The sums are in it.',
+          ),
         monthlyTotal: z.number(),
         expectedMonthlyLoss: z.number().describe('Sum of probability × monthly revenue.'),
         highRiskMonthly: z.number().describe('Monthly revenue of the high-tier customers.'),
