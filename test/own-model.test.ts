@@ -154,6 +154,7 @@ describe('training a model on your own export', () => {
   it('becomes the default model when asked, and stays private to its owner', async () => {
     expect((await call(alice, 'PUT', '/v1/settings', { defaultModelId: modelId })).body).toEqual({
       defaultModelId: modelId,
+      tableColumns: [],
     });
     const created = await call(alice, 'POST', '/v1/predictions', { uploadId });
     expect(created.body.modelId).toBe(modelId);
@@ -168,6 +169,33 @@ describe('training a model on your own export', () => {
     expect(refused.status).toBe(422);
     expect(refused.body.error.code).toBe('unknown_model');
     expect((await call(bob, 'PUT', '/v1/settings', { defaultModelId: modelId })).status).toBe(422);
+  });
+
+  it('keeps the columns a user shows in the customers table, checked, beside the default model', async () => {
+    const shown = ['Plan', 'MRR ($)', '<b>Owner</b>'];
+    const saved = await call(alice, 'PUT', '/v1/settings', { tableColumns: shown });
+    expect(saved.body).toEqual({ defaultModelId: modelId, tableColumns: shown });
+    expect((await call(alice, 'GET', '/v1/settings')).body.tableColumns).toEqual(shown);
+    expect((await call(bob, 'GET', '/v1/settings')).body).toEqual({
+      defaultModelId: null,
+      tableColumns: [],
+    });
+    for (const [body, status, code] of [
+      [{ tableColumns: ['Plan', 'Plan'] }, 422, 'column_listed_twice'],
+      [{ tableColumns: Array.from({ length: 9 }, (_, i) => `c${i}`) }, 400, 'invalid_request'],
+      [{ tableColumns: [''] }, 400, 'invalid_request'],
+      [{ tableColumns: ['Plan'], defaultModelId: 'no-such-model' }, 422, 'unknown_model'],
+    ] as const) {
+      const refused = await call(alice, 'PUT', '/v1/settings', body);
+      expect(refused.status, JSON.stringify(body)).toBe(status);
+      expect(refused.body.error.code).toBe(code);
+    }
+    // Nothing of a refused change was stored.
+    expect((await call(alice, 'GET', '/v1/settings')).body).toEqual({
+      defaultModelId: modelId,
+      tableColumns: shown,
+    });
+    await call(alice, 'PUT', '/v1/settings', { tableColumns: [] });
   });
 
   it('refuses what can be known before training, with what to fix, and stores nothing', async () => {
@@ -254,7 +282,10 @@ describe('training a model on your own export', () => {
     expect((await call(alice, 'DELETE', '/v1/models/telco-v1')).status).toBe(409);
     expect((await call(alice, 'DELETE', `/v1/models/${modelId}`)).status).toBe(204);
     expect((await call(alice, 'GET', `/v1/models/${modelId}`)).status).toBe(404);
-    expect((await call(alice, 'GET', '/v1/settings')).body).toEqual({ defaultModelId: null });
+    expect((await call(alice, 'GET', '/v1/settings')).body).toEqual({
+      defaultModelId: null,
+      tableColumns: [],
+    });
     expect(
       (await call(alice, 'GET', '/v1/models')).body.models.map((m: { id: string }) => m.id),
     ).toEqual(['telco-v1']);

@@ -155,6 +155,21 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
     );
   });
 
+  it('jumps straight to a page by offset, the same rows as following the cursors', async () => {
+    const ordered = [...expected].filter((r) => r.tier === 'medium').sort(byRisk(true));
+    const page = await get('tier=medium&limit=50&offset=150');
+    expect(page.total).toBe(ordered.length);
+    expect(page.rows.map((r) => r.row)).toEqual(ordered.slice(150, 200).map((r) => r.row));
+    const response = await fetch(
+      `${service.url}/v1/predictions/${predictionId}/rows?offset=50&cursor=${Buffer.from('o:50').toString('base64url')}`,
+      authorised(token),
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'cursor_and_offset',
+    );
+  });
+
   it('summarises the probability histogram and the revenue at risk', () => {
     const histogram = summary.probabilityHistogram as number[];
     expect(histogram).toHaveLength(20);

@@ -188,6 +188,12 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('models').addColumn('tier_rule', 'text').execute();
       },
     },
+    '0008_user_settings_table_columns': {
+      // Which of their own columns a user shows in the customers table (JSON string[]).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('user_settings').addColumn('table_columns', 'text').execute();
+      },
+    },
   };
 }
 

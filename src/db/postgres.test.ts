@@ -48,6 +48,7 @@ describe('openPostgresDatabase', () => {
       '0005_models_user_settings_outbox_job_id',
       '0006_models_progress',
       '0007_models_tier_rule',
+      '0008_user_settings_table_columns',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

@@ -37,6 +37,7 @@ import {
   startAttempt,
 } from './predictions.js';
 import { nowIso } from './schema.js';
+import { findTableColumns, setTableColumns } from './settings.js';
 import {
   beginUpload,
   claimAbandonedUploads,
@@ -361,6 +362,17 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect((await getModelForJob(db, mine.id))?.deleted_at).not.toBeNull();
         expect(await findDefaultModel(db, 'alice')).toBeNull();
         expect(await findDefaultModel(db, 'bob')).toBe('telco-v1');
+      });
+
+      it('keep each setting when the other changes: the default model and the table columns', async () => {
+        expect(await findTableColumns(db, 'carol')).toEqual([]);
+        await setTableColumns(db, 'carol', ['Plan', 'MRR ($)', 'Açaí "owner", é']);
+        await setDefaultModel(db, 'carol', 'telco-v1');
+        expect(await findTableColumns(db, 'carol')).toEqual(['Plan', 'MRR ($)', 'Açaí "owner", é']);
+        await setTableColumns(db, 'carol', []);
+        expect(await findDefaultModel(db, 'carol')).toBe('telco-v1');
+        expect(await findTableColumns(db, 'carol')).toEqual([]);
+        expect(await findTableColumns(db, 'dave')).toEqual([]);
       });
     });
 

@@ -110,6 +110,8 @@ export interface UserSettingsTable {
   user_id: string;
   /** The model predictions use when they name none; null: the shipped default. */
   default_model_id: string | null;
+  /** JSON string[]: the user's own columns shown in the customers table; null: none chosen. */
+  table_columns: string | null;
   updated_at: Timestamp;
 }
 

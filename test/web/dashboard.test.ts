@@ -353,6 +353,56 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await page.getByLabel('Customer id starts with').fill('');
   });
 
+  it("shows the user's own columns beside the scores, kept in their settings, and jumps to any page", async () => {
+    const picker = page.locator('details.column-picker');
+    await picker.locator('summary').click();
+    await picker.getByLabel('Contract').check();
+    await picker.getByLabel('MonthlyCharges').check();
+    await page.locator('table.rows thead th.own-column').nth(1).waitFor();
+    expect(await page.locator('table.rows thead th.own-column').allTextContents()).toEqual([
+      'Contract',
+      'MonthlyCharges',
+    ]);
+    const first = await page.locator('table.rows tbody tr[data-row]').first();
+    expect(await first.locator('td.own-column').first().textContent()).toMatch(
+      /^(Month-to-month|One year|Two year)$/,
+    );
+    await expect
+      .poll(
+        async () =>
+          ((await (await apiGet('/v1/settings')).json()) as { tableColumns: string[] })
+            .tableColumns,
+      )
+      .toEqual(['Contract', 'MonthlyCharges']);
+
+    // Straight to page 3 of 141, and back by one.
+    await page.getByLabel('Page', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Go to page' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Customers 101-150 of 7,043, page 3 of 141' })
+      .waitFor();
+    const third = (await (
+      await apiGet(`/v1/predictions/${predictionId}/rows?limit=50&offset=100`)
+    ).json()) as { rows: Array<{ customerId: string }> };
+    expect(await page.locator('table.rows tbody th.customer-id').allTextContents()).toEqual(
+      third.rows.map((r) => r.customerId),
+    );
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: 'Customers 51-100 of 7,043, page 2' })
+      .waitFor();
+
+    // Kept across a reload; unticked, gone again.
+    await page.reload();
+    await page.locator('table.rows thead th.own-column').nth(1).waitFor();
+    await page.locator('details.column-picker summary').click();
+    await page.locator('details.column-picker').getByLabel('Contract').uncheck();
+    await page.locator('details.column-picker').getByLabel('MonthlyCharges').uncheck();
+    await expect.poll(() => page.locator('table.rows thead th.own-column').count()).toBe(0);
+  });
+
   it('downloads the scored CSV, byte for byte what the API serves', async () => {
     const started = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Download scored CSV' }).click();

@@ -6,7 +6,10 @@ import { TIERS, type Tier } from './summary';
 const PAGE_SIZE = 50;
 /** Typing pauses this long before the search is sent, so each keystroke is not a request. */
 const SEARCH_DELAY_MS = 250;
-const COLUMNS = 5;
+/** Columns of the table besides the user's own. */
+const FIXED_COLUMNS = 5;
+/** As many of their own columns as a user may show (the API's limit). */
+const MAX_SHOWN = 8;
 
 type Sort = NonNullable<RowsQuery['sort']>;
 
@@ -15,23 +18,33 @@ export const ROWS_PAINTED_MARK = 'churnline:rows-painted';
 
 /**
  * The scored customers, a page at a time from the server (filtering, sorting and paging all happen
- * there, so a million rows cost the browser one page).
+ * there, so a million rows cost the browser one page), with any of the user's own columns beside
+ * the scores (chosen once, saved in their settings, shown for every file that has them).
  */
 export function RowsTable(props: { predictionId: string }) {
   const [tier, setTier] = useState<Tier | ''>('');
   const [search, setSearch] = useState('');
   const [prefix, setPrefix] = useState('');
   const [sort, setSort] = useState<Sort>('probability_desc');
-  // Cursors of the pages before this one; the last is this page's (undefined: the first page).
-  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
-  const [page, setPage] = useState<RowsPage | null>(null);
+  // Matching rows before this page.
+  const [offset, setOffset] = useState(0);
+  // The page on screen, with the offset it was asked for (which `offset` runs ahead of).
+  const [page, setPage] = useState<(RowsPage & { offset: number }) | null>(null);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<string | null>(null);
   const [open, setOpen] = useState<Set<number>>(new Set());
-  const cursor = cursors.at(-1);
+  const [shown, setShown] = useState<string[]>([]);
+
+  useEffect(() => {
+    // Without the settings the table still works, with no columns of the user's.
+    unwrap(api.GET('/v1/settings')).then(
+      (settings) => setShown(settings.tableColumns),
+      () => {},
+    );
+  }, []);
 
   // A new filter or order starts again from the first page (set together: one request).
-  const restart = () => setCursors([undefined]);
+  const restart = () => setOffset(0);
   useEffect(() => {
     const next = search.trim();
     if (next === prefix) return;
@@ -48,7 +61,7 @@ export function RowsTable(props: { predictionId: string }) {
     const query: RowsQuery = { sort, limit: PAGE_SIZE };
     if (tier) query.tier = tier;
     if (prefix) query.customerId = prefix;
-    if (cursor) query.cursor = cursor;
+    if (offset > 0) query.offset = offset;
     unwrap(
       api.GET('/v1/predictions/{id}/rows', {
         params: { path: { id: props.predictionId }, query },
@@ -56,7 +69,7 @@ export function RowsTable(props: { predictionId: string }) {
       }),
     ).then(
       (result) => {
-        setPage(result);
+        setPage({ ...result, offset });
         setError(null);
         setOpen(new Set());
         setLoading(false);
@@ -68,7 +81,7 @@ export function RowsTable(props: { predictionId: string }) {
       },
     );
     return () => abort.abort();
-  }, [props.predictionId, tier, prefix, sort, cursor]);
+  }, [props.predictionId, tier, prefix, sort, offset]);
 
   const painted = page !== null;
   useEffect(() => {
@@ -76,7 +89,23 @@ export function RowsTable(props: { predictionId: string }) {
     requestAnimationFrame(() => setTimeout(() => performance.mark(ROWS_PAINTED_MARK), 0));
   }, [painted]);
 
-  const first = (cursors.length - 1) * PAGE_SIZE;
+  const first = page?.offset ?? 0;
+  const pages = page ? Math.max(1, Math.ceil(page.total / PAGE_SIZE)) : 1;
+  const fileColumns = page?.rows[0] ? Object.keys(page.rows[0].values) : [];
+  const extra = shown.filter((column) => fileColumns.includes(column));
+  const [columnsProblem, setColumnsProblem] = useState<string | null>(null);
+  const choose = (column: string, on: boolean) => {
+    const next = on ? [...shown, column] : shown.filter((c) => c !== column);
+    const before = shown;
+    setShown(next);
+    unwrap(api.PUT('/v1/settings', { body: { tableColumns: next } })).then(
+      () => setColumnsProblem(null),
+      (failure: unknown) => {
+        setShown(before);
+        setColumnsProblem(failure instanceof ApiFailure ? failure.message : String(failure));
+      },
+    );
+  };
   const [filtersOpen, setFiltersOpen] = useState(false);
   const toggle = (row: number) =>
     setOpen((shown) => {
@@ -144,11 +173,42 @@ export function RowsTable(props: { predictionId: string }) {
           </select>
         </div>
       </div>
+      {fileColumns.length > 0 && (
+        <details class="column-picker">
+          <summary>
+            Your columns in the table{extra.length > 0 ? `: ${extra.join(', ')}` : ''}
+          </summary>
+          <fieldset>
+            <legend>
+              Show beside the scores (up to {MAX_SHOWN}; kept for every file that has them)
+            </legend>
+            {fileColumns.map((column) => {
+              const on = shown.includes(column);
+              return (
+                <label key={column} class="check">
+                  <input
+                    type="checkbox"
+                    checked={on}
+                    disabled={!on && shown.length >= MAX_SHOWN}
+                    onChange={(event) => choose(column, event.currentTarget.checked)}
+                  />
+                  {column}
+                </label>
+              );
+            })}
+          </fieldset>
+          {columnsProblem && (
+            <p class="error" role="alert">
+              {columnsProblem}
+            </p>
+          )}
+        </details>
+      )}
       <p class="rows-status" role="status" aria-busy={loading}>
         {loading
           ? 'Loading customers...'
           : page && page.total > 0
-            ? `Customers ${formatCount(first + 1)}-${formatCount(first + page.rows.length)} of ${formatCount(page.total)}`
+            ? `Customers ${formatCount(first + 1)}-${formatCount(first + page.rows.length)} of ${formatCount(page.total)}${pages > 1 ? `, page ${formatCount(Math.floor(first / PAGE_SIZE) + 1)} of ${formatCount(pages)}` : ''}`
             : ''}
       </p>
       {error && (
@@ -171,6 +231,11 @@ export function RowsTable(props: { predictionId: string }) {
                 <th scope="col" class="tier-column">
                   Risk tier
                 </th>
+                {extra.map((column) => (
+                  <th key={column} scope="col" class="hide-on-phone own-column">
+                    {column}
+                  </th>
+                ))}
                 <th scope="col" class="hide-on-phone">
                   Top reason
                 </th>
@@ -181,7 +246,13 @@ export function RowsTable(props: { predictionId: string }) {
             </thead>
             <tbody>
               {page.rows.map((row) => (
-                <CustomerRow key={row.row} row={row} open={open.has(row.row)} onToggle={toggle} />
+                <CustomerRow
+                  key={row.row}
+                  row={row}
+                  extra={extra}
+                  open={open.has(row.row)}
+                  onToggle={toggle}
+                />
               ))}
             </tbody>
           </table>
@@ -191,19 +262,23 @@ export function RowsTable(props: { predictionId: string }) {
         <button
           type="button"
           class="secondary"
-          disabled={cursors.length === 1 || loading}
-          onClick={() => setCursors((list) => list.slice(0, -1))}
+          disabled={offset === 0 || loading}
+          onClick={() => setOffset(Math.max(0, offset - PAGE_SIZE))}
         >
           Previous page
         </button>
+        {page && page.total > PAGE_SIZE && (
+          <PageJump
+            page={Math.floor(offset / PAGE_SIZE) + 1}
+            pages={pages}
+            onGo={(n) => setOffset((n - 1) * PAGE_SIZE)}
+          />
+        )}
         <button
           type="button"
           class="secondary"
           disabled={!page?.nextCursor || loading}
-          onClick={() => {
-            const next = page?.nextCursor;
-            if (next) setCursors((list) => [...list, next]);
-          }}
+          onClick={() => setOffset(offset + PAGE_SIZE)}
         >
           Next page
         </button>
@@ -212,7 +287,45 @@ export function RowsTable(props: { predictionId: string }) {
   );
 }
 
-function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: number): void }) {
+/** "Page [ 3 ] of 141 [Go]": straight to any page. */
+function PageJump(props: { page: number; pages: number; onGo(page: number): void }) {
+  const [value, setValue] = useState(String(props.page));
+  useEffect(() => setValue(String(props.page)), [props.page]);
+  const go = (event: Event) => {
+    event.preventDefault();
+    const n = Math.round(Number(value));
+    if (!Number.isFinite(n) || n < 1 || n > props.pages) {
+      setValue(String(props.page));
+      return;
+    }
+    props.onGo(n);
+  };
+  return (
+    <form class="page-jump" onSubmit={go}>
+      <label for="page-number">Page</label>
+      <input
+        id="page-number"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={props.pages}
+        value={value}
+        onInput={(event) => setValue(event.currentTarget.value)}
+      />
+      <span>of {formatCount(props.pages)}</span>
+      <button type="submit" class="secondary" aria-label="Go to page">
+        Go
+      </button>
+    </form>
+  );
+}
+
+function CustomerRow(props: {
+  row: ScoredRow;
+  extra: string[];
+  open: boolean;
+  onToggle(row: number): void;
+}) {
   const { row } = props;
   const name = row.customerId ?? `row ${row.row}`;
   const detailsId = `reasons-${row.row}`;
@@ -235,6 +348,11 @@ function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: numbe
             <span class="error-text">not scored</span>
           )}
         </td>
+        {props.extra.map((column) => (
+          <td key={column} class="hide-on-phone own-column">
+            {row.values[column] ?? ''}
+          </td>
+        ))}
         <td class="hide-on-phone">{row.topReasons[0] ?? row.error ?? ''}</td>
         <td>
           <button
@@ -250,7 +368,17 @@ function CustomerRow(props: { row: ScoredRow; open: boolean; onToggle(row: numbe
         </td>
       </tr>
       <tr id={detailsId} class="details" hidden={!props.open}>
-        <td colSpan={COLUMNS}>
+        <td colSpan={FIXED_COLUMNS + props.extra.length}>
+          {props.extra.length > 0 && (
+            <dl class="own-values">
+              {props.extra.map((column) => (
+                <div key={column}>
+                  <dt>{column}</dt>
+                  <dd>{row.values[column] ?? ''}</dd>
+                </div>
+              ))}
+            </dl>
+          )}
           {row.error && <p class="error-text">This row could not be scored: {row.error}</p>}
           {row.topReasons.length > 0 ? (
             <>

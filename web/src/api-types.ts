@@ -781,6 +781,8 @@ export interface paths {
                     sort?: "probability_desc" | "probability_asc" | "row";
                     limit?: number;
                     cursor?: string;
+                    /** @description Matching rows to skip: jumps straight to a page (page k of `limit` rows is offset (k - 1) × limit). Give it or `cursor`, not both. */
+                    offset?: number;
                 };
                 header?: never;
                 path: {
@@ -1175,7 +1177,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Your settings: the default model */
+        /** Your settings: the default model, the columns your customers table shows */
         get: {
             parameters: {
                 query?: never;
@@ -1194,12 +1196,14 @@ export interface paths {
                         "application/json": {
                             /** @description The model predictions use when they name none; null: telco-v1. */
                             defaultModelId: string | null;
+                            /** @description Your own columns (by header) the dashboard's customers table shows beside the scores, in order; at most 8. A file without one of them shows the others. */
+                            tableColumns: string[];
                         };
                     };
                 };
             };
         };
-        /** Set your default model (null: telco-v1) */
+        /** Change your settings: the default model (null: telco-v1), the columns your customers table shows */
         put: {
             parameters: {
                 query?: never;
@@ -1211,7 +1215,9 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @description The model predictions use when they name none; null: telco-v1. */
-                        defaultModelId: string | null;
+                        defaultModelId?: string | null;
+                        /** @description Your own columns (by header) the dashboard's customers table shows beside the scores, in order; at most 8. A file without one of them shows the others. */
+                        tableColumns?: string[];
                     };
                 };
             };
@@ -1225,6 +1231,8 @@ export interface paths {
                         "application/json": {
                             /** @description The model predictions use when they name none; null: telco-v1. */
                             defaultModelId: string | null;
+                            /** @description Your own columns (by header) the dashboard's customers table shows beside the scores, in order; at most 8. A file without one of them shows the others. */
+                            tableColumns: string[];
                         };
                     };
                 };

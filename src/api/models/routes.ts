@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { findDefaultModel, listModels, setDefaultModel, softDeleteModel } from '../../db/models.js';
 import type { Upload } from '../../db/schema.js';
+import { findTableColumns, setTableColumns } from '../../db/settings.js';
 import { findUpload } from '../../db/uploads.js';
 import { submitTraining } from '../../jobs/submit.js';
 import { epochDays, isoOfEpochDays, parseAsOf } from '../../model/dates.js';
@@ -19,6 +20,7 @@ import {
   modelIdParams,
   modelSchema,
   settingsSchema,
+  settingsUpdateSchema,
   trainModelBody,
 } from './schema.js';
 
@@ -148,29 +150,43 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
     '/settings',
     {
       schema: {
-        summary: 'Your settings: the default model',
+        summary: 'Your settings: the default model, the columns your customers table shows',
         tags: ['models'],
         response: { 200: settingsSchema },
       },
     },
-    async (request) => ({ defaultModelId: await findDefaultModel(deps.db, request.userId) }),
+    async (request) => readSettings(deps, request.userId),
   );
 
   api.put(
     '/settings',
     {
       schema: {
-        summary: 'Set your default model (null: telco-v1)',
+        summary:
+          'Change your settings: the default model (null: telco-v1), the columns your customers table shows',
         tags: ['models'],
-        body: settingsSchema,
+        body: settingsUpdateSchema,
         response: { 200: settingsSchema },
       },
     },
     async (request) => {
-      const { defaultModelId } = request.body;
-      if (defaultModelId !== null) await resolveModel(deps, request.userId, defaultModelId);
-      await setDefaultModel(deps.db, request.userId, defaultModelId);
-      return { defaultModelId };
+      const { defaultModelId, tableColumns } = request.body;
+      // Checked whole before anything is stored.
+      if (defaultModelId !== undefined && defaultModelId !== null) {
+        await resolveModel(deps, request.userId, defaultModelId);
+      }
+      if (tableColumns && new Set(tableColumns).size !== tableColumns.length) {
+        throw new ApiError(
+          422,
+          'column_listed_twice',
+          'A column is listed twice in tableColumns; list each once, in the order to show them.',
+        );
+      }
+      if (defaultModelId !== undefined) {
+        await setDefaultModel(deps.db, request.userId, defaultModelId);
+      }
+      if (tableColumns) await setTableColumns(deps.db, request.userId, tableColumns);
+      return readSettings(deps, request.userId);
     },
   );
 
@@ -193,6 +209,13 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
       return reply.send(templateCsv(model));
     },
   );
+}
+
+async function readSettings(deps: ApiDeps, userId: string) {
+  return {
+    defaultModelId: await findDefaultModel(deps.db, userId),
+    tableColumns: await findTableColumns(deps.db, userId),
+  };
 }
 
 /**

@@ -117,11 +117,23 @@ export const modelCardSchema = modelSchema.extend({
     .describe('For a ready model: how it was made and how well it does.'),
 });
 
+/** Columns a user may show in the customers table. */
+export const MAX_TABLE_COLUMNS = 8;
+
 export const settingsSchema = z.object({
   defaultModelId: z
     .string()
     .nullable()
     .describe('The model predictions use when they name none; null: telco-v1.'),
+  tableColumns: z
+    .array(z.string().trim().min(1).max(200))
+    .max(MAX_TABLE_COLUMNS)
+    .describe(
+      `Your own columns (by header) the dashboard's customers table shows beside the scores, in order; at most ${MAX_TABLE_COLUMNS}. A file without one of them shows the others.`,
+    ),
 });
+
+/** PUT /v1/settings: the settings given change; those left out keep their value. */
+export const settingsUpdateSchema = settingsSchema.partial();
 
 export const modelIdParams = z.object({ id: z.string().min(1).max(64) });

@@ -225,8 +225,15 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           `The prediction is ${prediction.status}; rows exist once it is completed.`,
         );
       }
-      const { cursor, limit, ...filters } = request.query;
-      const offset = cursor === undefined ? 0 : decodeOffset(cursor);
+      const { cursor, limit, offset: skip, ...filters } = request.query;
+      if (cursor !== undefined && skip !== undefined) {
+        throw new ApiError(
+          400,
+          'cursor_and_offset',
+          'Give either cursor (to go on from a page) or offset (to jump to one), not both.',
+        );
+      }
+      const offset = cursor === undefined ? (skip ?? 0) : decodeOffset(cursor);
       const page = await readPage(
         { ...prediction, result_key: prediction.result_key },
         {

@@ -109,6 +109,15 @@ export const listRowsQuery = z.object({
   sort: z.enum(['probability_desc', 'probability_asc', 'row']).default('probability_desc'),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(999_999_999)
+    .optional()
+    .describe(
+      'Matching rows to skip: jumps straight to a page (page k of `limit` rows is offset (k - 1) × limit). Give it or `cursor`, not both.',
+    ),
 });
 
 export const scoredRowSchema = z.object({
