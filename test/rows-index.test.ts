@@ -6,6 +6,7 @@ import {
   type RunningService,
   startService,
   submitCsv,
+  uploadCsv,
   waitForStatus,
 } from './support/service.js';
 import { telcoCsv as telco } from './support/telco.js';
@@ -14,6 +15,7 @@ const USER = 'auth0|rows-reader';
 
 interface Row {
   row: number;
+  expectedMonthlyLoss: number | null;
   customerId: string | null;
   churnProbability: number | null;
   riskTier: string | null;
@@ -32,7 +34,16 @@ let token: string;
 let predictionId: string;
 let summary: Record<string, unknown>;
 /** The results CSV as the API should page it: [row, customerId, probability, tier]. */
-let expected: Array<{ row: number; id: string; p: number | null; tier: string; reasons: string[] }>;
+let expected: Array<{
+  row: number;
+  id: string;
+  p: number | null;
+  tier: string;
+  reasons: string[];
+  /** Probability × MonthlyCharges, to the cent (Telco's every row has both). */
+  loss: number | null;
+  lossKey: number | null;
+}>;
 
 const get = async (query: string, id = predictionId): Promise<Page> => {
   const response = await fetch(
@@ -77,11 +88,26 @@ beforeAll(async () => {
     tier: record[at('risk_tier')] as string,
     reasons:
       record[at('top_reasons')] === '' ? [] : (record[at('top_reasons')] as string).split('; '),
+    loss: null,
+    // Exact, as the index orders: ten-thousandths of probability × cents.
+    lossKey:
+      record[at('churn_probability')] === ''
+        ? null
+        : Math.round(Number(record[at('churn_probability')]) * 10_000) *
+          Math.round(Number(record[at('MonthlyCharges')]) * 100),
   }));
+  // The loss shown: the exact product to the nearest cent.
+  for (const r of expected)
+    r.loss = r.lossKey === null ? null : Math.round(r.lossKey / 10_000) / 100;
 }, 120_000);
 afterAll(async () => {
   await service.stop();
 });
+
+/** Most revenue at risk first; ties, and rows without a loss (last), in row order. */
+const byLoss = (a: (typeof expected)[0], b: (typeof expected)[0]) =>
+  (b.lossKey ?? Number.NEGATIVE_INFINITY) - (a.lossKey ?? Number.NEGATIVE_INFINITY) ||
+  a.row - b.row;
 
 const byRisk = (descending: boolean) => (a: (typeof expected)[0], b: (typeof expected)[0]) =>
   (descending ? (b.p ?? -1) - (a.p ?? -1) : (a.p ?? 2) - (b.p ?? 2)) || a.row - b.row;
@@ -170,6 +196,55 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
     );
   });
 
+  it('orders the worklist by expected monthly loss, with tier and id filters, and shows each loss', async () => {
+    for (const [query, keep] of [
+      ['sort=expected_loss_desc', () => true],
+      ['sort=expected_loss_desc&tier=high', (r: (typeof expected)[0]) => r.tier === 'high'],
+      ['sort=expected_loss_desc&customerId=9', (r: (typeof expected)[0]) => r.id.startsWith('9')],
+    ] as const) {
+      const want = expected.filter(keep).sort(byLoss);
+      const got = await all(query);
+      expect(got.total, query).toBe(want.length);
+      expect(
+        got.rows.map((r) => r.row),
+        query,
+      ).toEqual(want.map((r) => r.row));
+      expect(
+        got.rows.map((r) => r.expectedMonthlyLoss),
+        query,
+      ).toEqual(want.map((r) => r.loss));
+    }
+  });
+
+  it('refuses the expected-loss order for a file without a revenue column, saying why', async () => {
+    // Telco with MonthlyCharges renamed to a name no revenue synonym has, scored knowingly.
+    const renamed = telco.toString('utf8').replace('MonthlyCharges', 'Fee (old plan)');
+    const { id: uploadId } = await uploadCsv(service, token, renamed);
+    const created = await fetch(
+      `${service.url}/v1/predictions`,
+      authorised(token, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uploadId, allowPartialFit: true }),
+      }),
+    );
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    const done = await waitForStatus(service.url, token, id, ['completed', 'failed']);
+    expect(done.summary).toMatchObject({ revenue: null });
+    const refused = await fetch(
+      `${service.url}/v1/predictions/${id}/rows?sort=expected_loss_desc`,
+      authorised(token),
+    );
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('no_revenue');
+    expect(body.error.message).toMatch(/no monthly revenue column .* sort by probability instead/);
+    expect(
+      (await get('limit=1&sort=probability_desc', id)).rows[0]?.expectedMonthlyLoss,
+    ).toBeNull();
+  });
+
   it('summarises the probability histogram and the revenue at risk', () => {
     const histogram = summary.probabilityHistogram as number[];
     expect(histogram).toHaveLength(20);
@@ -195,6 +270,14 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
       expected
         .filter((r) => r.tier === 'medium')
         .sort(byRisk(false))
+        .slice(0, 50)
+        .map((r) => r.row),
+    );
+    // The expected-loss order, too, the same as the index gives.
+    const worklist = await get('limit=50&sort=expected_loss_desc', old);
+    expect(worklist.rows.map((r) => r.row)).toEqual(
+      [...expected]
+        .sort(byLoss)
         .slice(0, 50)
         .map((r) => r.row),
     );

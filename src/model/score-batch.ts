@@ -32,7 +32,7 @@ export const PROBABILITY_SCALE = 10_000;
 /** The summary's histogram: bands of 0.05 over [0, 1], the last one closed. */
 export const HISTOGRAM_BINS = 20;
 /** Revenue this large per customer and month is a unit mistake, not a price; it is not summed. */
-const MAX_MONTHLY_REVENUE = 1e9;
+export const MAX_MONTHLY_REVENUE = 1e9;
 /** Below this an integer sum of Numbers is still exact; see scoreBatch. */
 const EXACT_LIMIT = 2 ** 52;
 
@@ -67,6 +67,11 @@ export interface RowFacts {
   tiers: number[];
   /** The customer id cell as the output holds it; '' when the file has no id column. */
   ids: string[];
+  /**
+   * Expected monthly loss in ten-thousandths of a cent (probability as written × revenue in
+   * cents): what the worklist is ordered by. NaN for a row with no readable revenue or no score.
+   */
+  losses: number[];
 }
 
 /** Receives the results file's header line and then every row's facts, in output order. */
@@ -76,7 +81,7 @@ export interface RowSink {
 }
 
 export function emptyRowFacts(): RowFacts {
-  return { bytes: [], probabilities: [], tiers: [], ids: [] };
+  return { bytes: [], probabilities: [], tiers: [], ids: [], losses: [] };
 }
 
 /** Counts for one batch or a whole file; plain data so it can cross a worker boundary. */
@@ -209,6 +214,8 @@ export function scoreBatch(
       line = '';
       for (let c = 0; c < width; c++) line += `${csvCell(record[c] ?? '')},`;
     }
+    // This row's expected loss (see RowFacts.losses); NaN unless it is scored with a revenue.
+    let loss = Number.NaN;
     try {
       if (record.length !== width) {
         throw new RowError(`the row has ${record.length} fields; the header has ${width}`);
@@ -240,6 +247,7 @@ export function scoreBatch(
             );
           }
           const cents = Math.round(value * 100);
+          loss = scaled * cents;
           revenue.cents += cents;
           revenue.lossMicros += scaled * cents;
           if (row.tier === 'high') revenue.highCents += cents;
@@ -279,6 +287,7 @@ export function scoreBatch(
     if (rows) {
       rows.bytes.push(Buffer.byteLength(line));
       rows.ids.push(idColumn >= 0 ? neutraliseCell(record[idColumn] ?? '') : '');
+      rows.losses.push(loss);
     }
     text += line;
   }

@@ -1,5 +1,5 @@
 /** Append-only typed arrays that double as they fill, for building columns of unknown length. */
-type TypedArray = Uint8Array | Uint16Array | Uint32Array;
+type TypedArray = Uint8Array | Uint16Array | Uint32Array | Float64Array;
 
 export class Growable<T extends TypedArray> {
   private data: T;

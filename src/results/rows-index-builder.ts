@@ -21,6 +21,7 @@ export class RowsIndexBuilder implements RowSink {
   private readonly tiers = new Growable((n) => new Uint8Array(n));
   private readonly idStarts = new Growable((n) => new Uint32Array(n));
   private readonly idText = new Growable((n) => new Uint8Array(n));
+  private readonly losses = new Growable((n) => new Float64Array(n));
 
   constructor() {
     this.idStarts.push(0);
@@ -37,6 +38,7 @@ export class RowsIndexBuilder implements RowSink {
       this.probabilities.push(probability < 0 ? UNSCORED : probability);
       this.tiers.push(rows.tiers[i] as number);
       this.addId(rows.ids[i] ?? '');
+      this.losses.push(rows.losses[i] ?? Number.NaN);
     }
   }
 
@@ -97,6 +99,7 @@ export class RowsIndexBuilder implements RowSink {
     }
     idStarts[rows] = at;
     return encodeRowsIndex({
+      byLoss: lossOrder(this.losses.view()),
       header: this.headerLine,
       lengths: this.lengths.view(),
       probabilities,
@@ -107,4 +110,14 @@ export class RowsIndexBuilder implements RowSink {
       idText,
     });
   }
+}
+
+/** Rows by expected loss, highest first, ties and rows without one (NaN, last) in row order. */
+function lossOrder(losses: Float64Array): Uint32Array {
+  const keys = Float64Array.from(losses, (loss) =>
+    Number.isNaN(loss) ? Number.NEGATIVE_INFINITY : loss,
+  );
+  const order = Uint32Array.from({ length: keys.length }, (_, row) => row);
+  // -Infinity - -Infinity is NaN, which || turns into the row order, as for equal losses.
+  return order.sort((a, b) => (keys[b] as number) - (keys[a] as number) || a - b);
 }

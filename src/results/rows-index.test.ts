@@ -3,17 +3,21 @@ import { emptyRowFacts, type RowFacts } from '../model/score-batch.js';
 import { sortIds } from './id-sort.js';
 import { decodeRowsIndex, RowsIndexFormatError, UNSCORED } from './rows-index.js';
 import { MAX_ID_BYTES, RowsIndexBuilder } from './rows-index-builder.js';
-import { prefixRange, selectRows } from './rows-query.js';
+import { MissingOrderError, prefixRange, selectRows } from './rows-query.js';
 
 const HEADER = 'id,churn_probability,risk_tier,top_reasons,score_error\n';
 
-/** An index over rows given as [probability in ten-thousandths or -1, tier code, id, bytes]. */
-function build(rows: Array<[number, number, string, number?]>, chunk = 3): Buffer {
+/**
+ * An index over rows given as [probability in ten-thousandths or -1, tier code, id, bytes,
+ * expected loss (NaN: none)].
+ */
+function build(rows: Array<[number, number, string, number?, number?]>, chunk = 3): Buffer {
   const builder = new RowsIndexBuilder();
   builder.header(HEADER);
   for (let at = 0; at < rows.length; at += chunk) {
     const facts: RowFacts = emptyRowFacts();
-    for (const [p, tier, id, bytes] of rows.slice(at, at + chunk)) {
+    for (const [p, tier, id, bytes, loss] of rows.slice(at, at + chunk)) {
+      facts.losses.push(loss ?? Number.NaN);
       facts.probabilities.push(p);
       facts.tiers.push(tier);
       facts.ids.push(id);
@@ -58,10 +62,40 @@ describe('the rows index format', () => {
       return () => decodeRowsIndex(copy);
     };
     expect(damaged((b) => b.write('XXXX', 0))).toThrow(/not a rows index/);
-    expect(damaged((b) => b.writeUInt16LE(2, 4))).toThrow(/version 2/);
+    expect(damaged((b) => b.writeUInt16LE(3, 4))).toThrow(/version 3, this build reads 1 to 2/);
+    // A version 1 index (no expected-loss order) is read; the order is absent.
+    const old = Buffer.from(good.subarray(0, good.length - 8));
+    old.writeUInt16LE(1, 4);
+    expect(decodeRowsIndex(old).byLoss).toBeNull();
+    expect(() =>
+      selectRows(decodeRowsIndex(old), { sort: 'expected_loss_desc', offset: 0, limit: 5 }),
+    ).toThrow(MissingOrderError);
     expect(() => decodeRowsIndex(good.subarray(0, good.length - 8))).toThrow(RowsIndexFormatError);
     expect(() => decodeRowsIndex(good.subarray(0, 10))).toThrow(/shorter than its header/);
     expect(damaged((b) => b.writeDoubleLE(1, 16))).toThrow(/do not add up/);
+  });
+
+  it('orders by expected loss, highest first, ties by row, rows without one last', () => {
+    const index = decodeRowsIndex(
+      build([
+        [5000, 2, 'a', 10, 250],
+        [9000, 1, 'b', 10, Number.NaN],
+        [-1, 0, 'c', 10, Number.NaN],
+        [5000, 2, 'd', 10, 900],
+        [100, 3, 'e', 10, 250],
+        [800, 3, 'f', 10, -40],
+      ]),
+    );
+    expect([...(index.byLoss ?? [])]).toEqual([3, 0, 4, 5, 1, 2]);
+    expect(selectRows(index, { sort: 'expected_loss_desc', offset: 1, limit: 3 }).rows).toEqual([
+      0, 4, 5,
+    ]);
+    expect(
+      selectRows(index, { sort: 'expected_loss_desc', tier: 'low', offset: 0, limit: 9 }).rows,
+    ).toEqual([4, 5]);
+    expect(
+      selectRows(index, { sort: 'expected_loss_desc', customerId: 'a', offset: 0, limit: 9 }).rows,
+    ).toEqual([0]);
   });
 
   it('keeps at most MAX_ID_BYTES of an id, never cutting a character', () => {

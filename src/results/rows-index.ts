@@ -3,7 +3,7 @@
  * probability and tier, and the orders that page it by risk and find it by customer id, so the
  * API can serve any page with a few ranged reads instead of streaming the whole file.
  *
- * Binary, little-endian (the byte order of every platform Node runs the service on), version 1:
+ * Binary, little-endian (the byte order of every platform Node runs the service on), version 2:
  *
  *   64-byte header: "CLRI", u16 version, u16 header size, u32 rows, u32 CSV header bytes,
  *                   f64 results CSV bytes, u32 id text bytes, zeros
@@ -17,13 +17,16 @@
  *     idOrder        u32 × rows            rows by lower-cased customer id (UTF-8 bytes), then row
  *     idStarts       u32 × (rows + 1)      where the k-th id of idOrder starts in the id text
  *     id text        UTF-8                 the lower-cased ids, in idOrder
+ *     byLoss         u32 × rows            rows by expected monthly loss (probability × revenue),
+ *                                          highest first, then by row; rows without one last, by
+ *                                          row (version 2; version 1 indexes have no such order)
  *
  * Rows are numbered from 0 here; the API shows them from 1.
  */
 import { PROBABILITY_SCALE } from '../model/score-batch.js';
 
 export const ROWS_INDEX_MAGIC = 'CLRI';
-export const ROWS_INDEX_VERSION = 1;
+export const ROWS_INDEX_VERSION = 2;
 const HEADER_BYTES = 64;
 export const UNSCORED = 0xffff;
 
@@ -47,6 +50,8 @@ export interface RowsIndex {
   readonly idOrder: Uint32Array;
   readonly idStarts: Uint32Array;
   readonly idText: Uint8Array;
+  /** Rows by expected loss (see the format); null in a version 1 index. */
+  readonly byLoss: Uint32Array | null;
   /** Memory held, for the cache's budget. */
   readonly memoryBytes: number;
 }
@@ -61,6 +66,7 @@ export interface RowsIndexParts {
   idOrder: Uint32Array;
   idStarts: Uint32Array;
   idText: Uint8Array;
+  byLoss: Uint32Array;
 }
 
 /** A stored index this version cannot read (or that is damaged): serve without it. */
@@ -70,14 +76,22 @@ export class RowsIndexFormatError extends Error {
 
 const align = (n: number) => Math.ceil(n / 8) * 8;
 
-function sectionSizes(rows: number, headerBytes: number, idTextBytes: number): number[] {
-  return [headerBytes, 4 * rows, 2 * rows, rows, 4 * rows, 4 * rows, 4 * (rows + 1), idTextBytes];
+function sectionSizes(
+  rows: number,
+  headerBytes: number,
+  idTextBytes: number,
+  version: number,
+): number[] {
+  const sizes = [headerBytes, 4 * rows, 2 * rows, rows, 4 * rows, 4 * rows, 4 * (rows + 1)];
+  sizes.push(idTextBytes);
+  if (version >= 2) sizes.push(4 * rows);
+  return sizes;
 }
 
 export function encodeRowsIndex(parts: RowsIndexParts): Buffer {
   const rows = parts.lengths.length;
   const header = Buffer.from(parts.header, 'utf8');
-  const sizes = sectionSizes(rows, header.length, parts.idText.length);
+  const sizes = sectionSizes(rows, header.length, parts.idText.length, ROWS_INDEX_VERSION);
   const total = sizes.reduce((sum, size) => sum + align(size), HEADER_BYTES);
   const out = Buffer.alloc(total);
   out.write(ROWS_INDEX_MAGIC, 0, 'latin1');
@@ -98,6 +112,7 @@ export function encodeRowsIndex(parts: RowsIndexParts): Buffer {
     parts.idOrder,
     parts.idStarts,
     parts.idText,
+    parts.byLoss,
   ].map((array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   let at = HEADER_BYTES;
   sections.forEach((bytes, i) => {
@@ -117,12 +132,14 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
   const head = Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   if (head.toString('latin1', 0, 4) !== ROWS_INDEX_MAGIC) fail('not a rows index');
   const version = head.readUInt16LE(4);
-  if (version !== ROWS_INDEX_VERSION) fail(`version ${version}, this build reads 1`);
+  if (version < 1 || version > ROWS_INDEX_VERSION) {
+    fail(`version ${version}, this build reads 1 to ${ROWS_INDEX_VERSION}`);
+  }
   const rows = head.readUInt32LE(8);
   const headerBytes = head.readUInt32LE(12);
   const csvBytes = head.readDoubleLE(16);
   const idTextBytes = head.readUInt32LE(24);
-  const sizes = sectionSizes(rows, headerBytes, idTextBytes);
+  const sizes = sectionSizes(rows, headerBytes, idTextBytes, version);
   const total = sizes.reduce((sum, size) => sum + align(size), head.readUInt16LE(6));
   if (total !== bytes.length) fail(`${bytes.length} bytes where its header implies ${total}`);
   let at = HEADER_BYTES;
@@ -140,6 +157,7 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
   const idOrder = new Uint32Array(buffer, next(5), rows);
   const idStarts = new Uint32Array(buffer, next(6), rows + 1);
   const idText = new Uint8Array(buffer, next(7), idTextBytes);
+  const byLoss = version >= 2 ? new Uint32Array(buffer, next(8), rows) : null;
 
   const offsets = new Float64Array(rows + 1);
   offsets[0] = headerBytes;
@@ -166,7 +184,11 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
   // A damaged order would send reads anywhere: check every entry once, on load (about 1 ms a
   // million rows).
   for (let i = 0; i < rows; i++) {
-    if ((byProbability[i] as number) >= rows || (idOrder[i] as number) >= rows) {
+    if (
+      (byProbability[i] as number) >= rows ||
+      (idOrder[i] as number) >= rows ||
+      (byLoss && (byLoss[i] as number) >= rows)
+    ) {
       fail(`order entry ${i} is past the last row`);
     }
     if ((idStarts[i] as number) > (idStarts[i + 1] as number))
@@ -187,6 +209,7 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
     idOrder,
     idStarts,
     idText,
+    byLoss,
     memoryBytes: bytes.byteLength + offsets.byteLength + 8 * (PROBABILITY_SCALE + 1),
   };
 }

@@ -8,7 +8,12 @@ import type { RiskTier } from '../model/metrics.js';
 import { PROBABILITY_SCALE, TIER_CODES } from '../model/score-batch.js';
 import { type RowsIndex, UNSCORED } from './rows-index.js';
 
-export type RowOrder = 'probability_desc' | 'probability_asc' | 'row';
+export type RowOrder = 'probability_desc' | 'probability_asc' | 'expected_loss_desc' | 'row';
+
+/** The index has no order for this query (a version 1 index asked for the expected-loss order). */
+export class MissingOrderError extends Error {
+  override name = 'MissingOrderError';
+}
 
 export interface IndexQuery {
   readonly tier?: RiskTier;
@@ -29,6 +34,9 @@ export interface IndexPage {
 const ROW_SPACE = 2 ** 32;
 
 export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
+  if (query.sort === 'expected_loss_desc' && !index.byLoss) {
+    throw new MissingOrderError('the rows index predates the expected-loss order');
+  }
   const tier = query.tier === undefined ? undefined : TIER_CODES[query.tier];
   if (query.customerId !== undefined) return byPrefix(index, query, tier);
   const end = query.offset + query.limit;
@@ -56,6 +64,7 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
 export function rowAt(index: RowsIndex, sort: RowOrder, k: number): number {
   if (sort === 'row') return k;
   if (sort === 'probability_desc') return index.byProbability[k] as number;
+  if (sort === 'expected_loss_desc') return (index.byLoss as Uint32Array)[k] as number;
   // Ascending keeps ties in row order, so it is not the reverse of descending: walk the
   // probability levels upwards (at most 10,001 of them), then the rows not scored.
   let skip = k;
@@ -78,6 +87,11 @@ function byPrefix(index: RowsIndex, query: IndexQuery, tier: number | undefined)
   let ordered: ArrayLike<number>;
   if (query.sort === 'row') {
     ordered = Uint32Array.from(matches).sort();
+  } else if (query.sort === 'expected_loss_desc') {
+    const position = lossPositions(index);
+    ordered = Uint32Array.from(matches).sort(
+      (a, b) => (position[a] as number) - (position[b] as number),
+    );
   } else {
     // One number per row that sorts like (rank, row): exact, since both fit in 53 bits.
     const descending = query.sort === 'probability_desc';
@@ -95,6 +109,20 @@ function byPrefix(index: RowsIndex, query: IndexQuery, tier: number | undefined)
     rows.push(ordered[i] as number);
   }
   return { rows, total: matches.length };
+}
+
+const lossPositionCache = new WeakMap<RowsIndex, Uint32Array>();
+
+/** Each row's place in the expected-loss order, computed once per loaded index. */
+function lossPositions(index: RowsIndex): Uint32Array {
+  let positions = lossPositionCache.get(index);
+  if (!positions) {
+    positions = new Uint32Array(index.rows);
+    const order = index.byLoss as Uint32Array;
+    for (let k = 0; k < order.length; k++) positions[order[k] as number] = k;
+    lossPositionCache.set(index, positions);
+  }
+  return positions;
 }
 
 /** Positions [from, to) in idOrder of the ids that start with `prefix` (bytes, lower-cased). */

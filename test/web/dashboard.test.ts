@@ -353,6 +353,31 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await page.getByLabel('Customer id starts with').fill('');
   });
 
+  it('orders the customers by revenue at risk: the worklist', async () => {
+    const worklist = (await (
+      await apiGet(`/v1/predictions/${predictionId}/rows?sort=expected_loss_desc&limit=50`)
+    ).json()) as { rows: Array<{ customerId: string; expectedMonthlyLoss: number }> };
+    await page.getByLabel('Order').selectOption('expected_loss_desc');
+    await expect
+      .poll(() => page.locator('table.rows tbody th.customer-id').allTextContents())
+      .toEqual(worklist.rows.map((r) => r.customerId));
+    const first = page.locator('table.rows tbody tr[data-row]').first();
+    // Telco's MonthlyCharges name no currency: the amount alone, to the cent.
+    expect(await first.locator('td.number').nth(1).textContent()).toBe(
+      worklist.rows[0]!.expectedMonthlyLoss.toLocaleString('en-US', {
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      }),
+    );
+    expect(
+      await page
+        .getByRole('columnheader', { name: 'Expected monthly loss' })
+        .getAttribute('aria-sort'),
+    ).toBe('descending');
+    await page.getByLabel('Order').selectOption('probability_desc');
+    await page.getByRole('status').filter({ hasText: 'Customers 1-50 of 7,043' }).waitFor();
+  });
+
   it("shows the user's own columns beside the scores, kept in their settings, and jumps to any page", async () => {
     const picker = page.locator('details.column-picker');
     await picker.locator('summary').click();

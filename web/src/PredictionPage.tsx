@@ -135,7 +135,10 @@ export function PredictionPage(props: { id: string }) {
               <p class="empty">No reasons were recorded.</p>
             )}
           </section>
-          <RowsTable predictionId={prediction.id} />
+          <RowsTable
+            predictionId={prediction.id}
+            revenue={summary.revenue ? { currency: summary.revenue.currency } : null}
+          />
         </>
       )}
       {prediction && <AboutPrediction prediction={prediction} />}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, api, type RowsPage, type RowsQuery, type ScoredRow, unwrap } from './api';
-import { formatCount, formatPercent } from './format';
+import { formatCount, formatMoney, formatPercent } from './format';
 import { TIERS, type Tier } from './summary';
 
 const PAGE_SIZE = 50;
@@ -21,7 +21,12 @@ export const ROWS_PAINTED_MARK = 'churnline:rows-painted';
  * there, so a million rows cost the browser one page), with any of the user's own columns beside
  * the scores (chosen once, saved in their settings, shown for every file that has them).
  */
-export function RowsTable(props: { predictionId: string }) {
+export function RowsTable(props: {
+  predictionId: string;
+  /** The file's revenue column, when it has one: the worklist order and each row's loss. */
+  revenue: { currency: string | null } | null;
+}) {
+  const { revenue } = props;
   const [tier, setTier] = useState<Tier | ''>('');
   const [search, setSearch] = useState('');
   const [prefix, setPrefix] = useState('');
@@ -168,6 +173,7 @@ export function RowsTable(props: { predictionId: string }) {
             }}
           >
             <option value="probability_desc">Highest risk first</option>
+            {revenue && <option value="expected_loss_desc">Most revenue at risk first</option>}
             <option value="probability_asc">Lowest risk first</option>
             <option value="row">File order</option>
           </select>
@@ -231,6 +237,15 @@ export function RowsTable(props: { predictionId: string }) {
                 <th scope="col" class="tier-column">
                   Risk tier
                 </th>
+                {revenue && (
+                  <th
+                    scope="col"
+                    class="number hide-on-phone"
+                    aria-sort={sort === 'expected_loss_desc' ? 'descending' : 'none'}
+                  >
+                    Expected monthly loss
+                  </th>
+                )}
                 {extra.map((column) => (
                   <th key={column} scope="col" class="hide-on-phone own-column">
                     {column}
@@ -249,6 +264,7 @@ export function RowsTable(props: { predictionId: string }) {
                 <CustomerRow
                   key={row.row}
                   row={row}
+                  revenue={revenue}
                   extra={extra}
                   open={open.has(row.row)}
                   onToggle={toggle}
@@ -322,12 +338,17 @@ function PageJump(props: { page: number; pages: number; onGo(page: number): void
 
 function CustomerRow(props: {
   row: ScoredRow;
+  revenue: { currency: string | null } | null;
   extra: string[];
   open: boolean;
   onToggle(row: number): void;
 }) {
   const { row } = props;
   const name = row.customerId ?? `row ${row.row}`;
+  const loss =
+    row.expectedMonthlyLoss === null || !props.revenue
+      ? '-'
+      : formatMoney(row.expectedMonthlyLoss, props.revenue.currency);
   const detailsId = `reasons-${row.row}`;
   return (
     <>
@@ -348,6 +369,7 @@ function CustomerRow(props: {
             <span class="error-text">not scored</span>
           )}
         </td>
+        {props.revenue && <td class="number hide-on-phone">{loss}</td>}
         {props.extra.map((column) => (
           <td key={column} class="hide-on-phone own-column">
             {row.values[column] ?? ''}
@@ -368,9 +390,15 @@ function CustomerRow(props: {
         </td>
       </tr>
       <tr id={detailsId} class="details" hidden={!props.open}>
-        <td colSpan={FIXED_COLUMNS + props.extra.length}>
-          {props.extra.length > 0 && (
+        <td colSpan={FIXED_COLUMNS + (props.revenue ? 1 : 0) + props.extra.length}>
+          {(props.extra.length > 0 || props.revenue) && (
             <dl class="own-values">
+              {props.revenue && (
+                <div>
+                  <dt>Expected monthly loss</dt>
+                  <dd>{loss}</dd>
+                </div>
+              )}
               {props.extra.map((column) => (
                 <div key={column}>
                   <dt>{column}</dt>
@@ -402,6 +430,7 @@ function CustomerRow(props: {
 
 const ORDER_WORDS: Record<Sort, string> = {
   probability_desc: 'highest risk first',
+  expected_loss_desc: 'most revenue at risk first',
   probability_asc: 'lowest risk first',
   row: 'file order',
 };

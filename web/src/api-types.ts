@@ -778,7 +778,8 @@ export interface paths {
                     tier?: "high" | "medium" | "low";
                     /** @description Rows whose customer id starts with this. */
                     customerId?: string;
-                    sort?: "probability_desc" | "probability_asc" | "row";
+                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
+                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
                     limit?: number;
                     cursor?: string;
                     /** @description Matching rows to skip: jumps straight to a page (page k of `limit` rows is offset (k - 1) × limit). Give it or `cursor`, not both. */
@@ -806,6 +807,8 @@ export interface paths {
                                 churnProbability: number | null;
                                 /** @enum {string|null} */
                                 riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
                                 /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
                                 topReasons: string[];
                                 /** @description Up to two inputs that lower the risk most; empty for results from before them. */

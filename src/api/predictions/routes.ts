@@ -12,6 +12,7 @@ import { discardResults } from '../../jobs/discard-results.js';
 import { submitPrediction } from '../../jobs/submit.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
+import { MissingOrderError } from '../../results/rows-query.js';
 import { ApiError, notFound } from '../errors.js';
 import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
 import { presentPrediction } from '../presenters.js';
@@ -49,6 +50,10 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           query,
         );
       } catch (error) {
+        // An index from before the order asked for serves every other order: keep it.
+        if (error instanceof MissingOrderError) {
+          return readResultRows(await deps.blobs.get(prediction.result_key), query);
+        }
         // An index that is unreadable, wrong or gone costs speed, never the page.
         const unusable =
           error instanceof RowsIndexFormatError ||
@@ -226,6 +231,16 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         );
       }
       const { cursor, limit, offset: skip, ...filters } = request.query;
+      const summary = prediction.summary
+        ? (JSON.parse(prediction.summary) as { revenue?: unknown; delimiter?: string })
+        : null;
+      if (filters.sort === 'expected_loss_desc' && !summary?.revenue) {
+        throw new ApiError(
+          400,
+          'no_revenue',
+          'This file has no monthly revenue column (MonthlyCharges, MRR, monthly_revenue, ...), so no expected loss to sort by; sort by probability instead.',
+        );
+      }
       if (cursor !== undefined && skip !== undefined) {
         throw new ApiError(
           400,
@@ -240,6 +255,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           ...filters,
           offset,
           limit,
+          decimalComma: summary?.delimiter === ';',
         },
       );
       const next = offset + page.rows.length;

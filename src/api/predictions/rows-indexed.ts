@@ -33,7 +33,7 @@ export async function readIndexedRows(
   const page = selectRows(index, query);
   const header = parseRecords(index.header);
   if (header.length !== 1) throw new RowsIndexMismatchError('the index has no header line');
-  const columns = locateColumns(header[0] as string[]);
+  const columns = locateColumns(header[0] as string[], query.decimalComma);
   const names = (header[0] as string[]).slice(0, columns.inputs);
   const width = (header[0] as string[]).length;
 

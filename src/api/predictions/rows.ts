@@ -1,9 +1,12 @@
 import type { Readable } from 'node:stream';
 import { readCsvRecords } from '../../model/csv-reader.js';
 import { looksLikeIdentifier } from '../../model/headers.js';
+import { MAX_MONTHLY_REVENUE, PROBABILITY_SCALE } from '../../model/score-batch.js';
+import { monthlyRevenueColumn } from '../../model/synonyms.js';
+import { parseNumber } from '../../model/values.js';
 import { ApiError } from '../errors.js';
 
-export type RowSort = 'probability_desc' | 'probability_asc' | 'row';
+export type RowSort = 'probability_desc' | 'probability_asc' | 'expected_loss_desc' | 'row';
 export type Tier = 'high' | 'medium' | 'low';
 
 export interface RowQuery {
@@ -13,6 +16,8 @@ export interface RowQuery {
   readonly sort: RowSort;
   readonly offset: number;
   readonly limit: number;
+  /** The scored file was semicolon-separated: its money has decimal commas. */
+  readonly decimalComma?: boolean;
 }
 
 export interface ScoredRowView {
@@ -20,6 +25,8 @@ export interface ScoredRowView {
   customerId: string | null;
   churnProbability: number | null;
   riskTier: Tier | null;
+  /** Probability × the row's monthly revenue; null without a readable revenue or a score. */
+  expectedMonthlyLoss: number | null;
   topReasons: string[];
   protectiveFactors: string[];
   error: string | null;
@@ -34,7 +41,8 @@ export const MAX_SORTED_DEPTH = 10_000;
 
 interface Candidate {
   row: number;
-  probability: number;
+  /** What the order ranks: the probability or the expected loss (±Infinity: last). */
+  rank: number;
   record: string[];
 }
 
@@ -54,10 +62,11 @@ export async function readResultRows(
     throw new ApiError(
       400,
       'page_too_deep',
-      `Pages sorted by probability reach ${MAX_SORTED_DEPTH.toLocaleString('en-US')} rows deep; filter by tier or customer id, or sort by row.`,
+      `Pages sorted by risk or expected loss reach ${MAX_SORTED_DEPTH.toLocaleString('en-US')} rows deep for this prediction (scored before its rows were indexed); filter by tier or customer id, or sort by row.`,
     );
   }
   const direction = query.sort === 'probability_asc' ? 1 : -1;
+  const byLoss = query.sort === 'expected_loss_desc';
   const prefix = query.customerId?.toLowerCase();
   let header: string[] | undefined;
   let columns: ReturnType<typeof locateColumns> = {
@@ -68,19 +77,20 @@ export async function readResultRows(
     error: -1,
     id: -1,
     inputs: 0,
+    revenue: -1,
+    decimalComma: false,
   };
   let candidates: Candidate[] = [];
   let total = 0;
   let row = 0;
-  const byRank = (a: Candidate, b: Candidate) =>
-    direction * (a.probability - b.probability) || a.row - b.row;
+  const byRank = (a: Candidate, b: Candidate) => direction * (a.rank - b.rank) || a.row - b.row;
 
   // Results are always written comma-separated; detecting could misread a header full of ';'.
   for await (const batch of readCsvRecords(csv, { delimiter: ',' })) {
     for (const record of batch) {
       if (!header) {
         header = record;
-        columns = locateColumns(record);
+        columns = locateColumns(record, query.decimalComma);
         continue;
       }
       row++;
@@ -89,14 +99,16 @@ export async function readResultRows(
         continue;
       total++;
       if (!sorted) {
-        if (total > query.offset && total <= keep) candidates.push({ row, probability: 0, record });
+        if (total > query.offset && total <= keep) candidates.push({ row, rank: 0, record });
         continue;
       }
-      const probability = Number.parseFloat(record[columns.probability] ?? '');
-      // Unscored rows (errors) sort last in either direction.
+      const rank = byLoss
+        ? lossKey(record, columns)
+        : Number.parseFloat(record[columns.probability] ?? '');
+      // Unscored rows (errors), and rows without a loss, sort last in either direction.
       candidates.push({
         row,
-        probability: Number.isNaN(probability) ? direction * Number.POSITIVE_INFINITY : probability,
+        rank: rank === null || Number.isNaN(rank) ? direction * Number.POSITIVE_INFINITY : rank,
         record,
       });
       if (candidates.length >= 2 * keep + 1024) candidates = candidates.sort(byRank).slice(0, keep);
@@ -108,7 +120,7 @@ export async function readResultRows(
   return { rows: page.map((c) => view(c, names, columns)), total };
 }
 
-export function locateColumns(header: string[]) {
+export function locateColumns(header: string[], decimalComma = false) {
   const index = (name: string) => {
     const at = header.lastIndexOf(name);
     if (at < 0) throw new Error(`results file has no ${name} column`);
@@ -124,7 +136,28 @@ export function locateColumns(header: string[]) {
     error: index('score_error'),
     id: header.slice(0, probability).findIndex(looksLikeIdentifier),
     inputs: probability,
+    // Found as the scorer found it, among the file's own columns.
+    revenue: monthlyRevenueColumn(header.slice(0, probability)),
+    decimalComma,
   };
+}
+
+/**
+ * The expected-loss order's key, exactly as the rows index ranks it (ten-thousandths of the
+ * probability as written × whole cents of revenue); null when either is unknown.
+ */
+function lossKey(record: string[], columns: ReturnType<typeof locateColumns>): number | null {
+  if (columns.revenue < 0) return null;
+  const probability = Number.parseFloat(record[columns.probability] ?? '');
+  const revenue = parseNumber(record[columns.revenue] ?? '', columns.decimalComma);
+  if (Number.isNaN(probability) || !(Math.abs(revenue) < MAX_MONTHLY_REVENUE)) return null;
+  return Math.round(probability * PROBABILITY_SCALE) * Math.round(revenue * 100);
+}
+
+/** Probability as written × the row's monthly revenue, to the cent; null when either is unknown. */
+function expectedLoss(record: string[], columns: ReturnType<typeof locateColumns>): number | null {
+  const key = lossKey(record, columns);
+  return key === null ? null : Math.round(key / PROBABILITY_SCALE) / 100;
 }
 
 export function view(
@@ -143,6 +176,7 @@ export function view(
     customerId: columns.id >= 0 ? (record[columns.id] ?? null) : null,
     churnProbability: Number.isNaN(probability) ? null : probability,
     riskTier: tier === 'high' || tier === 'medium' || tier === 'low' ? tier : null,
+    expectedMonthlyLoss: expectedLoss(record, columns),
     topReasons: reasons === '' ? [] : reasons.split('; '),
     protectiveFactors: protective === '' ? [] : protective.split('; '),
     error: error === '' ? null : error,

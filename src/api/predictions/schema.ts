@@ -106,7 +106,12 @@ export const listRowsQuery = z.object({
     .max(200)
     .optional()
     .describe('Rows whose customer id starts with this.'),
-  sort: z.enum(['probability_desc', 'probability_asc', 'row']).default('probability_desc'),
+  sort: z
+    .enum(['probability_desc', 'probability_asc', 'expected_loss_desc', 'row'])
+    .default('probability_desc')
+    .describe(
+      'Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order.',
+    ),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
   offset: z.coerce
@@ -125,6 +130,12 @@ export const scoredRowSchema = z.object({
   customerId: z.string().nullable(),
   churnProbability: z.number().nullable(),
   riskTier: tierSchema.nullable(),
+  expectedMonthlyLoss: z
+    .number()
+    .nullable()
+    .describe(
+      'Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score.',
+    ),
   topReasons: z
     .array(z.string())
     .describe(
