@@ -245,6 +245,38 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
     ).toBeNull();
   });
 
+  it('exports a view as CSV: the same rows in the same order as the pages, every one of them', async () => {
+    const results = await (
+      await fetch(`${service.url}/v1/predictions/${predictionId}/results.csv`, authorised(token))
+    ).text();
+    const lines = results.split('\n');
+    const header = lines[0] as string;
+    // Telco rows have no quoted line breaks: a row's line is its own.
+    const lineOf = (row: number) => lines[row] as string;
+    for (const [query, want] of [
+      ['tier=high&sort=expected_loss_desc', expected.filter((r) => r.tier === 'high').sort(byLoss)],
+      ['sort=probability_asc', [...expected].sort(byRisk(false))],
+      ['customerId=00&sort=row', expected.filter((r) => r.id.startsWith('00'))],
+    ] as const) {
+      const response = await fetch(
+        `${service.url}/v1/predictions/${predictionId}/rows.csv?${query}`,
+        authorised(token),
+      );
+      expect(response.status, query).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      const text = await response.text();
+      expect(text, query).toBe([header, ...want.map((r) => lineOf(r.row)), ''].join('\n'));
+    }
+    const named = await fetch(
+      `${service.url}/v1/predictions/${predictionId}/rows.csv?tier=high&sort=expected_loss_desc`,
+      authorised(token),
+    );
+    expect(named.headers.get('content-disposition')).toContain(
+      "filename*=UTF-8''customers-high-most-revenue-at-risk-first.csv",
+    );
+    await named.arrayBuffer();
+  });
+
   it('summarises the probability histogram and the revenue at risk', () => {
     const histogram = summary.probabilityHistogram as number[];
     expect(histogram).toHaveLength(20);
@@ -280,6 +312,21 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
         .sort(byLoss)
         .slice(0, 50)
         .map((r) => r.row),
+    );
+    // Exported in file order by streaming; other orders need the index.
+    const exported = await fetch(
+      `${service.url}/v1/predictions/${old}/rows.csv?sort=row&tier=low`,
+      authorised(token),
+    );
+    const exportedLines = (await exported.text()).trimEnd().split('\n');
+    expect(exportedLines.length - 1).toBe(expected.filter((r) => r.tier === 'low').length);
+    const unordered = await fetch(
+      `${service.url}/v1/predictions/${old}/rows.csv?sort=probability_desc`,
+      authorised(token),
+    );
+    expect(unordered.status).toBe(400);
+    expect(((await unordered.json()) as { error: { code: string } }).error.code).toBe(
+      'order_not_exportable',
     );
     const deep = await fetch(
       `${service.url}/v1/predictions/${old}/rows?limit=500&cursor=${Buffer.from('o:9900').toString('base64url')}`,

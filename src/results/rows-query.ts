@@ -60,6 +60,52 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
   return { rows, total: index.tierCounts[tier as 1 | 2 | 3] };
 }
 
+/**
+ * Every row matching the filters, in the given order: what an export of a view writes. One pass
+ * over the order (the ascending one built level by level), whatever the depth.
+ */
+export function allMatchingRows(
+  index: RowsIndex,
+  query: Pick<IndexQuery, 'tier' | 'customerId' | 'sort'>,
+): Uint32Array {
+  if (query.sort === 'expected_loss_desc' && !index.byLoss) {
+    throw new MissingOrderError('the rows index predates the expected-loss order');
+  }
+  const tier = query.tier === undefined ? undefined : TIER_CODES[query.tier];
+  let wanted: Uint8Array | undefined;
+  if (query.customerId !== undefined) {
+    wanted = new Uint8Array(index.rows);
+    const [from, to] = prefixRange(index, Buffer.from(query.customerId.toLowerCase(), 'utf8'));
+    for (let k = from; k < to; k++) wanted[index.idOrder[k] as number] = 1;
+  }
+  const rows = new Uint32Array(index.rows);
+  let count = 0;
+  const take = (row: number) => {
+    if (tier !== undefined && index.tiers[row] !== tier) return;
+    if (wanted && wanted[row] !== 1) return;
+    rows[count++] = row;
+  };
+  if (query.sort === 'row') {
+    for (let row = 0; row < index.rows; row++) take(row);
+  } else if (query.sort === 'probability_desc') {
+    for (const row of index.byProbability) take(row);
+  } else if (query.sort === 'expected_loss_desc') {
+    for (const row of index.byLoss as Uint32Array) take(row);
+  } else {
+    // Each level's rows are in row order in byProbability; the rows not scored close it.
+    for (let p = 0; p <= PROBABILITY_SCALE; p++) {
+      const start = index.levelStarts[p] as number;
+      for (let k = start; k < start + (index.levelCounts[p] as number); k++) {
+        take(index.byProbability[k] as number);
+      }
+    }
+    for (let k = index.rows - index.tierCounts[0]; k < index.rows; k++) {
+      take(index.byProbability[k] as number);
+    }
+  }
+  return rows.subarray(0, count);
+}
+
 /** The k-th row (from 0) in the given order, over all rows. */
 export function rowAt(index: RowsIndex, sort: RowOrder, k: number): number {
   if (sort === 'row') return k;

@@ -374,6 +374,29 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
         .getByRole('columnheader', { name: 'Expected monthly loss' })
         .getAttribute('aria-sort'),
     ).toBe('descending');
+    // Exported as it stands: the high tier, most revenue at risk first, every row.
+    await page.getByLabel('Risk tier').selectOption('high');
+    const high = await (
+      await apiGet(`/v1/predictions/${predictionId}/rows.csv?tier=high&sort=expected_loss_desc`)
+    ).text();
+    const started = page.waitForEvent('download');
+    await page
+      .getByRole('button', { name: /^Export this view \([\d,]+ customers, CSV\)$/ })
+      .click();
+    const download = await started;
+    expect(download.suggestedFilename()).toBe(
+      'telco-customer-churn-high-most-revenue-at-risk-first.csv',
+    );
+    const saved = path.join(tmpdir(), `churnline-view-${process.pid}.csv`);
+    await download.saveAs(saved);
+    const exported = readFileSync(saved, 'utf8');
+    rmSync(saved);
+    expect(exported).toBe(high);
+    expect(exported.trimEnd().split('\n').length - 1).toBe(
+      ((await (await apiGet(`/v1/predictions/${predictionId}`)).json()) as { summary: Summary })
+        .summary.tiers.high,
+    );
+    await page.getByLabel('Risk tier').selectOption('');
     await page.getByLabel('Order').selectOption('probability_desc');
     await page.getByRole('status').filter({ hasText: 'Customers 1-50 of 7,043' }).waitFor();
   });

@@ -1,5 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiFailure, api, type RowsPage, type RowsQuery, type ScoredRow, unwrap } from './api';
+import {
+  ApiFailure,
+  api,
+  downloadView,
+  type RowsPage,
+  type RowsQuery,
+  type ScoredRow,
+  unwrap,
+} from './api';
 import { formatCount, formatMoney, formatPercent } from './format';
 import { TIERS, type Tier } from './summary';
 
@@ -210,6 +218,11 @@ export function RowsTable(props: {
           )}
         </details>
       )}
+      <ExportView
+        predictionId={props.predictionId}
+        view={{ sort, ...(tier ? { tier } : {}), ...(prefix ? { customerId: prefix } : {}) }}
+        total={page?.total ?? 0}
+      />
       <p class="rows-status" role="status" aria-busy={loading}>
         {loading
           ? 'Loading customers...'
@@ -300,6 +313,43 @@ export function RowsTable(props: {
         </button>
       </nav>
     </section>
+  );
+}
+
+/** "Export this view": every customer the filters match, in the table's order, as CSV. */
+function ExportView(props: {
+  predictionId: string;
+  view: { sort: Sort; tier?: Tier; customerId?: string };
+  total: number;
+}) {
+  const [state, setState] = useState<'idle' | 'busy' | string>('idle');
+  const start = async () => {
+    setState('busy');
+    try {
+      await downloadView(props.predictionId, props.view);
+      setState('idle');
+    } catch (failure) {
+      setState(failure instanceof ApiFailure ? failure.message : String(failure));
+    }
+  };
+  return (
+    <div class="export-view">
+      <button
+        type="button"
+        class="secondary"
+        onClick={start}
+        disabled={state === 'busy' || props.total === 0}
+      >
+        {state === 'busy'
+          ? 'Preparing the export...'
+          : `Export this view (${formatCount(props.total)} customers, CSV)`}
+      </button>
+      {state !== 'idle' && state !== 'busy' && (
+        <p class="error" role="alert">
+          {state}
+        </p>
+      )}
+    </div>
   );
 }
 

@@ -764,6 +764,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/predictions/{id}/rows.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export a view of the scored customers as CSV: the rows the same filters and order give, all of them */
+        get: {
+            parameters: {
+                query?: {
+                    tier?: "high" | "medium" | "low";
+                    /** @description Rows whose customer id starts with this. */
+                    customerId?: string;
+                    /** @description The same orders as /rows. */
+                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions/{id}/rows": {
         parameters: {
             query?: never;

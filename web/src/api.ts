@@ -113,6 +113,18 @@ export async function downloadResults(predictionId: string): Promise<void> {
   save(response, 'scored.csv');
 }
 
+/** Saves the customers a view shows (its filters and order), every page of them, as CSV. */
+export async function downloadView(
+  predictionId: string,
+  view: NonNullable<paths['/v1/predictions/{id}/rows.csv']['get']['parameters']['query']>,
+): Promise<void> {
+  const response = await api.GET('/v1/predictions/{id}/rows.csv', {
+    params: { path: { id: predictionId }, query: view },
+    parseAs: 'blob',
+  });
+  save(response, 'customers.csv');
+}
+
 /** Saves a model's example file: the columns it reads and three made-up customers. */
 export async function downloadTemplate(modelId: string): Promise<void> {
   const response = await api.GET('/v1/models/{id}/template.csv', {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,17 +11,26 @@ import { findUpload } from '../../db/uploads.js';
 import { rowsIndexKey } from '../../ids.js';
 import { discardResults } from '../../jobs/discard-results.js';
 import { submitPrediction } from '../../jobs/submit.js';
+import { readCsvRecords } from '../../model/csv-reader.js';
+import { csvLine } from '../../model/csv-writer.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
 import { RowsIndexCache } from '../../results/rows-index-cache.js';
-import { MissingOrderError } from '../../results/rows-query.js';
+import { allMatchingRows, MissingOrderError } from '../../results/rows-query.js';
 import { ApiError, notFound } from '../errors.js';
 import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
-import { type RowQuery, readResultRows, type ScoredRowView } from './rows.js';
-import { RowsIndexMismatchError, readIndexedRows } from './rows-indexed.js';
+import {
+  locateColumns,
+  type RowQuery,
+  type RowSort,
+  readResultRows,
+  type ScoredRowView,
+} from './rows.js';
+import { RowsIndexMismatchError, readIndexedRows, readRowLines } from './rows-indexed.js';
 import {
   createPredictionBody,
+  exportRowsQuery,
   listPredictionsQuery,
   listRowsQuery,
   predictionIdParams,
@@ -203,6 +213,105 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
   );
 
   api.get(
+    '/predictions/:id/rows.csv',
+    {
+      schema: {
+        summary:
+          'Export a view of the scored customers as CSV: the rows the same filters and order give, all of them',
+        tags: ['predictions'],
+        params: predictionIdParams,
+        querystring: exportRowsQuery,
+        produces: ['text/csv'],
+      },
+    },
+    async (request, reply) => {
+      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
+      if (!prediction) throw notFound('prediction');
+      if (prediction.status !== 'completed' || !prediction.result_key) {
+        throw new ApiError(
+          409,
+          'not_ready',
+          `The prediction is ${prediction.status}; rows exist once it is completed.`,
+        );
+      }
+      const view = request.query;
+      checkOrder(prediction, view.sort);
+      const resultKey = prediction.result_key;
+      const lines = await exportLines({ ...prediction, result_key: resultKey }, view);
+      const upload = await findUpload(deps.db, request.userId, prediction.upload_id);
+      const base = (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
+      const name = `${base}-${[view.tier ?? 'all', ORDER_NAMES[view.sort]].join('-')}.csv`;
+      reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header(
+          'content-disposition',
+          `attachment; filename="customers.csv"; filename*=UTF-8''${encodeURIComponent(name)}`,
+        );
+      return reply.send(Readable.from(lines));
+    },
+  );
+
+  /**
+   * The lines of an export: with a rows index, the matching rows in order, read in batches of
+   * ranged reads; without one (predictions from before indexes), the file streamed and filtered,
+   * in file order only.
+   */
+  async function exportLines(
+    prediction: Prediction & { result_key: string },
+    view: Pick<RowQuery, 'tier' | 'customerId' | 'sort'>,
+  ): Promise<AsyncIterable<Buffer | string>> {
+    const key = prediction.rows_index_key;
+    const index = key
+      ? await indexes.get(key, prediction.result_key).catch((error: unknown) => {
+          // An unreadable or missing index costs the orders, never the export; storage errors stay.
+          const unusable =
+            error instanceof RowsIndexFormatError ||
+            (error instanceof BlobError && error.code === 'not_found');
+          if (!unusable) throw error;
+          return null;
+        })
+      : null;
+    if (index && (view.sort !== 'expected_loss_desc' || index.byLoss)) {
+      const rows = allMatchingRows(index, view);
+      return (async function* () {
+        yield index.header;
+        for (let at = 0; at < rows.length; at += EXPORT_BATCH_ROWS) {
+          const batch = Array.from(rows.subarray(at, at + EXPORT_BATCH_ROWS));
+          const lines = await readRowLines(deps.blobs, prediction.result_key, index, batch);
+          for (const row of batch) yield lines.get(row) as Buffer;
+        }
+      })();
+    }
+    if (view.sort !== 'row') {
+      throw new ApiError(
+        400,
+        'order_not_exportable',
+        'This prediction was scored before its rows were indexed, so it exports in file order only (sort=row); score the file again to export it in any order.',
+      );
+    }
+    const csv = await deps.blobs.get(prediction.result_key);
+    const prefix = view.customerId?.toLowerCase();
+    return (async function* () {
+      let columns: ReturnType<typeof locateColumns> | undefined;
+      for await (const batch of readCsvRecords(csv, { delimiter: ',' })) {
+        let text = '';
+        for (const record of batch) {
+          if (!columns) {
+            columns = locateColumns(record);
+            text += csvLine(record);
+            continue;
+          }
+          if (view.tier && record[columns.tier] !== view.tier) continue;
+          const id = (record[columns.id] ?? '').toLowerCase();
+          if (prefix !== undefined && !id.startsWith(prefix)) continue;
+          text += csvLine(record);
+        }
+        yield text;
+      }
+    })();
+  }
+
+  api.get(
     '/predictions/:id/rows',
     {
       schema: {
@@ -231,16 +340,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         );
       }
       const { cursor, limit, offset: skip, ...filters } = request.query;
-      const summary = prediction.summary
-        ? (JSON.parse(prediction.summary) as { revenue?: unknown; delimiter?: string })
-        : null;
-      if (filters.sort === 'expected_loss_desc' && !summary?.revenue) {
-        throw new ApiError(
-          400,
-          'no_revenue',
-          'This file has no monthly revenue column (MonthlyCharges, MRR, monthly_revenue, ...), so no expected loss to sort by; sort by probability instead.',
-        );
-      }
+      const { decimalComma } = checkOrder(prediction, filters.sort);
       if (cursor !== undefined && skip !== undefined) {
         throw new ApiError(
           400,
@@ -255,7 +355,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           ...filters,
           offset,
           limit,
-          decimalComma: summary?.delimiter === ';',
+          decimalComma,
         },
       );
       const next = offset + page.rows.length;
@@ -286,6 +386,35 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
     },
   );
 }
+
+/**
+ * What the rows of a prediction can be ordered by: the expected-loss order only for a file with
+ * a revenue column (400 `no_revenue` otherwise); and how its money reads.
+ */
+function checkOrder(prediction: Prediction, sort: RowSort): { decimalComma: boolean } {
+  const summary = prediction.summary
+    ? (JSON.parse(prediction.summary) as { revenue?: unknown; delimiter?: string })
+    : null;
+  if (sort === 'expected_loss_desc' && !summary?.revenue) {
+    throw new ApiError(
+      400,
+      'no_revenue',
+      'This file has no monthly revenue column (MonthlyCharges, MRR, monthly_revenue, ...), so no expected loss to sort by; sort by probability instead.',
+    );
+  }
+  return { decimalComma: summary?.delimiter === ';' };
+}
+
+/** Rows an export reads per batch of ranged reads. */
+const EXPORT_BATCH_ROWS = 2000;
+
+/** How an export's file name says its order. */
+const ORDER_NAMES: Record<RowSort, string> = {
+  probability_desc: 'highest-risk-first',
+  probability_asc: 'lowest-risk-first',
+  expected_loss_desc: 'most-revenue-at-risk-first',
+  row: 'file-order',
+};
 
 const encodeOffset = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
 

@@ -37,8 +37,30 @@ export async function readIndexedRows(
   const names = (header[0] as string[]).slice(0, columns.inputs);
   const width = (header[0] as string[]).length;
 
+  const lines = await readRowLines(blobs, resultKey, index, page.rows);
+  const rows = page.rows.map((row) => {
+    const bytes = lines.get(row) as Buffer;
+    const records = bytes.at(-1) === 0x0a ? parseRecords(bytes.toString('utf8')) : [];
+    if (records.length !== 1 || (records[0] as string[]).length !== width) {
+      throw new RowsIndexMismatchError(`row ${row + 1} is not where the index says`);
+    }
+    return view({ row: row + 1, record: records[0] as string[] }, names, columns);
+  });
+  return { rows, total: page.total };
+}
+
+/**
+ * The results file's bytes of each of `rows` (their lines, newline included): a few ranged
+ * reads, neighbours coalesced, reads in parallel.
+ */
+export async function readRowLines(
+  blobs: BlobStore,
+  resultKey: string,
+  index: RowsIndex,
+  rows: readonly number[],
+): Promise<Map<number, Buffer>> {
   const { coalesceGapBytes, parallelReads } = blobs.capabilities.rangeReads;
-  const reads = coalesce(index, page.rows, coalesceGapBytes);
+  const reads = coalesce(index, rows, coalesceGapBytes);
   const lines = new Map<number, Buffer>();
   let next = 0;
   const worker = async () => {
@@ -53,16 +75,7 @@ export async function readIndexedRows(
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallelReads, reads.length) }, worker));
-
-  const rows = page.rows.map((row) => {
-    const bytes = lines.get(row) as Buffer;
-    const records = bytes.at(-1) === 0x0a ? parseRecords(bytes.toString('utf8')) : [];
-    if (records.length !== 1 || (records[0] as string[]).length !== width) {
-      throw new RowsIndexMismatchError(`row ${row + 1} is not where the index says`);
-    }
-    return view({ row: row + 1, record: records[0] as string[] }, names, columns);
-  });
-  return { rows, total: page.total };
+  return lines;
 }
 
 function parseRecords(text: string): string[][] {

@@ -98,6 +98,20 @@ export const listPredictionsQuery = z.object({
 
 export const tierSchema = z.enum(['high', 'medium', 'low']);
 
+export const exportRowsQuery = z.object({
+  tier: tierSchema.optional(),
+  customerId: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('Rows whose customer id starts with this.'),
+  sort: z
+    .enum(['probability_desc', 'probability_asc', 'expected_loss_desc', 'row'])
+    .default('probability_desc')
+    .describe('The same orders as /rows.'),
+});
+
 export const listRowsQuery = z.object({
   tier: tierSchema.optional(),
   customerId: z
