@@ -67,7 +67,7 @@ describe('the service end to end', () => {
     const lines = (await results.text()).trimEnd().split('\n');
     expect(lines).toHaveLength(7044);
     expect(lines[0]).toMatch(
-      /^customerID,.*,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error$/,
+      /^customerID,.*,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error,recommended_action$/,
     );
   });
 

@@ -28,6 +28,7 @@ import { registerModelRoutes } from './models/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
 import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
+import { registerPlaybookRoutes } from './playbook/routes.js';
 import { registerColumnsRoute } from './uploads/columns-route.js';
 import { registerMappingRoutes } from './uploads/mapping-routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
@@ -126,6 +127,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       registerUploadRoutes(v1, deps);
       registerMappingRoutes(v1, deps);
       registerColumnsRoute(v1, deps);
+      registerPlaybookRoutes(v1, deps);
       registerPredictionRoutes(v1, deps);
       registerModelRoutes(v1, deps);
     },

@@ -28,7 +28,7 @@ describe('churnline score, train and evaluate', () => {
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(401);
     expect(lines[0]).toMatch(
-      /,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error$/,
+      /,Churn,churn_probability,risk_tier,top_reasons,protective_factors,score_error,recommended_action$/,
     );
     expect(existsSync(`${out}.partial`)).toBe(false);
   });

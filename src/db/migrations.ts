@@ -194,6 +194,12 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('user_settings').addColumn('table_columns', 'text').execute();
       },
     },
+    '0009_user_settings_playbook': {
+      // The user's own playbook (JSON Playbook); null: the one the service ships.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('user_settings').addColumn('playbook', 'text').execute();
+      },
+    },
   };
 }
 

@@ -189,7 +189,13 @@ export async function setDefaultModel(
   const now = nowIso();
   await db
     .insertInto('user_settings')
-    .values({ user_id: userId, default_model_id: modelId, table_columns: null, updated_at: now })
+    .values({
+      user_id: userId,
+      default_model_id: modelId,
+      table_columns: null,
+      playbook: null,
+      updated_at: now,
+    })
     .onConflict((oc) =>
       oc.column('user_id').doUpdateSet({ default_model_id: modelId, updated_at: now }),
     )

@@ -37,7 +37,7 @@ import {
   startAttempt,
 } from './predictions.js';
 import { nowIso } from './schema.js';
-import { findTableColumns, setTableColumns } from './settings.js';
+import { findPlaybook, findTableColumns, setPlaybook, setTableColumns } from './settings.js';
 import {
   beginUpload,
   claimAbandonedUploads,
@@ -373,6 +373,22 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect(await findDefaultModel(db, 'carol')).toBe('telco-v1');
         expect(await findTableColumns(db, 'carol')).toEqual([]);
         expect(await findTableColumns(db, 'dave')).toEqual([]);
+      });
+
+      it('keep a playbook per user, beside the other settings, until it is reset', async () => {
+        expect(await findPlaybook(db, 'erin')).toBeNull();
+        const playbook = {
+          rules: [{ column: 'contract', values: ['Monthly'], action: 'Offer annual, "10%" off' }],
+          tiers: { high: 'Call', medium: 'Email', low: 'Nothing' },
+        };
+        await setTableColumns(db, 'erin', ['Plan']);
+        await setPlaybook(db, 'erin', playbook);
+        expect(await findPlaybook(db, 'erin')).toEqual(playbook);
+        expect(await findTableColumns(db, 'erin')).toEqual(['Plan']);
+        expect(await findPlaybook(db, 'frank')).toBeNull();
+        await setPlaybook(db, 'erin', null);
+        expect(await findPlaybook(db, 'erin')).toBeNull();
+        expect(await findTableColumns(db, 'erin')).toEqual(['Plan']);
       });
     });
 

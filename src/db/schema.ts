@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+import type { Playbook } from '../model/playbook.js';
 
 /** Timestamps are ISO-8601 UTC strings with milliseconds: portable and sortable on every engine. */
 export type Timestamp = string;
@@ -63,6 +64,8 @@ export interface ScoringOptions {
   allowMissingInputs?: boolean;
   /** Dates in the file count back from this instant: the upload's time. */
   asOf: Timestamp;
+  /** The user's playbook when the prediction was made; absent: the service's default. */
+  playbook?: Playbook;
 }
 
 export interface ColumnMappingsTable {
@@ -112,6 +115,8 @@ export interface UserSettingsTable {
   default_model_id: string | null;
   /** JSON string[]: the user's own columns shown in the customers table; null: none chosen. */
   table_columns: string | null;
+  /** JSON Playbook: the user's own; null: the service's default. */
+  playbook: string | null;
   updated_at: Timestamp;
 }
 

@@ -117,6 +117,7 @@ async function taskScoring(db: Db, prediction: Prediction): Promise<TaskScoring>
     asOfDays: epochDays(options.asOf),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
+    ...(options.playbook ? { playbook: options.playbook } : {}),
   };
 }
 

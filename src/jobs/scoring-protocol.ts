@@ -2,7 +2,10 @@ import type { ScoreOptions, ScoreSummary } from '../model/score-stream.js';
 import type { TierRule } from '../model/tier-rules.js';
 
 /** What a scoring thread is told about how to read the file (plain data: it crosses threads). */
-export type TaskScoring = Pick<ScoreOptions, 'asOfDays' | 'overrides' | 'allowMissingInputs'>;
+export type TaskScoring = Pick<
+  ScoreOptions,
+  'asOfDays' | 'overrides' | 'allowMissingInputs' | 'playbook'
+>;
 
 /** Messages between the job worker and a scoring thread. */
 export type ToThread =

@@ -21,6 +21,7 @@ export const OUTPUT_COLUMNS = [
   'top_reasons',
   'protective_factors',
   'score_error',
+  'recommended_action',
 ];
 
 /** A cell of an unquoted comma-separated line that starts like a formula (see csvCell). */
@@ -267,7 +268,8 @@ export function scoreBatch(
         why.protective,
         why.protectiveCount,
       );
-      line += `${written},${row.tier},${reasons},${protective},\n`;
+      const action = scorer.recommendedActionCell(record, row.tier, why);
+      line += `${written},${row.tier},${reasons},${protective},,${action}\n`;
       if (rows) {
         rows.probabilities.push(scaled);
         rows.tiers.push(TIER_CODES[row.tier]);
@@ -278,7 +280,7 @@ export function scoreBatch(
       if (tally.errors.length < KEPT_ERRORS) {
         tally.errors.push({ row: tally.rows, message: error.message });
       }
-      line += `,,,,${csvCell(error.message)}\n`;
+      line += `,,,,${csvCell(error.message)},\n`;
       if (rows) {
         rows.probabilities.push(-1);
         rows.tiers.push(0);

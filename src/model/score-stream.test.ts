@@ -42,7 +42,7 @@ const csv = (rows: string[][], delimiter = ',') =>
   rows.map((row) => (delimiter === ',' ? csvLine(row) : `${row.join(delimiter)}\n`)).join('');
 
 describe('streamed scoring', () => {
-  it('keeps every input column in order and adds probability, tier, reasons, protective factors and error', async () => {
+  it('keeps every input column in order and adds probability, tier, reasons, protective factors, error and action', async () => {
     const input = csv([
       ['Region', ...telco.headers],
       ...telco.rows.slice(0, 50).map((r) => ['North', ...r]),
@@ -56,9 +56,10 @@ describe('streamed scoring', () => {
       'top_reasons',
       'protective_factors',
       'score_error',
+      'recommended_action',
     ]);
     expect(records[1]?.slice(0, 22)).toEqual(['North', ...(telco.rows[0] as string[])]);
-    const [probability, tier, reasons, protective, error] = records[1]?.slice(22) ?? [];
+    const [probability, tier, reasons, protective, error, action] = records[1]?.slice(22) ?? [];
     expect(Number(probability)).toBeGreaterThan(0);
     expect(['high', 'medium', 'low']).toContain(tier);
     expect(reasons?.split('; ')).toHaveLength(3);
@@ -66,6 +67,8 @@ describe('streamed scoring', () => {
     expect(protective?.split('; ')).toHaveLength(2);
     for (const factor of protective?.split('; ') ?? []) expect(factor).toMatch(/lowers risk \(-/);
     expect(error).toBe('');
+    // Telco row 1: month-to-month and new; its strongest reason with a rule decides.
+    expect(action).toMatch(/^(Offer an annual contract|New customer: run an onboarding call)/);
     expect(summary.rows).toBe(50);
     expect(summary.tiers.high + summary.tiers.medium + summary.tiers.low).toBe(50);
     expect(summary.unusedColumns).toEqual(['Region', 'customerID', 'Churn']);
@@ -88,13 +91,14 @@ describe('streamed scoring', () => {
     const other = await score(semicolon);
     expect(other.summary.delimiter).toBe(';');
     // Same probabilities and tiers; the reasons quote the file's own spelling of the value.
-    expect(other.records.map((r) => r.slice(-5, -3))).toEqual(
-      plain.records.map((r) => r.slice(-5, -3)),
+    expect(other.records.map((r) => r.slice(-6, -4))).toEqual(
+      plain.records.map((r) => r.slice(-6, -4)),
     );
-    expect(other.records[1]?.at(-3)).toContain(
+    expect(other.records.map((r) => r.at(-1))).toEqual(plain.records.map((r) => r.at(-1)));
+    expect(other.records[1]?.at(-4)).toContain(
       'MonthlyCharges is 29,850: strongly raises risk (+0.96)',
     );
-    expect(plain.records[1]?.at(-3)).toContain(
+    expect(plain.records[1]?.at(-4)).toContain(
       'MonthlyCharges is 29.85: strongly raises risk (+0.96)',
     );
     expect(other.records[1]?.[0]).toBe(`${rows[0]?.[0]}\r\nnext line`);
@@ -115,9 +119,9 @@ describe('streamed scoring', () => {
       csv([telco.headers, telco.rows[0]!, bad, short, telco.rows[3]!]),
     );
     expect(summary).toMatchObject({ rows: 4, scored: 2, failed: 2 });
-    expect(records[2]?.slice(-5)).toEqual(['', '', '', '', 'tenure is "n/k", not a number']);
-    expect(records[3]?.at(-1)).toBe('the row has 5 fields; the header has 21');
-    expect(records[3]).toHaveLength(26);
+    expect(records[2]?.slice(-6)).toEqual(['', '', '', '', 'tenure is "n/k", not a number', '']);
+    expect(records[3]?.at(-2)).toBe('the row has 5 fields; the header has 21');
+    expect(records[3]).toHaveLength(27);
     expect(summary.firstErrors).toEqual([
       'row 2: tenure is "n/k", not a number',
       'row 3: the row has 5 fields; the header has 21',

@@ -20,6 +20,7 @@ import {
   type Tally,
 } from './score-batch.js';
 import { RecordScorer, type ScorerOptions } from './scorer.js';
+import type { Playbook } from './playbook.js';
 import { currencyOf } from './values.js';
 
 /** A byte stream: a Readable, or any (async) iterable of chunks. */
@@ -40,6 +41,8 @@ export interface ScoreOptions {
   overrides?: Readonly<Record<string, string>>;
   /** Score although some inputs have no column; each counts as an average customer's. */
   allowMissingInputs?: boolean;
+  /** What to recommend for each customer; default: the service's playbook. */
+  playbook?: Playbook;
 }
 
 /** The scorer's share of the options, fixed once so every thread reads dates the same. */
@@ -48,6 +51,7 @@ export function scorerOptions(options: ScoreOptions): ScorerOptions {
     asOfDays: options.asOfDays ?? epochDays(Date.now()),
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.allowMissingInputs ? { allowMissingInputs: true } : {}),
+    ...(options.playbook ? { playbook: options.playbook } : {}),
   };
 }
 

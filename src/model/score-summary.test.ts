@@ -38,7 +38,7 @@ describe('the summary', () => {
     const { summary, records } = await score(csv([telco.headers, ...telco.rows]));
     const expected = new Array<number>(20).fill(0);
     for (const record of records.slice(1)) {
-      const probability = Number(record.at(-5));
+      const probability = Number(record.at(-6));
       expected[Math.min(19, Math.floor(Math.round(probability * 10_000) / 500))]!++;
     }
     expect(summary.probabilityHistogram).toEqual(expected);
@@ -53,8 +53,8 @@ describe('the summary', () => {
     for (const record of records.slice(1)) {
       const revenue = Number(record[monthly]);
       total += revenue;
-      loss += Number(record.at(-5)) * revenue;
-      if (record.at(-4) === 'high') high += revenue;
+      loss += Number(record.at(-6)) * revenue;
+      if (record.at(-5) === 'high') high += revenue;
     }
     expect(summary.revenue?.column).toBe('MonthlyCharges');
     expect(Math.abs((summary.revenue?.monthlyTotal ?? 0) - total)).toBeLessThanOrEqual(0.01);

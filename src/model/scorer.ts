@@ -19,6 +19,7 @@ import {
 } from './headers.js';
 import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
+import { DEFAULT_PLAYBOOK, type Playbook, PlaybookMatcher } from './playbook.js';
 import {
   blankIsSignal,
   dateLabel,
@@ -46,6 +47,8 @@ export interface ScorerOptions {
    * customer's (no push either way), instead of refusing it. The user asks for this knowingly.
    */
   allowMissingInputs?: boolean;
+  /** What to recommend for each customer; default: the playbook the service ships. */
+  playbook?: Playbook;
 }
 
 /** What a value of an input reads as, for the fit report. */
@@ -145,6 +148,9 @@ export class RecordScorer {
   private readonly sources: SourceColumns;
   private readonly bySource: Float64Array;
   private readonly explanation: Explanation;
+  private readonly actions: PlaybookMatcher;
+  /** Each action as an output cell (a handful of distinct texts). */
+  private readonly actionCells = new Map<string, string>();
   /** Per model column: "tenure raises risk" and "tenure not recorded", built once. */
   private readonly raisesKinds: string[];
   private readonly notRecorded: string[];
@@ -199,6 +205,10 @@ export class RecordScorer {
       protectiveCount: 0,
     };
     this.raisesKinds = model.columns.map((column) => raisesRiskKind(column.name));
+    this.actions = new PlaybookMatcher(
+      options.playbook ?? DEFAULT_PLAYBOOK,
+      model.columns.map((column) => column.name),
+    );
     this.notRecorded = model.columns.map((column) => notRecordedLabel(column.name));
   }
 
@@ -391,6 +401,27 @@ export class RecordScorer {
     const phrase = { contribution, text, plain: csvCell(text) === text };
     if (cached === undefined && cache.size < RAW_CACHE_LIMIT) cache.set(raw, phrase);
     return phrase;
+  }
+
+  /** What the playbook recommends for the row just explained (see PlaybookMatcher). */
+  recommendedAction(record: readonly string[], tier: RiskTier, why: Explanation): string {
+    return this.actions.actionFor(
+      tier,
+      why.raising,
+      why.raisingCount,
+      (column) => record[this.sourceIndexes[column] as number] ?? '',
+    );
+  }
+
+  /** `recommendedAction` as an output cell. */
+  recommendedActionCell(record: readonly string[], tier: RiskTier, why: Explanation): string {
+    const action = this.recommendedAction(record, tier, why);
+    let cell = this.actionCells.get(action);
+    if (cell === undefined) {
+      cell = csvCell(action);
+      if (this.actionCells.size < 256) this.actionCells.set(action, cell);
+    }
+    return cell;
   }
 
   /** Scores `record` and explains it in words: convenient where speed does not matter. */

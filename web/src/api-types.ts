@@ -401,6 +401,162 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/playbook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your playbook: the recommended action per reason and per risk tier */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            playbook: {
+                                /** @description Tried for each raising reason, strongest reason first; the first rule that fits wins. */
+                                rules: {
+                                    /** @description Words the column name contains, compared without case, spaces or punctuation ("payment fail" matches "Payment Failures (12m)"). */
+                                    column: string;
+                                    /** @description The column's values the rule is about (compared as categories are); absent: any value that raises the risk. */
+                                    values?: string[];
+                                    /** @description What to do, as the team would say it. */
+                                    action: string;
+                                }[];
+                                /** @description What to do when no rule fits the reasons, by risk tier. */
+                                tiers: {
+                                    high: string;
+                                    medium: string;
+                                    low: string;
+                                };
+                            };
+                            /** @description The playbook the service ships (you have not saved your own). */
+                            isDefault: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        /** Save your playbook; predictions made afterwards recommend from it */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Tried for each raising reason, strongest reason first; the first rule that fits wins. */
+                        rules: {
+                            /** @description Words the column name contains, compared without case, spaces or punctuation ("payment fail" matches "Payment Failures (12m)"). */
+                            column: string;
+                            /** @description The column's values the rule is about (compared as categories are); absent: any value that raises the risk. */
+                            values?: string[];
+                            /** @description What to do, as the team would say it. */
+                            action: string;
+                        }[];
+                        /** @description What to do when no rule fits the reasons, by risk tier. */
+                        tiers: {
+                            high: string;
+                            medium: string;
+                            low: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            playbook: {
+                                /** @description Tried for each raising reason, strongest reason first; the first rule that fits wins. */
+                                rules: {
+                                    /** @description Words the column name contains, compared without case, spaces or punctuation ("payment fail" matches "Payment Failures (12m)"). */
+                                    column: string;
+                                    /** @description The column's values the rule is about (compared as categories are); absent: any value that raises the risk. */
+                                    values?: string[];
+                                    /** @description What to do, as the team would say it. */
+                                    action: string;
+                                }[];
+                                /** @description What to do when no rule fits the reasons, by risk tier. */
+                                tiers: {
+                                    high: string;
+                                    medium: string;
+                                    low: string;
+                                };
+                            };
+                            /** @description The playbook the service ships (you have not saved your own). */
+                            isDefault: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Go back to the playbook the service ships */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            playbook: {
+                                /** @description Tried for each raising reason, strongest reason first; the first rule that fits wins. */
+                                rules: {
+                                    /** @description Words the column name contains, compared without case, spaces or punctuation ("payment fail" matches "Payment Failures (12m)"). */
+                                    column: string;
+                                    /** @description The column's values the rule is about (compared as categories are); absent: any value that raises the risk. */
+                                    values?: string[];
+                                    /** @description What to do, as the team would say it. */
+                                    action: string;
+                                }[];
+                                /** @description What to do when no rule fits the reasons, by risk tier. */
+                                tiers: {
+                                    high: string;
+                                    medium: string;
+                                    low: string;
+                                };
+                            };
+                            /** @description The playbook the service ships (you have not saved your own). */
+                            isDefault: boolean;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/predictions": {
         parameters: {
             query?: never;
@@ -853,6 +1009,8 @@ export interface paths {
                                 expectedMonthlyLoss: number | null;
                                 /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
                                 topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
                                 /** @description Up to two inputs that lower the risk most; empty for results from before them. */
                                 protectiveFactors: string[];
                                 error: string | null;

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { findColumnOverrides } from '../../db/column-mappings.js';
+import { findPlaybook } from '../../db/settings.js';
 import { decodeCursor, encodeCursor } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
@@ -97,7 +98,11 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       const { model, modelId } = await resolveModel(deps, request.userId, request.body.modelId);
       const upload = await findUpload(deps.db, request.userId, uploadId);
       if (!upload) throw notFound('upload');
-      const options: ScoringOptions = { asOf: upload.created_at };
+      const playbook = await findPlaybook(deps.db, request.userId);
+      const options: ScoringOptions = {
+        asOf: upload.created_at,
+        ...(playbook ? { playbook } : {}),
+      };
       try {
         // What can be known before queueing is refused now, not as a failed job later.
         const fit = await checkUploadFit(deps, upload, model, modelId);

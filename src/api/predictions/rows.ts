@@ -27,6 +27,8 @@ export interface ScoredRowView {
   riskTier: Tier | null;
   /** Probability × the row's monthly revenue; null without a readable revenue or a score. */
   expectedMonthlyLoss: number | null;
+  /** What the playbook recommends; null for a row not scored, or results from before actions. */
+  recommendedAction: string | null;
   topReasons: string[];
   protectiveFactors: string[];
   error: string | null;
@@ -75,6 +77,7 @@ export async function readResultRows(
     reasons: -1,
     protective: -1,
     error: -1,
+    action: -1,
     id: -1,
     inputs: 0,
     revenue: -1,
@@ -133,6 +136,8 @@ export function locateColumns(header: string[], decimalComma = false) {
     reasons: index('top_reasons'),
     // Results written before protective factors existed have no such column.
     protective: header.lastIndexOf('protective_factors'),
+    // ...nor before recommended actions.
+    action: header.lastIndexOf('recommended_action'),
     error: index('score_error'),
     id: header.slice(0, probability).findIndex(looksLikeIdentifier),
     inputs: probability,
@@ -177,6 +182,7 @@ export function view(
     churnProbability: Number.isNaN(probability) ? null : probability,
     riskTier: tier === 'high' || tier === 'medium' || tier === 'low' ? tier : null,
     expectedMonthlyLoss: expectedLoss(record, columns),
+    recommendedAction: columns.action < 0 ? null : record[columns.action] || null,
     topReasons: reasons === '' ? [] : reasons.split('; '),
     protectiveFactors: protective === '' ? [] : protective.split('; '),
     error: error === '' ? null : error,

@@ -155,6 +155,12 @@ export const scoredRowSchema = z.object({
     .describe(
       'Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)".',
     ),
+  recommendedAction: z
+    .string()
+    .nullable()
+    .describe(
+      'What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored.',
+    ),
   protectiveFactors: z
     .array(z.string())
     .describe('Up to two inputs that lower the risk most; empty for results from before them.'),
