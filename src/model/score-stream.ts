@@ -9,6 +9,7 @@ import { epochDays } from './dates.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import type { ModelFile } from './model-file.js';
+import type { Playbook } from './playbook.js';
 import {
   addTally,
   checkFailureShare,
@@ -20,7 +21,6 @@ import {
   type Tally,
 } from './score-batch.js';
 import { RecordScorer, type ScorerOptions } from './scorer.js';
-import type { Playbook } from './playbook.js';
 import { currencyOf } from './values.js';
 
 /** A byte stream: a Readable, or any (async) iterable of chunks. */

@@ -401,6 +401,61 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     await page.getByRole('status').filter({ hasText: 'Customers 1-50 of 7,043' }).waitFor();
   });
 
+  it('says what to do about each customer, from a playbook the team edits in the page', async () => {
+    const page1 = (await (
+      await apiGet(`/v1/predictions/${predictionId}/rows?limit=50`)
+    ).json()) as { rows: Array<{ recommendedAction: string }> };
+    expect(await page.locator('table.rows tbody td.action-cell').allTextContents()).toEqual(
+      page1.rows.map((r) => r.recommendedAction),
+    );
+
+    await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Playbook' })
+      .click();
+    await page.getByRole('heading', { name: 'Playbook', level: 1 }).waitFor();
+    await page.getByText('This is the playbook Churnline ships').waitFor();
+    // Typed text stays text: nothing in it becomes markup.
+    const hostile = '<img src=x onerror="window.pwned=1"> Call within 48 hours';
+    await page.getByLabel('High risk').fill(hostile);
+    await page.getByRole('button', { name: 'Add a rule' }).click();
+    await page.getByLabel('Column name contains').last().fill('senior');
+    await page.getByLabel('Then').last().fill('Offer the seniors plan.');
+    await page.getByRole('button', { name: 'Save playbook' }).click();
+    await page.getByText('Saved. New predictions recommend from it.').waitFor();
+    const saved = (await (await apiGet('/v1/playbook')).json()) as {
+      playbook: { rules: Array<{ column: string; action: string }>; tiers: { high: string } };
+      isDefault: boolean;
+    };
+    expect(saved.isDefault).toBe(false);
+    expect(saved.playbook.tiers.high).toBe(hostile);
+    expect(saved.playbook.rules.at(-1)).toEqual({
+      column: 'senior',
+      action: 'Offer the seniors plan.',
+    });
+    expect(await page.evaluate('window.pwned')).toBeUndefined();
+    expect(await page.locator('main img').count()).toBe(0);
+
+    // A rule the API refuses is refused in the page, saying why; nothing changes.
+    await page.getByLabel('Then').last().fill('');
+    await page.getByRole('button', { name: 'Save playbook' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(
+      ((await (await apiGet('/v1/playbook')).json()) as typeof saved).playbook.rules.at(-1),
+    ).toEqual({
+      column: 'senior',
+      action: 'Offer the seniors plan.',
+    });
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Use the shipped playbook' }).click();
+    await page.getByText('Back to the playbook Churnline ships.').waitFor();
+    expect(((await (await apiGet('/v1/playbook')).json()) as typeof saved).isDefault).toBe(true);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-playbook.png'), fullPage: true });
+    await page.goBack();
+    await page.getByRole('heading', { name: /^Results for / }).waitFor();
+  });
+
   it("shows the user's own columns beside the scores, kept in their settings, and jumps to any page", async () => {
     const picker = page.locator('details.column-picker');
     await picker.locator('summary').click();

@@ -11,6 +11,7 @@ import {
 } from './auth';
 import { ModelPage } from './ModelPage';
 import { ModelsPage } from './ModelsPage';
+import { PlaybookPage } from './PlaybookPage';
 import { PredictionPage } from './PredictionPage';
 import { PredictionsPage } from './PredictionsPage';
 import { onLinkClick, type Route, useRoute } from './router';
@@ -136,6 +137,8 @@ function Page({ route }: { route: Route }) {
       return <TrainPage key={route.uploadId} uploadId={route.uploadId} />;
     case 'models':
       return <ModelsPage />;
+    case 'playbook':
+      return <PlaybookPage />;
     case 'model':
       return <ModelPage key={route.id} id={route.id} uploadId={route.uploadId} />;
     case 'list':
@@ -157,6 +160,13 @@ function MainNav({ route }: { route: Route }) {
         aria-current={route.page === 'models' ? 'page' : modelsSide ? 'true' : undefined}
       >
         Models
+      </a>
+      <a
+        href="/playbook"
+        onClick={onLinkClick}
+        aria-current={route.page === 'playbook' ? 'page' : undefined}
+      >
+        Playbook
       </a>
     </nav>
   );

@@ -15,7 +15,7 @@ const PAGE_SIZE = 50;
 /** Typing pauses this long before the search is sent, so each keystroke is not a request. */
 const SEARCH_DELAY_MS = 250;
 /** Columns of the table besides the user's own. */
-const FIXED_COLUMNS = 5;
+const FIXED_COLUMNS = 6;
 /** As many of their own columns as a user may show (the API's limit). */
 const MAX_SHOWN = 8;
 
@@ -265,6 +265,9 @@ export function RowsTable(props: {
                   </th>
                 ))}
                 <th scope="col" class="hide-on-phone">
+                  Recommended action
+                </th>
+                <th scope="col" class="hide-on-phone">
                   Top reason
                 </th>
                 <th scope="col">
@@ -425,6 +428,7 @@ function CustomerRow(props: {
             {row.values[column] ?? ''}
           </td>
         ))}
+        <td class="hide-on-phone action-cell">{row.recommendedAction ?? ''}</td>
         <td class="hide-on-phone">{row.topReasons[0] ?? row.error ?? ''}</td>
         <td>
           <button
@@ -458,6 +462,11 @@ function CustomerRow(props: {
             </dl>
           )}
           {row.error && <p class="error-text">This row could not be scored: {row.error}</p>}
+          {row.recommendedAction && (
+            <p class="next-step">
+              <strong>What to do:</strong> {row.recommendedAction}
+            </p>
+          )}
           {row.topReasons.length > 0 ? (
             <>
               <p class="hint">

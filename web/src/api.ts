@@ -34,6 +34,8 @@ export type Model =
 export type ModelDetail =
   paths['/v1/models/{id}']['get']['responses'][200]['content']['application/json'];
 export type ModelCard = NonNullable<ModelDetail['card']>;
+export type Playbook =
+  paths['/v1/playbook']['get']['responses'][200]['content']['application/json']['playbook'];
 
 /** Called when the API answers 401: the token expired or was revoked. */
 let onUnauthorised: (failure: ApiFailure) => void = () => {};

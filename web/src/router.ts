@@ -10,6 +10,7 @@ import { useEffect, useState } from 'preact/hooks';
  * - `/models` the models you can score with
  * - `/models/<id>?upload=<upload>` a model's card (and its training progress); the upload, when
  *   named, is the file its "score" button scores
+ * - `/playbook` the recommended actions
  */
 export type Route =
   | { page: 'list' }
@@ -17,7 +18,8 @@ export type Route =
   | { page: 'upload'; id: string; modelId: string | null }
   | { page: 'train'; uploadId: string }
   | { page: 'models' }
-  | { page: 'model'; id: string; uploadId: string | null };
+  | { page: 'model'; id: string; uploadId: string | null }
+  | { page: 'playbook' };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Shipped model names (telco-v1) and trained models' ids. */
@@ -44,6 +46,7 @@ export function parseRoute(pathname: string, search = ''): Route {
     };
   }
   if (match('/models')) return { page: 'models' };
+  if (match('/playbook')) return { page: 'playbook' };
   found = match(`/models/(${MODEL_ID})`);
   if (found?.[1]) return { page: 'model', id: found[1], uploadId: uuidParam('upload') };
   return { page: 'list' };
