@@ -7,6 +7,7 @@ import { getModelForJob } from '../src/db/models.js';
 import { modelKey } from '../src/ids.js';
 import {
   authorised,
+  callJson,
   type RunningService,
   startService,
   uploadCsv,
@@ -27,19 +28,8 @@ afterAll(async () => {
   await service.stop();
 });
 
-async function call(token: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(
-    `${service.url}${path}`,
-    authorised(token, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    }),
-  );
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+const call = (token: string, method: string, path: string, body?: unknown) =>
+  callJson(service, token, method, path, body);
 
 function uploaded(token: string, csv: string): Promise<{ id: string; createdAt: string }> {
   return uploadCsv(service, token, csv, 'accounts.csv');

@@ -8,6 +8,7 @@ import { CsvParser } from '../src/model/csv-reader.js';
 import { DEFAULT_PLAYBOOK } from '../src/model/playbook.js';
 import {
   authorised,
+  callJson,
   type RunningService,
   startService,
   submitCsv,
@@ -28,19 +29,8 @@ afterAll(async () => {
   await service.stop();
 });
 
-async function call(token: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(
-    `${service.url}${path}`,
-    authorised(token, {
-      method,
-      ...(body === undefined
-        ? {}
-        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    }),
-  );
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
+const call = (token: string, method: string, path: string, body?: unknown) =>
+  callJson(service, token, method, path, body);
 
 async function scored(token: string) {
   const { predictionId } = await submitCsv(service, token, telcoCsv);

@@ -125,6 +125,27 @@ export async function uploadCsv(
   return (await uploaded.json()) as { id: string; createdAt: string };
 }
 
+/** A JSON request to the API as `token`'s user: the status and the parsed body (null if none). */
+export async function callJson(
+  service: RunningService,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
+  const response = await fetch(
+    `${service.url}${path}`,
+    authorised(token, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    }),
+  );
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
 /** Uploads a CSV and creates a prediction from it, as a user does; fails on any other answer. */
 export async function submitCsv(
   service: RunningService,

@@ -31,11 +31,11 @@ import {
 import { RowsIndexMismatchError, readIndexedRows, readRowLines } from './rows-indexed.js';
 import {
   createPredictionBody,
-  exportRowsQuery,
   listPredictionsQuery,
   listRowsQuery,
   predictionIdParams,
   predictionSchema,
+  rowViewQuery,
   scoredRowSchema,
 } from './schema.js';
 
@@ -47,6 +47,30 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
    * A page from the rows index when the prediction has one; otherwise (completed before indexes
    * existed, or an index this build cannot read) by streaming the results file.
    */
+  /** The user's prediction, completed with results; 404 or 409 `not_ready` otherwise. */
+  async function completedPrediction(
+    userId: string,
+    id: string,
+    what: 'results' | 'rows',
+  ): Promise<Prediction & { result_key: string }> {
+    const prediction = await findPrediction(deps.db, userId, id);
+    if (!prediction) throw notFound('prediction');
+    if (prediction.status !== 'completed' || !prediction.result_key) {
+      throw new ApiError(
+        409,
+        'not_ready',
+        `The prediction is ${prediction.status}; ${what} exist once it is completed.`,
+      );
+    }
+    return { ...prediction, result_key: prediction.result_key };
+  }
+
+  /** The uploaded file's name without ".csv", which download names start with. */
+  async function fileBase(userId: string, prediction: Prediction): Promise<string> {
+    const upload = await findUpload(deps.db, userId, prediction.upload_id);
+    return (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
+  }
+
   async function readPage(
     prediction: Prediction & { result_key: string },
     query: RowQuery,
@@ -195,17 +219,8 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       },
     },
     async (request, reply) => {
-      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
-      if (!prediction) throw notFound('prediction');
-      if (prediction.status !== 'completed' || !prediction.result_key) {
-        throw new ApiError(
-          409,
-          'not_ready',
-          `The prediction is ${prediction.status}; results exist once it is completed.`,
-        );
-      }
-      const upload = await findUpload(deps.db, request.userId, prediction.upload_id);
-      const base = (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
+      const prediction = await completedPrediction(request.userId, request.params.id, 'results');
+      const base = await fileBase(request.userId, prediction);
       const stream = await deps.blobs.get(prediction.result_key);
       reply
         .header('content-type', 'text/csv; charset=utf-8')
@@ -225,26 +240,16 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           'Export a view of the scored customers as CSV: the rows the same filters and order give, all of them',
         tags: ['predictions'],
         params: predictionIdParams,
-        querystring: exportRowsQuery,
+        querystring: rowViewQuery,
         produces: ['text/csv'],
       },
     },
     async (request, reply) => {
-      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
-      if (!prediction) throw notFound('prediction');
-      if (prediction.status !== 'completed' || !prediction.result_key) {
-        throw new ApiError(
-          409,
-          'not_ready',
-          `The prediction is ${prediction.status}; rows exist once it is completed.`,
-        );
-      }
+      const prediction = await completedPrediction(request.userId, request.params.id, 'rows');
       const view = request.query;
       checkOrder(prediction, view.sort);
-      const resultKey = prediction.result_key;
-      const lines = await exportLines({ ...prediction, result_key: resultKey }, view);
-      const upload = await findUpload(deps.db, request.userId, prediction.upload_id);
-      const base = (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
+      const lines = await exportLines(prediction, view);
+      const base = await fileBase(request.userId, prediction);
       const name = `${base}-${[view.tier ?? 'all', ORDER_NAMES[view.sort]].join('-')}.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
@@ -335,15 +340,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       },
     },
     async (request) => {
-      const prediction = await findPrediction(deps.db, request.userId, request.params.id);
-      if (!prediction) throw notFound('prediction');
-      if (prediction.status !== 'completed' || !prediction.result_key) {
-        throw new ApiError(
-          409,
-          'not_ready',
-          `The prediction is ${prediction.status}; rows exist once it is completed.`,
-        );
-      }
+      const prediction = await completedPrediction(request.userId, request.params.id, 'rows');
       const { cursor, limit, offset: skip, ...filters } = request.query;
       const { decimalComma } = checkOrder(prediction, filters.sort);
       if (cursor !== undefined && skip !== undefined) {
@@ -354,15 +351,12 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         );
       }
       const offset = cursor === undefined ? (skip ?? 0) : decodeOffset(cursor);
-      const page = await readPage(
-        { ...prediction, result_key: prediction.result_key },
-        {
-          ...filters,
-          offset,
-          limit,
-          decimalComma,
-        },
-      );
+      const page = await readPage(prediction, {
+        ...filters,
+        offset,
+        limit,
+        decimalComma,
+      });
       const next = offset + page.rows.length;
       return { ...page, nextCursor: next < page.total ? encodeOffset(next) : null };
     },

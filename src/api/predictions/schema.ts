@@ -98,21 +98,8 @@ export const listPredictionsQuery = z.object({
 
 export const tierSchema = z.enum(['high', 'medium', 'low']);
 
-export const exportRowsQuery = z.object({
-  tier: tierSchema.optional(),
-  customerId: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .describe('Rows whose customer id starts with this.'),
-  sort: z
-    .enum(['probability_desc', 'probability_asc', 'expected_loss_desc', 'row'])
-    .default('probability_desc')
-    .describe('The same orders as /rows.'),
-});
-
-export const listRowsQuery = z.object({
+/** The rows a view shows: its filters and order (shared by the pages and the export). */
+export const rowViewQuery = z.object({
   tier: tierSchema.optional(),
   customerId: z
     .string()
@@ -126,6 +113,9 @@ export const listRowsQuery = z.object({
     .describe(
       'Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order.',
     ),
+});
+
+export const listRowsQuery = rowViewQuery.extend({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().max(200).optional(),
   offset: z.coerce
