@@ -1,6 +1,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiFailure, api, downloadResults, type ModelCard, type Prediction, unwrap } from './api';
+import {
+  type ApiFailure,
+  api,
+  asFailure,
+  downloadResults,
+  type ModelCard,
+  type Prediction,
+  unwrap,
+} from './api';
 import { CommonReasons, ProbabilityHistogram, TierChart, type TierCutoffs } from './charts';
+import { DownloadButton } from './DownloadButton';
 import { formatCount, formatMoney, formatMs, formatPercent, formatTime } from './format';
 import { RowsTable } from './RowsTable';
 import { onLinkClick } from './router';
@@ -97,7 +106,14 @@ export function PredictionPage(props: { id: string }) {
           so each counted as an average customer's.
         </p>
       )}
-      {prediction?.status === 'completed' && <DownloadButton id={prediction.id} />}
+      {prediction?.status === 'completed' && (
+        <DownloadButton
+          wrapperClass="actions"
+          label="Download scored CSV"
+          busyLabel="Preparing the download..."
+          download={() => downloadResults(prediction.id)}
+        />
+      )}
       {prediction?.status === 'completed' && !summary && (
         <p class="error" role="alert">
           This prediction completed without a summary; its scored CSV may still be downloaded.
@@ -290,33 +306,4 @@ function Card(props: {
       {props.children && <dd class="hint">{props.children}</dd>}
     </div>
   );
-}
-
-function DownloadButton(props: { id: string }) {
-  const [state, setState] = useState<'idle' | 'busy' | string>('idle');
-  const download = async () => {
-    setState('busy');
-    try {
-      await downloadResults(props.id);
-      setState('idle');
-    } catch (failure) {
-      setState(asFailure(failure).message);
-    }
-  };
-  return (
-    <div class="actions">
-      <button type="button" onClick={download} disabled={state === 'busy'}>
-        {state === 'busy' ? 'Preparing the download...' : 'Download scored CSV'}
-      </button>
-      {state !== 'idle' && state !== 'busy' && (
-        <p class="error" role="alert">
-          {state}
-        </p>
-      )}
-    </div>
-  );
-}
-
-function asFailure(error: unknown): ApiFailure {
-  return error instanceof ApiFailure ? error : new ApiFailure(0, 'client', String(error));
 }

@@ -8,6 +8,7 @@ import {
   type ScoredRow,
   unwrap,
 } from './api';
+import { DownloadButton } from './DownloadButton';
 import { formatCount, formatMoney, formatPercent } from './format';
 import { TIERS, type Tier } from './summary';
 
@@ -218,10 +219,19 @@ export function RowsTable(props: {
           )}
         </details>
       )}
-      <ExportView
-        predictionId={props.predictionId}
-        view={{ sort, ...(tier ? { tier } : {}), ...(prefix ? { customerId: prefix } : {}) }}
-        total={page?.total ?? 0}
+      <DownloadButton
+        wrapperClass="export-view"
+        class="secondary"
+        label={`Export this view (${formatCount(page?.total ?? 0)} customers, CSV)`}
+        busyLabel="Preparing the export..."
+        disabled={!page || page.total === 0}
+        download={() =>
+          downloadView(props.predictionId, {
+            sort,
+            ...(tier ? { tier } : {}),
+            ...(prefix ? { customerId: prefix } : {}),
+          })
+        }
       />
       <p class="rows-status" role="status" aria-busy={loading}>
         {loading
@@ -316,43 +326,6 @@ export function RowsTable(props: {
         </button>
       </nav>
     </section>
-  );
-}
-
-/** "Export this view": every customer the filters match, in the table's order, as CSV. */
-function ExportView(props: {
-  predictionId: string;
-  view: { sort: Sort; tier?: Tier; customerId?: string };
-  total: number;
-}) {
-  const [state, setState] = useState<'idle' | 'busy' | string>('idle');
-  const start = async () => {
-    setState('busy');
-    try {
-      await downloadView(props.predictionId, props.view);
-      setState('idle');
-    } catch (failure) {
-      setState(failure instanceof ApiFailure ? failure.message : String(failure));
-    }
-  };
-  return (
-    <div class="export-view">
-      <button
-        type="button"
-        class="secondary"
-        onClick={start}
-        disabled={state === 'busy' || props.total === 0}
-      >
-        {state === 'busy'
-          ? 'Preparing the export...'
-          : `Export this view (${formatCount(props.total)} customers, CSV)`}
-      </button>
-      {state !== 'idle' && state !== 'busy' && (
-        <p class="error" role="alert">
-          {state}
-        </p>
-      )}
-    </div>
   );
 }
 
