@@ -212,7 +212,7 @@ describe('the example file of a model', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toBe(
-      'attachment; filename="telco-v1-template.csv"',
+      `attachment; filename="telco-v1-template.csv"; filename*=UTF-8''telco-v1-template.csv`,
     );
     const text = await response.text();
     const lines = text.trimEnd().split('\n');

@@ -74,7 +74,7 @@ describe('hostile output', () => {
       await fetch(`${service.url}/v1/predictions/${predictionId}/results.csv`, authorised(token))
     ).text();
     const [head, ...body] = await records(csv);
-    expect(head?.at(-6)).toBe("'=note");
+    expect(head?.at(-7)).toBe("'=note");
     expect(body.map((r) => r[0])).toEqual(formulas.map((f) => `'${f}`));
     for (const record of [head, ...body]) expectNeutral(record ?? [], 'results.csv');
 
@@ -146,7 +146,7 @@ describe('hostile output', () => {
     );
     const disposition = download.headers.get('content-disposition') as string;
     expect(disposition).toBe(
-      `attachment; filename="scored.csv"; filename*=UTF-8''ab%22%3B%20X-Injected%3A%201-scored.csv`,
+      `attachment; filename="ab_; X-Injected: 1-scored.csv"; filename*=UTF-8''ab%22%3B%20X-Injected%3A%201-scored.csv`,
     );
     expect(download.headers.get('x-injected')).toBeNull();
     await download.text();

@@ -62,7 +62,7 @@ describe('the service end to end', () => {
     expect(results.status).toBe(200);
     expect(results.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(results.headers.get('content-disposition')).toContain(
-      "UTF-8''Telco%20export%20(1)-scored.csv",
+      "UTF-8''Telco%20export%20%281%29-scored.csv",
     );
     const lines = (await results.text()).trimEnd().split('\n');
     expect(lines).toHaveLength(7044);
@@ -314,5 +314,36 @@ describe('the service end to end', () => {
       (await fetch(`${service.url}/v1/predictions/${predictionId}`, authorised(alice))).status,
     ).toBe(404);
     expect(await service.app.blobs.list('users/auth0%7Calice/results/')).toEqual([]);
+  });
+});
+
+describe('headers on every answer', () => {
+  it("are never sniffed nor framed, and a user's data is never cached", async () => {
+    const answers: Array<[string, Response, boolean]> = [
+      ['health', await fetch(`${service.url}/healthz`), false],
+      ['unknown route', await fetch(`${service.url}/v1/nothing-here`), false],
+      ['unauthenticated', await fetch(`${service.url}/v1/predictions`), false],
+      ['list', await fetch(`${service.url}/v1/predictions`, authorised(alice)), true],
+      [
+        'error',
+        await fetch(
+          `${service.url}/v1/predictions/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`,
+          authorised(alice),
+        ),
+        true,
+      ],
+      [
+        'csv',
+        await fetch(`${service.url}/v1/predictions/${predictionId}/results.csv`, authorised(alice)),
+        true,
+      ],
+      ['openapi', await fetch(`${service.url}/docs/json`), false],
+    ];
+    for (const [name, response, authenticated] of answers) {
+      expect(response.headers.get('x-content-type-options'), name).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), name).toBe('DENY');
+      if (authenticated) expect(response.headers.get('cache-control'), name).toBe('no-store');
+      await response.arrayBuffer();
+    }
   });
 });

@@ -22,6 +22,7 @@ import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
+import { addSecurityHeaders } from './headers.js';
 import { registerHealthRoutes } from './health/routes.js';
 import type { ModelCatalog } from './models/catalog.js';
 import { registerModelRoutes } from './models/routes.js';
@@ -73,6 +74,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // An id per request in every log line; a caller's own X-Request-Id is kept.
     requestIdHeader: 'x-request-id',
   });
+  addSecurityHeaders(app);
   const handlers = new RunningHandlers();
   handlers.track(app);
   app.decorate('runningHandlers', handlers);

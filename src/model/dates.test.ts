@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type DateOrder,
+  epochDays,
   inferTemporal,
+  isoOfEpochDays,
   parseAsOf,
   parseDateDays,
   parseDurationDays,
@@ -381,6 +383,18 @@ describe('dates written in any order read back as the same day', () => {
         const raws = [...instants.map(write), write(Date.UTC(2024, 4, 20))];
         expect(inferTemporal(raws)).toMatchObject({ kind: 'date', order, parsed: raws.length });
       }),
+    );
+  });
+});
+
+describe('epoch days', () => {
+  it('turn back into the very instant they were made from, to the millisecond', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4_102_444_800_000 }), (ms) => {
+        const iso = new Date(ms).toISOString();
+        expect(isoOfEpochDays(epochDays(iso))).toBe(iso);
+      }),
+      { numRuns: 2000 },
     );
   });
 });

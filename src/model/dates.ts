@@ -21,9 +21,12 @@ export function epochDays(instant: string | number): number {
   return (typeof instant === 'number' ? instant : Date.parse(instant)) / MS_PER_DAY;
 }
 
-/** Epoch days back to ISO 8601 text. */
+/**
+ * Epoch days back to ISO 8601 text, to the millisecond the days were made from: a fraction of
+ * a day does not always multiply back to a whole number of milliseconds.
+ */
 export function isoOfEpochDays(days: number): string {
-  return new Date(days * MS_PER_DAY).toISOString();
+  return new Date(Math.round(days * MS_PER_DAY)).toISOString();
 }
 /** Share of present values that must read the same way before a column counts as dates or durations. */
 const MIN_SHARE = 0.95;

@@ -13,6 +13,7 @@ import { templateCsv } from '../../model/template.js';
 import { tierRuleProblem } from '../../model/tier-rules.js';
 import { ApiError, notFound } from '../errors.js';
 import { capitalise, readUploadSample, resolveModel, SHIPPED_DEFAULT_MODEL } from '../fit-check.js';
+import { attachment } from '../headers.js';
 import type { ApiDeps } from '../server.js';
 import { modelCard, presentShippedModel, presentUserModel } from './present.js';
 import {
@@ -202,10 +203,9 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
     async (request, reply) => {
       const { model } = await resolveModel(deps, request.userId, request.params.id);
-      const name = `${request.params.id.replace(/[^A-Za-z0-9._-]/g, '_')}-template.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="${name}"`);
+        .header('content-disposition', attachment(`${request.params.id}-template.csv`));
       return reply.send(templateCsv(model));
     },
   );

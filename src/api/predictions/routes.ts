@@ -19,6 +19,7 @@ import { RowsIndexCache } from '../../results/rows-index-cache.js';
 import { allMatchingRows, MissingOrderError } from '../../results/rows-query.js';
 import { ApiError, notFound } from '../errors.js';
 import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
+import { attachment } from '../headers.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
 import {
@@ -224,10 +225,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       const stream = await deps.blobs.get(prediction.result_key);
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="scored.csv"; filename*=UTF-8''${encodeURIComponent(`${base}-scored.csv`)}`,
-        );
+        .header('content-disposition', attachment(`${base}-scored.csv`));
       return reply.send(stream);
     },
   );
@@ -253,10 +251,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       const name = `${base}-${[view.tier ?? 'all', ORDER_NAMES[view.sort]].join('-')}.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
-        .header(
-          'content-disposition',
-          `attachment; filename="customers.csv"; filename*=UTF-8''${encodeURIComponent(name)}`,
-        );
+        .header('content-disposition', attachment(name));
       return reply.send(Readable.from(lines));
     },
   );
