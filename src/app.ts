@@ -23,6 +23,7 @@ import { loadModel, type ModelFile, SHIPPED_MODELS } from './model/model-file.js
 import { Alarms, webhookNotifier } from './monitor/alarms.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
+import { type OnTightened, privateSqliteFile } from './private-files.js';
 import type { JobQueue } from './queue/port.js';
 
 export type Role = 'api' | 'worker';
@@ -68,6 +69,7 @@ export async function createApp(
   roles: readonly Role[] = ['api', 'worker'],
   seams: AppSeams = {},
 ): Promise<App> {
+  makeEmbeddedFilesPrivate(config, log);
   const db = await openDatabase(config);
   const opened = await openQueue(config);
   const queue = seams.queue ? seams.queue(opened) : opened;
@@ -219,6 +221,21 @@ export async function createApp(
       await db.destroy();
     },
   };
+}
+
+/**
+ * The embedded databases (and the folder holding them) owner-only before they are opened; any
+ * found readable by others is tightened, and said so.
+ */
+function makeEmbeddedFilesPrivate(config: Config, log: Logger): void {
+  const report: OnTightened = (file, from, to) =>
+    log.warn(
+      { path: file, from: from.toString(8), to: to.toString(8) },
+      'tightened the permissions of a data file others could read',
+    );
+  for (const store of [config.database, config.queue]) {
+    if (store.kind === 'sqlite') privateSqliteFile(store.file, report);
+  }
 }
 
 export async function openDatabase(config: Config): Promise<Db> {
