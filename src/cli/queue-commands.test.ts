@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -101,5 +102,31 @@ describe('churnline serve', () => {
     expect((await fetch(`${url}/nope`)).status).toBe(404);
     server.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('exits 2 with what to change when its port is in use, leaving no worker behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const server = startCli(['serve'], { CHURNLINE_DATA_DIR: dataDir(), PORT: String(port) });
+      let stderr = '';
+      server.stderr?.on('data', (chunk) => {
+        stderr += String(chunk);
+      });
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('serve did not exit')), 20_000);
+        server.once('exit', (exitCode) => {
+          clearTimeout(timer);
+          resolve(exitCode);
+        });
+      });
+      expect(code).toBe(2);
+      expect(stderr).toContain(
+        `churnline: cannot listen on 127.0.0.1:${port}: the port is in use. Set PORT to a free port, or stop what is using it.`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -22,6 +22,21 @@ function parseRoles(value: string): Role[] {
   return [...new Set(roles)] as Role[];
 }
 
+/** Why the API could not listen, and what to change. */
+function listenProblem(error: unknown, http: { host: string; port: number }): string {
+  const where = `${http.host}:${http.port}`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: the port is in use. Set PORT to a free port, or stop what is using it.`;
+    case 'EACCES':
+      return `cannot listen on ${where}: not allowed (ports below 1024 need privileges). Set PORT to 1024 or above.`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: ${http.host} is not an address of this machine. Set HOST to one that is (0.0.0.0 for all).`;
+    default:
+      return `cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 /** Runs the roles until SIGTERM or SIGINT, then drains and exits 0. */
 async function run(roles: Role[]): Promise<void> {
   // Batch work beside an API process on the same machine: see src/jobs/priority.ts.
@@ -45,7 +60,15 @@ async function run(roles: Role[]): Promise<void> {
 
   await app.start();
   if (app.server) {
-    await app.server.listen({ host: config.http.host, port: config.http.port });
+    try {
+      await app.server.listen({ host: config.http.host, port: config.http.port });
+    } catch (error) {
+      // The worker has started already: stop everything, or the process would live on as a
+      // hidden worker taking jobs.
+      clearInterval(purgeTimer);
+      await app.close();
+      throw new UsageError(listenProblem(error, config.http));
+    }
     const { port } = app.server.server.address() as AddressInfo;
     const url = `http://${config.http.host}:${port}`;
     log.info({ dataDir: config.dataDir, roles }, `Churnline is listening on ${url}`);
