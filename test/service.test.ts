@@ -317,6 +317,42 @@ describe('the service end to end', () => {
   });
 });
 
+describe('requests the framework refuses before any route', () => {
+  it('answer in the API shape: a broken percent-escape in the path', async () => {
+    const response = await fetch(`${service.url}/v1/predictions/%E0%A4%A`, authorised(alice));
+    expect(response.status).toBe(400);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await response.json()).toEqual({
+      error: {
+        code: 'bad_url',
+        message:
+          'The path is not a valid URL: a percent sign must start an escape of two hex digits (%25 for "%" itself).',
+      },
+    });
+  });
+
+  it('refuse an upload carrying two files, storing neither', async () => {
+    const before = (await (await fetch(`${service.url}/v1/uploads`, authorised(alice))).json()) as {
+      uploads: unknown[];
+    };
+    const form = new FormData();
+    form.append('file', new Blob(['a,b\n1,2\n'], { type: 'text/csv' }), 'one.csv');
+    form.append('file', new Blob(['a,b\n3,4\n'], { type: 'text/csv' }), 'two.csv');
+    const response = await fetch(
+      `${service.url}/v1/uploads`,
+      authorised(alice, { method: 'POST', body: form }),
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'one_file_per_upload',
+    );
+    const after = (await (await fetch(`${service.url}/v1/uploads`, authorised(alice))).json()) as {
+      uploads: unknown[];
+    };
+    expect(after.uploads).toHaveLength(before.uploads.length);
+  });
+});
+
 describe('headers on every answer', () => {
   it("are never sniffed nor framed, and a user's data is never cached", async () => {
     const answers: Array<[string, Response, boolean]> = [

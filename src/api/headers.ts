@@ -1,7 +1,13 @@
 /**
  * Headers every answer carries, and download names as RFC 6266 and RFC 8187 want them.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+/** The headers every answer carries (see addSecurityHeaders); for answers sent before hooks run. */
+export function setSecurityHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('x-frame-options', 'DENY');
+}
 
 /**
  * Every response: never sniffed into another type, never framed by another site. An answer to an
@@ -10,8 +16,7 @@ import type { FastifyInstance } from 'fastify';
  */
 export function addSecurityHeaders(app: FastifyInstance): void {
   app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
+    setSecurityHeaders(reply);
     if (request.headers.authorization !== undefined && !reply.hasHeader('cache-control')) {
       reply.header('cache-control', 'no-store');
     }

@@ -22,7 +22,7 @@ import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
-import { addSecurityHeaders } from './headers.js';
+import { addSecurityHeaders, setSecurityHeaders } from './headers.js';
 import { registerHealthRoutes } from './health/routes.js';
 import type { ModelCatalog } from './models/catalog.js';
 import { registerModelRoutes } from './models/routes.js';
@@ -73,6 +73,23 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     clientErrorHandler,
     // An id per request in every log line; a caller's own X-Request-Id is kept.
     requestIdHeader: 'x-request-id',
+    // What the router refuses before any route runs (a path with a broken percent-escape):
+    // the API's error shape, not Fastify's.
+    frameworkErrors: (error, _request, generic) => {
+      const reply = generic as unknown as FastifyReply;
+      setSecurityHeaders(reply);
+      const badUrl = error.code === 'FST_ERR_BAD_URL';
+      reply
+        .code(400)
+        .send(
+          errorBody(
+            badUrl ? 'bad_url' : 'bad_request',
+            badUrl
+              ? 'The path is not a valid URL: a percent sign must start an escape of two hex digits (%25 for "%" itself).'
+              : 'The request is not valid.',
+          ),
+        );
+    },
   });
   addSecurityHeaders(app);
   const handlers = new RunningHandlers();

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream';
+import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -54,7 +55,9 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
           'Send the file as multipart/form-data in a field named "file".',
         );
       }
-      const part = await request.file();
+      const parts = request.files();
+      const first = await parts.next();
+      const part = first.done ? undefined : first.value;
       if (part?.fieldname !== 'file') {
         throw new ApiError(400, 'missing_file', 'Send the CSV in a multipart field named "file".');
       }
@@ -105,6 +108,16 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       if (part.file.truncated) {
         await discardUpload(deps, id, key);
         throw tooLarge(maxMiB);
+      }
+      // One file per upload: a second would otherwise be dropped without a word.
+      if (await hasAnotherFile(parts)) {
+        reply.header('connection', 'close');
+        await discardUpload(deps, id, key);
+        throw new ApiError(
+          400,
+          'one_file_per_upload',
+          'This request carried more than one file; upload each file in a request of its own.',
+        );
       }
       const whole = { bytes: stored.bytes, sha256: stored.sha256, row_count: sniffer.rowCount };
       let finished: boolean;
@@ -217,4 +230,17 @@ function uploadError(error: unknown, maxMiB: number): unknown {
     );
   }
   return error;
+}
+
+/** Whether the multipart body goes on with another file (busboy's file limit says so too). */
+async function hasAnotherFile(parts: AsyncIterator<MultipartFile>): Promise<boolean> {
+  try {
+    const next = await parts.next();
+    if (next.done) return false;
+    next.value.file.resume();
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'FST_FILES_LIMIT') return true;
+    throw error;
+  }
 }
