@@ -331,6 +331,44 @@ describe('requests the framework refuses before any route', () => {
     });
   });
 
+  it("answer a multipart body the parser cannot read as the client's mistake, storing nothing", async () => {
+    const before = (await (await fetch(`${service.url}/v1/uploads`, authorised(alice))).json()) as {
+      uploads: unknown[];
+    };
+    const part = (boundary: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n`;
+    const cases: Array<[string, string, string, string]> = [
+      ['no boundary', 'multipart/form-data', 'abc', 'bad_multipart'],
+      ['cut short', 'multipart/form-data; boundary=XX', part('XX'), 'bad_multipart'],
+      [
+        'boundary too long',
+        `multipart/form-data; boundary=${'x'.repeat(300)}`,
+        'x',
+        'bad_multipart',
+      ],
+      [
+        'too many fields',
+        'multipart/form-data; boundary=XX',
+        `${Array.from({ length: 14 }, (_, i) => `--XX\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\nx\r\n`).join('')}--XX--\r\n`,
+        'too_many_parts',
+      ],
+    ];
+    for (const [name, type, body, code] of cases) {
+      const response = await fetch(
+        `${service.url}/v1/uploads`,
+        authorised(alice, { method: 'POST', headers: { 'content-type': type }, body }),
+      );
+      expect(response.status, name).toBe(400);
+      const answer = (await response.json()) as { error: { code: string; message: string } };
+      expect(answer.error.code, name).toBe(code);
+      expect(answer.error.message, name).toContain('multipart/form-data field named "file"');
+    }
+    const after = (await (await fetch(`${service.url}/v1/uploads`, authorised(alice))).json()) as {
+      uploads: unknown[];
+    };
+    expect(after.uploads).toHaveLength(before.uploads.length);
+  });
+
   it('refuse an upload carrying two files, storing neither', async () => {
     const before = (await (await fetch(`${service.url}/v1/uploads`, authorised(alice))).json()) as {
       uploads: unknown[];

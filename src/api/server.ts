@@ -26,6 +26,7 @@ import { addSecurityHeaders, setSecurityHeaders } from './headers.js';
 import { registerHealthRoutes } from './health/routes.js';
 import type { ModelCatalog } from './models/catalog.js';
 import { registerModelRoutes } from './models/routes.js';
+import { multipartClientError } from './multipart-errors.js';
 import { registerPlaybookRoutes } from './playbook/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
 import { RunningHandlers } from './running-handlers.js';
@@ -186,6 +187,13 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
           'File storage is unreachable for a moment. Try again shortly.',
         ),
       );
+    return;
+  }
+  const multipart = multipartClientError(error);
+  if (multipart) {
+    // The rest of a body that could not be parsed is never read: close after the answer.
+    reply.header('connection', 'close');
+    reply.code(multipart.status).send(errorBody(multipart.code, multipart.message));
     return;
   }
   if (error instanceof InvalidCursorError) {
