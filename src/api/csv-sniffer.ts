@@ -1,24 +1,15 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { findHeader, MAX_RECORD_CHARS } from '../model/csv-reader.js';
+import { NO_ROWS_MESSAGE, NOT_CSV_HINT, notCsvText } from '../model/file-kind.js';
 import { ApiError } from './errors.js';
 
 const SNIFF_BYTES = 8192;
+
+export { NOT_CSV_HINT };
+
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
-
-const BINARY_SIGNATURES: ReadonlyArray<[string, number[]]> = [
-  ['a ZIP archive (an .xlsx workbook is one)', [0x50, 0x4b, 0x03, 0x04]],
-  ['a gzip archive', [0x1f, 0x8b]],
-  ['a PDF document', [0x25, 0x50, 0x44, 0x46]],
-  ['an old Excel workbook (.xls)', [0xd0, 0xcf, 0x11, 0xe0]],
-  ['a PNG image', [0x89, 0x50, 0x4e, 0x47]],
-];
-
-export const NOT_CSV_HINT =
-  'Upload a CSV file as UTF-8 text with a header row (in Excel: File > Save As > "CSV UTF-8").';
-
-const UTF16_MESSAGE = `The file is UTF-16 text (Excel's "Unicode Text"), not UTF-8. ${NOT_CSV_HINT}`;
 
 /** Where the counter is within a record, the way the CSV reader sees it (RFC 4180). */
 const State = {
@@ -97,11 +88,7 @@ export class CsvSniffer extends Transform {
         throw new ApiError(422, 'empty_file', `The file is empty. ${NOT_CSV_HINT}`);
       }
       if (this.records === 1) {
-        throw new ApiError(
-          422,
-          'no_rows',
-          'The file has a header row but no customer rows below it.',
-        );
+        throw new ApiError(422, 'no_rows', NO_ROWS_MESSAGE);
       }
       callback();
     } catch (error) {
@@ -113,26 +100,8 @@ export class CsvSniffer extends Transform {
     this.sniffed = true;
     const head = Buffer.concat(this.head).subarray(0, SNIFF_BYTES);
     this.head = [];
-    for (const [kind, signature] of BINARY_SIGNATURES) {
-      if (signature.every((byte, i) => head[i] === byte)) {
-        throw new ApiError(
-          415,
-          'unsupported_media_type',
-          `The file is ${kind}, not CSV. ${NOT_CSV_HINT}`,
-        );
-      }
-    }
-    if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
-      throw new ApiError(415, 'invalid_encoding', UTF16_MESSAGE);
-    }
-    if (head.includes(0)) {
-      if (looksLikeUtf16(head)) throw new ApiError(415, 'invalid_encoding', UTF16_MESSAGE);
-      throw new ApiError(
-        415,
-        'unsupported_media_type',
-        `The file contains binary data, not CSV text. ${NOT_CSV_HINT}`,
-      );
-    }
+    const problem = notCsvText(head);
+    if (problem) throw new ApiError(415, problem.code, problem.message);
   }
 
   /**
@@ -204,19 +173,6 @@ export class CsvSniffer extends Transform {
     this.recordChars = chars;
     this.records += records;
   }
-}
-
-/** Mostly NUL bytes at odd (little-endian) or even (big-endian) offsets: ASCII text in UTF-16. */
-function looksLikeUtf16(head: Buffer): boolean {
-  const pairs = Math.floor(head.length / 2);
-  if (pairs < 2) return false;
-  let evenNuls = 0;
-  let oddNuls = 0;
-  for (let i = 0; i < pairs * 2; i += 2) {
-    if (head[i] === 0) evenNuls++;
-    if (head[i + 1] === 0) oddNuls++;
-  }
-  return Math.max(evenNuls, oddNuls) >= 0.8 * pairs && Math.min(evenNuls, oddNuls) === 0;
 }
 
 const rowTooLong = (row: number) =>

@@ -58,6 +58,25 @@ describe('churnline score, train and evaluate', () => {
         /^churnline: no model "telco-v9": give a shipped model \(telco-v1\)/,
       ],
       [['score', small, '--json'], /^churnline: --json prints the summary on stdout/],
+      // As the API says them: a header with no rows, a workbook renamed .csv.
+      [
+        [
+          'score',
+          file('header-only.csv', `${readFileSync(small, 'utf8').split('\n')[0]}\n`),
+          '-o',
+          path.join(dir, 'h.csv'),
+        ],
+        /^churnline: The file has a header row but no customer rows below it\.$/,
+      ],
+      [
+        [
+          'score',
+          file('book.csv', 'PK\u0003\u0004[Content_Types].xml'),
+          '-o',
+          path.join(dir, 'b.csv'),
+        ],
+        /^churnline: The file is a ZIP archive \(an \.xlsx workbook is one\), not CSV\. .*CSV UTF-8/,
+      ],
       [
         ['train', small, '--label', 'Left'],
         /^churnline: the label column "Left" is not in the file\./,

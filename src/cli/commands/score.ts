@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
+import { KIND_SNIFF_BYTES, NO_ROWS_MESSAGE, notCsvText } from '../../model/file-kind.js';
 import { loadModel } from '../../model/model-file.js';
 import { scoreCsvStreamParallel } from '../../model/score-parallel.js';
 import type { ScoreSummary } from '../../model/score-stream.js';
@@ -41,6 +42,18 @@ export async function openInput(file: string): Promise<number> {
     throw new UsageError(
       code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${code ?? String(error)}`,
     );
+  }
+}
+
+/** The first bytes of a file: enough to tell what it is. */
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(KIND_SNIFF_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -101,6 +114,9 @@ export function registerScoreCommand(program: Command): void {
       }
       const model = await loadModel(flags.model);
       const size = await openInput(file);
+      // What the API refuses before anything runs, the CLI refuses in the same words.
+      const problem = notCsvText(await readHead(file));
+      if (problem) throw new UsageError(problem.message);
       const progress = createProgressBar(process.stderr, size);
       const input: Readable = createReadStream(file, { highWaterMark: 1 << 20 });
       // Written beside the target and renamed at the end, so a failed run leaves no half file.
@@ -118,6 +134,7 @@ export function registerScoreCommand(program: Command): void {
           asOfDays: await asOfDays(file, flags.asOf),
           onProgress: ({ rows, bytes }) => progress.update(rows, bytes),
         });
+        if (summary.rows === 0) throw new UsageError(NO_ROWS_MESSAGE);
         if (partial && flags.output) {
           await end(output as WriteStream);
           await rename(partial, flags.output);
