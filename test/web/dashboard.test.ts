@@ -398,16 +398,24 @@ describe.skipIf(!browserAvailable())('the dashboard in Chromium', () => {
     );
     await page.getByLabel('Risk tier').selectOption('');
     await page.getByLabel('Order').selectOption('probability_desc');
-    await page.getByRole('status').filter({ hasText: 'Customers 1-50 of 7,043' }).waitFor();
+    const riskiest = (await (
+      await apiGet(`/v1/predictions/${predictionId}/rows?limit=1`)
+    ).json()) as { rows: Array<{ customerId: string }> };
+    await page
+      .locator('table.rows tbody th.customer-id')
+      .first()
+      .filter({ hasText: riskiest.rows[0]!.customerId })
+      .waitFor();
   });
 
   it('says what to do about each customer, from a playbook the team edits in the page', async () => {
     const page1 = (await (
       await apiGet(`/v1/predictions/${predictionId}/rows?limit=50`)
     ).json()) as { rows: Array<{ recommendedAction: string }> };
-    expect(await page.locator('table.rows tbody td.action-cell').allTextContents()).toEqual(
-      page1.rows.map((r) => r.recommendedAction),
-    );
+    // Polled: the table may still be swapping in this order's first page.
+    await expect
+      .poll(() => page.locator('table.rows tbody td.action-cell').allTextContents())
+      .toEqual(page1.rows.map((r) => r.recommendedAction));
 
     await page
       .getByRole('navigation', { name: 'Main' })

@@ -934,7 +934,7 @@ export interface paths {
                     tier?: "high" | "medium" | "low";
                     /** @description Rows whose customer id starts with this. */
                     customerId?: string;
-                    /** @description The same orders as /rows. */
+                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
                     sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
                 };
                 header?: never;
