@@ -12,10 +12,10 @@ const playbook: Playbook = {
 };
 
 describe('a playbook', () => {
-  const matcher = new PlaybookMatcher(playbook, columns);
+  const matcher = new PlaybookMatcher(playbook, columns, [0, 1, 2, 3, 4]);
   const row = ['  MONTHLY ', '2', '2026-01-01', 'Pro', '3'];
   const act = (tier: 'high' | 'medium' | 'low', raising: number[], record = row) =>
-    matcher.actionFor(tier, Int32Array.from(raising), raising.length, (c) => record[c] ?? '');
+    matcher.actionFor(tier, Int32Array.from(raising), raising.length, record);
 
   it('takes the strongest reason a rule covers, matching column words and values loosely', () => {
     expect(act('high', [0, 1])).toBe('Offer annual');

@@ -135,9 +135,13 @@ export class PlaybookMatcher {
   /** Per column: the action a raw value gets (null: no rule fits), capped to stay small. */
   private readonly caches: Array<Map<string, string | null>>;
 
+  /**
+   * @param sources per model column, the index of its cell in a record (-1: the file lacks it)
+   */
   constructor(
     private readonly playbook: Playbook,
     columnNames: readonly string[],
+    private readonly sources: readonly number[],
   ) {
     this.byColumn = columnNames.map((name) => {
       const normalised = normaliseHeader(name);
@@ -155,20 +159,20 @@ export class PlaybookMatcher {
   }
 
   /**
-   * The action for a row: the first of its raising reasons (column indexes, strongest first)
-   * that a rule fits, else its tier's. `rawOf` gives the row's text in a column.
+   * The action for a record: the first of its raising reasons (column indexes, strongest first)
+   * that a rule fits, else its tier's.
    */
   actionFor(
     tier: RiskTier,
     raising: Int32Array,
     count: number,
-    rawOf: (column: number) => string,
+    record: readonly string[],
   ): string {
     for (let k = 0; k < count; k++) {
       const column = raising[k] as number;
       const rules = this.byColumn[column] as BoundRule[];
       if (rules.length === 0) continue;
-      const raw = rawOf(column);
+      const raw = record[this.sources[column] as number] ?? '';
       const cache = this.caches[column] as Map<string, string | null>;
       let action = cache.get(raw);
       if (action === undefined) {

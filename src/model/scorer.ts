@@ -208,6 +208,7 @@ export class RecordScorer {
     this.actions = new PlaybookMatcher(
       options.playbook ?? DEFAULT_PLAYBOOK,
       model.columns.map((column) => column.name),
+      this.sourceIndexes,
     );
     this.notRecorded = model.columns.map((column) => notRecordedLabel(column.name));
   }
@@ -405,12 +406,7 @@ export class RecordScorer {
 
   /** What the playbook recommends for the row just explained (see PlaybookMatcher). */
   recommendedAction(record: readonly string[], tier: RiskTier, why: Explanation): string {
-    return this.actions.actionFor(
-      tier,
-      why.raising,
-      why.raisingCount,
-      (column) => record[this.sourceIndexes[column] as number] ?? '',
-    );
+    return this.actions.actionFor(tier, why.raising, why.raisingCount, record);
   }
 
   /** `recommendedAction` as an output cell. */
