@@ -162,12 +162,7 @@ export class PlaybookMatcher {
    * The action for a record: the first of its raising reasons (column indexes, strongest first)
    * that a rule fits, else its tier's.
    */
-  actionFor(
-    tier: RiskTier,
-    raising: Int32Array,
-    count: number,
-    record: readonly string[],
-  ): string {
+  actionFor(tier: RiskTier, raising: Int32Array, count: number, record: readonly string[]): string {
     for (let k = 0; k < count; k++) {
       const column = raising[k] as number;
       const rules = this.byColumn[column] as BoundRule[];
