@@ -7,6 +7,7 @@ import {
   ABANDONED_UPLOAD_SWEEP_INTERVAL_MS,
   removeAbandonedUploads,
 } from './api/uploads/abandoned.js';
+import { requireAwsRegion } from './aws/region.js';
 import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
 import type { Config } from './config/index.js';
@@ -70,6 +71,9 @@ export async function createApp(
   seams: AppSeams = {},
 ): Promise<App> {
   makeEmbeddedFilesPrivate(config, log);
+  if (config.blobs.kind === 's3') await requireAwsRegion(config.blobs.aws.region, 'S3 (BLOBS=s3)');
+  if (config.queue.kind === 'sqs')
+    await requireAwsRegion(config.queue.aws.region, 'SQS (QUEUE=sqs)');
   const db = await openDatabase(config);
   const opened = await openQueue(config);
   const queue = seams.queue ? seams.queue(opened) : opened;
