@@ -24,6 +24,12 @@ describe('a playbook', () => {
     expect(act('high', [0], ['Annual', '0', '', '', ''])).toBe('Any contract');
   });
 
+  it('fits no rule to a blank cell: an unanswered survey is not an unhappy answer', () => {
+    const blank = ['', ' ', '2026-01-01', 'Pro', 'n/a'];
+    expect(act('high', [0, 1], blank)).toBe('Call');
+    expect(act('medium', [0, 2], blank)).toBe('Email');
+  });
+
   it('falls back to the tier when no reason has a rule', () => {
     expect(act('high', [2, 3])).toBe('Call');
     expect(act('medium', [])).toBe('Email');

@@ -160,7 +160,8 @@ export class PlaybookMatcher {
 
   /**
    * The action for a record: the first of its raising reasons (column indexes, strongest first)
-   * that a rule fits, else its tier's.
+   * that a rule fits, else its tier's. A blank cell fits no rule: "NPS not recorded" is not an
+   * unhappy answer, and every action speaks of a value the customer has.
    */
   actionFor(tier: RiskTier, raising: Int32Array, count: number, record: readonly string[]): string {
     for (let k = 0; k < count; k++) {
@@ -171,8 +172,10 @@ export class PlaybookMatcher {
       const cache = this.caches[column] as Map<string, string | null>;
       let action = cache.get(raw);
       if (action === undefined) {
-        const key = isMissing(raw) ? '' : categoryKey(raw);
-        action = rules.find((rule) => rule.values === null || rule.values.has(key))?.action ?? null;
+        const key = categoryKey(raw);
+        action = isMissing(raw)
+          ? null
+          : (rules.find((rule) => rule.values === null || rule.values.has(key))?.action ?? null);
         if (cache.size < 256) cache.set(raw, action);
       }
       if (action !== null) return action;
