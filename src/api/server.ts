@@ -24,11 +24,13 @@ import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
 import { addSecurityHeaders, setSecurityHeaders } from './headers.js';
 import { registerHealthRoutes } from './health/routes.js';
+import { registerHistoryRoutes } from './history/routes.js';
 import type { ModelCatalog } from './models/catalog.js';
 import { registerModelRoutes } from './models/routes.js';
 import { multipartClientError } from './multipart-errors.js';
 import { registerPlaybookRoutes } from './playbook/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
+import { createRowsReader } from './predictions/rows-reader.js';
 import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
 import { registerColumnsRoute } from './uploads/columns-route.js';
@@ -148,7 +150,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       registerMappingRoutes(v1, deps);
       registerColumnsRoute(v1, deps);
       registerPlaybookRoutes(v1, deps);
-      registerPredictionRoutes(v1, deps);
+      const rows = createRowsReader(deps);
+      registerPredictionRoutes(v1, deps, rows);
+      registerHistoryRoutes(v1, deps, rows);
       registerModelRoutes(v1, deps);
     },
     { prefix: '/v1' },

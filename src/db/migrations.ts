@@ -200,6 +200,34 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('user_settings').addColumn('playbook', 'text').execute();
       },
     },
+    '0010_customer_history': {
+      // Each prediction's customers in hashed buckets (src/history/buckets.ts): a timeline reads
+      // one bucket per prediction through the index; a prediction's rows go with it by its key.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('customer_history')
+          .addColumn('prediction_id', 'text', (c) => c.notNull())
+          .addColumn('bucket', 'integer', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('model_id', 'text', (c) => c.notNull())
+          .addColumn('scored_at', 'text', (c) => c.notNull())
+          .addColumn('customers', 'integer', (c) => c.notNull())
+          .addColumn('entries', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('customer_history_pk', ['prediction_id', 'bucket'])
+          .execute();
+        await db.schema
+          .createIndex('customer_history_by_customer')
+          .on('customer_history')
+          .columns(['user_id', 'bucket', 'scored_at'])
+          .execute();
+        // Finding the previous prediction with a model: the user's completed ones, newest first.
+        await db.schema
+          .createIndex('predictions_by_user_model')
+          .on('predictions')
+          .columns(['user_id', 'model_id', 'completed_at'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -50,6 +50,7 @@ describe('openPostgresDatabase', () => {
       '0007_models_tier_rule',
       '0008_user_settings_table_columns',
       '0009_user_settings_playbook',
+      '0010_customer_history',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

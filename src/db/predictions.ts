@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { deleteCustomerHistory } from './customer-history.js';
 import type { CursorPosition } from './pagination.js';
 import {
   type Database,
@@ -150,5 +151,7 @@ export async function softDeletePrediction(
     .set({ deleted_at: now, updated_at: now })
     .where('id', '=', id)
     .execute();
+  // Its customers leave the history with it (the rows are never read once it is deleted).
+  await deleteCustomerHistory(db, id);
   return found;
 }

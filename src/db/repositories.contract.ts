@@ -4,8 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { HISTORY_BUCKETS, historyBuckets } from '../history/buckets.js';
 import { findColumnOverrides, saveColumnOverrides } from './column-mappings.js';
 import type { Db } from './connect.js';
+import {
+  customerScores,
+  deleteCustomerHistory,
+  previousPrediction,
+  writeCustomerHistory,
+} from './customer-history.js';
 import {
   completeModel,
   failModel,
@@ -389,6 +396,93 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         await setPlaybook(db, 'erin', null);
         expect(await findPlaybook(db, 'erin')).toBeNull();
         expect(await findTableColumns(db, 'erin')).toEqual(['Plan']);
+      });
+    });
+
+    describe('customer history', () => {
+      /** Customers as a rows index sorts them: ids lower-cased, in byte order. */
+      function buckets(customers: [id: string, probability: number, tier: number][]) {
+        const sorted = [...customers].sort(([a], [b]) =>
+          Buffer.compare(Buffer.from(a), Buffer.from(b)),
+        );
+        const text = Buffer.from(sorted.map(([id]) => id).join(''));
+        const idStarts = new Uint32Array(sorted.length + 1);
+        sorted.forEach(([id], k) => {
+          idStarts[k + 1] = (idStarts[k] as number) + Buffer.byteLength(id);
+        });
+        return historyBuckets({
+          rows: sorted.length,
+          idOrder: Uint32Array.from(sorted.keys()),
+          idStarts,
+          idText: new Uint8Array(text),
+          probabilities: Uint16Array.from(sorted, ([, p]) => p),
+          tiers: Uint8Array.from(sorted, ([, , t]) => t),
+        });
+      }
+
+      async function completed(userId: string, history: ReturnType<typeof buckets>) {
+        const { id } = await seed(userId);
+        await startAttempt(db, id);
+        await writeCustomerHistory(
+          db,
+          { id, userId, modelId: 'telco-v1', scoredAt: nowIso() },
+          history,
+        );
+        await completePrediction(db, id, {
+          rowsScored: 1,
+          rowsFailed: 0,
+          summary: {},
+          resultKey: 'r',
+          rowsIndexKey: `i-${id}`,
+        });
+        return id;
+      }
+
+      it("keeps each customer's scores per user, oldest first, found ignoring case", async () => {
+        const many = Array.from(
+          { length: 3000 },
+          (_, i) => [`c-${i}`, i % 10_000, 1 + (i % 3)] as [string, number, number],
+        );
+        const first = await completed('alice', buckets([...many, ['ünï-1', 9000, 1]]));
+        expect(buckets(many).length).toBeLessThanOrEqual(HISTORY_BUCKETS);
+        const second = await completed('alice', buckets([['ünï-1', 1000, 3]]));
+        await completed('bob', buckets([['ünï-1', 5000, 2]]));
+        expect(await previousPrediction(db, 'alice', 'telco-v1', 'none')).toEqual({
+          id: second,
+          rowsIndexKey: `i-${second}`,
+        });
+        const scores = await customerScores(db, 'alice', 'ÜNÏ-1');
+        expect(scores.map((s) => [s.predictionId, s.probability, s.tier])).toEqual([
+          [first, 9000, 1],
+          [second, 1000, 3],
+        ]);
+        expect(await customerScores(db, 'alice', 'c-2999')).toMatchObject([
+          { probability: 2999, tier: 3 },
+        ]);
+        expect(await customerScores(db, 'alice', 'ünï-1', 'other-model')).toEqual([]);
+        expect(await customerScores(db, 'carol', 'ünï-1')).toEqual([]);
+      });
+
+      it('shows only completed, undeleted predictions, and rewrites an attempt whole', async () => {
+        const first = await completed('alice', buckets([['a', 10, 3]]));
+        const { id: running } = await seed('alice');
+        const history = buckets([['a', 20, 3]]);
+        const prediction = {
+          id: running,
+          userId: 'alice',
+          modelId: 'telco-v1',
+          scoredAt: nowIso(),
+        };
+        await writeCustomerHistory(db, prediction, history);
+        await writeCustomerHistory(db, prediction, history);
+        expect((await customerScores(db, 'alice', 'a')).map((s) => s.predictionId)).toEqual([
+          first,
+        ]);
+        await softDeletePrediction(db, 'alice', first);
+        expect(await customerScores(db, 'alice', 'a')).toEqual([]);
+        await deleteCustomerHistory(db, running);
+        const left = await db.selectFrom('customer_history').select('prediction_id').execute();
+        expect(left).toEqual([]);
       });
     });
 

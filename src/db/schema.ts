@@ -139,6 +139,19 @@ export interface Database {
   column_mappings: ColumnMappingsTable;
   models: ModelsTable;
   user_settings: UserSettingsTable;
+  customer_history: CustomerHistoryTable;
+}
+
+/** One bucket of one prediction's customers (src/history/buckets.ts). */
+export interface CustomerHistoryTable {
+  prediction_id: string;
+  bucket: number;
+  user_id: string;
+  model_id: string;
+  scored_at: Timestamp;
+  customers: number;
+  /** JSON BucketEntries. */
+  entries: string;
 }
 
 export type Upload = Selectable<UploadsTable>;

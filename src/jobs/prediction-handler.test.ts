@@ -74,7 +74,8 @@ function storingScorer(meanwhile: (task: ScoreTask) => Promise<void>): Scorer {
       await blobs.put(task.resultKey, 'results');
       await blobs.put(task.resultKey.replace(/\.csv$/, '.rows-index'), 'index');
       await meanwhile(task);
-      return { rows: 1, scored: 1, failed: 0 } as ScoreSummary;
+      const summary = { rows: 1, scored: 1, failed: 0 } as ScoreSummary;
+      return { summary, changes: null, history: [] };
     },
     train: () => Promise.reject(new Error('this test only scores')),
     close: async () => {},

@@ -1,4 +1,9 @@
 import type { Db } from '../db/connect.js';
+import {
+  deleteCustomerHistory,
+  previousPrediction,
+  writeCustomerHistory,
+} from '../db/customer-history.js';
 import { getModelForJob } from '../db/models.js';
 import {
   completePrediction,
@@ -7,7 +12,7 @@ import {
   startAttempt,
   TERMINAL_STATUSES,
 } from '../db/predictions.js';
-import type { Prediction, ScoringOptions } from '../db/schema.js';
+import { nowIso, type Prediction, type ScoringOptions } from '../db/schema.js';
 import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
 import { epochDays } from '../model/dates.js';
 import type { ReceivedMessage } from '../queue/port.js';
@@ -54,18 +59,31 @@ export async function handleScoreJob(
   const started = performance.now();
   const key = resultKey(job.userId, job.predictionId);
   try {
-    const summary = await deps.scorer.score({
+    const previous = await previousPrediction(db, job.userId, job.modelId, job.predictionId);
+    const scored = await deps.scorer.score({
       modelId: job.modelId,
       inputKey: job.objectKey,
       resultKey: key,
       scoring: await taskScoring(db, prediction),
       ...(isUuid(job.modelId) ? { modelKey: await readyModelKey(db, job) } : {}),
+      ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
       signal: context.signal,
     });
+    const { summary } = scored;
+    // Written before the prediction completes, so a completed prediction always has its history.
+    const historyStarted = performance.now();
+    await writeCustomerHistory(
+      db,
+      { id: job.predictionId, userId: job.userId, modelId: job.modelId, scoredAt: nowIso() },
+      scored.history,
+    );
+    const historyMs = Math.round(performance.now() - historyStarted);
+    const changes =
+      previous && scored.changes ? { previousPredictionId: previous.id, ...scored.changes } : null;
     const completed = await completePrediction(db, job.predictionId, {
       rowsScored: summary.scored,
       rowsFailed: summary.failed,
-      summary,
+      summary: { ...summary, changes },
       resultKey: key,
       // The scoring thread writes it next to the results (see scoring-tasks.ts).
       rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
@@ -75,10 +93,13 @@ export async function handleScoreJob(
     // (by the dead-letter pass or another delivery's last attempt), must not keep what this
     // attempt stored; a completed one keeps them, whichever delivery won (the keys are the same).
     const now = await getPredictionForJob(db, job.predictionId);
-    if (now?.deleted_at || now?.status === 'failed') await discardResults(deps.blobs, log, job);
+    if (now?.deleted_at || now?.status === 'failed') {
+      await discardResults(deps.blobs, log, job);
+      await deleteCustomerHistory(db, job.predictionId);
+    }
     metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
     jobLog.info(
-      { rows: summary.rows, ms: Math.round(performance.now() - started) },
+      { rows: summary.rows, ms: Math.round(performance.now() - started), historyMs },
       'prediction completed',
     );
     return ACK;
@@ -87,7 +108,10 @@ export async function handleScoreJob(
       async fail(failure) {
         const failed = await failPrediction(db, job.predictionId, failure);
         // What this attempt stored belongs to no completed prediction.
-        if (failed) await discardResults(deps.blobs, log, job);
+        if (failed) {
+          await discardResults(deps.blobs, log, job);
+          await deleteCustomerHistory(db, job.predictionId);
+        }
         return failed;
       },
       exhaustedMessage: `Scoring failed ${message.receiveCount} times because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.`,

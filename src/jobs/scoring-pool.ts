@@ -1,11 +1,11 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
-import type { ScoreSummary } from '../model/score-stream.js';
 import { siblingModule, startModuleWorker } from '../threads.js';
 import { PermanentJobError } from './errors.js';
 import type {
   FromThread,
+  ScoredResults,
   SerialisedError,
   TaskScoring,
   ToThread,
@@ -22,6 +22,8 @@ export interface ScoreTask {
   readonly scoring: TaskScoring;
   /** A model the user trained: its file (a shipped model is found by its id). */
   readonly modelKey?: string;
+  /** The previous prediction's rows index with the same model, to compare customers with. */
+  readonly previousIndexKey?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -38,7 +40,7 @@ export interface TrainTask {
  * need, run off their event loop.
  */
 export interface Scorer {
-  score(task: ScoreTask): Promise<ScoreSummary>;
+  score(task: ScoreTask): Promise<ScoredResults>;
   train(task: TrainTask): Promise<TrainedModel>;
   close(): Promise<void>;
 }
@@ -88,8 +90,8 @@ export class ScoringPool implements Scorer {
     },
   ) {}
 
-  score(task: ScoreTask): Promise<ScoreSummary> {
-    return this.run<ScoreSummary>(
+  score(task: ScoreTask): Promise<ScoredResults> {
+    return this.run<ScoredResults>(
       {
         type: 'score',
         modelId: task.modelId,
@@ -97,6 +99,7 @@ export class ScoringPool implements Scorer {
         resultKey: task.resultKey,
         scoring: task.scoring,
         ...(task.modelKey ? { modelKey: task.modelKey } : {}),
+        ...(task.previousIndexKey ? { previousIndexKey: task.previousIndexKey } : {}),
       },
       task.signal,
     );
@@ -173,7 +176,7 @@ export class ScoringPool implements Scorer {
       const pending = this.pending.get(message.taskId);
       if (!pending) return;
       if (message.type === 'progress') pending.onProgress?.(message.progress);
-      else if (message.type === 'done') pending.resolve(message.summary);
+      else if (message.type === 'done') pending.resolve(message.scored);
       else if (message.type === 'trained') pending.resolve(message.model);
       else pending.reject(toJobError(message.error, pending.kind));
     });

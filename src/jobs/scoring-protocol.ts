@@ -1,3 +1,5 @@
+import type { HistoryBucket } from '../history/buckets.js';
+import type { ChangeCounts } from '../history/changes.js';
 import type { ScoreOptions, ScoreSummary } from '../model/score-stream.js';
 import type { TierRule } from '../model/tier-rules.js';
 
@@ -18,6 +20,8 @@ export type ToThread =
       scoring: TaskScoring;
       /** A model the user trained: its file (a shipped model is found by its id). */
       modelKey?: string;
+      /** The rows index of the previous prediction with this model, to compare customers with. */
+      previousIndexKey?: string;
     }
   | {
       type: 'train';
@@ -28,6 +32,14 @@ export type ToThread =
       training: TrainSettings;
     }
   | { type: 'abort'; taskId: number };
+
+/** What scoring reports back: the summary, and what the customer history stores. */
+export interface ScoredResults {
+  summary: ScoreSummary;
+  /** How customers moved since the previous prediction; null when none was compared. */
+  changes: Omit<ChangeCounts, 'previousPredictionId'> | null;
+  history: HistoryBucket[];
+}
 
 /** What a training thread is told (plain data). */
 export interface TrainSettings {
@@ -55,7 +67,7 @@ export interface TrainedModel {
 }
 
 export type FromThread =
-  | { type: 'done'; taskId: number; summary: ScoreSummary }
+  | { type: 'done'; taskId: number; scored: ScoredResults }
   | { type: 'trained'; taskId: number; model: TrainedModel }
   | { type: 'progress'; taskId: number; progress: TrainingProgress }
   | { type: 'failed'; taskId: number; error: SerialisedError };

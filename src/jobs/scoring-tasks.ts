@@ -12,7 +12,9 @@ import { readLabelledDataset } from '../model/dataset.js';
 import { loadModel, type ModelFile, serialiseModel } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
 import { trainModel } from '../model/train.js';
+import { decodeRowsIndex, type RowsIndex } from '../results/rows-index.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
+import { readBlob } from '../results/rows-index-cache.js';
 import { ModelFiles } from './model-files.js';
 import { runThreadAsBatchWork } from './priority.js';
 import {
@@ -22,6 +24,18 @@ import {
   type TrainingProgress,
   tagOperation,
 } from './scoring-protocol.js';
+
+/**
+ * The previous prediction's rows index. Comparing is an extra: one that cannot be read (deleted
+ * meanwhile, damaged, from a future version) leaves the customers uncompared, not the job failed.
+ */
+async function previousIndex(blobs: BlobStore, key: string): Promise<RowsIndex | undefined> {
+  try {
+    return decodeRowsIndex(await readBlob(blobs, key));
+  } catch {
+    return undefined;
+  }
+}
 
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
 export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
@@ -67,6 +81,9 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
       storeFailed.catch(() => {});
       try {
         const rows = new RowsIndexBuilder();
+        const previous = task.previousIndexKey
+          ? await previousIndex(blobs, task.previousIndexKey)
+          : undefined;
         const summary = await Promise.race([
           scoreCsvStream(input, output, scoringModel, { ...task.scoring, rows }),
           storeFailed,
@@ -77,12 +94,13 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
         // once both are in place.
         await tagOperation(
           'write',
-          blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(), {
+          blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(previous), {
             contentType: 'application/octet-stream',
             signal: abort.signal,
           }),
         );
-        return { type: 'done', taskId: task.taskId, summary };
+        const scored = { summary, changes: rows.changes, history: rows.history() };
+        return { type: 'done', taskId: task.taskId, scored };
       } catch (error) {
         input.destroy();
         output.destroy(error instanceof Error ? error : new Error(String(error)));

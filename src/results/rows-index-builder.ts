@@ -3,10 +3,18 @@
  * results, so the index costs no second read of the file. Memory is a few bytes per row plus
  * the ids' bytes; the orders are computed once at the end.
  */
+
+import { type HistoryBucket, historyBuckets } from '../history/buckets.js';
+import {
+  type ChangeCounts,
+  compareWithPrevious,
+  NO_PREVIOUS,
+  type SortedIds,
+} from '../history/changes.js';
 import { PROBABILITY_SCALE, type RowFacts, type RowSink } from '../model/score-batch.js';
 import { Growable } from './growable.js';
 import { sortIds } from './id-sort.js';
-import { encodeRowsIndex, UNSCORED } from './rows-index.js';
+import { encodeRowsIndex, type RowsIndex, UNSCORED } from './rows-index.js';
 
 /**
  * Longest id kept, in bytes. A prefix query is at most 200 characters, so at most 1,200 bytes
@@ -22,6 +30,9 @@ export class RowsIndexBuilder implements RowSink {
   private readonly idStarts = new Growable((n) => new Uint32Array(n));
   private readonly idText = new Growable((n) => new Uint8Array(n));
   private readonly losses = new Growable((n) => new Float64Array(n));
+  private sorted: SortedIds | undefined;
+  /** After finish() with a previous index: how the customers moved since it. */
+  changes: Omit<ChangeCounts, 'previousPredictionId'> | null = null;
 
   constructor() {
     this.idStarts.push(0);
@@ -60,8 +71,11 @@ export class RowsIndexBuilder implements RowSink {
     this.idStarts.push(this.idText.length);
   }
 
-  /** The encoded index; the builder is spent afterwards. */
-  finish(): Buffer {
+  /**
+   * The encoded index, with each customer compared to the previous prediction's index when one is
+   * given; afterwards only history() may be called.
+   */
+  finish(previous?: RowsIndex): Buffer {
     const probabilities = this.probabilities.view();
     const rows = probabilities.length;
     // Counting sort on the written probability: linear, and stable, so ties stay in row order.
@@ -98,17 +112,37 @@ export class RowsIndexBuilder implements RowSink {
       at += id.length;
     }
     idStarts[rows] = at;
+    const tiers = this.tiers.view();
+    this.sorted = { rows, idOrder, idStarts, idText, probabilities, tiers };
+    let compared: { previous: Uint16Array; changes: Uint8Array };
+    if (previous) {
+      const result = compareWithPrevious(this.sorted, previous);
+      this.changes = result.counts;
+      compared = result;
+    } else {
+      compared = {
+        previous: new Uint16Array(rows).fill(NO_PREVIOUS),
+        changes: new Uint8Array(rows),
+      };
+    }
     return encodeRowsIndex({
+      ...compared,
       byLoss: lossOrder(this.losses.view()),
       header: this.headerLine,
       lengths: this.lengths.view(),
       probabilities,
-      tiers: this.tiers.view(),
+      tiers,
       byProbability,
       idOrder,
       idStarts,
       idText,
     });
+  }
+
+  /** The customers' history rows, after finish(). */
+  history(): HistoryBucket[] {
+    if (!this.sorted) throw new Error('history() before finish()');
+    return historyBuckets(this.sorted);
   }
 }
 

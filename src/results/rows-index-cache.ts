@@ -66,10 +66,8 @@ export class RowsIndexCache {
     return index;
   }
 
-  private async read(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.blobs.get(key)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  private read(key: string): Promise<Buffer> {
+    return readBlob(this.blobs, key);
   }
 
   private admit(key: string, loading: Promise<RowsIndex>, bytes: number): void {
@@ -87,4 +85,11 @@ export class RowsIndexCache {
       if (this.sizes.has(oldest)) this.evict(oldest);
     }
   }
+}
+
+/** A stored object's bytes, whole: for a rows index, which is read whole anyway. */
+export async function readBlob(blobs: BlobStore, key: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of await blobs.get(key)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }

@@ -62,11 +62,20 @@ describe('the rows index format', () => {
       return () => decodeRowsIndex(copy);
     };
     expect(damaged((b) => b.write('XXXX', 0))).toThrow(/not a rows index/);
-    expect(damaged((b) => b.writeUInt16LE(3, 4))).toThrow(/version 3, this build reads 1 to 2/);
-    // A version 1 index (no expected-loss order) is read; the order is absent.
-    const old = Buffer.from(good.subarray(0, good.length - 8));
+    expect(damaged((b) => b.writeUInt16LE(4, 4))).toThrow(/version 4, this build reads 1 to 3/);
+    // A version 1 index (no expected-loss order, no changes) is read; those are absent.
+    const old = Buffer.from(good.subarray(0, good.length - 24));
     old.writeUInt16LE(1, 4);
     expect(decodeRowsIndex(old).byLoss).toBeNull();
+    expect(decodeRowsIndex(old).changes).toBeNull();
+    // Version 2: the expected-loss order, no changes.
+    const two = Buffer.from(good.subarray(0, good.length - 16));
+    two.writeUInt16LE(2, 4);
+    expect(decodeRowsIndex(two).byLoss).not.toBeNull();
+    expect(decodeRowsIndex(two).previous).toBeNull();
+    expect(() =>
+      selectRows(decodeRowsIndex(two), { change: 'new', sort: 'row', offset: 0, limit: 5 }),
+    ).toThrow(MissingOrderError);
     expect(() =>
       selectRows(decodeRowsIndex(old), { sort: 'expected_loss_desc', offset: 0, limit: 5 }),
     ).toThrow(MissingOrderError);

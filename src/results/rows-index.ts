@@ -20,13 +20,17 @@
  *     byLoss         u32 × rows            rows by expected monthly loss (probability × revenue),
  *                                          highest first, then by row; rows without one last, by
  *                                          row (version 2; version 1 indexes have no such order)
+ *     previous       u16 × rows            the customer's probability in the previous prediction
+ *                                          with the same model; 0xFFFF: none (version 3)
+ *     changes        u8  × rows            how its tier moved since (src/history/changes.ts);
+ *                                          0: no id, no score or nothing compared (version 3)
  *
  * Rows are numbered from 0 here; the API shows them from 1.
  */
 import { PROBABILITY_SCALE } from '../model/score-batch.js';
 
 export const ROWS_INDEX_MAGIC = 'CLRI';
-export const ROWS_INDEX_VERSION = 2;
+export const ROWS_INDEX_VERSION = 3;
 const HEADER_BYTES = 64;
 export const UNSCORED = 0xffff;
 
@@ -52,6 +56,9 @@ export interface RowsIndex {
   readonly idText: Uint8Array;
   /** Rows by expected loss (see the format); null in a version 1 index. */
   readonly byLoss: Uint32Array | null;
+  /** Previous probability and change per row (see the format); null before version 3. */
+  readonly previous: Uint16Array | null;
+  readonly changes: Uint8Array | null;
   /** Memory held, for the cache's budget. */
   readonly memoryBytes: number;
 }
@@ -67,6 +74,8 @@ export interface RowsIndexParts {
   idStarts: Uint32Array;
   idText: Uint8Array;
   byLoss: Uint32Array;
+  previous: Uint16Array;
+  changes: Uint8Array;
 }
 
 /** A stored index this version cannot read (or that is damaged): serve without it. */
@@ -85,6 +94,7 @@ function sectionSizes(
   const sizes = [headerBytes, 4 * rows, 2 * rows, rows, 4 * rows, 4 * rows, 4 * (rows + 1)];
   sizes.push(idTextBytes);
   if (version >= 2) sizes.push(4 * rows);
+  if (version >= 3) sizes.push(2 * rows, rows);
   return sizes;
 }
 
@@ -113,6 +123,8 @@ export function encodeRowsIndex(parts: RowsIndexParts): Buffer {
     parts.idStarts,
     parts.idText,
     parts.byLoss,
+    parts.previous,
+    parts.changes,
   ].map((array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
   let at = HEADER_BYTES;
   sections.forEach((bytes, i) => {
@@ -158,6 +170,8 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
   const idStarts = new Uint32Array(buffer, next(6), rows + 1);
   const idText = new Uint8Array(buffer, next(7), idTextBytes);
   const byLoss = version >= 2 ? new Uint32Array(buffer, next(8), rows) : null;
+  const previous = version >= 3 ? new Uint16Array(buffer, next(9), rows) : null;
+  const changes = version >= 3 ? new Uint8Array(buffer, next(10), rows) : null;
 
   const offsets = new Float64Array(rows + 1);
   offsets[0] = headerBytes;
@@ -173,6 +187,7 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
     }
     const tier = tiers[i] as number;
     if (tier > 3) fail(`row ${i} has tier ${tier}`);
+    if (changes && (changes[i] as number) > 5) fail(`row ${i} has change ${changes[i]}`);
     tierCounts[tier as 0 | 1 | 2 | 3]++;
   }
   const levelStarts = new Uint32Array(PROBABILITY_SCALE + 1);
@@ -210,6 +225,8 @@ export function decodeRowsIndex(stored: Uint8Array): RowsIndex {
     idStarts,
     idText,
     byLoss,
+    previous,
+    changes,
     memoryBytes: bytes.byteLength + offsets.byteLength + 8 * (PROBABILITY_SCALE + 1),
   };
 }

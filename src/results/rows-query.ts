@@ -4,6 +4,7 @@
  * the streaming reader in src/api/predictions/rows.ts finds.
  */
 
+import { CHANGE_CODES, type CustomerChange } from '../history/changes.js';
 import type { RiskTier } from '../model/metrics.js';
 import { PROBABILITY_SCALE, TIER_CODES } from '../model/score-batch.js';
 import { type RowsIndex, UNSCORED } from './rows-index.js';
@@ -17,6 +18,8 @@ export class MissingOrderError extends Error {
 
 export interface IndexQuery {
   readonly tier?: RiskTier;
+  /** Rows whose customer moved this way since the previous prediction. */
+  readonly change?: CustomerChange;
   /** Customer ids starting with this, ignoring case. */
   readonly customerId?: string;
   readonly sort: RowOrder;
@@ -34,13 +37,12 @@ export interface IndexPage {
 const ROW_SPACE = 2 ** 32;
 
 export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
-  if (query.sort === 'expected_loss_desc' && !index.byLoss) {
-    throw new MissingOrderError('the rows index predates the expected-loss order');
-  }
+  checkIndexServes(index, query);
   const tier = query.tier === undefined ? undefined : TIER_CODES[query.tier];
-  if (query.customerId !== undefined) return byPrefix(index, query, tier);
+  const keep = rowFilter(index, query);
+  if (query.customerId !== undefined) return byPrefix(index, query, keep);
   const end = query.offset + query.limit;
-  if (tier === undefined) {
+  if (keep === undefined) {
     const rows: number[] = [];
     for (let k = query.offset; k < Math.min(end, index.rows); k++) {
       rows.push(rowAt(index, query.sort, k));
@@ -49,15 +51,41 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
   }
   // A tier is a band of probability only up to rounding, so walk the order and count matches:
   // a deep page costs one pass over a byte per row (milliseconds at a million rows).
+  // With a change filter the total is not kept anywhere: count to the end (a byte per row).
+  const stopAtPage = query.change === undefined;
   const rows: number[] = [];
   let matched = 0;
-  for (let k = 0; k < index.rows && matched < end; k++) {
+  for (let k = 0; k < index.rows && !(stopAtPage && matched >= end); k++) {
     const row = rowAt(index, query.sort, k);
-    if (index.tiers[row] !== tier) continue;
-    if (matched >= query.offset) rows.push(row);
+    if (!keep(row)) continue;
+    if (matched >= query.offset && matched < end) rows.push(row);
     matched++;
   }
-  return { rows, total: index.tierCounts[tier as 1 | 2 | 3] };
+  return { rows, total: stopAtPage ? index.tierCounts[tier as 1 | 2 | 3] : matched };
+}
+
+/** Throws MissingOrderError when the index is too old for the query's order or filters. */
+function checkIndexServes(index: RowsIndex, query: Pick<IndexQuery, 'sort' | 'change'>): void {
+  if (query.sort === 'expected_loss_desc' && !index.byLoss) {
+    throw new MissingOrderError('the rows index predates the expected-loss order');
+  }
+  if (query.change !== undefined && !index.changes) {
+    throw new MissingOrderError('the rows index predates customer changes');
+  }
+}
+
+/** Whether a row passes the tier and change filters; undefined when there are none. */
+function rowFilter(
+  index: RowsIndex,
+  query: Pick<IndexQuery, 'tier' | 'change'>,
+): ((row: number) => boolean) | undefined {
+  const tier = query.tier === undefined ? undefined : TIER_CODES[query.tier];
+  const change = query.change === undefined ? undefined : CHANGE_CODES[query.change];
+  const changes = index.changes;
+  if (tier === undefined && change === undefined) return undefined;
+  return (row) =>
+    (tier === undefined || index.tiers[row] === tier) &&
+    (change === undefined || (changes as Uint8Array)[row] === change);
 }
 
 /**
@@ -66,12 +94,10 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
  */
 export function allMatchingRows(
   index: RowsIndex,
-  query: Pick<IndexQuery, 'tier' | 'customerId' | 'sort'>,
+  query: Pick<IndexQuery, 'tier' | 'change' | 'customerId' | 'sort'>,
 ): Uint32Array {
-  if (query.sort === 'expected_loss_desc' && !index.byLoss) {
-    throw new MissingOrderError('the rows index predates the expected-loss order');
-  }
-  const tier = query.tier === undefined ? undefined : TIER_CODES[query.tier];
+  checkIndexServes(index, query);
+  const keep = rowFilter(index, query);
   let wanted: Uint8Array | undefined;
   if (query.customerId !== undefined) {
     wanted = new Uint8Array(index.rows);
@@ -81,7 +107,7 @@ export function allMatchingRows(
   const rows = new Uint32Array(index.rows);
   let count = 0;
   const take = (row: number) => {
-    if (tier !== undefined && index.tiers[row] !== tier) return;
+    if (keep && !keep(row)) return;
     if (wanted && wanted[row] !== 1) return;
     rows[count++] = row;
   };
@@ -122,13 +148,17 @@ export function rowAt(index: RowsIndex, sort: RowOrder, k: number): number {
   return index.byProbability[index.rows - index.tierCounts[0] + skip] as number;
 }
 
-function byPrefix(index: RowsIndex, query: IndexQuery, tier: number | undefined): IndexPage {
+function byPrefix(
+  index: RowsIndex,
+  query: IndexQuery,
+  keep: ((row: number) => boolean) | undefined,
+): IndexPage {
   const prefix = Buffer.from((query.customerId ?? '').toLowerCase(), 'utf8');
   const [from, to] = prefixRange(index, prefix);
   const matches: number[] = [];
   for (let k = from; k < to; k++) {
     const row = index.idOrder[k] as number;
-    if (tier === undefined || index.tiers[row] === tier) matches.push(row);
+    if (!keep || keep(row)) matches.push(row);
   }
   let ordered: ArrayLike<number>;
   if (query.sort === 'row') {

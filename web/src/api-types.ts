@@ -633,6 +633,21 @@ export interface paths {
                                     };
                                     firstErrors: string[];
                                     delimiter: string;
+                                    /** @description How the customers (matched by id, ignoring case) moved since the previous completed prediction with the same model; null for the first one, a file without a customer id column, or predictions from before customer history. */
+                                    changes?: {
+                                        /** Format: uuid */
+                                        previousPredictionId: string;
+                                        /** @description Customers the previous prediction did not have. */
+                                        new: number;
+                                        /** @description Now high risk, and not before. */
+                                        newlyHighRisk: number;
+                                        /** @description Moved to a worse tier other than high (low to medium). */
+                                        worsened: number;
+                                        /** @description Moved to a better tier. */
+                                        improved: number;
+                                        /** @description In the same tier as before. */
+                                        unchanged: number;
+                                    } | null;
                                 } | null;
                                 error: {
                                     code: string;
@@ -735,6 +750,21 @@ export interface paths {
                                 };
                                 firstErrors: string[];
                                 delimiter: string;
+                                /** @description How the customers (matched by id, ignoring case) moved since the previous completed prediction with the same model; null for the first one, a file without a customer id column, or predictions from before customer history. */
+                                changes?: {
+                                    /** Format: uuid */
+                                    previousPredictionId: string;
+                                    /** @description Customers the previous prediction did not have. */
+                                    new: number;
+                                    /** @description Now high risk, and not before. */
+                                    newlyHighRisk: number;
+                                    /** @description Moved to a worse tier other than high (low to medium). */
+                                    worsened: number;
+                                    /** @description Moved to a better tier. */
+                                    improved: number;
+                                    /** @description In the same tier as before. */
+                                    unchanged: number;
+                                } | null;
                             } | null;
                             error: {
                                 code: string;
@@ -835,6 +865,21 @@ export interface paths {
                                 };
                                 firstErrors: string[];
                                 delimiter: string;
+                                /** @description How the customers (matched by id, ignoring case) moved since the previous completed prediction with the same model; null for the first one, a file without a customer id column, or predictions from before customer history. */
+                                changes?: {
+                                    /** Format: uuid */
+                                    previousPredictionId: string;
+                                    /** @description Customers the previous prediction did not have. */
+                                    new: number;
+                                    /** @description Now high risk, and not before. */
+                                    newlyHighRisk: number;
+                                    /** @description Moved to a worse tier other than high (low to medium). */
+                                    worsened: number;
+                                    /** @description Moved to a better tier. */
+                                    improved: number;
+                                    /** @description In the same tier as before. */
+                                    unchanged: number;
+                                } | null;
                             } | null;
                             error: {
                                 code: string;
@@ -934,6 +979,8 @@ export interface paths {
                     tier?: "high" | "medium" | "low";
                     /** @description Rows whose customer id starts with this. */
                     customerId?: string;
+                    /** @description Rows whose customer moved this way since the previous prediction with the same model (see summary.changes). */
+                    change?: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
                     /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
                     sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
                 };
@@ -976,6 +1023,8 @@ export interface paths {
                     tier?: "high" | "medium" | "low";
                     /** @description Rows whose customer id starts with this. */
                     customerId?: string;
+                    /** @description Rows whose customer moved this way since the previous prediction with the same model (see summary.changes). */
+                    change?: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
                     /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
                     sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
                     limit?: number;
@@ -1013,6 +1062,13 @@ export interface paths {
                                 recommendedAction: string | null;
                                 /** @description Up to two inputs that lower the risk most; empty for results from before them. */
                                 protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
                                 error: string | null;
                                 /** @description Your columns, as uploaded. */
                                 values: {
@@ -1021,6 +1077,274 @@ export interface paths {
                             }[];
                             total: number;
                             nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/predictions/{id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the customers moved since the previous prediction with the same model: newly high risk, worsened, improved, new */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Customers per list, highest risk first; the rest are a rows query away (links). */
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            predictionId: string;
+                            /** @description The prediction compared with; null when there was none (or it was deleted since). */
+                            previous: {
+                                /** Format: uuid */
+                                predictionId: string;
+                                filename: string;
+                                completedAt: string;
+                            } | null;
+                            counts: {
+                                new: number;
+                                newlyHighRisk: number;
+                                worsened: number;
+                                improved: number;
+                                unchanged: number;
+                            } | null;
+                            newlyHighRisk: {
+                                /** @description 1-based position in the uploaded file, below the header. */
+                                row: number;
+                                customerId: string | null;
+                                churnProbability: number | null;
+                                /** @enum {string|null} */
+                                riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
+                                topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
+                                error: string | null;
+                                /** @description Your columns, as uploaded. */
+                                values: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                            worsened: {
+                                /** @description 1-based position in the uploaded file, below the header. */
+                                row: number;
+                                customerId: string | null;
+                                churnProbability: number | null;
+                                /** @enum {string|null} */
+                                riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
+                                topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
+                                error: string | null;
+                                /** @description Your columns, as uploaded. */
+                                values: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                            improved: {
+                                /** @description 1-based position in the uploaded file, below the header. */
+                                row: number;
+                                customerId: string | null;
+                                churnProbability: number | null;
+                                /** @enum {string|null} */
+                                riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
+                                topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
+                                error: string | null;
+                                /** @description Your columns, as uploaded. */
+                                values: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                            new: {
+                                /** @description 1-based position in the uploaded file, below the header. */
+                                row: number;
+                                customerId: string | null;
+                                churnProbability: number | null;
+                                /** @enum {string|null} */
+                                riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
+                                topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
+                                error: string | null;
+                                /** @description Your columns, as uploaded. */
+                                values: {
+                                    [key: string]: string;
+                                };
+                            }[];
+                            /** @description For each list, the rows query that pages through all of it. */
+                            links: {
+                                [key: string]: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{customerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A customer's churn scores over time, and their latest reasons and action */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Only the scores of predictions made with this model. */
+                    modelId?: string;
+                };
+                header?: never;
+                path: {
+                    /** @description The customer id as in your files (matched ignoring case). */
+                    customerId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            customerId: string;
+                            /** @description Oldest first. */
+                            scores: {
+                                /** Format: uuid */
+                                predictionId: string;
+                                modelId: string;
+                                /** @description The file the prediction scored. */
+                                filename: string;
+                                scoredAt: string;
+                                /** @description The customer’s row in that file, from 1. */
+                                row: number;
+                                churnProbability: number;
+                                /** @enum {string} */
+                                riskTier: "high" | "medium" | "low";
+                                /** @description In the previous scoring of this customer with the same model; null for the first. */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the tier moved since that previous scoring (new for the first).
+                                 * @enum {string}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
+                            }[];
+                            /** @description The latest scoring in full: reasons, recommended action and your columns. */
+                            latest: {
+                                /** @description 1-based position in the uploaded file, below the header. */
+                                row: number;
+                                customerId: string | null;
+                                churnProbability: number | null;
+                                /** @enum {string|null} */
+                                riskTier: "high" | "medium" | "low" | null;
+                                /** @description Churn probability × the monthly revenue in your revenue column, in its currency; null without a readable revenue or a score. */
+                                expectedMonthlyLoss: number | null;
+                                /** @description Up to three inputs that raise the risk most: "<input>: strongly raises risk (+0.83)". */
+                                topReasons: string[];
+                                /** @description What your playbook says to do: the rule for the strongest reason it covers, else the tier action. Null for a row not scored. */
+                                recommendedAction: string | null;
+                                /** @description Up to two inputs that lower the risk most; empty for results from before them. */
+                                protectiveFactors: string[];
+                                /** @description The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared). */
+                                previousProbability: number | null;
+                                /**
+                                 * @description How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.
+                                 * @enum {string|null}
+                                 */
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
+                                error: string | null;
+                                /** @description Your columns, as uploaded. */
+                                values: {
+                                    [key: string]: string;
+                                };
+                            } | null;
                         };
                     };
                 };

@@ -15,21 +15,15 @@ import { submitPrediction } from '../../jobs/submit.js';
 import { readCsvRecords } from '../../model/csv-reader.js';
 import { csvLine } from '../../model/csv-writer.js';
 import { RowsIndexFormatError } from '../../results/rows-index.js';
-import { RowsIndexCache } from '../../results/rows-index-cache.js';
-import { allMatchingRows, MissingOrderError } from '../../results/rows-query.js';
+import { allMatchingRows } from '../../results/rows-query.js';
 import { ApiError, notFound } from '../errors.js';
 import { checkUploadFit, poorFitError, resolveModel } from '../fit-check.js';
 import { attachment } from '../headers.js';
 import { presentPrediction } from '../presenters.js';
 import type { ApiDeps } from '../server.js';
-import {
-  locateColumns,
-  type RowQuery,
-  type RowSort,
-  readResultRows,
-  type ScoredRowView,
-} from './rows.js';
-import { RowsIndexMismatchError, readIndexedRows, readRowLines } from './rows-indexed.js';
+import { changesUnavailable, locateColumns, type RowQuery, type RowSort } from './rows.js';
+import { readRowLines } from './rows-indexed.js';
+import type { RowsReader } from './rows-reader.js';
 import {
   createPredictionBody,
   listPredictionsQuery,
@@ -40,72 +34,18 @@ import {
   scoredRowSchema,
 } from './schema.js';
 
-export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function registerPredictionRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  rows: RowsReader,
+): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const indexes = new RowsIndexCache(deps.blobs);
-
-  /**
-   * A page from the rows index when the prediction has one; otherwise (completed before indexes
-   * existed, or an index this build cannot read) by streaming the results file.
-   */
-  /** The user's prediction, completed with results; 404 or 409 `not_ready` otherwise. */
-  async function completedPrediction(
-    userId: string,
-    id: string,
-    what: 'results' | 'rows',
-  ): Promise<Prediction & { result_key: string }> {
-    const prediction = await findPrediction(deps.db, userId, id);
-    if (!prediction) throw notFound('prediction');
-    if (prediction.status !== 'completed' || !prediction.result_key) {
-      throw new ApiError(
-        409,
-        'not_ready',
-        `The prediction is ${prediction.status}; ${what} exist once it is completed.`,
-      );
-    }
-    return { ...prediction, result_key: prediction.result_key };
-  }
+  const { indexes, completedPrediction, readPage } = rows;
 
   /** The uploaded file's name without ".csv", which download names start with. */
   async function fileBase(userId: string, prediction: Prediction): Promise<string> {
     const upload = await findUpload(deps.db, userId, prediction.upload_id);
     return (upload?.filename ?? 'customers.csv').replace(/\.csv$/i, '');
-  }
-
-  async function readPage(
-    prediction: Prediction & { result_key: string },
-    query: RowQuery,
-  ): Promise<{ rows: ScoredRowView[]; total: number }> {
-    const key = prediction.rows_index_key;
-    if (key) {
-      try {
-        return await readIndexedRows(
-          deps.blobs,
-          prediction.result_key,
-          await indexes.get(key, prediction.result_key),
-          query,
-        );
-      } catch (error) {
-        // An index from before the order asked for serves every other order: keep it.
-        if (error instanceof MissingOrderError) {
-          return readResultRows(await deps.blobs.get(prediction.result_key), query);
-        }
-        // An index that is unreadable, wrong or gone costs speed, never the page.
-        const unusable =
-          error instanceof RowsIndexFormatError ||
-          error instanceof RowsIndexMismatchError ||
-          // Offsets past the end of the results: an index of another version of the file.
-          (error instanceof BlobError &&
-            (error.code === 'not_found' || error.code === 'invalid_range'));
-        if (!unusable) throw error;
-        indexes.evict(key);
-        deps.log.warn(
-          { predictionId: prediction.id, err: error },
-          'rows index unusable; streaming the results instead',
-        );
-      }
-    }
-    return readResultRows(await deps.blobs.get(prediction.result_key), query);
   }
 
   api.post(
@@ -248,7 +188,8 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
       checkOrder(prediction, view.sort);
       const lines = await exportLines(prediction, view);
       const base = await fileBase(request.userId, prediction);
-      const name = `${base}-${[view.tier ?? 'all', ORDER_NAMES[view.sort]].join('-')}.csv`;
+      const parts = [view.tier ?? 'all', view.change?.replaceAll('_', '-'), ORDER_NAMES[view.sort]];
+      const name = `${base}-${parts.filter(Boolean).join('-')}.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
         .header('content-disposition', attachment(name));
@@ -263,7 +204,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
    */
   async function exportLines(
     prediction: Prediction & { result_key: string },
-    view: Pick<RowQuery, 'tier' | 'customerId' | 'sort'>,
+    view: Pick<RowQuery, 'tier' | 'change' | 'customerId' | 'sort'>,
   ): Promise<AsyncIterable<Buffer | string>> {
     const key = prediction.rows_index_key;
     const index = key
@@ -276,7 +217,11 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
           return null;
         })
       : null;
-    if (index && (view.sort !== 'expected_loss_desc' || index.byLoss)) {
+    if (
+      index &&
+      (view.sort !== 'expected_loss_desc' || index.byLoss) &&
+      (view.change === undefined || index.changes)
+    ) {
       const rows = allMatchingRows(index, view);
       return (async function* () {
         yield index.header;
@@ -287,6 +232,7 @@ export function registerPredictionRoutes(app: FastifyInstance, deps: ApiDeps): v
         }
       })();
     }
+    if (view.change !== undefined) throw changesUnavailable();
     if (view.sort !== 'row') {
       throw new ApiError(
         400,

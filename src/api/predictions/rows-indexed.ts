@@ -5,7 +5,9 @@
  * 1,000,000.
  */
 import type { BlobStore } from '../../blobs/port.js';
+import { changeName, NO_PREVIOUS } from '../../history/changes.js';
 import { CsvParser } from '../../model/csv-reader.js';
+import { PROBABILITY_SCALE } from '../../model/score-batch.js';
 import type { RowsIndex } from '../../results/rows-index.js';
 import { selectRows } from '../../results/rows-query.js';
 import { locateColumns, type RowQuery, type ScoredRowView, view } from './rows.js';
@@ -31,22 +33,43 @@ export async function readIndexedRows(
   query: RowQuery,
 ): Promise<{ rows: ScoredRowView[]; total: number }> {
   const page = selectRows(index, query);
+  const rows = await readRowsAt(blobs, resultKey, index, page.rows, query.decimalComma);
+  return { rows, total: page.total };
+}
+
+/** The given rows (from 0) as JSON rows, in the order given. */
+export async function readRowsAt(
+  blobs: BlobStore,
+  resultKey: string,
+  index: RowsIndex,
+  wanted: readonly number[],
+  decimalComma?: boolean,
+): Promise<ScoredRowView[]> {
   const header = parseRecords(index.header);
   if (header.length !== 1) throw new RowsIndexMismatchError('the index has no header line');
-  const columns = locateColumns(header[0] as string[], query.decimalComma);
+  const columns = locateColumns(header[0] as string[], decimalComma);
   const names = (header[0] as string[]).slice(0, columns.inputs);
   const width = (header[0] as string[]).length;
 
-  const lines = await readRowLines(blobs, resultKey, index, page.rows);
-  const rows = page.rows.map((row) => {
+  const lines = await readRowLines(blobs, resultKey, index, wanted);
+  return wanted.map((row) => {
     const bytes = lines.get(row) as Buffer;
     const records = bytes.at(-1) === 0x0a ? parseRecords(bytes.toString('utf8')) : [];
     if (records.length !== 1 || (records[0] as string[]).length !== width) {
       throw new RowsIndexMismatchError(`row ${row + 1} is not where the index says`);
     }
-    return view({ row: row + 1, record: records[0] as string[] }, names, columns);
+    const record = records[0] as string[];
+    return withChange(view({ row: row + 1, record }, names, columns), index, row);
   });
-  return { rows, total: page.total };
+}
+
+/** The row's previous probability and change, as the index holds them (version 3 on). */
+function withChange(row: ScoredRowView, index: RowsIndex, at: number): ScoredRowView {
+  if (!index.previous || !index.changes) return row;
+  const previous = index.previous[at] as number;
+  row.previousProbability = previous === NO_PREVIOUS ? null : previous / PROBABILITY_SCALE;
+  row.change = changeName(index.changes[at] as number);
+  return row;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { CustomerChange } from '../../history/changes.js';
 import { readCsvRecords } from '../../model/csv-reader.js';
 import { looksLikeIdentifier } from '../../model/headers.js';
 import { MAX_MONTHLY_REVENUE, PROBABILITY_SCALE } from '../../model/score-batch.js';
@@ -11,6 +12,8 @@ export type Tier = 'high' | 'medium' | 'low';
 
 export interface RowQuery {
   readonly tier?: Tier;
+  /** Rows whose customer moved this way since the previous prediction (indexed results only). */
+  readonly change?: CustomerChange;
   /** Rows whose customer id starts with this (case-insensitive). */
   readonly customerId?: string;
   readonly sort: RowSort;
@@ -29,10 +32,22 @@ export interface ScoredRowView {
   expectedMonthlyLoss: number | null;
   /** What the playbook recommends; null for a row not scored, or results from before actions. */
   recommendedAction: string | null;
+  /** From the rows index: the previous prediction's probability, and how the tier moved. */
+  previousProbability: number | null;
+  change: CustomerChange | null;
   topReasons: string[];
   protectiveFactors: string[];
   error: string | null;
   values: Record<string, string>;
+}
+
+/** Changes live in the rows index; results without a version 3 index have none to filter by. */
+export function changesUnavailable(): ApiError {
+  return new ApiError(
+    400,
+    'changes_unavailable',
+    'This prediction was scored before customers were compared with the previous prediction, so it cannot be filtered by change. Create the prediction again to compare it.',
+  );
 }
 
 /**
@@ -57,6 +72,10 @@ export async function readResultRows(
   csv: Readable,
   query: RowQuery,
 ): Promise<{ rows: ScoredRowView[]; total: number }> {
+  if (query.change !== undefined) {
+    csv.destroy();
+    throw changesUnavailable();
+  }
   const sorted = query.sort !== 'row';
   const keep = query.offset + query.limit;
   if (sorted && keep > MAX_SORTED_DEPTH) {
@@ -183,6 +202,8 @@ export function view(
     riskTier: tier === 'high' || tier === 'medium' || tier === 'low' ? tier : null,
     expectedMonthlyLoss: expectedLoss(record, columns),
     recommendedAction: columns.action < 0 ? null : record[columns.action] || null,
+    previousProbability: null,
+    change: null,
     topReasons: reasons === '' ? [] : reasons.split('; '),
     protectiveFactors: protective === '' ? [] : protective.split('; '),
     error: error === '' ? null : error,

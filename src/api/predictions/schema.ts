@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CUSTOMER_CHANGES } from '../../history/changes.js';
 
 export const predictionStatus = z.enum(['queued', 'running', 'completed', 'failed']);
 
@@ -48,6 +49,23 @@ export const scoreSummarySchema = z
     unknownCategories: z.record(z.string(), z.number().int()),
     firstErrors: z.array(z.string()),
     delimiter: z.string(),
+    changes: z
+      .object({
+        previousPredictionId: z.uuid(),
+        new: z.number().int().describe('Customers the previous prediction did not have.'),
+        newlyHighRisk: z.number().int().describe('Now high risk, and not before.'),
+        worsened: z
+          .number()
+          .int()
+          .describe('Moved to a worse tier other than high (low to medium).'),
+        improved: z.number().int().describe('Moved to a better tier.'),
+        unchanged: z.number().int().describe('In the same tier as before.'),
+      })
+      .nullable()
+      .optional()
+      .describe(
+        'How the customers (matched by id, ignoring case) moved since the previous completed prediction with the same model; null for the first one, a file without a customer id column, or predictions from before customer history.',
+      ),
   })
   .describe('Rows per tier, mean probability, histogram, revenue at risk, common reasons.');
 
@@ -97,6 +115,7 @@ export const listPredictionsQuery = z.object({
 });
 
 export const tierSchema = z.enum(['high', 'medium', 'low']);
+export const changeSchema = z.enum(CUSTOMER_CHANGES);
 
 /** The rows a view shows: its filters and order (shared by the pages and the export). */
 export const rowViewQuery = z.object({
@@ -107,6 +126,11 @@ export const rowViewQuery = z.object({
     .max(200)
     .optional()
     .describe('Rows whose customer id starts with this.'),
+  change: changeSchema
+    .optional()
+    .describe(
+      'Rows whose customer moved this way since the previous prediction with the same model (see summary.changes).',
+    ),
   sort: z
     .enum(['probability_desc', 'probability_asc', 'expected_loss_desc', 'row'])
     .default('probability_desc')
@@ -154,6 +178,17 @@ export const scoredRowSchema = z.object({
   protectiveFactors: z
     .array(z.string())
     .describe('Up to two inputs that lower the risk most; empty for results from before them.'),
+  previousProbability: z
+    .number()
+    .nullable()
+    .describe(
+      "The customer's churn probability in the previous prediction with the same model; null when it had no such customer (or none was compared).",
+    ),
+  change: changeSchema
+    .nullable()
+    .describe(
+      'How the customer moved since: new, newly_high_risk, worsened, improved or unchanged; null when nothing was compared.',
+    ),
   error: z.string().nullable(),
   values: z.record(z.string(), z.string()).describe('Your columns, as uploaded.'),
 });

@@ -1,0 +1,116 @@
+/**
+ * The customer history (src/history): each completed prediction's customers, stored in hashed
+ * buckets so that writing a million customers is about a thousand rows and a customer's timeline
+ * is one indexed read per prediction. Only completed, undeleted predictions are ever read back,
+ * so rows written by an attempt that later fails, or left by one that crashed, are never seen.
+ */
+import type { Kysely } from 'kysely';
+import { type BucketEntries, bucketOf, type HistoryBucket } from '../history/buckets.js';
+import type { Database } from './schema.js';
+
+type Conn = Kysely<Database>;
+
+/** Rows per insert: a few hundred parameters, well inside both engines' limits. */
+const INSERT_BATCH = 100;
+
+/** The latest completed prediction of the user with this model, other than `exceptId`. */
+export async function previousPrediction(
+  db: Conn,
+  userId: string,
+  modelId: string,
+  exceptId: string,
+): Promise<{ id: string; rowsIndexKey: string } | undefined> {
+  const row = await db
+    .selectFrom('predictions')
+    .select(['id', 'rows_index_key'])
+    .where('user_id', '=', userId)
+    .where('model_id', '=', modelId)
+    .where('status', '=', 'completed')
+    .where('deleted_at', 'is', null)
+    .where('rows_index_key', 'is not', null)
+    .where('id', '!=', exceptId)
+    .orderBy('completed_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { id: row.id, rowsIndexKey: row.rows_index_key as string } : undefined;
+}
+
+/** Stores a prediction's history, replacing any an earlier attempt left. */
+export async function writeCustomerHistory(
+  db: Conn,
+  prediction: { id: string; userId: string; modelId: string; scoredAt: string },
+  buckets: readonly HistoryBucket[],
+): Promise<void> {
+  await deleteCustomerHistory(db, prediction.id);
+  for (let at = 0; at < buckets.length; at += INSERT_BATCH) {
+    await db
+      .insertInto('customer_history')
+      .values(
+        buckets.slice(at, at + INSERT_BATCH).map((bucket) => ({
+          prediction_id: prediction.id,
+          bucket: bucket.bucket,
+          user_id: prediction.userId,
+          model_id: prediction.modelId,
+          scored_at: prediction.scoredAt,
+          customers: bucket.customers,
+          entries: bucket.entries,
+        })),
+      )
+      .execute();
+  }
+}
+
+export async function deleteCustomerHistory(db: Conn, predictionId: string): Promise<void> {
+  await db.deleteFrom('customer_history').where('prediction_id', '=', predictionId).execute();
+}
+
+/** One scoring of a customer: which prediction, and what it said. */
+export interface CustomerScore {
+  predictionId: string;
+  modelId: string;
+  filename: string;
+  scoredAt: string;
+  /** The customer's row in that prediction's results, from 0. */
+  row: number;
+  /** Ten-thousandths, as written. */
+  probability: number;
+  /** Tier code: 1 high, 2 medium, 3 low. */
+  tier: number;
+}
+
+/** Every scoring of the customer (id ignoring case) by the user's predictions, oldest first. */
+export async function customerScores(
+  db: Conn,
+  userId: string,
+  customerId: string,
+  modelId?: string,
+): Promise<CustomerScore[]> {
+  const id = customerId.toLowerCase();
+  let query = db
+    .selectFrom('customer_history as h')
+    .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
+    .innerJoin('uploads as u', 'u.id', 'p.upload_id')
+    .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
+    .where('h.user_id', '=', userId)
+    .where('h.bucket', '=', bucketOf(id))
+    .where('p.status', '=', 'completed')
+    .where('p.deleted_at', 'is', null);
+  if (modelId !== undefined) query = query.where('h.model_id', '=', modelId);
+  const rows = await query.orderBy('h.scored_at').orderBy('h.prediction_id').execute();
+  const scores: CustomerScore[] = [];
+  for (const row of rows) {
+    const entries = JSON.parse(row.entries) as BucketEntries;
+    const k = entries.ids.indexOf(id);
+    if (k < 0) continue;
+    scores.push({
+      predictionId: row.prediction_id,
+      modelId: row.model_id,
+      filename: row.filename,
+      scoredAt: row.scored_at,
+      row: entries.rows[k] as number,
+      probability: entries.p[k] as number,
+      tier: entries.t[k] as number,
+    });
+  }
+  return scores;
+}

@@ -1,0 +1,243 @@
+/**
+ * Customer history: a user's customers are matched by id (ignoring case) across predictions made
+ * with the same model. Each prediction says who is newly high risk, who worsened, improved or is
+ * new since the previous one; each customer has a timeline. Scored twice here, with the second
+ * export changed the way a month changes a customer base.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorised,
+  callJson,
+  type RunningService,
+  startService,
+  submitCsv,
+  waitForStatus,
+} from './support/service.js';
+import { telcoText } from './support/telco.js';
+
+let service: RunningService;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  service = await startService();
+  alice = await service.token('alice');
+  bob = await service.token('bob');
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+const call = (token: string, path: string, method = 'GET') =>
+  callJson(service, token, method, path);
+
+const [HEADER, ...LINES] = telcoText.trimEnd().split(/\r?\n/);
+const COLUMNS = (HEADER as string).split(',');
+const at = (name: string) => COLUMNS.indexOf(name);
+
+/** A Telco line with some columns set (Telco has no quoted cells). */
+function withValues(line: string, values: Record<string, string>): string {
+  const cells = line.split(',');
+  for (const [name, value] of Object.entries(values)) cells[at(name)] = value;
+  return cells.join(',');
+}
+
+const RISKY = {
+  tenure: '1',
+  Contract: 'Month-to-month',
+  InternetService: 'Fiber optic',
+  OnlineSecurity: 'No',
+  TechSupport: 'No',
+  PaymentMethod: 'Electronic check',
+  PaperlessBilling: 'Yes',
+  MonthlyCharges: '99.5',
+  TotalCharges: '99.5',
+};
+const SAFE = {
+  tenure: '70',
+  Contract: 'Two year',
+  InternetService: 'DSL',
+  OnlineSecurity: 'Yes',
+  TechSupport: 'Yes',
+  PaymentMethod: 'Bank transfer (automatic)',
+  PaperlessBilling: 'No',
+  MonthlyCharges: '55',
+  TotalCharges: '3850',
+};
+
+async function score(token: string, csv: string) {
+  const { predictionId } = await submitCsv(service, token, csv);
+  const done = await waitForStatus(service.url, token, predictionId, ['completed', 'failed']);
+  expect(done.status).toBe('completed');
+  return { predictionId, summary: done.summary as Record<string, unknown> };
+}
+
+type Row = { customerId: string; riskTier: string; change: string | null; row: number };
+
+async function allRows(token: string, predictionId: string, query = ''): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await call(
+      token,
+      `/v1/predictions/${predictionId}/rows?sort=row&limit=500&offset=${offset}${query}`,
+    );
+    expect(page.status).toBe(200);
+    rows.push(...page.body.rows);
+    if (rows.length >= page.body.total) return rows;
+  }
+}
+
+describe('customer history', () => {
+  let first: Awaited<ReturnType<typeof score>>;
+  let second: Awaited<ReturnType<typeof score>>;
+  let before: Map<string, Row>;
+  const madeRisky: string[] = [];
+  const madeSafe: string[] = [];
+  const dropped: string[] = [];
+  const added = ['NEW-0001', 'NEW-0002', 'NEW-0003'];
+  const byIdNow = new Map<string, string>();
+
+  it('has nothing to compare the first prediction with', async () => {
+    first = await score(alice, telcoText);
+    expect(first.summary.changes).toBeNull();
+    const changes = await call(alice, `/v1/predictions/${first.predictionId}/changes`);
+    expect(changes.status).toBe(200);
+    expect(changes.body).toMatchObject({ previous: null, counts: null, newlyHighRisk: [] });
+    before = new Map((await allRows(alice, first.predictionId)).map((r) => [r.customerId, r]));
+    expect(before.size).toBe(LINES.length);
+  });
+
+  it('says who is newly high risk, worsened, improved or new since the previous prediction', async () => {
+    const lines: string[] = [];
+    for (const line of LINES) {
+      const id = line.slice(0, line.indexOf(','));
+      const tier = before.get(id)?.riskTier;
+      if (tier === 'low' && madeRisky.length < 25) {
+        madeRisky.push(id);
+        lines.push(withValues(line, RISKY));
+      } else if (tier === 'high' && madeSafe.length < 25) {
+        madeSafe.push(id);
+        lines.push(withValues(line, SAFE));
+      } else if (tier === 'medium' && dropped.length < 10) {
+        dropped.push(id);
+      } else {
+        lines.push(line);
+      }
+    }
+    // The same customer in other letter case is the same customer.
+    lines[lines.length - 1] = (lines.at(-1) as string).toLowerCase().replace(/,no$/, ',No');
+    for (const id of added) lines.push(withValues(`${id}${(LINES[0] as string).slice(10)}`, RISKY));
+    second = await score(alice, [HEADER, ...lines].join('\n'));
+
+    const counts = second.summary.changes as Record<string, number | string>;
+    expect(counts.previousPredictionId).toBe(first.predictionId);
+    expect(counts.new).toBe(added.length);
+    expect(
+      (counts.new as number) +
+        (counts.newlyHighRisk as number) +
+        (counts.worsened as number) +
+        (counts.improved as number) +
+        (counts.unchanged as number),
+    ).toBe(lines.length);
+
+    const rows = await allRows(alice, second.predictionId);
+    for (const row of rows) byIdNow.set(row.customerId.toUpperCase(), row.riskTier);
+    const byId = new Map(rows.map((r) => [r.customerId.toUpperCase(), r]));
+    const risky = madeRisky.map((id) => byId.get(id)?.change);
+    for (const change of risky) expect(['newly_high_risk', 'worsened']).toContain(change);
+    expect(risky.filter((c) => c === 'newly_high_risk').length).toBeGreaterThan(15);
+    for (const id of madeSafe) expect(byId.get(id)?.change).toBe('improved');
+    for (const id of added) expect(byId.get(id)?.change).toBe('new');
+    // Every row's change agrees with the two tiers.
+    for (const row of rows) {
+      const was = before.get(row.customerId.toUpperCase())?.riskTier;
+      if (!was) continue;
+      const expected =
+        was === row.riskTier
+          ? 'unchanged'
+          : row.riskTier === 'high'
+            ? 'newly_high_risk'
+            : ['high', 'medium', 'low'].indexOf(row.riskTier) <
+                ['high', 'medium', 'low'].indexOf(was)
+              ? 'worsened'
+              : 'improved';
+      expect(row.change, row.customerId).toBe(expected);
+    }
+
+    const changes = await call(alice, `/v1/predictions/${second.predictionId}/changes?limit=5`);
+    expect(changes.body.previous).toMatchObject({ predictionId: first.predictionId });
+    expect(changes.body.counts.newlyHighRisk).toBe(counts.newlyHighRisk);
+    expect(changes.body.newlyHighRisk).toHaveLength(5);
+    for (const row of changes.body.newlyHighRisk) {
+      expect(row.change).toBe('newly_high_risk');
+      expect(row.previousProbability).toBeLessThan(row.churnProbability);
+    }
+    const probabilities = changes.body.improved.map(
+      (r: { churnProbability: number }) => r.churnProbability,
+    );
+    expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
+
+    // The lists page through the rows API, and export like any view.
+    const newlyHigh = await allRows(alice, second.predictionId, '&change=newly_high_risk');
+    expect(newlyHigh).toHaveLength(counts.newlyHighRisk as number);
+    const exported = await fetch(
+      `${service.url}/v1/predictions/${second.predictionId}/rows.csv?change=new`,
+      authorised(alice),
+    );
+    expect(exported.status).toBe(200);
+    expect(exported.headers.get('content-disposition')).toContain('all-new-highest-risk-first');
+    const exportedIds = (await exported.text())
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(',')[0]);
+    expect(exportedIds.sort()).toEqual([...added].sort());
+  });
+
+  it("shows a customer's scores over time, with the latest reasons and action", async () => {
+    const id = madeRisky.find((m) => byIdNow.get(m) === 'high') as string;
+    const customer = await call(alice, `/v1/customers/${encodeURIComponent(id.toLowerCase())}`);
+    expect(customer.status).toBe(200);
+    expect(customer.body.scores.map((s: { predictionId: string }) => s.predictionId)).toEqual([
+      first.predictionId,
+      second.predictionId,
+    ]);
+    const [then, now] = customer.body.scores;
+    expect(then).toMatchObject({ riskTier: 'low', change: 'new', previousProbability: null });
+    expect(now).toMatchObject({ riskTier: 'high', change: 'newly_high_risk' });
+    expect(now.previousProbability).toBe(then.churnProbability);
+    expect(customer.body.latest.customerId).toBe(id);
+    expect(customer.body.latest.topReasons.length).toBeGreaterThan(0);
+    expect(customer.body.latest.recommendedAction).toBeTruthy();
+
+    // A dropped customer's timeline ends with the first prediction.
+    const gone = await call(alice, `/v1/customers/${dropped[0]}`);
+    expect(gone.body.scores).toHaveLength(1);
+  });
+
+  it('keeps each user to their own customers, and forgets a deleted prediction', async () => {
+    const id = madeRisky[0] as string;
+    const other = await call(bob, `/v1/customers/${id}`);
+    expect(other.status).toBe(404);
+    expect(other.body.error.code).toBe('customer_not_found');
+    expect(other.body.error.message).toContain(id);
+    expect((await call(bob, `/v1/predictions/${second.predictionId}/changes`)).status).toBe(404);
+    // Bob's first prediction compares with none of Alice's.
+    const bobs = await score(bob, telcoText);
+    expect(bobs.summary.changes).toBeNull();
+
+    expect((await call(alice, `/v1/predictions/${second.predictionId}`, 'DELETE')).status).toBe(
+      204,
+    );
+    const customer = await call(alice, `/v1/customers/${id}`);
+    expect(customer.body.scores).toHaveLength(1);
+    expect(customer.body.latest.riskTier).toBe('low');
+    expect((await call(alice, `/v1/customers/${added[0]}`)).status).toBe(404);
+  });
+
+  it('refuses a change filter it cannot answer, saying why', async () => {
+    const bad = await call(alice, `/v1/predictions/${first.predictionId}/rows?change=better`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('change');
+  });
+});
