@@ -77,7 +77,10 @@ export async function handleScoreJob(
       { id: job.predictionId, userId: job.userId, modelId: job.modelId, scoredAt: nowIso() },
       scored.history,
     );
-    const historyMs = Math.round(performance.now() - historyStarted);
+    const historyMs = {
+      compare: Math.round(scored.historyMs),
+      write: Math.round(performance.now() - historyStarted),
+    };
     const changes =
       previous && scored.changes ? { previousPredictionId: previous.id, ...scored.changes } : null;
     const completed = await completePrediction(db, job.predictionId, {

@@ -39,6 +39,8 @@ export interface ScoredResults {
   /** How customers moved since the previous prediction; null when none was compared. */
   changes: Omit<ChangeCounts, 'previousPredictionId'> | null;
   history: HistoryBucket[];
+  /** Time the thread spent on the history (comparing, bucketing), for the job's log line. */
+  historyMs: number;
 }
 
 /** What a training thread is told (plain data). */

@@ -99,7 +99,8 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
             signal: abort.signal,
           }),
         );
-        const scored = { summary, changes: rows.changes, history: rows.history() };
+        const history = rows.history();
+        const scored = { summary, changes: rows.changes, history, historyMs: rows.historyMs };
         return { type: 'done', taskId: task.taskId, scored };
       } catch (error) {
         input.destroy();

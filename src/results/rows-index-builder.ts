@@ -33,6 +33,8 @@ export class RowsIndexBuilder implements RowSink {
   private sorted: SortedIds | undefined;
   /** After finish() with a previous index: how the customers moved since it. */
   changes: Omit<ChangeCounts, 'previousPredictionId'> | null = null;
+  /** Time spent on the customer history: comparing with the previous index, making buckets. */
+  historyMs = 0;
 
   constructor() {
     this.idStarts.push(0);
@@ -116,7 +118,9 @@ export class RowsIndexBuilder implements RowSink {
     this.sorted = { rows, idOrder, idStarts, idText, probabilities, tiers };
     let compared: { previous: Uint16Array; changes: Uint8Array };
     if (previous) {
+      const started = performance.now();
       const result = compareWithPrevious(this.sorted, previous);
+      this.historyMs += performance.now() - started;
       this.changes = result.counts;
       compared = result;
     } else {
@@ -142,7 +146,10 @@ export class RowsIndexBuilder implements RowSink {
   /** The customers' history rows, after finish(). */
   history(): HistoryBucket[] {
     if (!this.sorted) throw new Error('history() before finish()');
-    return historyBuckets(this.sorted);
+    const started = performance.now();
+    const buckets = historyBuckets(this.sorted);
+    this.historyMs += performance.now() - started;
+    return buckets;
   }
 }
 

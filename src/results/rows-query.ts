@@ -51,8 +51,14 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
   }
   // A tier is a band of probability only up to rounding, so walk the order and count matches:
   // a deep page costs one pass over a byte per row (milliseconds at a million rows).
-  // With a change filter the total is not kept anywhere: count to the end (a byte per row).
-  const stopAtPage = query.change === undefined;
+  // Totals per tier and per change are known; for both at once, count to the end (a byte a row).
+  const known =
+    query.change === undefined
+      ? index.tierCounts[tier as 1 | 2 | 3]
+      : tier === undefined
+        ? changeCounts(index)[CHANGE_CODES[query.change]]
+        : undefined;
+  const stopAtPage = known !== undefined;
   const rows: number[] = [];
   let matched = 0;
   for (let k = 0; k < index.rows && !(stopAtPage && matched >= end); k++) {
@@ -61,7 +67,20 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
     if (matched >= query.offset && matched < end) rows.push(row);
     matched++;
   }
-  return { rows, total: stopAtPage ? index.tierCounts[tier as 1 | 2 | 3] : matched };
+  return { rows, total: known ?? matched };
+}
+
+const changeCountCache = new WeakMap<RowsIndex, Uint32Array>();
+
+/** Rows per change code, counted once per loaded index. */
+function changeCounts(index: RowsIndex): Uint32Array {
+  let counts = changeCountCache.get(index);
+  if (!counts) {
+    counts = new Uint32Array(256);
+    for (const code of index.changes ?? []) (counts[code] as number)++;
+    changeCountCache.set(index, counts);
+  }
+  return counts;
 }
 
 /** Throws MissingOrderError when the index is too old for the query's order or filters. */
