@@ -13,7 +13,7 @@ import {
   submitCsv,
   waitForStatus,
 } from './support/service.js';
-import { telcoText } from './support/telco.js';
+import { telcoNextMonth, telcoText } from './support/telco.js';
 
 let service: RunningService;
 let alice: string;
@@ -31,39 +31,7 @@ afterAll(async () => {
 const call = (token: string, path: string, method = 'GET') =>
   callJson(service, token, method, path);
 
-const [HEADER, ...LINES] = telcoText.trimEnd().split(/\r?\n/);
-const COLUMNS = (HEADER as string).split(',');
-const at = (name: string) => COLUMNS.indexOf(name);
-
-/** A Telco line with some columns set (Telco has no quoted cells). */
-function withValues(line: string, values: Record<string, string>): string {
-  const cells = line.split(',');
-  for (const [name, value] of Object.entries(values)) cells[at(name)] = value;
-  return cells.join(',');
-}
-
-const RISKY = {
-  tenure: '1',
-  Contract: 'Month-to-month',
-  InternetService: 'Fiber optic',
-  OnlineSecurity: 'No',
-  TechSupport: 'No',
-  PaymentMethod: 'Electronic check',
-  PaperlessBilling: 'Yes',
-  MonthlyCharges: '99.5',
-  TotalCharges: '99.5',
-};
-const SAFE = {
-  tenure: '70',
-  Contract: 'Two year',
-  InternetService: 'DSL',
-  OnlineSecurity: 'Yes',
-  TechSupport: 'Yes',
-  PaymentMethod: 'Bank transfer (automatic)',
-  PaperlessBilling: 'No',
-  MonthlyCharges: '55',
-  TotalCharges: '3850',
-};
+const LINES = telcoText.trimEnd().split(/\r?\n/).slice(1);
 
 async function score(token: string, csv: string) {
   const { predictionId } = await submitCsv(service, token, csv);
@@ -108,26 +76,21 @@ describe('customer history', () => {
   });
 
   it('says who is newly high risk, worsened, improved or new since the previous prediction', async () => {
-    const lines: string[] = [];
-    for (const line of LINES) {
-      const id = line.slice(0, line.indexOf(','));
-      const tier = before.get(id)?.riskTier;
-      if (tier === 'low' && madeRisky.length < 25) {
-        madeRisky.push(id);
-        lines.push(withValues(line, RISKY));
-      } else if (tier === 'high' && madeSafe.length < 25) {
-        madeSafe.push(id);
-        lines.push(withValues(line, SAFE));
-      } else if (tier === 'medium' && dropped.length < 10) {
-        dropped.push(id);
-      } else {
-        lines.push(line);
-      }
-    }
+    const month = telcoNextMonth((id) => before.get(id)?.riskTier, {
+      risky: 25,
+      dropped: 10,
+      added,
+    });
+    madeRisky.push(...month.madeRisky);
+    madeSafe.push(...month.madeSafe);
+    dropped.push(...month.dropped);
+    const lines = month.lines;
     // The same customer in other letter case is the same customer.
-    lines[lines.length - 1] = (lines.at(-1) as string).toLowerCase().replace(/,no$/, ',No');
-    for (const id of added) lines.push(withValues(`${id}${(LINES[0] as string).slice(10)}`, RISKY));
-    second = await score(alice, [HEADER, ...lines].join('\n'));
+    lines[lines.length - 1 - added.length] = (lines.at(-1 - added.length) as string)
+      .toLowerCase()
+      .replace(/,no$/, ',No')
+      .replace(/,yes$/, ',Yes');
+    second = await score(alice, [month.csv.slice(0, month.csv.indexOf('\n')), ...lines].join('\n'));
 
     const counts = second.summary.changes as Record<string, number | string>;
     expect(counts.previousPredictionId).toBe(first.predictionId);

@@ -121,7 +121,11 @@ export class RowsIndexBuilder implements RowSink {
       const started = performance.now();
       const result = compareWithPrevious(this.sorted, previous);
       this.historyMs += performance.now() - started;
-      this.changes = result.counts;
+      // No customer compared (a file without ids): nothing to say, rather than all zeros.
+      const { counts } = result;
+      const customers =
+        counts.new + counts.newlyHighRisk + counts.worsened + counts.improved + counts.unchanged;
+      this.changes = customers > 0 ? counts : null;
       compared = result;
     } else {
       compared = {

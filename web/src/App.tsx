@@ -9,6 +9,7 @@ import {
   takeTokenFromLocation,
   tokenSubject,
 } from './auth';
+import { CustomerPage } from './CustomerPage';
 import { ModelPage } from './ModelPage';
 import { ModelsPage } from './ModelsPage';
 import { PlaybookPage } from './PlaybookPage';
@@ -139,6 +140,10 @@ function Page({ route }: { route: Route }) {
       return <ModelsPage />;
     case 'playbook':
       return <PlaybookPage />;
+    case 'customer':
+      return (
+        <CustomerPage key={`${route.id}:${route.modelId}`} id={route.id} modelId={route.modelId} />
+      );
     case 'model':
       return <ModelPage key={route.id} id={route.id} uploadId={route.uploadId} />;
     case 'list':

@@ -3,11 +3,13 @@ import {
   type ApiFailure,
   api,
   asFailure,
+  type CustomerChange,
   downloadResults,
   type ModelCard,
   type Prediction,
   unwrap,
 } from './api';
+import { ChangesPanel } from './ChangesPanel';
 import { CommonReasons, ProbabilityHistogram, TierChart, type TierCutoffs } from './charts';
 import { DownloadButton } from './DownloadButton';
 import { formatCount, formatMoney, formatMs, formatPercent, formatTime } from './format';
@@ -26,6 +28,7 @@ export function PredictionPage(props: { id: string }) {
   const [filename, setFilename] = useState<string | null>(null);
   const [model, setModel] = useState<ScoringModel | null>(null);
   const [error, setError] = useState<ApiFailure | null>(null);
+  const [change, setChange] = useState<CustomerChange | ''>('');
 
   useEffect(() => heading.current?.focus(), []);
 
@@ -151,9 +154,21 @@ export function PredictionPage(props: { id: string }) {
               <p class="empty">No reasons were recorded.</p>
             )}
           </section>
+          <ChangesPanel
+            predictionId={prediction.id}
+            modelId={prediction.modelId}
+            onShowAll={(chosen) => {
+              setChange(chosen);
+              document.getElementById('customers-title')?.scrollIntoView();
+            }}
+          />
           <RowsTable
             predictionId={prediction.id}
+            modelId={prediction.modelId}
             revenue={summary.revenue ? { currency: summary.revenue.currency } : null}
+            compared={Boolean(summary.changes)}
+            change={change}
+            onChangeFilter={setChange}
           />
         </>
       )}

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import {
   ApiFailure,
   api,
+  type CustomerChange,
   downloadView,
   type RowsPage,
   type RowsQuery,
@@ -10,7 +11,9 @@ import {
 } from './api';
 import { DownloadButton } from './DownloadButton';
 import { formatCount, formatMoney, formatPercent } from './format';
+import { customerPath, onLinkClick } from './router';
 import { TIERS, type Tier } from './summary';
+import { CHANGE_WORDS, Trend } from './Trend';
 
 const PAGE_SIZE = 50;
 /** Typing pauses this long before the search is sent, so each keystroke is not a request. */
@@ -34,8 +37,14 @@ export function RowsTable(props: {
   predictionId: string;
   /** The file's revenue column, when it has one: the worklist order and each row's loss. */
   revenue: { currency: string | null } | null;
+  /** Whether its customers were compared with a previous prediction (the trend column). */
+  compared: boolean;
+  /** The change filter, kept by the page so that its changes panel can set it. */
+  change: CustomerChange | '';
+  onChangeFilter(change: CustomerChange | ''): void;
+  modelId: string;
 }) {
-  const { revenue } = props;
+  const { revenue, compared, change } = props;
   const [tier, setTier] = useState<Tier | ''>('');
   const [search, setSearch] = useState('');
   const [prefix, setPrefix] = useState('');
@@ -74,6 +83,7 @@ export function RowsTable(props: {
     setLoading(true);
     const query: RowsQuery = { sort, limit: PAGE_SIZE };
     if (tier) query.tier = tier;
+    if (change) query.change = change;
     if (prefix) query.customerId = prefix;
     if (offset > 0) query.offset = offset;
     unwrap(
@@ -95,7 +105,9 @@ export function RowsTable(props: {
       },
     );
     return () => abort.abort();
-  }, [props.predictionId, tier, prefix, sort, offset]);
+  }, [props.predictionId, tier, change, prefix, sort, offset]);
+  // A change chosen from the changes panel starts from the first page too.
+  useEffect(() => setOffset(0), [change]);
 
   const painted = page !== null;
   useEffect(() => {
@@ -138,7 +150,9 @@ export function RowsTable(props: {
         aria-controls="customer-filters"
         onClick={() => setFiltersOpen((shown) => !shown)}
       >
-        {filtersOpen ? 'Hide filters' : `Filter and order: ${describeFilters(tier, prefix, sort)}`}
+        {filtersOpen
+          ? 'Hide filters'
+          : `Filter and order: ${describeFilters(tier, change, prefix, sort)}`}
       </button>
       <div id="customer-filters" class={`filters${filtersOpen ? ' open' : ''}`}>
         <div class="field">
@@ -160,6 +174,25 @@ export function RowsTable(props: {
             ))}
           </select>
         </div>
+        {compared && (
+          <div class="field">
+            <label for="change-filter">Since the previous prediction</label>
+            <select
+              id="change-filter"
+              value={change}
+              onChange={(event) =>
+                props.onChangeFilter(event.currentTarget.value as CustomerChange | '')
+              }
+            >
+              <option value="">Any change</option>
+              {(Object.keys(CHANGE_WORDS) as CustomerChange[]).map((c) => (
+                <option key={c} value={c}>
+                  {CHANGE_WORDS[c]}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
         <div class="field">
           <label for="customer-search">Customer id starts with</label>
           <input
@@ -229,6 +262,7 @@ export function RowsTable(props: {
           downloadView(props.predictionId, {
             sort,
             ...(tier ? { tier } : {}),
+            ...(change ? { change } : {}),
             ...(prefix ? { customerId: prefix } : {}),
           })
         }
@@ -246,7 +280,11 @@ export function RowsTable(props: {
         </p>
       )}
       {page && page.total === 0 && !loading && !error && (
-        <p class="empty">No customers match{prefix ? ` "${prefix}"` : ''} in this tier.</p>
+        <p class="empty">
+          No customers match{prefix ? ` "${prefix}"` : ''}
+          {tier ? ` in the ${tier} tier` : ''}
+          {change ? ` among the ${CHANGE_WORDS[change].toLowerCase()}` : ''}.
+        </p>
       )}
       {page && page.rows.length > 0 && (
         <div class="table-scroll">
@@ -260,6 +298,11 @@ export function RowsTable(props: {
                 <th scope="col" class="tier-column">
                   Risk tier
                 </th>
+                {compared && (
+                  <th scope="col" class="hide-on-phone">
+                    Since previous
+                  </th>
+                )}
                 {revenue && (
                   <th
                     scope="col"
@@ -291,6 +334,8 @@ export function RowsTable(props: {
                   key={row.row}
                   row={row}
                   revenue={revenue}
+                  compared={compared}
+                  modelId={props.modelId}
                   extra={extra}
                   open={open.has(row.row)}
                   onToggle={toggle}
@@ -365,6 +410,8 @@ function PageJump(props: { page: number; pages: number; onGo(page: number): void
 function CustomerRow(props: {
   row: ScoredRow;
   revenue: { currency: string | null } | null;
+  compared: boolean;
+  modelId: string;
   extra: string[];
   open: boolean;
   onToggle(row: number): void;
@@ -380,12 +427,27 @@ function CustomerRow(props: {
     <>
       <tr data-row={row.row}>
         <th scope="row" class="customer-id">
-          {name}
+          {row.customerId === null ? (
+            name
+          ) : (
+            <a href={customerPath(row.customerId, props.modelId)} onClick={onLinkClick}>
+              {name}
+            </a>
+          )}
         </th>
         <td class="number">
           {row.churnProbability === null ? '-' : formatPercent(row.churnProbability)}
           {row.riskTier && (
             <span class={`tier tier-${row.riskTier} tier-on-phone`}>{row.riskTier}</span>
+          )}
+          {props.compared && (
+            <span class="trend-on-phone">
+              <Trend
+                change={row.change}
+                previous={row.previousProbability}
+                now={row.churnProbability}
+              />
+            </span>
           )}
         </td>
         <td class="tier-column">
@@ -395,6 +457,15 @@ function CustomerRow(props: {
             <span class="error-text">not scored</span>
           )}
         </td>
+        {props.compared && (
+          <td class="hide-on-phone">
+            <Trend
+              change={row.change}
+              previous={row.previousProbability}
+              now={row.churnProbability}
+            />
+          </td>
+        )}
         {props.revenue && <td class="number hide-on-phone">{loss}</td>}
         {props.extra.map((column) => (
           <td key={column} class="hide-on-phone own-column">
@@ -417,7 +488,11 @@ function CustomerRow(props: {
         </td>
       </tr>
       <tr id={detailsId} class="details" hidden={!props.open}>
-        <td colSpan={FIXED_COLUMNS + (props.revenue ? 1 : 0) + props.extra.length}>
+        <td
+          colSpan={
+            FIXED_COLUMNS + (props.revenue ? 1 : 0) + (props.compared ? 1 : 0) + props.extra.length
+          }
+        >
           {(props.extra.length > 0 || props.revenue) && (
             <dl class="own-values">
               {props.revenue && (
@@ -468,9 +543,15 @@ const ORDER_WORDS: Record<Sort, string> = {
 };
 
 /** "all tiers, highest risk first" (the folded filters' button on a phone). */
-function describeFilters(tier: Tier | '', prefix: string, sort: Sort): string {
+function describeFilters(
+  tier: Tier | '',
+  change: CustomerChange | '',
+  prefix: string,
+  sort: Sort,
+): string {
   const who = tier ? `${tier} risk` : 'all tiers';
-  return `${who}${prefix ? `, ids starting "${prefix}"` : ''}, ${ORDER_WORDS[sort]}`;
+  const moved = change ? `, ${CHANGE_WORDS[change].toLowerCase()}` : '';
+  return `${who}${moved}${prefix ? `, ids starting "${prefix}"` : ''}, ${ORDER_WORDS[sort]}`;
 }
 
 function ariaSort(sort: Sort): 'ascending' | 'descending' | 'none' {

@@ -34,6 +34,11 @@ export type Model =
 export type ModelDetail =
   paths['/v1/models/{id}']['get']['responses'][200]['content']['application/json'];
 export type ModelCard = NonNullable<ModelDetail['card']>;
+export type Changes =
+  paths['/v1/predictions/{id}/changes']['get']['responses'][200]['content']['application/json'];
+export type Customer =
+  paths['/v1/customers/{customerId}']['get']['responses'][200]['content']['application/json'];
+export type CustomerChange = NonNullable<ScoredRow['change']>;
 export type Playbook =
   paths['/v1/playbook']['get']['responses'][200]['content']['application/json']['playbook'];
 

@@ -11,6 +11,7 @@ import { useEffect, useState } from 'preact/hooks';
  * - `/models/<id>?upload=<upload>` a model's card (and its training progress); the upload, when
  *   named, is the file its "score" button scores
  * - `/playbook` the recommended actions
+ * - `/customers/<id>?model=<model>` one customer's scores over time (the id URL-encoded)
  */
 export type Route =
   | { page: 'list' }
@@ -19,7 +20,8 @@ export type Route =
   | { page: 'train'; uploadId: string }
   | { page: 'models' }
   | { page: 'model'; id: string; uploadId: string | null }
-  | { page: 'playbook' };
+  | { page: 'playbook' }
+  | { page: 'customer'; id: string; modelId: string | null };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Shipped model names (telco-v1) and trained models' ids. */
@@ -45,11 +47,38 @@ export function parseRoute(pathname: string, search = ''): Route {
       modelId: model && new RegExp(`^${MODEL_ID}$`).test(model) ? model : null,
     };
   }
+  found = match('/customers/([^/]+)');
+  if (found?.[1]) {
+    const id = decoded(found[1]);
+    const model = query.get('model');
+    if (id) {
+      return {
+        page: 'customer',
+        id,
+        modelId: model && new RegExp(`^${MODEL_ID}$`).test(model) ? model : null,
+      };
+    }
+  }
   if (match('/models')) return { page: 'models' };
   if (match('/playbook')) return { page: 'playbook' };
   found = match(`/models/(${MODEL_ID})`);
   if (found?.[1]) return { page: 'model', id: found[1], uploadId: uuidParam('upload') };
   return { page: 'list' };
+}
+
+/** A path segment as typed; null for a broken escape such as "%E0%A4%A". */
+function decoded(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
+/** The customer page's address for a customer id (any characters). */
+export function customerPath(id: string, modelId?: string): string {
+  const base = `/customers/${encodeURIComponent(id)}`;
+  return modelId ? `${base}?model=${encodeURIComponent(modelId)}` : base;
 }
 
 /** Where the address bar is: path and query (the fragment is only ever a sign-in link). */
