@@ -5,7 +5,8 @@
  *
  * It queues a backlog of 10,000 jobs (1,000-row uploads), then for 30 s drives the API with
  * autocannon on 50 connections: four fifths read (prediction list and detail, JSON row pages by
- * risk and by tier, the scored CSV, the upload list and detail), one fifth upload 100-row CSVs.
+ * risk and by tier, the scored CSV, the upload list and detail, a prediction's changes since the
+ * previous one, a customer's history), one fifth upload 100-row CSVs.
  * It prints throughput, p50/p99 latency, errors and 5xx per group, the jobs the workers finished
  * meanwhile, the CPU each process used, and each process's peak RSS. Goals: zero 5xx, reads
  * p99 < 50 ms.
@@ -169,14 +170,24 @@ try {
   const workers = children.slice(1);
 
   // What the readers read: one scored upload, completed before the backlog is queued.
+  // Scored twice, so the second has changes and its customers a history to read.
   const uploadId = await uploadCsv(csvOf(1000));
-  const { id: readId } = await call<{ id: string }>('POST', '/v1/predictions', { uploadId });
-  for (;;) {
-    const { status } = await call<{ status: string }>('GET', `/v1/predictions/${readId}`);
-    if (status === 'completed') break;
-    if (status === 'failed') throw new Error('the prediction read under load failed');
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const scored = async () => {
+    const { id } = await call<{ id: string }>('POST', '/v1/predictions', { uploadId });
+    for (;;) {
+      const { status } = await call<{ status: string }>('GET', `/v1/predictions/${id}`);
+      if (status === 'completed') return id;
+      if (status === 'failed') throw new Error('the prediction read under load failed');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const readId = await scored();
+  const changesId = await scored();
+  const { rows: firstRows } = await call<{ rows: Array<{ customerId: string }> }>(
+    'GET',
+    `/v1/predictions/${changesId}/rows?limit=1`,
+  );
+  const customerId = encodeURIComponent(firstRows[0]?.customerId ?? '');
 
   process.stderr.write(`queueing ${BACKLOG.toLocaleString('en-US')} jobs...\n`);
   const queueStarted = performance.now();
@@ -207,6 +218,8 @@ try {
         read(`/v1/predictions/${readId}/results.csv`),
         read('/v1/uploads?limit=20'),
         read(`/v1/uploads/${uploadId}`),
+        read(`/v1/predictions/${changesId}/changes`),
+        read(`/v1/customers/${customerId}`),
       ],
     }),
     autocannon({

@@ -5,7 +5,12 @@
  * so rows written by an attempt that later fails, or left by one that crashed, are never seen.
  */
 import type { Kysely } from 'kysely';
-import { type BucketEntries, bucketOf, type HistoryBucket } from '../history/buckets.js';
+import {
+  type BucketEntries,
+  bucketOf,
+  type HistoryBucket,
+  runStartsHolding,
+} from '../history/buckets.js';
 import type { Database } from './schema.js';
 
 type Conn = Kysely<Database>;
@@ -49,6 +54,7 @@ export async function writeCustomerHistory(
         buckets.slice(at, at + INSERT_BATCH).map((bucket) => ({
           prediction_id: prediction.id,
           bucket: bucket.bucket,
+          span: bucket.span,
           user_id: prediction.userId,
           model_id: prediction.modelId,
           scored_at: prediction.scoredAt,
@@ -86,13 +92,16 @@ export async function customerScores(
   modelId?: string,
 ): Promise<CustomerScore[]> {
   const id = customerId.toLowerCase();
+  const bucket = bucketOf(id);
+  // One index range per run size (11 of them); each prediction has one row whose run holds it.
   let query = db
     .selectFrom('customer_history as h')
     .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
     .innerJoin('uploads as u', 'u.id', 'p.upload_id')
     .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
     .where('h.user_id', '=', userId)
-    .where('h.bucket', '=', bucketOf(id))
+    .where('h.bucket', 'in', runStartsHolding(bucket))
+    .where((eb) => eb(eb('h.bucket', '+', eb.ref('h.span')), '>', bucket))
     .where('p.status', '=', 'completed')
     .where('p.deleted_at', 'is', null);
   if (modelId !== undefined) query = query.where('h.model_id', '=', modelId);

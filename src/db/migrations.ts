@@ -201,13 +201,14 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
       },
     },
     '0010_customer_history': {
-      // Each prediction's customers in hashed buckets (src/history/buckets.ts): a timeline reads
-      // one bucket per prediction through the index; a prediction's rows go with it by its key.
+      // Each prediction's customers in runs of hashed buckets (src/history/buckets.ts): a timeline
+      // reads one row per prediction through the index; a prediction's rows go with it by its key.
       async up(db: Kysely<unknown>) {
         await db.schema
           .createTable('customer_history')
           .addColumn('prediction_id', 'text', (c) => c.notNull())
           .addColumn('bucket', 'integer', (c) => c.notNull())
+          .addColumn('span', 'integer', (c) => c.notNull())
           .addColumn('user_id', 'text', (c) => c.notNull())
           .addColumn('model_id', 'text', (c) => c.notNull())
           .addColumn('scored_at', 'text', (c) => c.notNull())

@@ -142,10 +142,12 @@ export interface Database {
   customer_history: CustomerHistoryTable;
 }
 
-/** One bucket of one prediction's customers (src/history/buckets.ts). */
+/** A run of buckets of one prediction's customers (src/history/buckets.ts). */
 export interface CustomerHistoryTable {
   prediction_id: string;
+  /** The first of the buckets this row holds, and how many (src/history/buckets.ts). */
   bucket: number;
+  span: number;
   user_id: string;
   model_id: string;
   scored_at: Timestamp;

@@ -1,13 +1,17 @@
 /**
  * Customer history is stored per prediction in buckets: every customer id (lower-cased, as the
- * rows index keys it) hashes to one of HISTORY_BUCKETS, and a prediction stores one database row
- * per bucket it has customers in, holding their rows, probabilities and tiers. A million-row
- * prediction writes about a thousand rows instead of a million, and a customer's timeline reads
- * one bucket per prediction through the index (user, bucket, time).
+ * rows index keys it) hashes to one of HISTORY_BUCKETS, and a prediction stores its customers in
+ * database rows of about CUSTOMERS_PER_ROW each, every row covering a run of `span` buckets (a
+ * power of two, aligned): a million customers take 1,024 rows of one bucket each, 7,000 take 8
+ * rows of 128, a hundred take one row of all 1,024. So a million-row prediction writes about a
+ * thousand rows instead of a million, a small one a handful, and a customer's timeline reads one
+ * row per prediction through the index (user, bucket, time): the row whose run holds its bucket.
  */
 import type { SortedIds } from './changes.js';
 
 export const HISTORY_BUCKETS = 1024;
+/** About this many customers a stored row: ~30 KB of JSON, a fraction of a millisecond to read. */
+const CUSTOMERS_PER_ROW = 1000;
 
 /** FNV-1a over the id's UTF-8 bytes: stable across processes, versions and engines. */
 export function bucketOfBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
@@ -23,11 +27,21 @@ export function bucketOf(customerId: string): number {
   return bucketOfBytes(Buffer.from(customerId.toLowerCase(), 'utf8'));
 }
 
-/** One bucket of a prediction's customers, as stored (`entries` is JSON of BucketEntries). */
+/** A run of buckets of a prediction's customers, as stored (`entries`: JSON BucketEntries). */
 export interface HistoryBucket {
+  /** The run's first bucket: a multiple of `span`. */
   bucket: number;
+  /** How many buckets the run covers: a power of two from 1 to HISTORY_BUCKETS. */
+  span: number;
   customers: number;
   entries: string;
+}
+
+/** The first buckets of every run that could hold `bucket`, one per span (1, 2, 4 ... 1024). */
+export function runStartsHolding(bucket: number): number[] {
+  const starts = new Set<number>();
+  for (let span = 1; span <= HISTORY_BUCKETS; span *= 2) starts.add(bucket - (bucket % span));
+  return [...starts];
 }
 
 /** Columns of a bucket: customer ids (lower-cased), rows from 0, ten-thousandths, tier codes. */
@@ -38,7 +52,7 @@ export interface BucketEntries {
   t: number[];
 }
 
-/** Each scored customer once (its first scored row), grouped by bucket, in id order. */
+/** Each scored customer once (its first scored row), grouped in runs of buckets, in id order. */
 export function historyBuckets(sorted: SortedIds): HistoryBucket[] {
   const buckets = new Map<number, BucketEntries>();
   const text = Buffer.from(sorted.idText.buffer, sorted.idText.byteOffset, sorted.idText.length);
@@ -64,11 +78,33 @@ export function historyBuckets(sorted: SortedIds): HistoryBucket[] {
     entries.p.push(sorted.probabilities[row] as number);
     entries.t.push(sorted.tiers[row] as number);
   }
-  return [...buckets]
-    .sort(([a], [b]) => a - b)
-    .map(([bucket, entries]) => ({
-      bucket,
-      customers: entries.ids.length,
-      entries: JSON.stringify(entries),
-    }));
+  let customers = 0;
+  for (const entries of buckets.values()) customers += entries.ids.length;
+  const span = spanFor(customers);
+  const runs = new Map<number, BucketEntries>();
+  for (const [bucket, entries] of [...buckets].sort(([a], [b]) => a - b)) {
+    const start = bucket - (bucket % span);
+    const run = runs.get(start);
+    if (!run) {
+      runs.set(start, entries);
+      continue;
+    }
+    run.ids.push(...entries.ids);
+    run.rows.push(...entries.rows);
+    run.p.push(...entries.p);
+    run.t.push(...entries.t);
+  }
+  return [...runs].map(([bucket, entries]) => ({
+    bucket,
+    span,
+    customers: entries.ids.length,
+    entries: JSON.stringify(entries),
+  }));
+}
+
+/** The smallest run (of whole powers of two) that keeps rows near CUSTOMERS_PER_ROW customers. */
+function spanFor(customers: number): number {
+  const rows = Math.max(1, Math.min(HISTORY_BUCKETS, Math.ceil(customers / CUSTOMERS_PER_ROW)));
+  // Runs are powers of two: the number of rows rounds up to one.
+  return HISTORY_BUCKETS / 2 ** Math.ceil(Math.log2(rows));
 }

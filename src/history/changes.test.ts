@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyRowFacts } from '../model/score-batch.js';
 import { decodeRowsIndex } from '../results/rows-index.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
-import { type BucketEntries, bucketOf } from './buckets.js';
+import { type BucketEntries, bucketOf, HISTORY_BUCKETS, runStartsHolding } from './buckets.js';
 import { changeName, NO_PREVIOUS } from './changes.js';
 
 /** Rows as [probability in ten-thousandths or -1, tier code (0: not scored), id]. */
@@ -91,7 +91,10 @@ describe('comparing customers with the previous prediction', () => {
     const stored = now.history().flatMap((bucket) => {
       const entries = JSON.parse(bucket.entries) as BucketEntries;
       expect(bucket.customers).toBe(entries.ids.length);
-      for (const id of entries.ids) expect(bucketOf(id)).toBe(bucket.bucket);
+      for (const id of entries.ids) {
+        expect(bucketOf(id)).toBeGreaterThanOrEqual(bucket.bucket);
+        expect(bucketOf(id)).toBeLessThan(bucket.bucket + bucket.span);
+      }
       return entries.ids.map((id, k) => [id, entries.rows[k], entries.p[k], entries.t[k]]);
     });
     expect(stored.sort()).toEqual([
@@ -99,5 +102,29 @@ describe('comparing customers with the previous prediction', () => {
       ['zoë', 0, 7000, 1],
     ]);
     expect(bucketOf('ZOË')).toBe(bucketOf('zoë'));
+  });
+});
+
+describe('history rows', () => {
+  it('hold about a thousand customers each, in aligned runs of buckets', () => {
+    for (const customers of [1, 999, 1000, 1001, 7043, 250_000, 1_000_000]) {
+      const rows: Array<[number, number, string]> = Array.from({ length: customers }, (_, i) => [
+        5000,
+        2,
+        `c${i}`,
+      ]);
+      const stored = builder(rows);
+      stored.finish();
+      const history = stored.history();
+      const span = history[0]?.span as number;
+      expect(HISTORY_BUCKETS % span).toBe(0);
+      expect(history.length).toBeLessThanOrEqual(Math.max(1, Math.ceil(customers / 500)));
+      expect(history.reduce((sum, run) => sum + run.customers, 0)).toBe(customers);
+      for (const run of history) {
+        expect(run.span).toBe(span);
+        expect(run.bucket % span).toBe(0);
+        expect(runStartsHolding(run.bucket + span - 1)).toContain(run.bucket);
+      }
+    }
   });
 });

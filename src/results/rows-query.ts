@@ -9,7 +9,13 @@ import type { RiskTier } from '../model/metrics.js';
 import { PROBABILITY_SCALE, TIER_CODES } from '../model/score-batch.js';
 import { type RowsIndex, UNSCORED } from './rows-index.js';
 
-export type RowOrder = 'probability_desc' | 'probability_asc' | 'expected_loss_desc' | 'row';
+export type RowOrder =
+  | 'probability_desc'
+  | 'probability_asc'
+  | 'expected_loss_desc'
+  | 'column_desc'
+  | 'column_asc'
+  | 'row';
 
 /** The index has no order for this query (a version 1 index asked for the expected-loss order). */
 export class MissingOrderError extends Error {
@@ -23,6 +29,8 @@ export interface IndexQuery {
   /** Customer ids starting with this, ignoring case. */
   readonly customerId?: string;
   readonly sort: RowOrder;
+  /** For the column orders: the rows in that order (column-order.ts). */
+  readonly order?: Uint32Array;
   readonly offset: number;
   readonly limit: number;
 }
@@ -45,7 +53,7 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
   if (keep === undefined) {
     const rows: number[] = [];
     for (let k = query.offset; k < Math.min(end, index.rows); k++) {
-      rows.push(rowAt(index, query.sort, k));
+      rows.push(rowAt(index, query.sort, k, query.order));
     }
     return { rows, total: index.rows };
   }
@@ -62,7 +70,7 @@ export function selectRows(index: RowsIndex, query: IndexQuery): IndexPage {
   const rows: number[] = [];
   let matched = 0;
   for (let k = 0; k < index.rows && !(stopAtPage && matched >= end); k++) {
-    const row = rowAt(index, query.sort, k);
+    const row = rowAt(index, query.sort, k, query.order);
     if (!keep(row)) continue;
     if (matched >= query.offset && matched < end) rows.push(row);
     matched++;
@@ -84,7 +92,13 @@ function changeCounts(index: RowsIndex): Uint32Array {
 }
 
 /** Throws MissingOrderError when the index is too old for the query's order or filters. */
-function checkIndexServes(index: RowsIndex, query: Pick<IndexQuery, 'sort' | 'change'>): void {
+function checkIndexServes(
+  index: RowsIndex,
+  query: Pick<IndexQuery, 'sort' | 'change' | 'order'>,
+): void {
+  if ((query.sort === 'column_desc' || query.sort === 'column_asc') && !query.order) {
+    throw new Error('a column order needs its rows');
+  }
   if (query.sort === 'expected_loss_desc' && !index.byLoss) {
     throw new MissingOrderError('the rows index predates the expected-loss order');
   }
@@ -113,7 +127,7 @@ function rowFilter(
  */
 export function allMatchingRows(
   index: RowsIndex,
-  query: Pick<IndexQuery, 'tier' | 'change' | 'customerId' | 'sort'>,
+  query: Pick<IndexQuery, 'tier' | 'change' | 'customerId' | 'sort' | 'order'>,
 ): Uint32Array {
   checkIndexServes(index, query);
   const keep = rowFilter(index, query);
@@ -136,6 +150,8 @@ export function allMatchingRows(
     for (const row of index.byProbability) take(row);
   } else if (query.sort === 'expected_loss_desc') {
     for (const row of index.byLoss as Uint32Array) take(row);
+  } else if (query.order) {
+    for (const row of query.order) take(row);
   } else {
     // Each level's rows are in row order in byProbability; the rows not scored close it.
     for (let p = 0; p <= PROBABILITY_SCALE; p++) {
@@ -152,8 +168,9 @@ export function allMatchingRows(
 }
 
 /** The k-th row (from 0) in the given order, over all rows. */
-export function rowAt(index: RowsIndex, sort: RowOrder, k: number): number {
+export function rowAt(index: RowsIndex, sort: RowOrder, k: number, order?: Uint32Array): number {
   if (sort === 'row') return k;
+  if (order && (sort === 'column_desc' || sort === 'column_asc')) return order[k] as number;
   if (sort === 'probability_desc') return index.byProbability[k] as number;
   if (sort === 'expected_loss_desc') return (index.byLoss as Uint32Array)[k] as number;
   // Ascending keeps ties in row order, so it is not the reverse of descending: walk the
@@ -182,8 +199,10 @@ function byPrefix(
   let ordered: ArrayLike<number>;
   if (query.sort === 'row') {
     ordered = Uint32Array.from(matches).sort();
-  } else if (query.sort === 'expected_loss_desc') {
-    const position = lossPositions(index);
+  } else if (query.sort === 'expected_loss_desc' || query.order) {
+    const position = query.order
+      ? positionsIn(query.order)
+      : positionsIn(index.byLoss as Uint32Array);
     ordered = Uint32Array.from(matches).sort(
       (a, b) => (position[a] as number) - (position[b] as number),
     );
@@ -206,16 +225,15 @@ function byPrefix(
   return { rows, total: matches.length };
 }
 
-const lossPositionCache = new WeakMap<RowsIndex, Uint32Array>();
+const positionCache = new WeakMap<Uint32Array, Uint32Array>();
 
-/** Each row's place in the expected-loss order, computed once per loaded index. */
-function lossPositions(index: RowsIndex): Uint32Array {
-  let positions = lossPositionCache.get(index);
+/** Each row's place in an order (expected loss, a column), computed once per loaded order. */
+function positionsIn(order: Uint32Array): Uint32Array {
+  let positions = positionCache.get(order);
   if (!positions) {
-    positions = new Uint32Array(index.rows);
-    const order = index.byLoss as Uint32Array;
+    positions = new Uint32Array(order.length);
     for (let k = 0; k < order.length; k++) positions[order[k] as number] = k;
-    lossPositionCache.set(index, positions);
+    positionCache.set(order, positions);
   }
   return positions;
 }

@@ -126,6 +126,17 @@ describe.skipIf(!browserAvailable())("the manager's flow in the dashboard", () =
     const amounts = losses.map((text) => Number(text.replace(/[^0-9.]/g, '')));
     expect(amounts.length).toBe(50);
     expect(amounts).toEqual([...amounts].sort((a, b) => b - a));
+    // Any of the user's own columns of numbers orders the table once it is shown.
+    await page.getByText('Your columns in the table').click();
+    await page.getByRole('checkbox', { name: 'MonthlyCharges' }).check();
+    await page.getByLabel('Order').selectOption('column_desc:MonthlyCharges');
+    await page.locator('th[aria-sort="descending"]', { hasText: 'MonthlyCharges' }).waitFor();
+    await page.getByText(/^Customers 1-50 of 7,/).waitFor();
+    const charges = (
+      await page.locator('table.rows tbody tr[data-row] td.own-column').allTextContents()
+    ).map(Number);
+    expect(charges).toEqual([...charges].sort((a, b) => b - a));
+    expect(charges[0]).toBeGreaterThan(118);
     // The trend column says how each customer moved.
     const trends = await page.locator('table.rows tbody .trend').count();
     expect(trends).toBeGreaterThan(0);

@@ -49,6 +49,8 @@ export function RowsTable(props: {
   const [search, setSearch] = useState('');
   const [prefix, setPrefix] = useState('');
   const [sort, setSort] = useState<Sort>('probability_desc');
+  // For the column orders: which of the user's columns.
+  const [sortColumn, setSortColumn] = useState('');
   // Matching rows before this page.
   const [offset, setOffset] = useState(0);
   // The page on screen, with the offset it was asked for (which `offset` runs ahead of).
@@ -82,6 +84,7 @@ export function RowsTable(props: {
     const abort = new AbortController();
     setLoading(true);
     const query: RowsQuery = { sort, limit: PAGE_SIZE };
+    if (isColumnSort(sort)) query.sortColumn = sortColumn;
     if (tier) query.tier = tier;
     if (change) query.change = change;
     if (prefix) query.customerId = prefix;
@@ -105,7 +108,7 @@ export function RowsTable(props: {
       },
     );
     return () => abort.abort();
-  }, [props.predictionId, tier, change, prefix, sort, offset]);
+  }, [props.predictionId, tier, change, prefix, sort, sortColumn, offset]);
   // A change chosen from the changes panel starts from the first page too.
   useEffect(() => setOffset(0), [change]);
 
@@ -152,7 +155,7 @@ export function RowsTable(props: {
       >
         {filtersOpen
           ? 'Hide filters'
-          : `Filter and order: ${describeFilters(tier, change, prefix, sort)}`}
+          : `Filter and order: ${describeFilters(tier, change, prefix, sort, sortColumn)}`}
       </button>
       <div id="customer-filters" class={`filters${filtersOpen ? ' open' : ''}`}>
         <div class="field">
@@ -208,9 +211,11 @@ export function RowsTable(props: {
           <label for="sort-order">Order</label>
           <select
             id="sort-order"
-            value={sort}
+            value={isColumnSort(sort) ? `${sort}:${sortColumn}` : sort}
             onChange={(event) => {
-              setSort(event.currentTarget.value as Sort);
+              const [chosen, ...column] = event.currentTarget.value.split(':');
+              setSort(chosen as Sort);
+              setSortColumn(column.join(':'));
               restart();
             }}
           >
@@ -218,6 +223,14 @@ export function RowsTable(props: {
             {revenue && <option value="expected_loss_desc">Most revenue at risk first</option>}
             <option value="probability_asc">Lowest risk first</option>
             <option value="row">File order</option>
+            {extra.flatMap((column) => [
+              <option key={`d${column}`} value={`column_desc:${column}`}>
+                {column}: largest first
+              </option>,
+              <option key={`a${column}`} value={`column_asc:${column}`}>
+                {column}: smallest first
+              </option>,
+            ])}
           </select>
         </div>
       </div>
@@ -264,6 +277,7 @@ export function RowsTable(props: {
             ...(tier ? { tier } : {}),
             ...(change ? { change } : {}),
             ...(prefix ? { customerId: prefix } : {}),
+            ...(isColumnSort(sort) ? { sortColumn } : {}),
           })
         }
       />
@@ -313,7 +327,18 @@ export function RowsTable(props: {
                   </th>
                 )}
                 {extra.map((column) => (
-                  <th key={column} scope="col" class="hide-on-phone own-column">
+                  <th
+                    key={column}
+                    scope="col"
+                    class="hide-on-phone own-column"
+                    aria-sort={
+                      isColumnSort(sort) && sortColumn === column
+                        ? sort === 'column_desc'
+                          ? 'descending'
+                          : 'ascending'
+                        : undefined
+                    }
+                  >
                     {column}
                   </th>
                 ))}
@@ -539,6 +564,8 @@ const ORDER_WORDS: Record<Sort, string> = {
   probability_desc: 'highest risk first',
   expected_loss_desc: 'most revenue at risk first',
   probability_asc: 'lowest risk first',
+  column_desc: 'largest first',
+  column_asc: 'smallest first',
   row: 'file order',
 };
 
@@ -548,10 +575,16 @@ function describeFilters(
   change: CustomerChange | '',
   prefix: string,
   sort: Sort,
+  sortColumn: string,
 ): string {
   const who = tier ? `${tier} risk` : 'all tiers';
   const moved = change ? `, ${CHANGE_WORDS[change].toLowerCase()}` : '';
-  return `${who}${moved}${prefix ? `, ids starting "${prefix}"` : ''}, ${ORDER_WORDS[sort]}`;
+  const order = isColumnSort(sort) ? `${sortColumn} ${ORDER_WORDS[sort]}` : ORDER_WORDS[sort];
+  return `${who}${moved}${prefix ? `, ids starting "${prefix}"` : ''}, ${order}`;
+}
+
+function isColumnSort(sort: Sort): sort is 'column_desc' | 'column_asc' {
+  return sort === 'column_desc' || sort === 'column_asc';
 }
 
 function ariaSort(sort: Sort): 'ascending' | 'descending' | 'none' {

@@ -981,8 +981,10 @@ export interface paths {
                     customerId?: string;
                     /** @description Rows whose customer moved this way since the previous prediction with the same model (see summary.changes). */
                     change?: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
-                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
-                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
+                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), by one of your columns of numbers (largest or smallest first; name it in sortColumn; blanks and text last), or file order. */
+                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "column_desc" | "column_asc" | "row";
+                    /** @description For sort=column_desc or column_asc: the header of your column to order by. */
+                    sortColumn?: string;
                 };
                 header?: never;
                 path: {
@@ -1025,8 +1027,10 @@ export interface paths {
                     customerId?: string;
                     /** @description Rows whose customer moved this way since the previous prediction with the same model (see summary.changes). */
                     change?: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
-                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order. */
-                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "row";
+                    /** @description Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), by one of your columns of numbers (largest or smallest first; name it in sortColumn; blanks and text last), or file order. */
+                    sort?: "probability_desc" | "probability_asc" | "expected_loss_desc" | "column_desc" | "column_asc" | "row";
+                    /** @description For sort=column_desc or column_asc: the header of your column to order by. */
+                    sortColumn?: string;
                     limit?: number;
                     cursor?: string;
                     /** @description Matching rows to skip: jumps straight to a page (page k of `limit` rows is offset (k - 1) × limit). Give it or `cursor`, not both. */

@@ -9,7 +9,7 @@ import { findPrediction, listPredictions, softDeletePrediction } from '../../db/
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
 import { findPlaybook } from '../../db/settings.js';
 import { findUpload } from '../../db/uploads.js';
-import { rowsIndexKey } from '../../ids.js';
+import { resultKey, rowsIndexKey } from '../../ids.js';
 import { discardResults } from '../../jobs/discard-results.js';
 import { submitPrediction } from '../../jobs/submit.js';
 import { readCsvRecords } from '../../model/csv-reader.js';
@@ -41,6 +41,7 @@ export function registerPredictionRoutes(
 ): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const { indexes, completedPrediction, readPage } = rows;
+  const rowsReader = rows;
 
   /** The uploaded file's name without ".csv", which download names start with. */
   async function fileBase(userId: string, prediction: Prediction): Promise<string> {
@@ -185,10 +186,19 @@ export function registerPredictionRoutes(
     async (request, reply) => {
       const prediction = await completedPrediction(request.userId, request.params.id, 'rows');
       const view = request.query;
-      checkOrder(prediction, view.sort);
-      const lines = await exportLines(prediction, view);
+      const { decimalComma } = checkOrder(prediction, view.sort);
+      const lines = await exportLines(prediction, { ...view, decimalComma });
       const base = await fileBase(request.userId, prediction);
-      const parts = [view.tier ?? 'all', view.change?.replaceAll('_', '-'), ORDER_NAMES[view.sort]];
+      const byColumn =
+        view.sortColumn && (view.sort === 'column_desc' || view.sort === 'column_asc')
+          ? `by-${view.sortColumn.replace(/[^\p{L}\p{N}_.-]+/gu, '-')}`
+          : undefined;
+      const parts = [
+        view.tier ?? 'all',
+        view.change?.replaceAll('_', '-'),
+        byColumn,
+        ORDER_NAMES[view.sort],
+      ];
       const name = `${base}-${parts.filter(Boolean).join('-')}.csv`;
       reply
         .header('content-type', 'text/csv; charset=utf-8')
@@ -204,7 +214,7 @@ export function registerPredictionRoutes(
    */
   async function exportLines(
     prediction: Prediction & { result_key: string },
-    view: Pick<RowQuery, 'tier' | 'change' | 'customerId' | 'sort'>,
+    view: Pick<RowQuery, 'tier' | 'change' | 'customerId' | 'sort' | 'sortColumn' | 'decimalComma'>,
   ): Promise<AsyncIterable<Buffer | string>> {
     const key = prediction.rows_index_key;
     const index = key
@@ -222,7 +232,10 @@ export function registerPredictionRoutes(
       (view.sort !== 'expected_loss_desc' || index.byLoss) &&
       (view.change === undefined || index.changes)
     ) {
-      const rows = allMatchingRows(index, view);
+      const rows = allMatchingRows(index, {
+        ...view,
+        ...(await rowsReader.columnOrder(prediction, index, view)),
+      });
       return (async function* () {
         yield index.header;
         for (let at = 0; at < rows.length; at += EXPORT_BATCH_ROWS) {
@@ -316,6 +329,7 @@ export function registerPredictionRoutes(
       const deleted = await softDeletePrediction(deps.db, request.userId, request.params.id);
       if (!deleted) throw notFound('prediction');
       indexes.evict(rowsIndexKey(request.userId, deleted.id));
+      rowsReader.columnOrders.evict(resultKey(request.userId, deleted.id));
       // The row is deleted already: a storage error must not turn that into a 500 that a retry
       // would answer with 404, never reaching the files again. It is logged for the operator.
       await discardResults(deps.blobs, deps.log, {
@@ -352,6 +366,8 @@ const EXPORT_BATCH_ROWS = 2000;
 const ORDER_NAMES: Record<RowSort, string> = {
   probability_desc: 'highest-risk-first',
   probability_asc: 'lowest-risk-first',
+  column_desc: 'largest-first',
+  column_asc: 'smallest-first',
   expected_loss_desc: 'most-revenue-at-risk-first',
   row: 'file-order',
 };

@@ -101,7 +101,8 @@ export async function readRowLines(
   return lines;
 }
 
-function parseRecords(text: string): string[][] {
+/** The CSV records of some whole lines of a results file. */
+export function parseRecords(text: string): string[][] {
   const records: string[][] = [];
   new CsvParser(',').push(text, true, records);
   return records;

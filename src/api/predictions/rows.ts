@@ -7,7 +7,13 @@ import { monthlyRevenueColumn } from '../../model/synonyms.js';
 import { parseNumber } from '../../model/values.js';
 import { ApiError } from '../errors.js';
 
-export type RowSort = 'probability_desc' | 'probability_asc' | 'expected_loss_desc' | 'row';
+export type RowSort =
+  | 'probability_desc'
+  | 'probability_asc'
+  | 'expected_loss_desc'
+  | 'column_desc'
+  | 'column_asc'
+  | 'row';
 export type Tier = 'high' | 'medium' | 'low';
 
 export interface RowQuery {
@@ -17,6 +23,10 @@ export interface RowQuery {
   /** Rows whose customer id starts with this (case-insensitive). */
   readonly customerId?: string;
   readonly sort: RowSort;
+  /** For the column orders: the user's column, by its header. */
+  readonly sortColumn?: string;
+  /** For the column orders: the rows in that order, built by the rows reader. */
+  readonly order?: Uint32Array;
   readonly offset: number;
   readonly limit: number;
   /** The scored file was semicolon-separated: its money has decimal commas. */
@@ -50,6 +60,15 @@ export function changesUnavailable(): ApiError {
   );
 }
 
+/** Orders by the user's columns are built over the rows index, which old results lack. */
+export function columnOrderUnavailable(): ApiError {
+  return new ApiError(
+    400,
+    'order_not_available',
+    'This prediction was scored before its rows were indexed, so it cannot be ordered by your own columns. Create the prediction again to order it so.',
+  );
+}
+
 /**
  * Sorting keeps the best offset+limit rows in memory; deeper pages need a narrower filter. Only
  * for results without a rows index (completed before indexes existed): see rows-indexed.ts.
@@ -75,6 +94,10 @@ export async function readResultRows(
   if (query.change !== undefined) {
     csv.destroy();
     throw changesUnavailable();
+  }
+  if (query.sort === 'column_desc' || query.sort === 'column_asc') {
+    csv.destroy();
+    throw columnOrderUnavailable();
   }
   const sorted = query.sort !== 'row';
   const keep = query.offset + query.limit;

@@ -132,11 +132,24 @@ export const rowViewQuery = z.object({
       'Rows whose customer moved this way since the previous prediction with the same model (see summary.changes).',
     ),
   sort: z
-    .enum(['probability_desc', 'probability_asc', 'expected_loss_desc', 'row'])
+    .enum([
+      'probability_desc',
+      'probability_asc',
+      'expected_loss_desc',
+      'column_desc',
+      'column_asc',
+      'row',
+    ])
     .default('probability_desc')
     .describe(
-      'Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), or file order.',
+      'Highest or lowest risk first, most monthly revenue at risk first (probability × your revenue column; files with one), by one of your columns of numbers (largest or smallest first; name it in sortColumn; blanks and text last), or file order.',
     ),
+  sortColumn: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('For sort=column_desc or column_asc: the header of your column to order by.'),
 });
 
 export const listRowsQuery = rowViewQuery.extend({
