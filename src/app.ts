@@ -17,7 +17,13 @@ import { createJobHandler } from './jobs/job-handler.js';
 import type { SigningKeyring } from './jobs/message.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
 import { ScoringPool } from './jobs/scoring-pool.js';
-import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './jobs/signing-keys.js';
+import {
+  loadOrCreateLocalSigningKeys,
+  parseSigningKeys,
+  type SigningKeysSummary,
+  signingKeyFingerprint,
+  summariseSigningKeys,
+} from './jobs/signing-keys.js';
 import { JobWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
 import { loadModel, type ModelFile, SHIPPED_MODELS } from './model/model-file.js';
@@ -58,6 +64,8 @@ export interface App {
   readonly monitor: Monitor;
   readonly server: FastifyInstance | undefined;
   readonly worker: JobWorker | undefined;
+  /** The signing key ids this process holds, to publish (never the secrets). */
+  readonly signingKeys: SigningKeysSummary;
   /** Starts the roles' background work (relay, worker, monitoring); the caller listens. */
   start(): Promise<void>;
   /** Stops receiving, drains running jobs within the configured deadline, closes everything. */
@@ -81,6 +89,15 @@ export async function createApp(
   const blobs = seams.blobs ? seams.blobs(openedBlobs) : openedBlobs;
   const signingKeys = openSigningKeys(config);
   const metrics = new Metrics({ processMetrics: true });
+  const keySummary = summariseSigningKeys(signingKeys);
+  for (const kid of keySummary.verifies) {
+    const key = signingKeys.all.get(kid);
+    if (!key) continue;
+    metrics.signingKeyInfo.set(
+      { kid, fingerprint: signingKeyFingerprint(key), signs: String(kid === keySummary.signsWith) },
+      1,
+    );
+  }
   const alarms = new Alarms(
     config.alarms,
     log.child({ component: 'alarms' }),
@@ -139,6 +156,7 @@ export async function createApp(
         signingKeys,
         metrics,
         log: log.child({ component: 'worker' }),
+        alarms,
       }),
     });
   }
@@ -171,6 +189,7 @@ export async function createApp(
     monitor,
     server,
     worker,
+    signingKeys: keySummary,
     async start() {
       await monitor.start();
       relay?.start();

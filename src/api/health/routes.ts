@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { summariseSigningKeys } from '../../jobs/signing-keys.js';
 import type { ApiDeps } from '../server.js';
 
 /** Liveness, readiness and Prometheus metrics: unauthenticated, outside /v1. */
@@ -12,6 +13,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
       queue: snapshot?.queue ?? null,
       outboxPending: snapshot?.outboxPending ?? null,
       observedAt: snapshot?.at ?? null,
+      // Key ids and a fingerprint, never a secret: every worker must verify what every API signs with.
+      signingKeys: summariseSigningKeys(deps.signingKeys),
     });
   });
 

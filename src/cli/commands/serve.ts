@@ -71,7 +71,10 @@ async function run(roles: Role[]): Promise<void> {
     }
     const { port } = app.server.server.address() as AddressInfo;
     const url = `http://${config.http.host}:${port}`;
-    log.info({ dataDir: config.dataDir, roles }, `Churnline is listening on ${url}`);
+    log.info(
+      { dataDir: config.dataDir, roles, signingKeys: app.signingKeys },
+      `Churnline is listening on ${url}`,
+    );
     if (config.auth.mode === 'local') {
       const token = await createLocalToken({
         dataDir: config.dataDir,
@@ -88,7 +91,10 @@ async function run(roles: Role[]): Promise<void> {
       );
     }
   } else {
-    log.info({ dataDir: config.dataDir, roles }, 'Churnline worker is running');
+    log.info(
+      { dataDir: config.dataDir, roles, signingKeys: app.signingKeys },
+      'Churnline worker is running',
+    );
   }
 
   const signal = await new Promise<string>((resolve) => {
