@@ -32,6 +32,7 @@ import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { type OnTightened, privateSqliteFile } from './private-files.js';
 import type { JobQueue } from './queue/port.js';
+import { checkQueueSettings } from './queue/startup-check.js';
 
 export type Role = 'api' | 'worker';
 
@@ -84,6 +85,14 @@ export async function createApp(
     await requireAwsRegion(config.queue.aws.region, 'SQS (QUEUE=sqs)');
   const db = await openDatabase(config);
   const opened = await openQueue(config);
+  // Only where workers run: an API-only role may lack the permission to read queue attributes.
+  if (roles.includes('worker')) {
+    await checkQueueSettings(opened, log).catch(async (error: unknown) => {
+      await opened.close();
+      await db.destroy();
+      throw error;
+    });
+  }
   const queue = seams.queue ? seams.queue(opened) : opened;
   const openedBlobs = await openBlobStore(config);
   const blobs = seams.blobs ? seams.blobs(openedBlobs) : openedBlobs;
