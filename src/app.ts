@@ -10,8 +10,10 @@ import {
 import { requireAwsRegion } from './aws/region.js';
 import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
+import { describeBackends } from './config/backends.js';
 import type { Config } from './config/index.js';
 import { type Db, openPostgresDatabase, openSqliteDatabase } from './db/connect.js';
+import { explainPostgresFailure } from './db/connect-errors.js';
 import { failDeadLetteredPredictions } from './jobs/dead-letter-reconciler.js';
 import { createJobHandler } from './jobs/job-handler.js';
 import type { SigningKeyring } from './jobs/message.js';
@@ -28,6 +30,7 @@ import { JobWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
 import { loadModel, type ModelFile, SHIPPED_MODELS } from './model/model-file.js';
 import { Alarms, webhookNotifier } from './monitor/alarms.js';
+import { DependencyChecks } from './monitor/dependencies.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { type OnTightened, privateSqliteFile } from './private-files.js';
@@ -67,6 +70,8 @@ export interface App {
   readonly worker: JobWorker | undefined;
   /** The signing key ids this process holds, to publish (never the secrets). */
   readonly signingKeys: SigningKeysSummary;
+  /** Each backend's status, checked at start and while running (banner, /healthz, /readyz). */
+  readonly dependencies: DependencyChecks;
   /** Starts the roles' background work (relay, worker, monitoring); the caller listens. */
   start(): Promise<void>;
   /** Stops receiving, drains running jobs within the configured deadline, closes everything. */
@@ -112,6 +117,18 @@ export async function createApp(
     log.child({ component: 'alarms' }),
     config.alarms.webhookUrl ? webhookNotifier(config.alarms.webhookUrl) : undefined,
   );
+  // The unwrapped adapters: a fault-injection seam must not count the checks' own calls.
+  const dependencies = new DependencyChecks({
+    db,
+    queue: roles.includes('worker') ? opened : undefined,
+    blobs: openedBlobs,
+    backends: describeBackends(config),
+    ...(config.database.kind === 'postgres'
+      ? { explainDatabase: explainDatabaseWith(config.database.url) }
+      : {}),
+    log: log.child({ component: 'health' }),
+  });
+  await dependencies.checkAll();
   const monitor = new Monitor({
     db,
     queue: roles.includes('worker') ? queue : undefined,
@@ -119,6 +136,7 @@ export async function createApp(
     alarms,
     log,
     intervalMs: config.monitorIntervalSeconds * 1000,
+    dependencies,
   });
 
   let server: FastifyInstance | undefined;
@@ -140,6 +158,7 @@ export async function createApp(
       models: new ModelCatalog(await shippedModels(), db, blobs),
       metrics,
       monitor,
+      dependencies,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
     });
@@ -199,6 +218,7 @@ export async function createApp(
     server,
     worker,
     signingKeys: keySummary,
+    dependencies,
     async start() {
       await monitor.start();
       relay?.start();
@@ -309,6 +329,10 @@ export async function openQueue(config: Config): Promise<JobQueue> {
       });
     }
   }
+}
+
+function explainDatabaseWith(url: string) {
+  return (error: unknown) => explainPostgresFailure(error, url)?.message;
 }
 
 function openSigningKeys(config: Config): SigningKeyring {

@@ -6,21 +6,11 @@
  * RedrivePolicy writes to. A mismatch is a deployment error to report at start.
  */
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { credentialProblem } from '../aws/errors.js';
 import { QueueError } from './errors.js';
 import type { QueueSettings, SettingMismatch } from './port.js';
 import { sqsErrorToQueueError } from './sqs-errors.js';
 
-/** Codes that say the credentials themselves are unusable (missing, wrong, expired). */
-const CREDENTIAL_CODES = new Set([
-  'CredentialsProviderError',
-  'InvalidClientTokenId',
-  'UnrecognizedClientException',
-  'SignatureDoesNotMatch',
-  'IncompleteSignature',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidAccessKeyId',
-]);
 const DENIED_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'InvalidSecurity']);
 
 interface ConfiguredQueue {
@@ -44,16 +34,14 @@ async function attributesOf(
     return output.Attributes ?? {};
   } catch (error) {
     const mapped = sqsErrorToQueueError(error, 'GetQueueAttributes');
-    const reason = (error as { message?: string }).message ?? mapped.message;
     const where = `${queue.variable} (${queue.url})`;
     const text =
       mapped.code === 'QueueDoesNotExist'
         ? `${queue.variable} names no queue: ${queue.url} does not exist in this account and region. Check ${queue.variable} and AWS_REGION, or create the queues (the CDK app in infra/ does).`
-        : CREDENTIAL_CODES.has(mapped.code)
-          ? `AWS credentials are unusable for SQS (${mapped.code}: ${reason}). They come from the SDK's standard chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the task or instance role; fix or provide them.`
-          : DENIED_CODES.has(mapped.code)
+        : (credentialProblem(error, 'SQS') ??
+          (DENIED_CODES.has(mapped.code)
             ? `The AWS credentials in use may not read ${where}: sqs:GetQueueAttributes is denied (${mapped.code}). Give the worker role sqs:GetQueueAttributes on both queues (README, "Scaling out").`
-            : `Could not read the attributes of ${where}: ${mapped.message}`;
+            : `Could not read the attributes of ${where}: ${mapped.message}`));
     throw new QueueError(mapped.code, text, mapped.retryable, { cause: error });
   }
 }
