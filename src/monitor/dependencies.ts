@@ -37,18 +37,44 @@ export interface DependencyTargets {
   /** The database's own explanation of a failure (connect-errors.ts), where there is one. */
   readonly explainDatabase?: (error: unknown) => string | undefined;
   readonly log: Logger;
+  /** How long each check may take (default 10 s). */
+  readonly timeoutMs?: number;
 }
 
 /** Everything is re-checked this often; a failing part at every refresh until it recovers. */
 const RECHECK_INTERVAL_MS = 60_000;
+/** A backend silent for this long is failing: start-up and the monitor's tick wait no longer. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `no answer within ${ms / 1000} s: check that this machine can reach it (its endpoint, firewalls, security groups)`,
+          ),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
 export class DependencyChecks {
   private latest: DependencyStatus[] = [];
   private lastFullCheck = 0;
+  /** The check in progress: overlapping ticks share it instead of starting another. */
+  private running: Promise<readonly DependencyStatus[]> | undefined;
   /** One key per process, so a delete that fails leaves at most one object behind. */
   private readonly probeKey = `health/${randomUUID()}.txt`;
 
-  constructor(private readonly targets: DependencyTargets) {}
+  private readonly timeoutMs: number;
+
+  constructor(private readonly targets: DependencyTargets) {
+    this.timeoutMs = targets.timeoutMs ?? CHECK_TIMEOUT_MS;
+  }
 
   get statuses(): readonly DependencyStatus[] {
     return this.latest;
@@ -59,12 +85,19 @@ export class DependencyChecks {
   }
 
   /** Checks every part now; logs each one that fails, and each recovery. */
-  async checkAll(): Promise<readonly DependencyStatus[]> {
+  checkAll(): Promise<readonly DependencyStatus[]> {
+    this.running ??= this.checkEach().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async checkEach(): Promise<readonly DependencyStatus[]> {
     const { backends } = this.targets;
     const now = () => new Date().toISOString();
     const run = async (name: DependencyName, check: () => Promise<unknown>) => {
       try {
-        await check();
+        await withTimeout(check(), this.timeoutMs);
         return { name, backend: backends[name], state: 'ok', checkedAt: now() } as const;
       } catch (error) {
         return {
@@ -92,7 +125,11 @@ export class DependencyChecks {
             checkedAt: now(),
           } as const),
       run('blobs', async () => {
-        await blobs.put(this.probeKey, 'churnline health check\n', { contentType: 'text/plain' });
+        // Aborted with the check, so a put that answers late stores nothing.
+        await blobs.put(this.probeKey, 'churnline health check\n', {
+          contentType: 'text/plain',
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
         await blobs.delete(this.probeKey);
       }),
     ]);
