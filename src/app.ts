@@ -10,22 +10,32 @@ import {
 import { requireAwsRegion } from './aws/region.js';
 import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
+import { describeBackends } from './config/backends.js';
 import type { Config } from './config/index.js';
 import { type Db, openPostgresDatabase, openSqliteDatabase } from './db/connect.js';
+import { explainPostgresFailure } from './db/connect-errors.js';
 import { failDeadLetteredPredictions } from './jobs/dead-letter-reconciler.js';
 import { createJobHandler } from './jobs/job-handler.js';
 import type { SigningKeyring } from './jobs/message.js';
 import { OutboxRelay } from './jobs/outbox-relay.js';
 import { ScoringPool } from './jobs/scoring-pool.js';
-import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './jobs/signing-keys.js';
+import {
+  loadOrCreateLocalSigningKeys,
+  parseSigningKeys,
+  type SigningKeysSummary,
+  signingKeyFingerprint,
+  summariseSigningKeys,
+} from './jobs/signing-keys.js';
 import { JobWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
 import { loadModel, type ModelFile, SHIPPED_MODELS } from './model/model-file.js';
 import { Alarms, webhookNotifier } from './monitor/alarms.js';
+import { DependencyChecks } from './monitor/dependencies.js';
 import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { type OnTightened, privateSqliteFile } from './private-files.js';
 import type { JobQueue } from './queue/port.js';
+import { checkQueueSettings } from './queue/startup-check.js';
 
 export type Role = 'api' | 'worker';
 
@@ -58,6 +68,10 @@ export interface App {
   readonly monitor: Monitor;
   readonly server: FastifyInstance | undefined;
   readonly worker: JobWorker | undefined;
+  /** The signing key ids this process holds, to publish (never the secrets). */
+  readonly signingKeys: SigningKeysSummary;
+  /** Each backend's status, checked at start and while running (banner, /healthz, /readyz). */
+  readonly dependencies: DependencyChecks;
   /** Starts the roles' background work (relay, worker, monitoring); the caller listens. */
   start(): Promise<void>;
   /** Stops receiving, drains running jobs within the configured deadline, closes everything. */
@@ -76,16 +90,45 @@ export async function createApp(
     await requireAwsRegion(config.queue.aws.region, 'SQS (QUEUE=sqs)');
   const db = await openDatabase(config);
   const opened = await openQueue(config);
+  // Only where workers run: an API-only role may lack the permission to read queue attributes.
+  if (roles.includes('worker')) {
+    await checkQueueSettings(opened, log).catch(async (error: unknown) => {
+      await opened.close();
+      await db.destroy();
+      throw error;
+    });
+  }
   const queue = seams.queue ? seams.queue(opened) : opened;
   const openedBlobs = await openBlobStore(config);
   const blobs = seams.blobs ? seams.blobs(openedBlobs) : openedBlobs;
   const signingKeys = openSigningKeys(config);
   const metrics = new Metrics({ processMetrics: true });
+  const keySummary = summariseSigningKeys(signingKeys);
+  for (const kid of keySummary.verifies) {
+    const key = signingKeys.all.get(kid);
+    if (!key) continue;
+    metrics.signingKeyInfo.set(
+      { kid, fingerprint: signingKeyFingerprint(key), signs: String(kid === keySummary.signsWith) },
+      1,
+    );
+  }
   const alarms = new Alarms(
     config.alarms,
     log.child({ component: 'alarms' }),
     config.alarms.webhookUrl ? webhookNotifier(config.alarms.webhookUrl) : undefined,
   );
+  // The unwrapped adapters: a fault-injection seam must not count the checks' own calls.
+  const dependencies = new DependencyChecks({
+    db,
+    queue: roles.includes('worker') ? opened : undefined,
+    blobs: openedBlobs,
+    backends: describeBackends(config),
+    ...(config.database.kind === 'postgres'
+      ? { explainDatabase: explainDatabaseWith(config.database.url) }
+      : {}),
+    log: log.child({ component: 'health' }),
+  });
+  await dependencies.checkAll();
   const monitor = new Monitor({
     db,
     queue: roles.includes('worker') ? queue : undefined,
@@ -93,6 +136,7 @@ export async function createApp(
     alarms,
     log,
     intervalMs: config.monitorIntervalSeconds * 1000,
+    dependencies,
   });
 
   let server: FastifyInstance | undefined;
@@ -114,6 +158,7 @@ export async function createApp(
       models: new ModelCatalog(await shippedModels(), db, blobs),
       metrics,
       monitor,
+      dependencies,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
     });
@@ -139,6 +184,7 @@ export async function createApp(
         signingKeys,
         metrics,
         log: log.child({ component: 'worker' }),
+        alarms,
       }),
     });
   }
@@ -171,6 +217,8 @@ export async function createApp(
     monitor,
     server,
     worker,
+    signingKeys: keySummary,
+    dependencies,
     async start() {
       await monitor.start();
       relay?.start();
@@ -281,6 +329,10 @@ export async function openQueue(config: Config): Promise<JobQueue> {
       });
     }
   }
+}
+
+function explainDatabaseWith(url: string) {
+  return (error: unknown) => explainPostgresFailure(error, url)?.message;
 }
 
 function openSigningKeys(config: Config): SigningKeyring {

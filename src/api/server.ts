@@ -18,6 +18,7 @@ import type { Db } from '../db/connect.js';
 import { InvalidCursorError } from '../db/pagination.js';
 import type { SigningKeyring } from '../jobs/message.js';
 import type { Logger } from '../log.js';
+import type { DependencyChecks } from '../monitor/dependencies.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -49,6 +50,8 @@ export interface ApiDeps {
   readonly models: ModelCatalog;
   readonly metrics: Metrics;
   readonly monitor: Monitor;
+  /** Per-backend status for readiness and /healthz; absent: only the database is probed. */
+  readonly dependencies?: DependencyChecks;
   readonly log: Logger;
   readonly uploadMaxBytes: number;
   /** The built dashboard (index.html and assets/); defaults to this checkout's web/dist. */

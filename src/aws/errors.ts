@@ -123,3 +123,31 @@ export function isTransient(failure: AwsFailure): boolean {
     failure.kind === 'server'
   );
 }
+
+/** Codes that say the credentials themselves are unusable: missing, wrong or expired. */
+const CREDENTIAL_CODES = new Set([
+  'CredentialsProviderError',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'IncompleteSignature',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidAccessKeyId',
+  'InvalidToken',
+]);
+
+/**
+ * When `error` (or its cause) says the AWS credentials are unusable: one line saying so for
+ * `service`, and where credentials come from. Undefined for any other failure.
+ */
+export function credentialProblem(error: unknown, service: string): string | undefined {
+  for (let e = error, depth = 0; e && depth < 5; depth++) {
+    const failure = classifyAwsError(e);
+    if (CREDENTIAL_CODES.has(failure.code)) {
+      return `AWS credentials are unusable for ${service} (${failure.code}: ${failure.message}). They come from the SDK's standard chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the task or instance role; fix or provide them.`;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/index.js';
+import { StartupError } from '../config/startup-error.js';
 import { CsvInputError, ModelFileError } from '../model/errors.js';
 
 /**
@@ -12,6 +13,9 @@ export class UsageError extends Error {
 /** Converts errors that are the user's to fix into UsageError; others pass through unchanged. */
 export function asUsageError(error: unknown): unknown {
   if (error instanceof ConfigError) return new UsageError(error.message);
+  // Exit 2 when only configuration fixes it; a start-up check that may pass on its own (a server
+  // still starting) keeps exit 1, printed as the same one line.
+  if (error instanceof StartupError && error.exitCode === 2) return new UsageError(error.message);
   if (error instanceof CsvInputError || error instanceof ModelFileError) {
     return new UsageError(error.message);
   }

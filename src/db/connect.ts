@@ -8,6 +8,7 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely';
+import { explainPostgresFailure } from './connect-errors.js';
 import { migrateToLatest } from './migrations.js';
 import { int8AsNumber } from './pg-int8.js';
 import type { Database } from './schema.js';
@@ -80,6 +81,7 @@ export async function openPostgresDatabase(
   options: PostgresDatabaseOptions = {},
 ): Promise<Db> {
   const { default: pg } = await import('pg');
+  await checkConnection(pg, url);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
@@ -94,11 +96,12 @@ export async function openPostgresDatabase(
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let schema: string | undefined;
   try {
     const { rows } = await sql<{
       schema: string | null;
     }>`select current_schema() as schema`.execute(db);
-    const schema = rows[0]?.schema;
+    schema = rows[0]?.schema ?? undefined;
     if (!schema) {
       throw new Error(
         'The PostgreSQL connection has no current schema: none of the schemas on its search_path exists. Create the schema or fix search_path.',
@@ -110,7 +113,30 @@ export async function openPostgresDatabase(
     });
   } catch (error) {
     await db.destroy();
-    throw error;
+    throw explainPostgresFailure(error, url, schema) ?? error;
   }
   return db;
+}
+
+/** How long start-up waits for PostgreSQL to accept a connection before it says so. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * One connection, opened and closed, before the pool: an unreachable server, a wrong password or
+ * a missing database is reported at once and explained (the pool itself has no connect timeout,
+ * so a silent network would otherwise hang start-up for the OS's TCP timeout).
+ */
+async function checkConnection(pg: typeof import('pg').default, url: string): Promise<void> {
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    throw explainPostgresFailure(error, url) ?? error;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

@@ -7,6 +7,11 @@ import type { JobQueue } from '../queue/port.js';
 import { discardResults } from './discard-results.js';
 import { decodeJobMessage, type SigningKeyring, type TrainJob } from './message.js';
 import { checkOwnership } from './prediction-handler.js';
+import {
+  CONFIGURATION_PROBLEM,
+  configurationProblemMessage,
+  mismatchOfReason,
+} from './signing-key-mismatch.js';
 import { checkTrainingOwnership, TRAINING_RETRIES_EXHAUSTED } from './train-handler.js';
 
 export const RETRIES_EXHAUSTED_MESSAGE =
@@ -37,8 +42,12 @@ export async function failDeadLetteredPredictions(deps: {
     } catch {
       continue;
     }
+    const failure = deadLetterFailure(letter, {
+      code: 'retries_exhausted',
+      message: decoded.kind === 'train' ? TRAINING_RETRIES_EXHAUSTED : RETRIES_EXHAUSTED_MESSAGE,
+    });
     if (decoded.kind === 'train') {
-      if (await failDeadLetteredTraining(deps, decoded, letter.reason)) failed++;
+      if (await failDeadLetteredTraining(deps, decoded, letter.reason, failure)) failed++;
       continue;
     }
     const job = decoded;
@@ -50,12 +59,7 @@ export async function failDeadLetteredPredictions(deps: {
     )
       continue;
     if (await checkOwnership(deps.db, job, prediction)) continue;
-    if (
-      await failPrediction(deps.db, job.predictionId, {
-        code: 'retries_exhausted',
-        message: RETRIES_EXHAUSTED_MESSAGE,
-      })
-    ) {
+    if (await failPrediction(deps.db, job.predictionId, failure)) {
       failed++;
       await discardResults(deps.blobs, deps.log, job);
       deps.log.warn(
@@ -72,15 +76,31 @@ async function failDeadLetteredTraining(
   deps: { db: Db; log: Logger },
   job: TrainJob,
   reason: string | undefined,
+  failure: { code: string; message: string },
 ): Promise<boolean> {
   const model = await getModelForJob(deps.db, job.modelId);
   if (!model || model.deleted_at !== null || model.status !== 'training') return false;
   if (await checkTrainingOwnership(deps.db, job, model)) return false;
-  const failed = await failModel(deps.db, job.modelId, {
-    code: 'retries_exhausted',
-    message: TRAINING_RETRIES_EXHAUSTED,
-  });
+  const failed = await failModel(deps.db, job.modelId, failure);
   if (failed)
     deps.log.warn({ modelId: job.modelId, reason }, 'model failed: its job was dead-lettered');
   return failed;
+}
+
+/**
+ * A genuine dead letter that some worker refused for its key (its reason says so) failed for a
+ * configuration problem, not a temporary one: the user and the operator read the key id and the
+ * fix. The key id is the envelope's, which this worker has just verified.
+ */
+function deadLetterFailure(
+  letter: { body: string; reason: string | undefined },
+  otherwise: { code: string; message: string },
+): { code: string; message: string } {
+  const mismatch = mismatchOfReason(letter.reason);
+  if (!mismatch) return otherwise;
+  const { kid } = JSON.parse(letter.body) as { kid: string };
+  return {
+    code: CONFIGURATION_PROBLEM,
+    message: configurationProblemMessage(kid, mismatch, 'a worker'),
+  };
 }

@@ -7,15 +7,18 @@
 import type { BlobStore } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
 import type { Logger } from '../log.js';
+import type { Alarms } from '../monitor/alarms.js';
 import type { Metrics } from '../monitor/metrics.js';
 import {
   decodeJobMessage,
   InvalidJobMessageError,
   type Job,
+  SigningKeyMismatchError,
   type SigningKeyring,
 } from './message.js';
 import { handleScoreJob } from './prediction-handler.js';
 import type { Scorer } from './scoring-pool.js';
+import { handleSigningKeyMismatch } from './signing-key-mismatch.js';
 import { handleTrainJob } from './train-handler.js';
 import type { JobHandler } from './worker.js';
 
@@ -26,6 +29,8 @@ export interface JobHandlerDeps {
   readonly signingKeys: SigningKeyring;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** Raises `unknown_signing_key` (signing-key-mismatch.ts); absent in tests that need none. */
+  readonly alarms?: Alarms;
 }
 
 export function createJobHandler(deps: JobHandlerDeps): JobHandler {
@@ -38,6 +43,8 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
     try {
       job = decodeJobMessage(message.body, deps.signingKeys);
     } catch (error) {
+      if (error instanceof SigningKeyMismatchError)
+        return handleSigningKeyMismatch(deps, message.body, context, error);
       if (!(error instanceof InvalidJobMessageError)) throw error;
       deps.metrics.jobs.inc({ outcome: 'dead_lettered' });
       return { kind: 'dead-letter', reason: error.message };

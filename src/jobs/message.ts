@@ -98,6 +98,25 @@ export class InvalidJobMessageError extends Error {
   override name = 'InvalidJobMessageError';
 }
 
+/**
+ * A well-formed envelope whose key id this process does not hold, or whose signature does not
+ * match the secret it holds under that id: usually processes given different JOB_SIGNING_KEYS,
+ * which the worker reports as a configuration problem (signing-key-mismatch.ts).
+ */
+export class SigningKeyMismatchError extends InvalidJobMessageError {
+  override name = 'SigningKeyMismatchError';
+  constructor(
+    readonly kid: string,
+    readonly mismatch: 'unknown_key' | 'bad_signature',
+  ) {
+    super(
+      mismatch === 'unknown_key'
+        ? `message is signed with unknown key id ${kid}`
+        : 'message signature does not match',
+    );
+  }
+}
+
 function sign(key: SigningKey, jobJson: string): string {
   return createHmac('sha256', key.secret)
     .update(`churnline-job-v${MESSAGE_VERSION}.${jobJson}`)
@@ -152,12 +171,11 @@ export function decodeJobMessage(body: string, keys: SigningKeyring, now = Date.
     throw new InvalidJobMessageError(`message envelope is invalid: ${summarise(envelope.error)}`);
   }
   const key = keys.all.get(envelope.data.kid);
-  if (!key)
-    throw new InvalidJobMessageError(`message is signed with unknown key id ${envelope.data.kid}`);
+  if (!key) throw new SigningKeyMismatchError(envelope.data.kid, 'unknown_key');
   const expected = Buffer.from(sign(key, envelope.data.job));
   const given = Buffer.from(envelope.data.sig);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw new InvalidJobMessageError('message signature does not match');
+    throw new SigningKeyMismatchError(envelope.data.kid, 'bad_signature');
   }
   let jobJson: unknown;
   try {

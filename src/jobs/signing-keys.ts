@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { SigningKey, SigningKeyring } from './message.js';
@@ -49,4 +49,33 @@ export function loadOrCreateLocalSigningKeys(dataDir: string): SigningKeyring {
     unlinkSync(temp);
   }
   return parseSigningKeys(readFileSync(file, 'utf8').trim());
+}
+
+/**
+ * A short fingerprint of a key's secret, safe to publish (32 bits of an HMAC of a fixed text
+ * under the secret reveal nothing usable about it): two processes that name the same key id
+ * with different secrets show different fingerprints.
+ */
+export function signingKeyFingerprint(key: SigningKey): string {
+  return createHmac('sha256', key.secret)
+    .update('churnline-signing-key-fingerprint')
+    .digest('hex')
+    .slice(0, 8);
+}
+
+/** What a process publishes about its keys (health, metrics, the start-up line): never a secret. */
+export interface SigningKeysSummary {
+  /** The key id new jobs are signed with. */
+  readonly signsWith: string;
+  readonly fingerprint: string;
+  /** Every key id this process accepts, the signing one first. */
+  readonly verifies: readonly string[];
+}
+
+export function summariseSigningKeys(keys: SigningKeyring): SigningKeysSummary {
+  return {
+    signsWith: keys.active.id,
+    fingerprint: signingKeyFingerprint(keys.active),
+    verifies: [...keys.all.keys()],
+  };
 }

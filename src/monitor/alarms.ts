@@ -33,15 +33,39 @@ type Notify = (transition: { alarm: AlarmState; raised: boolean }) => Promise<vo
  */
 export class Alarms {
   private states = new Map<string, AlarmState>();
+  /** Event alarms (reported, not measured): when each was last reported. */
+  private lastReported = new Map<string, number>();
 
   constructor(
     private readonly thresholds: AlarmThresholds,
     private readonly log: Logger,
     private readonly notify?: Notify,
+    /** How long an event alarm stays raised after its last report. */
+    private readonly eventHoldMs = EVENT_ALARM_HOLD_MS,
   ) {}
 
   current(): AlarmState[] {
     return [...this.states.values()];
+  }
+
+  /**
+   * Raises an alarm on an event rather than a measurement (a job signed with a key this worker
+   * lacks): it stays raised while such events keep coming, and recovers on the first evaluation
+   * `eventHoldMs` after the last one. Only the raise notifies, not every repeat.
+   */
+  async report(name: string, message: string, now = new Date()): Promise<void> {
+    this.lastReported.set(name, now.getTime());
+    const previous = this.states.get(name);
+    const state: AlarmState = {
+      name,
+      active: true,
+      value: (previous?.active ? (previous.value ?? 0) : 0) + 1,
+      threshold: 0,
+      message,
+      since: previous?.active ? previous.since : now.toISOString(),
+    };
+    this.states.set(name, state);
+    if (!previous?.active) await this.announce({ alarm: state, raised: true });
   }
 
   async evaluate(observation: Observation, now = new Date()): Promise<AlarmState[]> {
@@ -80,6 +104,13 @@ export class Alarms {
           ]),
     ];
     const transitions: Array<{ alarm: AlarmState; raised: boolean }> = [];
+    for (const [name, at] of this.lastReported) {
+      const state = this.states.get(name);
+      if (!state?.active || now.getTime() - at < this.eventHoldMs) continue;
+      const recovered = { ...state, active: false, since: now.toISOString() };
+      this.states.set(name, recovered);
+      transitions.push({ alarm: recovered, raised: false });
+    }
     for (const check of checks) {
       const active = check.value !== null && check.value > check.threshold;
       const previous = this.states.get(check.name);
@@ -95,25 +126,27 @@ export class Alarms {
       this.states.set(check.name, state);
       if (changed) transitions.push({ alarm: state, raised: active });
     }
-    for (const transition of transitions) {
-      const { alarm, raised } = transition;
-      if (raised)
-        this.log.error(
-          { alarm: alarm.name, value: alarm.value, threshold: alarm.threshold },
-          `ALARM: ${alarm.message}`,
-        );
-      else
-        this.log.info(
-          { alarm: alarm.name, value: alarm.value },
-          `alarm recovered: ${alarm.message}`,
-        );
-      await this.notify?.(transition).catch((error: unknown) => {
-        this.log.warn({ err: error, alarm: alarm.name }, 'alarm webhook failed');
-      });
-    }
+    for (const transition of transitions) await this.announce(transition);
     return this.current();
   }
+
+  private async announce(transition: { alarm: AlarmState; raised: boolean }): Promise<void> {
+    const { alarm, raised } = transition;
+    if (raised)
+      this.log.error(
+        { alarm: alarm.name, value: alarm.value, threshold: alarm.threshold },
+        `ALARM: ${alarm.message}`,
+      );
+    else
+      this.log.info({ alarm: alarm.name, value: alarm.value }, `alarm recovered: ${alarm.message}`);
+    await this.notify?.(transition).catch((error: unknown) => {
+      this.log.warn({ err: error, alarm: alarm.name }, 'alarm webhook failed');
+    });
+  }
 }
+
+/** An event alarm stays raised this long after its last report (a few monitor intervals). */
+export const EVENT_ALARM_HOLD_MS = 15 * 60_000;
 
 /** Posts Slack-compatible JSON ({ text }) to a webhook URL on every alarm transition. */
 export function webhookNotifier(url: string, timeoutMs = 5000): Notify {

@@ -57,6 +57,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * 1 per key id this process holds: `signs` is "true" for the one new jobs are signed with. A
+   * worker refuses jobs signed with a key id missing here (the unknown_signing_key alarm);
+   * compare across processes, with the fingerprint telling apart two secrets under one id.
+   */
+  readonly signingKeyInfo = new Gauge({
+    name: 'churnline_signing_key_info',
+    help: 'Job signing key ids this process holds (never the secret); signs="true" for the one it signs with.',
+    labelNames: ['kid', 'fingerprint', 'signs'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'churnline_' });

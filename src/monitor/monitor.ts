@@ -3,6 +3,7 @@ import { outboxBacklog } from '../db/outbox.js';
 import type { Logger } from '../log.js';
 import type { JobQueue, QueueStats } from '../queue/port.js';
 import type { AlarmState, Alarms } from './alarms.js';
+import type { DependencyChecks } from './dependencies.js';
 import type { Metrics } from './metrics.js';
 
 export interface Snapshot {
@@ -34,6 +35,8 @@ export class Monitor {
       alarms: Alarms;
       log: Logger;
       intervalMs: number;
+      /** Re-checked on each tick (it throttles itself), for readiness and /healthz. */
+      dependencies?: DependencyChecks;
     },
   ) {}
 
@@ -57,6 +60,7 @@ export class Monitor {
 
   async observe(): Promise<Snapshot | undefined> {
     const { db, queue, metrics, alarms, log } = this.deps;
+    await this.deps.dependencies?.refresh();
     try {
       const [stats, outbox] = await Promise.all([queue?.stats(), outboxBacklog(db)]);
       if (stats) metrics.recordQueueStats(stats);

@@ -137,6 +137,19 @@ export interface DeadLetter {
   readonly reason: string;
 }
 
+/**
+ * A difference between the configured settings and a queue made elsewhere (SQS queues are made
+ * by infra/), found at start. `fatal`: the service's guarantees break (dead letters go nowhere or
+ * where no worker reads them), so start-up stops; `warning`: it works, but not as configured.
+ */
+export interface SettingMismatch {
+  readonly severity: 'fatal' | 'warning';
+  /** What differs: the attribute, the queue's value and the expected one. */
+  readonly problem: string;
+  /** What to run or set, naming the variable. */
+  readonly fix: string;
+}
+
 export interface JobQueue {
   readonly name: string;
   readonly settings: QueueSettings;
@@ -168,5 +181,11 @@ export interface JobQueue {
   redriveDeadLetters(options?: { readonly max?: number }): Promise<{ readonly moved: number }>;
   /** Removes messages past their retention from the queue and its dead-letter queue. */
   purgeExpired(): Promise<{ readonly removed: number }>;
+  /**
+   * Compares the queue as it exists with the settings (start-up, worker processes: it may need
+   * a permission an API-only role lacks). Absent where the adapter makes its own queue from the
+   * settings (SQLite, PostgreSQL), so there is nothing to differ.
+   */
+  findSettingMismatches?(): Promise<SettingMismatch[]>;
   close(): Promise<void>;
 }

@@ -272,12 +272,19 @@ describe('SqsJobQueue', () => {
     });
     const problems = await misconfigured.findSettingMismatches();
     await misconfigured.close();
-    expect(problems).toEqual([
-      'the queue VisibilityTimeout is 300; the settings say 60.',
-      expect.stringMatching(
-        /^the queue dead-letters to .*-dlq, but the configured dead-letter queue is/,
-      ),
-      'the queue RedrivePolicy maxReceiveCount is 3; the settings say 5.',
+    expect(problems.map((p) => [p.severity, p.problem])).toEqual([
+      [
+        'warning',
+        expect.stringMatching(
+          /^the queue VisibilityTimeout is 300; QUEUE_VISIBILITY_TIMEOUT_S says 60: /,
+        ),
+      ],
+      [
+        'fatal',
+        expect.stringMatching(
+          /^the queue dead-letters to .*-dlq, but SQS_DLQ_URL is .*: workers read the wrong dead-letter queue/,
+        ),
+      ],
     ]);
   });
 

@@ -37,6 +37,7 @@ import {
   type SendBatchEntry,
   type SendMessageInput,
   type SentMessage,
+  type SettingMismatch,
 } from './port.js';
 import { idsOnly, runBatch } from './sqs-batches.js';
 import { SqsDeadLetters } from './sqs-dead-letters.js';
@@ -369,7 +370,7 @@ export class SqsJobQueue implements JobQueue {
    * For start-up: each setting that differs from the queues as they exist (sqs-verify.ts), or
    * nothing when they match. Needs sqs:GetQueueAttributes on both queues.
    */
-  async findSettingMismatches(): Promise<string[]> {
+  async findSettingMismatches(): Promise<SettingMismatch[]> {
     this.assertOpen();
     return findSettingMismatches({
       client: this.client,

@@ -37,6 +37,11 @@ function listenProblem(error: unknown, http: { host: string; port: number }): st
   }
 }
 
+/** What is not working, one backend a line, for the banner; empty when everything works. */
+function notWorking(failing: readonly { backend: string; detail?: string }[]): string {
+  return failing.map((status) => `  - ${status.backend}: ${status.detail ?? 'failing'}\n`).join('');
+}
+
 /** Runs the roles until SIGTERM or SIGINT, then drains and exits 0. */
 async function run(roles: Role[]): Promise<void> {
   // Batch work beside an API process on the same machine: see src/jobs/priority.ts.
@@ -71,7 +76,17 @@ async function run(roles: Role[]): Promise<void> {
     }
     const { port } = app.server.server.address() as AddressInfo;
     const url = `http://${config.http.host}:${port}`;
-    log.info({ dataDir: config.dataDir, roles }, `Churnline is listening on ${url}`);
+    log.info(
+      { dataDir: config.dataDir, roles, signingKeys: app.signingKeys },
+      `Churnline is listening on ${url}`,
+    );
+    const failing = notWorking(app.dependencies.failing);
+    if (failing) {
+      log.error(
+        { failing: app.dependencies.failing },
+        `Churnline started, but is not working yet (${url}/readyz answers 503 until fixed; checked again every minute):\n${failing}`,
+      );
+    }
     if (config.auth.mode === 'local') {
       const token = await createLocalToken({
         dataDir: config.dataDir,
@@ -79,7 +94,9 @@ async function run(roles: Role[]): Promise<void> {
         ttlSeconds: 30 * 24 * 3600,
       });
       process.stdout.write(
-        `\nChurnline is running at ${url} (API docs: ${url}/docs)\n` +
+        (failing
+          ? `\nChurnline started at ${url}, but is not working yet (${url}/readyz answers 503 until this is fixed):\n${failing}`
+          : `\nChurnline is running at ${url} (API docs: ${url}/docs)\n`) +
           // A fragment, not a query: browsers never send it, so the token stays out of logs.
           `Dashboard (signs you in): ${url}/#token=${token}\n` +
           `A token for user "${DEMO_USER}", valid 30 days (make others with: churnline token create --user <id>):\n\n` +
@@ -88,7 +105,17 @@ async function run(roles: Role[]): Promise<void> {
       );
     }
   } else {
-    log.info({ dataDir: config.dataDir, roles }, 'Churnline worker is running');
+    const failing = notWorking(app.dependencies.failing);
+    if (failing)
+      log.error(
+        { dataDir: config.dataDir, roles, signingKeys: app.signingKeys },
+        `Churnline worker started, but is not working yet (checked again every minute):\n${failing}`,
+      );
+    else
+      log.info(
+        { dataDir: config.dataDir, roles, signingKeys: app.signingKeys },
+        'Churnline worker is running',
+      );
   }
 
   const signal = await new Promise<string>((resolve) => {
