@@ -139,6 +139,8 @@ export async function createApp(
         signingKeys,
         metrics,
         log: log.child({ component: 'worker' }),
+        webhookTargets: config.webhooks,
+        ...(relay ? { relay } : {}),
       }),
     });
   }

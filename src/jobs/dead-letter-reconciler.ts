@@ -4,10 +4,12 @@ import { failModel, getModelForJob } from '../db/models.js';
 import { failPrediction, getPredictionForJob, TERMINAL_STATUSES } from '../db/predictions.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/port.js';
+import { announcePredictionOutcome } from '../webhooks/prediction-events.js';
 import { discardResults } from './discard-results.js';
 import { decodeJobMessage, type SigningKeyring, type TrainJob } from './message.js';
 import { checkOwnership } from './prediction-handler.js';
 import { checkTrainingOwnership, TRAINING_RETRIES_EXHAUSTED } from './train-handler.js';
+import { recordDeadLetteredAttempt } from './webhook-handler.js';
 
 export const RETRIES_EXHAUSTED_MESSAGE =
   'Scoring failed on every attempt because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.';
@@ -37,6 +39,10 @@ export async function failDeadLetteredPredictions(deps: {
     } catch {
       continue;
     }
+    if (decoded.kind === 'deliver-webhook') {
+      await recordDeadLetteredAttempt(deps, decoded);
+      continue;
+    }
     if (decoded.kind === 'train') {
       if (await failDeadLetteredTraining(deps, decoded, letter.reason)) failed++;
       continue;
@@ -58,6 +64,7 @@ export async function failDeadLetteredPredictions(deps: {
     ) {
       failed++;
       await discardResults(deps.blobs, deps.log, job);
+      await announcePredictionOutcome(deps.db, deps.signingKeys, job.predictionId);
       deps.log.warn(
         { predictionId: job.predictionId, reason: letter.reason },
         'prediction failed: its job was dead-lettered',
