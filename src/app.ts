@@ -116,6 +116,7 @@ export async function createApp(
       monitor,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
+      webhookTargets: config.webhooks,
     });
   }
 

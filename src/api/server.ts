@@ -20,6 +20,7 @@ import type { SigningKeyring } from '../jobs/message.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
+import type { TargetPolicy } from '../webhooks/target.js';
 import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
 import { addSecurityHeaders, setSecurityHeaders } from './headers.js';
@@ -35,6 +36,7 @@ import { registerColumnsRoute } from './uploads/columns-route.js';
 import { registerMappingRoutes } from './uploads/mapping-routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
+import { registerWebhookRoutes } from './webhooks/routes.js';
 
 export interface ApiDeps {
   readonly db: Db;
@@ -51,6 +53,8 @@ export interface ApiDeps {
   readonly uploadMaxBytes: number;
   /** The built dashboard (index.html and assets/); defaults to this checkout's web/dist. */
   readonly webRoot?: string;
+  /** Where users' webhooks may go (src/webhooks/target.ts); the strict policy when absent. */
+  readonly webhookTargets?: TargetPolicy;
 }
 
 declare module 'fastify' {
@@ -150,6 +154,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       registerPlaybookRoutes(v1, deps);
       registerPredictionRoutes(v1, deps);
       registerModelRoutes(v1, deps);
+      registerWebhookRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );
