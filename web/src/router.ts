@@ -11,6 +11,7 @@ import { useEffect, useState } from 'preact/hooks';
  * - `/models/<id>?upload=<upload>` a model's card (and its training progress); the upload, when
  *   named, is the file its "score" button scores
  * - `/playbook` the recommended actions
+ * - `/webhooks` the endpoints notified of predictions, and their delivery logs
  */
 export type Route =
   | { page: 'list' }
@@ -19,7 +20,8 @@ export type Route =
   | { page: 'train'; uploadId: string }
   | { page: 'models' }
   | { page: 'model'; id: string; uploadId: string | null }
-  | { page: 'playbook' };
+  | { page: 'playbook' }
+  | { page: 'webhooks' };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Shipped model names (telco-v1) and trained models' ids. */
@@ -47,6 +49,7 @@ export function parseRoute(pathname: string, search = ''): Route {
   }
   if (match('/models')) return { page: 'models' };
   if (match('/playbook')) return { page: 'playbook' };
+  if (match('/webhooks')) return { page: 'webhooks' };
   found = match(`/models/(${MODEL_ID})`);
   if (found?.[1]) return { page: 'model', id: found[1], uploadId: uuidParam('upload') };
   return { page: 'list' };
