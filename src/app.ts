@@ -161,6 +161,7 @@ export async function createApp(
       dependencies,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
+      webhookTargets: config.webhooks,
     });
   }
 
@@ -185,6 +186,8 @@ export async function createApp(
         metrics,
         log: log.child({ component: 'worker' }),
         alarms,
+        webhookTargets: config.webhooks,
+        ...(relay ? { relay } : {}),
       }),
     });
   }

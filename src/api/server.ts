@@ -21,6 +21,7 @@ import type { Logger } from '../log.js';
 import type { DependencyChecks } from '../monitor/dependencies.js';
 import type { Metrics } from '../monitor/metrics.js';
 import type { Monitor } from '../monitor/monitor.js';
+import type { TargetPolicy } from '../webhooks/target.js';
 import { clientErrorHandler } from './client-errors.js';
 import { ApiError, errorBody } from './errors.js';
 import { addSecurityHeaders, setSecurityHeaders } from './headers.js';
@@ -38,6 +39,7 @@ import { registerColumnsRoute } from './uploads/columns-route.js';
 import { registerMappingRoutes } from './uploads/mapping-routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
+import { registerWebhookRoutes } from './webhooks/routes.js';
 
 export interface ApiDeps {
   readonly db: Db;
@@ -56,6 +58,8 @@ export interface ApiDeps {
   readonly uploadMaxBytes: number;
   /** The built dashboard (index.html and assets/); defaults to this checkout's web/dist. */
   readonly webRoot?: string;
+  /** Where users' webhooks may go (src/webhooks/target.ts); the strict policy when absent. */
+  readonly webhookTargets?: TargetPolicy;
 }
 
 declare module 'fastify' {
@@ -157,6 +161,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       registerPredictionRoutes(v1, deps, rows);
       registerHistoryRoutes(v1, deps, rows);
       registerModelRoutes(v1, deps);
+      registerWebhookRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );

@@ -26,6 +26,15 @@ describe('parseConfig', () => {
       maxMessageBytes: 262_144,
     });
     expect(config.alarms).toMatchObject({ deadLetterDepth: 5, oldestMessageAgeSeconds: 1800 });
+    expect(config.webhooks).toEqual({ allowPrivate: false, allowHttp: false });
+  });
+
+  it('lets the operator open webhooks to private targets and http, and refuses a vague value', () => {
+    const open = parseConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_ALLOW_HTTP: 'true' });
+    expect(open.webhooks).toEqual({ allowPrivate: true, allowHttp: true });
+    expect(() => parseConfig({ WEBHOOK_ALLOW_PRIVATE_TARGETS: 'yes' })).toThrow(
+      /WEBHOOK_ALLOW_PRIVATE_TARGETS \(got "yes"\): must be true or false; true lets users send webhooks to loopback/,
+    );
   });
 
   it('is frozen all the way down', () => {

@@ -80,6 +80,17 @@ const envSchema = z.object({
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
   AUTH_AUDIENCE_CLAIM: z.enum(['aud', 'azp', 'client_id']).default('aud'),
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false'], {
+      error:
+        'must be true or false; true lets users send webhooks to loopback, private and link-local addresses (this machine, your network, cloud metadata): only for tests and closed networks',
+    })
+    .default('false'),
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(['true', 'false'], {
+      error: 'must be true or false; true accepts plain http:// webhook URLs besides https://',
+    })
+    .default('false'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -148,6 +159,8 @@ export interface Config {
   readonly monitorIntervalSeconds: number;
   readonly worker: { readonly concurrency: number; readonly shutdownDeadlineSeconds: number };
   readonly uploads: { readonly maxBytes: number };
+  /** Where users' webhooks may go (src/webhooks/target.ts). */
+  readonly webhooks: { readonly allowPrivate: boolean; readonly allowHttp: boolean };
   /** JOB_SIGNING_KEYS as given; absent means a local key in the data directory. */
   readonly jobSigningKeys: string | undefined;
   readonly auth:
@@ -306,6 +319,10 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     monitorIntervalSeconds: e.MONITOR_INTERVAL_S,
     worker: { concurrency: e.WORKER_CONCURRENCY, shutdownDeadlineSeconds: e.SHUTDOWN_DEADLINE_S },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    webhooks: {
+      allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+      allowHttp: e.WEBHOOK_ALLOW_HTTP === 'true',
+    },
     jobSigningKeys: e.JOB_SIGNING_KEYS,
     auth:
       e.AUTH_JWKS_URL && e.AUTH_ISSUER && e.AUTH_AUDIENCE

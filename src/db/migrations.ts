@@ -229,6 +229,64 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
           .execute();
       },
     },
+    '0011_webhooks': {
+      // Users' webhook endpoints and every event delivered to them (src/webhooks). An outbox row
+      // may wait until `not_before`: a delivery's retries are scheduled hours ahead there.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('webhook_endpoints')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('events', 'text', (c) => c.notNull())
+          .addColumn('format', 'text', (c) => c.notNull())
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('previous_secret', 'text')
+          .addColumn('previous_secret_expires_at', 'text')
+          .addColumn('disabled_at', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('deleted_at', 'text')
+          .execute();
+        await db.schema
+          .createIndex('webhook_endpoints_by_user')
+          .on('webhook_endpoints')
+          .columns(['user_id', 'created_at', 'id'])
+          .execute();
+        await db.schema
+          .createTable('webhook_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('endpoint_id', 'text', (c) => c.notNull().references('webhook_endpoints.id'))
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('event_type', 'text', (c) => c.notNull())
+          .addColumn('event_key', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('next_attempt_at', 'text')
+          .addColumn('last_attempt_at', 'text')
+          .addColumn('response_status', 'integer')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('delivered_at', 'text')
+          .execute();
+        // One delivery per event and endpoint: a redelivered job cannot announce an event twice.
+        await db.schema
+          .createIndex('webhook_deliveries_event')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'event_key'])
+          .unique()
+          .execute();
+        // The delivery log: an endpoint's deliveries, newest first.
+        await db.schema
+          .createIndex('webhook_deliveries_log')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'created_at', 'id'])
+          .execute();
+        await db.schema.alterTable('outbox').addColumn('not_before', 'text').execute();
+      },
+    },
   };
 }
 

@@ -1,10 +1,18 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import { type Database, nowIso, type OutboxRow } from './schema.js';
 
 type Conn = Kysely<Database>;
 
-/** A signed job for prediction or model `jobId`, sent by the relay once committed. */
-export async function addToOutbox(db: Conn, jobId: string, body: string): Promise<void> {
+/**
+ * A signed job for prediction or model `jobId`, sent by the relay once committed (and not before
+ * `notBefore` when given: a webhook delivery's next attempt).
+ */
+export async function addToOutbox(
+  db: Conn,
+  jobId: string,
+  body: string,
+  notBefore?: string,
+): Promise<void> {
   await db
     .insertInto('outbox')
     .values({
@@ -14,8 +22,16 @@ export async function addToOutbox(db: Conn, jobId: string, body: string): Promis
       attempts: 0,
       sent_at: null,
       last_error: null,
+      ...(notBefore ? { not_before: notBefore } : {}),
     })
     .execute();
+}
+
+/** Rows scheduled for later are neither sent nor counted as a backlog until they are due. */
+function isDue() {
+  const now = nowIso();
+  return (eb: ExpressionBuilder<Database, 'outbox'>) =>
+    eb.or([eb('not_before', 'is', null), eb('not_before', '<=', now)]);
 }
 
 export async function pendingOutbox(db: Conn, limit: number): Promise<OutboxRow[]> {
@@ -23,6 +39,7 @@ export async function pendingOutbox(db: Conn, limit: number): Promise<OutboxRow[
     .selectFrom('outbox')
     .selectAll()
     .where('sent_at', 'is', null)
+    .where(isDue())
     .orderBy('id')
     .limit(limit)
     .execute();
@@ -51,8 +68,15 @@ export async function outboxBacklog(
 ): Promise<{ pending: number; oldestCreatedAt: string | null }> {
   const row = await db
     .selectFrom('outbox')
-    .select((eb) => [eb.fn.countAll<number>().as('pending'), eb.fn.min('created_at').as('oldest')])
+    .select((eb) => [
+      eb.fn.countAll<number>().as('pending'),
+      eb.fn
+        // A scheduled row is waiting from when it came due, not from when it was written.
+        .min(eb.fn.coalesce('not_before', 'created_at'))
+        .as('oldest'),
+    ])
     .where('sent_at', 'is', null)
+    .where(isDue())
     .executeTakeFirstOrThrow();
   return { pending: Number(row.pending), oldestCreatedAt: (row.oldest as string | null) ?? null };
 }

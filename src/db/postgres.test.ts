@@ -4,8 +4,9 @@ import { type Db, openPostgresDatabase } from './connect.js';
 import { parseInt8 } from './pg-int8.js';
 import { describeRepositoryContract } from './repositories.contract.js';
 import { createTestSchema, type TestSchema } from './test-support/postgres.js';
+import { describeWebhookRepositoryContract } from './webhooks.contract.js';
 
-describeRepositoryContract('postgres', async () => {
+const openPostgres = async () => {
   const schema = await createTestSchema();
   const db = await openPostgresDatabase(schema.url, { poolSize: 4 });
   return {
@@ -15,7 +16,10 @@ describeRepositoryContract('postgres', async () => {
       await schema.drop();
     },
   };
-});
+};
+
+describeRepositoryContract('postgres', openPostgres);
+describeWebhookRepositoryContract('postgres', openPostgres);
 
 describe('openPostgresDatabase', () => {
   const schemas: TestSchema[] = [];
@@ -51,6 +55,7 @@ describe('openPostgresDatabase', () => {
       '0008_user_settings_table_columns',
       '0009_user_settings_playbook',
       '0010_customer_history',
+      '0011_webhooks',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

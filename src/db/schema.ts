@@ -130,6 +130,52 @@ export interface OutboxTable {
   sent_at: Timestamp | null;
   attempts: number;
   last_error: string | null;
+  /** Not sent before this instant (a webhook's next attempt); null: at once. */
+  not_before: ColumnType<Timestamp | null, Timestamp | null | undefined, Timestamp | null>;
+}
+
+export type WebhookFormat = 'standard' | 'slack';
+
+/** A user's webhook endpoint (src/webhooks); secrets are `whsec_...` as Standard Webhooks has them. */
+export interface WebhookEndpointsTable {
+  id: string;
+  user_id: string;
+  url: string;
+  /** JSON string[]: the event types it receives. */
+  events: string;
+  format: WebhookFormat;
+  secret: string;
+  /** The secret before the last rotation, still signing beside the new one until it expires. */
+  previous_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  /** Set while the user has it switched off: no events are delivered to it. */
+  disabled_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/** One event for one endpoint; its id is the `webhook-id` every attempt carries. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  user_id: string;
+  event_type: string;
+  /** What makes the event unique for its endpoint (`prediction.completed:<id>`). */
+  event_key: string;
+  /** JSON `{ type, timestamp, data }`, fixed when the event happened. */
+  payload: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  response_status: number | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  delivered_at: Timestamp | null;
 }
 
 export interface Database {
@@ -139,6 +185,8 @@ export interface Database {
   column_mappings: ColumnMappingsTable;
   models: ModelsTable;
   user_settings: UserSettingsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   customer_history: CustomerHistoryTable;
 }
 
@@ -162,5 +210,7 @@ export type Prediction = Selectable<PredictionsTable>;
 export type NewPrediction = Insertable<PredictionsTable>;
 export type OutboxRow = Selectable<OutboxTable>;
 export type UserModel = Selectable<ModelsTable>;
+export type WebhookEndpoint = Selectable<WebhookEndpointsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 
 export const nowIso = (): Timestamp => new Date().toISOString();

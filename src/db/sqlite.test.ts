@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openSqliteDatabase } from './connect.js';
 import { describeRepositoryContract } from './repositories.contract.js';
+import { describeWebhookRepositoryContract } from './webhooks.contract.js';
 
-describeRepositoryContract('sqlite', async () => {
+const openSqlite = async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'churnline-db-'));
   const db = await openSqliteDatabase(path.join(dir, 'app.db'));
   return {
@@ -14,4 +15,7 @@ describeRepositoryContract('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+
+describeRepositoryContract('sqlite', openSqlite);
+describeWebhookRepositoryContract('sqlite', openSqlite);

@@ -10,8 +10,10 @@ import { getModelForJob } from '../db/models.js';
 import { getPredictionForJob } from '../db/predictions.js';
 import { nowIso, type Upload } from '../db/schema.js';
 import { insertUpload } from '../db/uploads.js';
+import { getDeliveryForJob, insertEndpoint } from '../db/webhooks.js';
 import { resultKey, rowsIndexKey, uploadKey } from '../ids.js';
 import { SqliteJobQueue } from '../queue/sqlite.js';
+import { queueWebhookEvent } from '../webhooks/deliveries.js';
 import { failDeadLetteredPredictions } from './dead-letter-reconciler.js';
 import { encodeJobMessage } from './message.js';
 import { OutboxRelay } from './outbox-relay.js';
@@ -138,5 +140,48 @@ describe('failDeadLetteredPredictions', () => {
     expect(await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log })).toBe(0);
     expect((await getPredictionForJob(db, prediction.id))?.status).toBe('queued');
     expect(await blobs.list('users/')).toEqual([resultKey('alice', prediction.id)]);
+  });
+});
+
+describe('a dead-lettered webhook attempt', () => {
+  it('counts as a failed attempt, and the delivery goes on with the next one on schedule', async () => {
+    const endpoint = {
+      id: randomUUID(),
+      user_id: 'alice',
+      url: 'https://hooks.example.com/x',
+      events: '["prediction.completed"]',
+      format: 'standard' as const,
+      secret: 'whsec_AAAA',
+      previous_secret: null,
+      previous_secret_expires_at: null,
+      disabled_at: null,
+      created_at: nowIso(),
+      updated_at: nowIso(),
+      deleted_at: null,
+    };
+    await insertEndpoint(db, endpoint);
+    const [id] = await queueWebhookEvent(
+      db,
+      keys,
+      [endpoint],
+      { type: 'webhook.test', timestamp: nowIso(), data: {} },
+      'webhook.test:1',
+    );
+    await new OutboxRelay({ db, queue, log }).relayAll();
+    await exhaustAttempts();
+    expect((await queue.stats()).deadLetter.visible).toBe(1);
+    await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log });
+    await failDeadLetteredPredictions({ queue, db, blobs, signingKeys: keys, log }); // idempotent
+    const delivery = (await getDeliveryForJob(db, id!))?.delivery;
+    expect(delivery).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(delivery?.last_error).toMatch(/did not finish on our side/);
+    const scheduled = await db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('job_id', '=', id!)
+      .where('sent_at', 'is', null)
+      .execute();
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]?.not_before).toBe(delivery?.next_attempt_at);
   });
 });

@@ -4,6 +4,7 @@ import { failModel, getModelForJob } from '../db/models.js';
 import { failPrediction, getPredictionForJob, TERMINAL_STATUSES } from '../db/predictions.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/port.js';
+import { announcePredictionOutcome } from '../webhooks/prediction-events.js';
 import { discardResults } from './discard-results.js';
 import { decodeJobMessage, type SigningKeyring, type TrainJob } from './message.js';
 import { checkOwnership } from './prediction-handler.js';
@@ -13,6 +14,7 @@ import {
   mismatchOfReason,
 } from './signing-key-mismatch.js';
 import { checkTrainingOwnership, TRAINING_RETRIES_EXHAUSTED } from './train-handler.js';
+import { recordDeadLetteredAttempt } from './webhook-handler.js';
 
 export const RETRIES_EXHAUSTED_MESSAGE =
   'Scoring failed on every attempt because of a temporary problem on our side. Create the prediction again; if it keeps failing, contact support.';
@@ -42,6 +44,10 @@ export async function failDeadLetteredPredictions(deps: {
     } catch {
       continue;
     }
+    if (decoded.kind === 'deliver-webhook') {
+      await recordDeadLetteredAttempt(deps, decoded);
+      continue;
+    }
     const failure = deadLetterFailure(letter, {
       code: 'retries_exhausted',
       message: decoded.kind === 'train' ? TRAINING_RETRIES_EXHAUSTED : RETRIES_EXHAUSTED_MESSAGE,
@@ -62,6 +68,7 @@ export async function failDeadLetteredPredictions(deps: {
     if (await failPrediction(deps.db, job.predictionId, failure)) {
       failed++;
       await discardResults(deps.blobs, deps.log, job);
+      await announcePredictionOutcome(deps.db, deps.signingKeys, job.predictionId);
       deps.log.warn(
         { predictionId: job.predictionId, reason: letter.reason },
         'prediction failed: its job was dead-lettered',

@@ -9,6 +9,8 @@ import type { Db } from '../db/connect.js';
 import type { Logger } from '../log.js';
 import type { Alarms } from '../monitor/alarms.js';
 import type { Metrics } from '../monitor/metrics.js';
+import { announcePredictionOutcome } from '../webhooks/prediction-events.js';
+import type { TargetPolicy } from '../webhooks/target.js';
 import {
   decodeJobMessage,
   InvalidJobMessageError,
@@ -20,7 +22,8 @@ import { handleScoreJob } from './prediction-handler.js';
 import type { Scorer } from './scoring-pool.js';
 import { handleSigningKeyMismatch } from './signing-key-mismatch.js';
 import { handleTrainJob } from './train-handler.js';
-import type { JobHandler } from './worker.js';
+import { handleWebhookJob } from './webhook-handler.js';
+import type { JobHandler, JobOutcome } from './worker.js';
 
 export interface JobHandlerDeps {
   readonly db: Db;
@@ -31,6 +34,10 @@ export interface JobHandlerDeps {
   readonly log: Logger;
   /** Raises `unknown_signing_key` (signing-key-mismatch.ts); absent in tests that need none. */
   readonly alarms?: Alarms;
+  /** Where webhooks may go (src/webhooks/target.ts); the strict policy when absent. */
+  readonly webhookTargets?: TargetPolicy;
+  /** In a process that runs the API too: sends the webhook jobs a job queued without waiting. */
+  readonly relay?: { trigger(): void };
 }
 
 export function createJobHandler(deps: JobHandlerDeps): JobHandler {
@@ -49,11 +56,34 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
       deps.metrics.jobs.inc({ outcome: 'dead_lettered' });
       return { kind: 'dead-letter', reason: error.message };
     }
-    const outcome =
-      job.kind === 'train'
-        ? await handleTrainJob(deps, job, message, context)
-        : await handleScoreJob(deps, job, message, context);
+    let outcome: JobOutcome;
+    if (job.kind === 'train') outcome = await handleTrainJob(deps, job, message, context);
+    else if (job.kind === 'deliver-webhook') outcome = await handleWebhookJob(deps, job, context);
+    else {
+      outcome = await handleScoreJob(deps, job, message, context);
+      outcome = await announce(deps, job.predictionId, outcome);
+    }
     deps.metrics.jobDuration.observe((performance.now() - started) / 1000);
     return outcome;
   };
+}
+
+/**
+ * Queues the webhooks of a prediction that has ended (idempotent per event and endpoint). If that
+ * fails, the job is retried: its redelivery finds the prediction ended and announces it then.
+ */
+async function announce(
+  deps: JobHandlerDeps,
+  predictionId: string,
+  outcome: JobOutcome,
+): Promise<JobOutcome> {
+  try {
+    if ((await announcePredictionOutcome(deps.db, deps.signingKeys, predictionId)) > 0) {
+      deps.relay?.trigger();
+    }
+    return outcome;
+  } catch (error) {
+    deps.log.warn({ err: error, predictionId }, 'could not queue the webhooks of a prediction');
+    return outcome.kind === 'ack' ? { kind: 'retry', error } : outcome;
+  }
 }

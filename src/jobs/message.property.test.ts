@@ -11,9 +11,9 @@ import {
   decodeJobMessage,
   encodeJobMessage,
   InvalidJobMessageError,
-  type Job,
   MAX_CLOCK_AHEAD_MS,
   MAX_MESSAGE_AGE_MS,
+  type ScoreJob,
 } from './message.js';
 import { parseSigningKeys } from './signing-keys.js';
 
@@ -27,7 +27,7 @@ const inWindow = fc
   .integer({ min: -MAX_MESSAGE_AGE_MS + 1000, max: MAX_CLOCK_AHEAD_MS - 1000 })
   .map((offset) => new Date(NOW + offset).toISOString());
 
-const job: fc.Arbitrary<Job> = fc
+const job: fc.Arbitrary<ScoreJob> = fc
   .record({ predictionId: uuid, userId, uploadId: uuid, modelId, publishedAt: inWindow })
   .map((fields) => ({ ...fields, objectKey: uploadKey(fields.userId, fields.uploadId) }));
 

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { uploadKey } from '../ids.js';
-import { decodeJobMessage, encodeJobMessage, type ScoreJob, type TrainJob } from './message.js';
+import {
+  type DeliverWebhookJob,
+  decodeJobMessage,
+  encodeJobMessage,
+  type ScoreJob,
+  type TrainJob,
+} from './message.js';
 import { loadOrCreateLocalSigningKeys, parseSigningKeys } from './signing-keys.js';
 
 const secret = () => randomBytes(32).toString('base64');
@@ -73,6 +79,24 @@ describe('job kinds', () => {
     );
     expect(() => encodeJobMessage({ ...train, modelId: 'telco-v1' } as TrainJob, keys)).toThrow();
   });
+
+  it('carries webhook delivery attempts, and only well-formed ones', () => {
+    const attempt: DeliverWebhookJob = {
+      kind: 'deliver-webhook',
+      deliveryId: `msg_${'ab'.repeat(16)}`,
+      userId: 'auth0|alice',
+      attempt: 3,
+      publishedAt: new Date().toISOString(),
+    };
+    expect(decodeJobMessage(encodeJobMessage(attempt, keys), keys)).toEqual(attempt);
+    for (const bad of [
+      { ...attempt, deliveryId: 'msg_../../x' },
+      { ...attempt, attempt: 0 },
+      { ...attempt, url: 'http://169.254.169.254/' },
+    ]) {
+      expect(() => encodeJobMessage(bad as DeliverWebhookJob, keys)).toThrow();
+    }
+  });
 });
 
 describe('job message', () => {
@@ -99,7 +123,7 @@ describe('job message', () => {
     const before = parseSigningKeys(old);
     const after = parseSigningKeys(`k2:${secret()},${old}`);
     const inFlight = encodeJobMessage(job(), before);
-    expect(decodeJobMessage(inFlight, after).modelId).toBe('telco-v1');
+    expect(decodeJobMessage(inFlight, after)).toMatchObject({ modelId: 'telco-v1' });
     expect(JSON.parse(encodeJobMessage(job(), after)).kid).toBe('k2');
   });
 
@@ -119,7 +143,7 @@ describe('job message', () => {
       job({ publishedAt: new Date(now - 23 * 3600_000).toISOString() }),
       keys,
     );
-    expect(decodeJobMessage(fine, keys, now).modelId).toBe('telco-v1');
+    expect(decodeJobMessage(fine, keys, now)).toMatchObject({ modelId: 'telco-v1' });
   });
 
   it.each([
@@ -153,7 +177,9 @@ describe('job message', () => {
       const first = loadOrCreateLocalSigningKeys(dir);
       const second = loadOrCreateLocalSigningKeys(dir);
       expect(second.active.secret.equals(first.active.secret)).toBe(true);
-      expect(decodeJobMessage(encodeJobMessage(job(), first), second).modelId).toBe('telco-v1');
+      expect(decodeJobMessage(encodeJobMessage(job(), first), second)).toMatchObject({
+        modelId: 'telco-v1',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

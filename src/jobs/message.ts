@@ -1,6 +1,6 @@
 /**
  * The job message, schema v1: one module imported by the publisher (API) and the consumer
- * (worker), so the two cannot drift apart. A job has a kind (score, train), each with its own
+ * (worker), so the two cannot drift apart. A job has a kind (score, train, deliver-webhook), each with its own
  * fields and its own handler. A message is an envelope around the job's exact JSON
  * text, signed with HMAC-SHA256 under a key id, so keys can rotate without dropping jobs.
  */
@@ -67,10 +67,28 @@ export const trainJobSchema = z
   .strict()
   .superRefine(refineUploadKey);
 
-export const jobSchema = z.union([trainJobSchema, scoreJobSchema]);
+/** A webhook delivery's stable id, the `webhook-id` header (src/webhooks/deliveries.ts). */
+export const DELIVERY_ID = /^msg_[0-9a-f]{32}$/;
+
+/**
+ * Attempt `attempt` of webhook delivery `deliveryId` (src/jobs/webhook-handler.ts). Each attempt
+ * is its own message with its own `publishedAt`: retries hours apart stay within the replay window.
+ */
+export const deliverWebhookJobSchema = z
+  .object({
+    kind: z.literal('deliver-webhook'),
+    deliveryId: z.string().regex(DELIVERY_ID, 'is not a webhook delivery id'),
+    userId: z.string().refine(isUserId, 'is not a valid user id'),
+    attempt: z.number().int().min(1).max(100),
+    publishedAt: z.iso.datetime({ offset: false }),
+  })
+  .strict();
+
+export const jobSchema = z.union([trainJobSchema, deliverWebhookJobSchema, scoreJobSchema]);
 
 export type ScoreJob = z.infer<typeof scoreJobSchema>;
 export type TrainJob = z.infer<typeof trainJobSchema>;
+export type DeliverWebhookJob = z.infer<typeof deliverWebhookJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
 
 const envelopeSchema = z
@@ -125,6 +143,16 @@ function sign(key: SigningKey, jobJson: string): string {
 
 /** The job's JSON with its fields in one fixed order per kind. */
 function canonicalJson(job: Job): string {
+  if (job.kind === 'deliver-webhook') {
+    const valid = deliverWebhookJobSchema.parse(job);
+    return JSON.stringify({
+      kind: valid.kind,
+      deliveryId: valid.deliveryId,
+      userId: valid.userId,
+      attempt: valid.attempt,
+      publishedAt: valid.publishedAt,
+    });
+  }
   if (job.kind === 'train') {
     const valid = trainJobSchema.parse(job);
     return JSON.stringify({

@@ -142,6 +142,8 @@ async function failVouchedJob(
       deps.log.warn({ modelId: job.modelId }, `model failed: ${failure.message}`);
     return;
   }
+  // A webhook delivery has no prediction or model to fail: its dead letter is alarm enough.
+  if (job.kind === 'deliver-webhook') return;
   const prediction = await getPredictionForJob(deps.db, job.predictionId);
   if (!prediction || prediction.deleted_at !== null) return;
   if (TERMINAL_STATUSES.includes(prediction.status)) return;

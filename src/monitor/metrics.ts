@@ -50,6 +50,12 @@ export class Metrics {
     help: 'Jobs written to the outbox and not yet sent to the queue.',
     registers: [this.registry],
   });
+  readonly webhookDeliveries = new Counter({
+    name: 'churnline_webhook_attempts_total',
+    help: 'Webhook delivery attempts, by outcome (delivered, retrying, failed, abandoned, duplicate).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly alarmActive = new Gauge({
     name: 'churnline_alarm_active',
     help: '1 while an alarm is raised.',

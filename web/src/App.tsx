@@ -19,6 +19,7 @@ import { onLinkClick, type Route, useRoute } from './router';
 import { SignIn } from './SignIn';
 import { TrainPage } from './TrainPage';
 import { UploadPage } from './UploadPage';
+import { WebhooksPage } from './WebhooksPage';
 
 // Before the first render, so the token never sits in the address bar while the app runs.
 const fromLoad = takeTokenFromLocation();
@@ -144,6 +145,8 @@ function Page({ route }: { route: Route }) {
       return (
         <CustomerPage key={`${route.id}:${route.modelId}`} id={route.id} modelId={route.modelId} />
       );
+    case 'webhooks':
+      return <WebhooksPage />;
     case 'model':
       return <ModelPage key={route.id} id={route.id} uploadId={route.uploadId} />;
     case 'list':
@@ -172,6 +175,13 @@ function MainNav({ route }: { route: Route }) {
         aria-current={route.page === 'playbook' ? 'page' : undefined}
       >
         Playbook
+      </a>
+      <a
+        href="/webhooks"
+        onClick={onLinkClick}
+        aria-current={route.page === 'webhooks' ? 'page' : undefined}
+      >
+        Webhooks
       </a>
     </nav>
   );

@@ -1812,6 +1812,406 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List your webhook endpoints (never their secrets) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            webhooks: {
+                                /** Format: uuid */
+                                id: string;
+                                url: string;
+                                events: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                                /**
+                                 * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                                 * @enum {string}
+                                 */
+                                format: "standard" | "slack";
+                                enabled: boolean;
+                                createdAt: string;
+                                updatedAt: string;
+                                /** @description While a rotated-out secret still signs beside the new one: until when. */
+                                previousSecretExpiresAt: string | null;
+                                links: {
+                                    self: string;
+                                    deliveries: string;
+                                };
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Register a webhook endpoint; the answer holds its signing secret, shown once */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Where to POST events: an https:// URL on a public address (http:// and private addresses only where the operator allows them). */
+                        url: string;
+                        /** @description The events this endpoint receives. */
+                        events: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                        /**
+                         * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                         * @default standard
+                         * @enum {string}
+                         */
+                        format?: "standard" | "slack";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            url: string;
+                            events: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                            /**
+                             * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                             * @enum {string}
+                             */
+                            format: "standard" | "slack";
+                            enabled: boolean;
+                            createdAt: string;
+                            updatedAt: string;
+                            /** @description While a rotated-out secret still signs beside the new one: until when. */
+                            previousSecretExpiresAt: string | null;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                            /** @description The signing secret (whsec_...). Shown only now: store it where your receiver reads it. */
+                            secret: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook endpoint */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            url: string;
+                            events: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                            /**
+                             * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                             * @enum {string}
+                             */
+                            format: "standard" | "slack";
+                            enabled: boolean;
+                            createdAt: string;
+                            updatedAt: string;
+                            /** @description While a rotated-out secret still signs beside the new one: until when. */
+                            previousSecretExpiresAt: string | null;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Delete a webhook endpoint; deliveries still pending are not attempted */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /** Change its URL, events or format, or switch it off and on */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description Where to POST events: an https:// URL on a public address (http:// and private addresses only where the operator allows them). */
+                        url?: string;
+                        /** @description The events this endpoint receives. */
+                        events?: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                        /**
+                         * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                         * @enum {string}
+                         */
+                        format?: "standard" | "slack";
+                        /** @description false: no events are sent until it is true again. */
+                        enabled?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            url: string;
+                            events: ("prediction.completed" | "prediction.failed" | "customers.newly_high_risk")[];
+                            /**
+                             * @description `standard`: `{ type, timestamp, data }` JSON (Standard Webhooks); `slack`: `{ text, blocks }` for a Slack (or compatible) incoming webhook URL.
+                             * @enum {string}
+                             */
+                            format: "standard" | "slack";
+                            enabled: boolean;
+                            createdAt: string;
+                            updatedAt: string;
+                            /** @description While a rotated-out secret still signs beside the new one: until when. */
+                            previousSecretExpiresAt: string | null;
+                            links: {
+                                self: string;
+                                deliveries: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new signing secret, shown once; the old one keeps signing beside it for 24 h */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description The signing secret (whsec_...). Shown only now: store it where your receiver reads it. */
+                            secret: string;
+                            /** @description Until then every event is signed with both secrets (two signatures). */
+                            previousSecretExpiresAt: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a webhook.test event now, to check the endpoint and your signature check */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deliveryId: string;
+                            links: {
+                                delivery: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's delivery log, newest first, a page at a time */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "delivered" | "failed";
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deliveries: {
+                                /** @description The webhook-id header of every attempt of this delivery. */
+                                id: string;
+                                eventType: string;
+                                /** @enum {string} */
+                                status: "pending" | "delivered" | "failed";
+                                attempts: number;
+                                /** @description The receiver's last HTTP status. */
+                                responseStatus: number | null;
+                                /** @description Why the last attempt did not count as delivered. */
+                                error: string | null;
+                                nextAttemptAt: string | null;
+                                lastAttemptAt: string | null;
+                                deliveredAt: string | null;
+                                createdAt: string;
+                                event: {
+                                    type: string;
+                                    timestamp: string;
+                                    data: {
+                                        [key: string]: unknown;
+                                    };
+                                };
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -42,6 +42,12 @@ export type CustomerChange = NonNullable<ScoredRow['change']>;
 export type Playbook =
   paths['/v1/playbook']['get']['responses'][200]['content']['application/json']['playbook'];
 
+export type Webhook =
+  paths['/v1/webhooks/{id}']['get']['responses'][200]['content']['application/json'];
+export type WebhookEvent = Webhook['events'][number];
+export type WebhookDelivery =
+  paths['/v1/webhooks/{id}/deliveries']['get']['responses'][200]['content']['application/json']['deliveries'][number];
+
 /** Called when the API answers 401: the token expired or was revoked. */
 let onUnauthorised: (failure: ApiFailure) => void = () => {};
 export function whenUnauthorised(handler: (failure: ApiFailure) => void): void {

@@ -12,6 +12,7 @@ import { useEffect, useState } from 'preact/hooks';
  *   named, is the file its "score" button scores
  * - `/playbook` the recommended actions
  * - `/customers/<id>?model=<model>` one customer's scores over time (the id URL-encoded)
+ * - `/webhooks` the endpoints notified of predictions, and their delivery logs
  */
 export type Route =
   | { page: 'list' }
@@ -21,7 +22,8 @@ export type Route =
   | { page: 'models' }
   | { page: 'model'; id: string; uploadId: string | null }
   | { page: 'playbook' }
-  | { page: 'customer'; id: string; modelId: string | null };
+  | { page: 'customer'; id: string; modelId: string | null }
+  | { page: 'webhooks' };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Shipped model names (telco-v1) and trained models' ids. */
@@ -61,6 +63,7 @@ export function parseRoute(pathname: string, search = ''): Route {
   }
   if (match('/models')) return { page: 'models' };
   if (match('/playbook')) return { page: 'playbook' };
+  if (match('/webhooks')) return { page: 'webhooks' };
   found = match(`/models/(${MODEL_ID})`);
   if (found?.[1]) return { page: 'model', id: found[1], uploadId: uuidParam('upload') };
   return { page: 'list' };
