@@ -5,12 +5,7 @@
  * so rows written by an attempt that later fails, or left by one that crashed, are never seen.
  */
 import type { Kysely } from 'kysely';
-import {
-  type BucketEntries,
-  bucketOf,
-  type HistoryBucket,
-  runStartsHolding,
-} from '../history/buckets.js';
+import { bucketOf, findInRun, type HistoryBucket, runStartsHolding } from '../history/buckets.js';
 import type { Database } from './schema.js';
 
 type Conn = Kysely<Database>;
@@ -84,42 +79,86 @@ export interface CustomerScore {
   tier: number;
 }
 
-/** Every scoring of the customer (id ignoring case) by the user's predictions, oldest first. */
+/**
+ * A customer's latest scorings, oldest first. With `more`, older ones exist, and the first of
+ * `scores` is the one just before the window, kept so the window's first change can be told.
+ */
+export interface CustomerTimeline {
+  scores: CustomerScore[];
+  more: boolean;
+}
+
+/** Stored rows read per query at most, while looking for a customer's scorings. */
+const SCAN_PAGE = 400;
+/** At most this many stored rows are read for one timeline (a customer absent from most). */
+const MAX_SCANNED = 5000;
+
+/**
+ * The customer's latest `limit` scorings (id ignoring case) by the user's completed predictions,
+ * oldest first. Each prediction has one stored run holding the customer's bucket; the runs are
+ * read newest first, a page at a time, until `limit` scorings are found (a run may lack the
+ * customer: another customer of the same bucket was scored).
+ */
 export async function customerScores(
   db: Conn,
   userId: string,
   customerId: string,
-  modelId?: string,
-): Promise<CustomerScore[]> {
+  options: { modelId?: string; limit: number },
+): Promise<CustomerTimeline> {
   const id = customerId.toLowerCase();
   const bucket = bucketOf(id);
-  // One index range per run size (11 of them); each prediction has one row whose run holds it.
-  let query = db
-    .selectFrom('customer_history as h')
-    .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
-    .innerJoin('uploads as u', 'u.id', 'p.upload_id')
-    .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
-    .where('h.user_id', '=', userId)
-    .where('h.bucket', 'in', runStartsHolding(bucket))
-    .where((eb) => eb(eb('h.bucket', '+', eb.ref('h.span')), '>', bucket))
-    .where('p.status', '=', 'completed')
-    .where('p.deleted_at', 'is', null);
-  if (modelId !== undefined) query = query.where('h.model_id', '=', modelId);
-  const rows = await query.orderBy('h.scored_at').orderBy('h.prediction_id').execute();
-  const scores: CustomerScore[] = [];
-  for (const row of rows) {
-    const entries = JSON.parse(row.entries) as BucketEntries;
-    const k = entries.ids.indexOf(id);
-    if (k < 0) continue;
-    scores.push({
-      predictionId: row.prediction_id,
-      modelId: row.model_id,
-      filename: row.filename,
-      scoredAt: row.scored_at,
-      row: entries.rows[k] as number,
-      probability: entries.p[k] as number,
-      tier: entries.t[k] as number,
-    });
+  const found: CustomerScore[] = [];
+  let after: { scoredAt: string; predictionId: string } | undefined;
+  // A customer is in most runs of its bucket: first as many as wanted, then more each time.
+  let page = options.limit + 1;
+  for (let scanned = 0; found.length <= options.limit && scanned < MAX_SCANNED; ) {
+    // One index range per run size (11 of them); each prediction has one row whose run holds it.
+    let query = db
+      .selectFrom('customer_history as h')
+      .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
+      .innerJoin('uploads as u', 'u.id', 'p.upload_id')
+      .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
+      .where('h.user_id', '=', userId)
+      .where('h.bucket', 'in', runStartsHolding(bucket))
+      .where((eb) => eb(eb('h.bucket', '+', eb.ref('h.span')), '>', bucket))
+      .where('p.status', '=', 'completed')
+      .where('p.deleted_at', 'is', null);
+    if (options.modelId !== undefined) query = query.where('h.model_id', '=', options.modelId);
+    if (after) {
+      const { scoredAt, predictionId } = after;
+      query = query.where((eb) =>
+        eb.or([
+          eb('h.scored_at', '<', scoredAt),
+          eb.and([eb('h.scored_at', '=', scoredAt), eb('h.prediction_id', '<', predictionId)]),
+        ]),
+      );
+    }
+    const rows = await query
+      .orderBy('h.scored_at', 'desc')
+      .orderBy('h.prediction_id', 'desc')
+      .limit(page)
+      .execute();
+    scanned += rows.length;
+    for (const row of rows) {
+      const score = findInRun(row.entries, id);
+      if (!score) continue;
+      found.push({
+        predictionId: row.prediction_id,
+        modelId: row.model_id,
+        filename: row.filename,
+        scoredAt: row.scored_at,
+        row: score[0],
+        probability: score[1],
+        tier: score[2],
+      });
+    }
+    const last = rows.at(-1);
+    if (rows.length < page || !last) break;
+    after = { scoredAt: last.scored_at, predictionId: last.prediction_id };
+    page = Math.min(SCAN_PAGE, page * 2);
   }
-  return scores;
+  return {
+    scores: found.slice(0, options.limit + 1).reverse(),
+    more: found.length > options.limit,
+  };
 }

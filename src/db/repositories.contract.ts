@@ -458,16 +458,24 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           id: second,
           rowsIndexKey: `i-${second}`,
         });
-        const scores = await customerScores(db, 'alice', 'ÜNÏ-1');
+        const scores = (await customerScores(db, 'alice', 'ÜNÏ-1', { limit: 10 })).scores;
         expect(scores.map((s) => [s.predictionId, s.probability, s.tier])).toEqual([
           [first, 9000, 1],
           [second, 1000, 3],
         ]);
-        expect(await customerScores(db, 'alice', 'c-2999')).toMatchObject([
+        expect((await customerScores(db, 'alice', 'c-2999', { limit: 10 })).scores).toMatchObject([
           { probability: 2999, tier: 3 },
         ]);
-        expect(await customerScores(db, 'alice', 'ünï-1', 'other-model')).toEqual([]);
-        expect(await customerScores(db, 'carol', 'ünï-1')).toEqual([]);
+        const none = { scores: [], more: false };
+        expect(
+          await customerScores(db, 'alice', 'ünï-1', { limit: 10, modelId: 'other-model' }),
+        ).toEqual(none);
+        expect(await customerScores(db, 'carol', 'ünï-1', { limit: 10 })).toEqual(none);
+        // The latest one, and the one before it to tell its change.
+        expect(await customerScores(db, 'alice', 'ünï-1', { limit: 1 })).toMatchObject({
+          scores: [{ predictionId: first }, { predictionId: second }],
+          more: true,
+        });
       });
 
       it('shows only completed, undeleted predictions, and rewrites an attempt whole', async () => {
@@ -482,11 +490,10 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         };
         await writeCustomerHistory(db, prediction, history);
         await writeCustomerHistory(db, prediction, history);
-        expect((await customerScores(db, 'alice', 'a')).map((s) => s.predictionId)).toEqual([
-          first,
-        ]);
+        const timeline = await customerScores(db, 'alice', 'a', { limit: 10 });
+        expect(timeline.scores.map((s) => s.predictionId)).toEqual([first]);
         await softDeletePrediction(db, 'alice', first);
-        expect(await customerScores(db, 'alice', 'a')).toEqual([]);
+        expect((await customerScores(db, 'alice', 'a', { limit: 10 })).scores).toEqual([]);
         await deleteCustomerHistory(db, running);
         const left = await db.selectFrom('customer_history').select('prediction_id').execute();
         expect(left).toEqual([]);

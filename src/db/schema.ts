@@ -200,7 +200,7 @@ export interface CustomerHistoryTable {
   model_id: string;
   scored_at: Timestamp;
   customers: number;
-  /** JSON BucketEntries. */
+  /** JSON of { id: [row, probability, tier] } (src/history/buckets.ts). */
   entries: string;
 }
 

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { emptyRowFacts } from '../model/score-batch.js';
 import { decodeRowsIndex } from '../results/rows-index.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
-import { type BucketEntries, bucketOf, HISTORY_BUCKETS, runStartsHolding } from './buckets.js';
+import {
+  bucketOf,
+  findInRun,
+  HISTORY_BUCKETS,
+  runStartsHolding,
+  type StoredScore,
+} from './buckets.js';
 import { changeName, NO_PREVIOUS } from './changes.js';
 
 /** Rows as [probability in ten-thousandths or -1, tier code (0: not scored), id]. */
@@ -89,13 +95,14 @@ describe('comparing customers with the previous prediction', () => {
     expect(now.changes).toBeNull();
     expect(Array.from(index.changes ?? [])).toEqual([0, 0, 0, 0]);
     const stored = now.history().flatMap((bucket) => {
-      const entries = JSON.parse(bucket.entries) as BucketEntries;
-      expect(bucket.customers).toBe(entries.ids.length);
-      for (const id of entries.ids) {
+      const entries = JSON.parse(bucket.entries) as Record<string, StoredScore>;
+      expect(bucket.customers).toBe(Object.keys(entries).length);
+      return Object.entries(entries).map(([id, score]) => {
         expect(bucketOf(id)).toBeGreaterThanOrEqual(bucket.bucket);
         expect(bucketOf(id)).toBeLessThan(bucket.bucket + bucket.span);
-      }
-      return entries.ids.map((id, k) => [id, entries.rows[k], entries.p[k], entries.t[k]]);
+        expect(findInRun(bucket.entries, id)).toEqual(score);
+        return [id, ...score];
+      });
     });
     expect(stored.sort()).toEqual([
       ['x', 2, 4000, 2],
@@ -126,5 +133,22 @@ describe('history rows', () => {
         expect(runStartsHolding(run.bucket + span - 1)).toContain(run.bucket);
       }
     }
+  });
+});
+
+describe('finding a customer in a stored run', () => {
+  it('matches whole keys only, however the ids are escaped', () => {
+    const run = JSON.stringify({
+      'x"a': [1, 2, 3],
+      a: [4, 5, 6],
+      'b\\': [7, 8, 9],
+      'ü"': [0, 1, 2],
+    });
+    expect(findInRun(run, 'a')).toEqual([4, 5, 6]);
+    expect(findInRun(run, 'x"a')).toEqual([1, 2, 3]);
+    expect(findInRun(run, 'b\\')).toEqual([7, 8, 9]);
+    expect(findInRun(run, 'ü"')).toEqual([0, 1, 2]);
+    expect(findInRun(run, '"')).toBeUndefined();
+    expect(findInRun(run, 'x')).toBeUndefined();
   });
 });

@@ -127,6 +127,12 @@ export function CustomerPage(props: { id: string; modelId: string | null }) {
                 moves.
               </p>
             )}
+            {customer.more && (
+              <p class="hint">
+                The latest {customer.scores.length} scorings; older ones are in each prediction's
+                results.
+              </p>
+            )}
             <div class="table-scroll">
               <table class="rows">
                 <thead>
@@ -159,9 +165,11 @@ export function CustomerPage(props: { id: string; modelId: string | null }) {
                         <span class={`tier tier-${score.riskTier}`}>{score.riskTier}</span>
                       </td>
                       <td>
-                        {score.previousProbability === null
-                          ? 'First scoring'
-                          : CHANGE_WORDS[score.change]}
+                        {score.change === null
+                          ? '(earlier scoring not shown)'
+                          : score.previousProbability === null
+                            ? 'First scoring'
+                            : CHANGE_WORDS[score.change]}
                       </td>
                     </tr>
                   ))}

@@ -1279,6 +1279,8 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    /** @description How many of the latest scorings to return. */
+                    limit?: number;
                     /** @description Only the scores of predictions made with this model. */
                     modelId?: string;
                 };
@@ -1299,7 +1301,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             customerId: string;
-                            /** @description Oldest first. */
+                            /** @description The latest `limit` scorings, oldest first. */
                             scores: {
                                 /** Format: uuid */
                                 predictionId: string;
@@ -1315,11 +1317,13 @@ export interface paths {
                                 /** @description In the previous scoring of this customer with the same model; null for the first. */
                                 previousProbability: number | null;
                                 /**
-                                 * @description How the tier moved since that previous scoring (new for the first).
-                                 * @enum {string}
+                                 * @description How the tier moved since that previous scoring (new for the first); null when that scoring is older than the ones returned.
+                                 * @enum {string|null}
                                  */
-                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged";
+                                change: "new" | "newly_high_risk" | "worsened" | "improved" | "unchanged" | null;
                             }[];
+                            /** @description Older scorings exist beyond these. */
+                            more: boolean;
                             /** @description The latest scoring in full: reasons, recommended action and your columns. */
                             latest: {
                                 /** @description 1-based position in the uploaded file, below the header. */

@@ -71,6 +71,13 @@ const customerParams = z.object({
 });
 
 const customerQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(50)
+    .describe('How many of the latest scorings to return.'),
   modelId: z
     .string()
     .min(1)
@@ -93,12 +100,16 @@ const scoreSchema = z.object({
     .describe('In the previous scoring of this customer with the same model; null for the first.'),
   change: z
     .enum(['new', 'newly_high_risk', 'worsened', 'improved', 'unchanged'])
-    .describe('How the tier moved since that previous scoring (new for the first).'),
+    .nullable()
+    .describe(
+      'How the tier moved since that previous scoring (new for the first); null when that scoring is older than the ones returned.',
+    ),
 });
 
 const customerSchema = z.object({
   customerId: z.string(),
-  scores: z.array(scoreSchema).describe('Oldest first.'),
+  scores: z.array(scoreSchema).describe('The latest `limit` scorings, oldest first.'),
+  more: z.boolean().describe('Older scorings exist beyond these.'),
   latest: scoredRowSchema
     .nullable()
     .describe('The latest scoring in full: reasons, recommended action and your columns.'),
@@ -193,12 +204,12 @@ export function registerHistoryRoutes(
     },
     async (request) => {
       const { customerId } = request.params;
-      const found = await customerScores(
-        deps.db,
-        request.userId,
-        customerId,
-        request.query.modelId,
-      );
+      const { limit, modelId } = request.query;
+      const timeline = await customerScores(deps.db, request.userId, customerId, {
+        limit,
+        ...(modelId ? { modelId } : {}),
+      });
+      const found = timeline.scores;
       if (found.length === 0) {
         throw new ApiError(
           404,
@@ -207,9 +218,11 @@ export function registerHistoryRoutes(
         );
       }
       const lastOfModel = new Map<string, (typeof found)[0]>();
-      const scores = found.map((score) => {
+      const all = found.map((score, i) => {
         const before = lastOfModel.get(score.modelId);
         lastOfModel.set(score.modelId, score);
+        // Its previous scoring with the model may be older than the window: then it is unknown.
+        const unknown = !before && timeline.more && i > 0;
         return {
           predictionId: score.predictionId,
           modelId: score.modelId,
@@ -219,13 +232,16 @@ export function registerHistoryRoutes(
           churnProbability: score.probability / PROBABILITY_SCALE,
           riskTier: TIERS[score.tier] ?? 'low',
           previousProbability: before ? before.probability / PROBABILITY_SCALE : null,
-          change: changeName(classify(score.tier, before?.tier)) ?? 'new',
+          change: unknown ? null : (changeName(classify(score.tier, before?.tier)) ?? 'new'),
         };
       });
+      // With older scorings, the first is the one before the window: it only told the changes.
+      const scores = timeline.more ? all.slice(1) : all;
       const last = found.at(-1) as (typeof found)[0];
       return {
         customerId,
         scores,
+        more: timeline.more,
         latest: await latestRow(request.userId, last.predictionId, last.row),
       };
     },
