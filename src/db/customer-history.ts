@@ -95,9 +95,11 @@ const MAX_SCANNED = 5000;
 
 /**
  * The customer's latest `limit` scorings (id ignoring case) by the user's completed predictions,
- * oldest first. Each prediction has one stored run holding the customer's bucket; the runs are
- * read newest first, a page at a time, until `limit` scorings are found (a run may lack the
- * customer: another customer of the same bucket was scored).
+ * oldest first. Each prediction stores its customers in runs of buckets of one size; the runs
+ * that can hold the customer's bucket start at one of 11 places (one per size). Each place is
+ * read newest first through the index (user, bucket, time), so a query stops after the rows it
+ * needs instead of sorting every scoring of the bucket, and a run may lack the customer (another
+ * of the bucket's customers was scored): each place is read until it gave enough, then merged.
  */
 export async function customerScores(
   db: Conn,
@@ -107,23 +109,48 @@ export async function customerScores(
 ): Promise<CustomerTimeline> {
   const id = customerId.toLowerCase();
   const bucket = bucketOf(id);
+  const wanted = options.limit + 1;
+  const places = await Promise.all(
+    runStartsHolding(bucket).map((start) =>
+      scoresFrom(db, userId, id, bucket, start, wanted, options.modelId),
+    ),
+  );
+  const found = places
+    .flat()
+    .sort((a, b) =>
+      a.scoredAt === b.scoredAt
+        ? b.predictionId.localeCompare(a.predictionId)
+        : b.scoredAt.localeCompare(a.scoredAt),
+    );
+  return { scores: found.slice(0, wanted).reverse(), more: found.length > options.limit };
+}
+
+/** Up to `wanted` of the customer's newest scorings among the runs starting at `start`. */
+async function scoresFrom(
+  db: Conn,
+  userId: string,
+  id: string,
+  bucket: number,
+  start: number,
+  wanted: number,
+  modelId: string | undefined,
+): Promise<CustomerScore[]> {
   const found: CustomerScore[] = [];
   let after: { scoredAt: string; predictionId: string } | undefined;
   // A customer is in most runs of its bucket: first as many as wanted, then more each time.
-  let page = options.limit + 1;
-  for (let scanned = 0; found.length <= options.limit && scanned < MAX_SCANNED; ) {
-    // One index range per run size (11 of them); each prediction has one row whose run holds it.
+  let page = wanted;
+  for (let scanned = 0; found.length < wanted && scanned < MAX_SCANNED; ) {
     let query = db
       .selectFrom('customer_history as h')
       .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
       .innerJoin('uploads as u', 'u.id', 'p.upload_id')
       .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
       .where('h.user_id', '=', userId)
-      .where('h.bucket', 'in', runStartsHolding(bucket))
-      .where((eb) => eb(eb('h.bucket', '+', eb.ref('h.span')), '>', bucket))
+      .where('h.bucket', '=', start)
+      .where('h.span', '>', bucket - start)
       .where('p.status', '=', 'completed')
       .where('p.deleted_at', 'is', null);
-    if (options.modelId !== undefined) query = query.where('h.model_id', '=', options.modelId);
+    if (modelId !== undefined) query = query.where('h.model_id', '=', modelId);
     if (after) {
       const { scoredAt, predictionId } = after;
       query = query.where((eb) =>
@@ -157,8 +184,5 @@ export async function customerScores(
     after = { scoredAt: last.scored_at, predictionId: last.prediction_id };
     page = Math.min(SCAN_PAGE, page * 2);
   }
-  return {
-    scores: found.slice(0, options.limit + 1).reverse(),
-    more: found.length > options.limit,
-  };
+  return found;
 }

@@ -219,7 +219,7 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema
           .createIndex('customer_history_by_customer')
           .on('customer_history')
-          .columns(['user_id', 'bucket', 'scored_at'])
+          .columns(['user_id', 'bucket', 'scored_at', 'prediction_id'])
           .execute();
         // Finding the previous prediction with a model: the user's completed ones, newest first.
         await db.schema
