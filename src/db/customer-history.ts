@@ -1,6 +1,6 @@
 /**
  * The customer history (src/history): each completed prediction's customers, stored in hashed
- * buckets so that writing a million customers is about a thousand rows and a customer's timeline
+ * buckets so that writing a million customers is about 4,000 rows and a customer's timeline
  * is one indexed read per prediction. Only completed, undeleted predictions are ever read back,
  * so rows written by an attempt that later fails, or left by one that crashed, are never seen.
  */

@@ -113,7 +113,7 @@ describe('comparing customers with the previous prediction', () => {
 });
 
 describe('history rows', () => {
-  it('hold about a thousand customers each, in aligned runs of buckets', () => {
+  it('hold about 250 customers each, in aligned runs of buckets', () => {
     for (const customers of [1, 999, 1000, 1001, 7043, 250_000, 1_000_000]) {
       const rows: Array<[number, number, string]> = Array.from({ length: customers }, (_, i) => [
         5000,
@@ -125,7 +125,7 @@ describe('history rows', () => {
       const history = stored.history();
       const span = history[0]?.span as number;
       expect(HISTORY_BUCKETS % span).toBe(0);
-      expect(history.length).toBeLessThanOrEqual(Math.max(1, Math.ceil(customers / 500)));
+      expect(history.length).toBeLessThanOrEqual(Math.max(1, Math.ceil(customers / 125)));
       expect(history.reduce((sum, run) => sum + run.customers, 0)).toBe(customers);
       for (const run of history) {
         expect(run.span).toBe(span);
