@@ -47,7 +47,7 @@ const config = parseConfig({
   PORT: '0',
   JOB_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
   UPLOAD_MAX_BYTES: String(1024 * 1024 * 1024),
-  ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+  ...(postgres ? { DATABASE_URL: postgres.url, QUEUE: 'postgres' } : {}),
 });
 const app = await createApp(config, pino({ level: 'info' }, logSink));
 await app.start();
