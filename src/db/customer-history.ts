@@ -99,10 +99,11 @@ const MAX_SCANNED = 5000;
 /**
  * The customer's latest `limit` scorings (id ignoring case) by the user's completed predictions,
  * oldest first. Each prediction stores its customers in runs of buckets of one size; the runs
- * that can hold the customer's bucket start at one of 11 places (one per size). Each place is
- * read newest first through the index (user, bucket, time), so a query stops after the rows it
- * needs instead of sorting every scoring of the bucket, and a run may lack the customer (another
- * of the bucket's customers was scored): each place is read until it gave enough, then merged.
+ * that can hold the customer's bucket start at one of 13 places (one per size). Each place is
+ * read newest first through the index (user, bucket, time), so a read stops after the rows it
+ * needs instead of sorting every scoring of the bucket. The first page of every place is one
+ * query (under load, each await of a busy API waits its turn again); a place whose runs often
+ * lack the customer (another of the bucket's customers was scored) is read on, page by page.
  */
 export async function customerScores(
   db: Conn,
@@ -113,78 +114,107 @@ export async function customerScores(
   const id = customerId.toLowerCase();
   const bucket = bucketOf(id);
   const wanted = options.limit + 1;
-  const places = await Promise.all(
-    runStartsHolding(bucket).map((start) =>
-      scoresFrom(db, userId, id, bucket, start, wanted, options.modelId),
-    ),
+  const place = { db, userId, id, bucket, modelId: options.modelId };
+  const starts = runStartsHolding(bucket);
+  const [firstQuery, ...others] = starts.map((start) =>
+    db.selectFrom(runsAt(place, start, undefined, wanted).as(`s${start}`)).selectAll(),
   );
-  const found = places
-    .flat()
-    .sort((a, b) =>
-      a.scoredAt === b.scoredAt
-        ? b.predictionId.localeCompare(a.predictionId)
-        : b.scoredAt.localeCompare(a.scoredAt),
-    );
+  let union = firstQuery as NonNullable<typeof firstQuery>;
+  for (const other of others) union = union.unionAll(other);
+  const firstPages = await union.execute();
+  const found: CustomerScore[] = [];
+  for (const start of starts) {
+    const rows = firstPages.filter((row) => row.bucket === start);
+    const hits = scoresIn(rows, id);
+    found.push(...hits);
+    const last = rows.at(-1);
+    if (rows.length === wanted && hits.length < wanted && last) {
+      found.push(...(await readOn(place, start, last, wanted - hits.length, 2 * wanted)));
+    }
+  }
+  found.sort((a, b) =>
+    a.scoredAt === b.scoredAt
+      ? b.predictionId.localeCompare(a.predictionId)
+      : b.scoredAt.localeCompare(a.scoredAt),
+  );
   return { scores: found.slice(0, wanted).reverse(), more: found.length > options.limit };
 }
 
-/** Up to `wanted` of the customer's newest scorings among the runs starting at `start`. */
-async function scoresFrom(
-  db: Conn,
-  userId: string,
-  id: string,
-  bucket: number,
+interface Place {
+  db: Conn;
+  userId: string;
+  id: string;
+  bucket: number;
+  modelId: string | undefined;
+}
+
+interface After {
+  scored_at: string;
+  prediction_id: string;
+}
+
+/** The query for the runs at `start` that can hold the bucket, newest first, after `after`. */
+function runsAt(place: Place, start: number, after: After | undefined, limit: number) {
+  let query = place.db
+    .selectFrom('customer_history as h')
+    .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
+    .innerJoin('uploads as u', 'u.id', 'p.upload_id')
+    .select(['h.bucket', 'h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
+    .where('h.user_id', '=', place.userId)
+    .where('h.bucket', '=', start)
+    .where('h.span', '>', place.bucket - start)
+    .where('p.status', '=', 'completed')
+    .where('p.deleted_at', 'is', null);
+  if (place.modelId !== undefined) query = query.where('h.model_id', '=', place.modelId);
+  if (after) {
+    const { scored_at: scoredAt, prediction_id: predictionId } = after;
+    query = query.where((eb) =>
+      eb.or([
+        eb('h.scored_at', '<', scoredAt),
+        eb.and([eb('h.scored_at', '=', scoredAt), eb('h.prediction_id', '<', predictionId)]),
+      ]),
+    );
+  }
+  return query.orderBy('h.scored_at', 'desc').orderBy('h.prediction_id', 'desc').limit(limit);
+}
+
+type RunRow = After & { model_id: string; entries: string; filename: string };
+
+function scoresIn(rows: readonly RunRow[], id: string): CustomerScore[] {
+  const found: CustomerScore[] = [];
+  for (const row of rows) {
+    const score = findInRun(row.entries, id);
+    if (!score) continue;
+    found.push({
+      predictionId: row.prediction_id,
+      modelId: row.model_id,
+      filename: row.filename,
+      scoredAt: row.scored_at,
+      row: score[0],
+      probability: score[1],
+      tier: score[2],
+    });
+  }
+  return found;
+}
+
+/** Up to `wanted` more of the customer's scorings at `start`, older than `after`. */
+async function readOn(
+  place: Place,
   start: number,
+  after: After,
   wanted: number,
-  modelId: string | undefined,
+  firstPage: number,
 ): Promise<CustomerScore[]> {
   const found: CustomerScore[] = [];
-  let after: { scoredAt: string; predictionId: string } | undefined;
-  // A customer is in most runs of its bucket: first as many as wanted, then more each time.
-  let page = wanted;
+  let page = firstPage;
   for (let scanned = 0; found.length < wanted && scanned < MAX_SCANNED; ) {
-    let query = db
-      .selectFrom('customer_history as h')
-      .innerJoin('predictions as p', 'p.id', 'h.prediction_id')
-      .innerJoin('uploads as u', 'u.id', 'p.upload_id')
-      .select(['h.prediction_id', 'h.model_id', 'h.scored_at', 'h.entries', 'u.filename'])
-      .where('h.user_id', '=', userId)
-      .where('h.bucket', '=', start)
-      .where('h.span', '>', bucket - start)
-      .where('p.status', '=', 'completed')
-      .where('p.deleted_at', 'is', null);
-    if (modelId !== undefined) query = query.where('h.model_id', '=', modelId);
-    if (after) {
-      const { scoredAt, predictionId } = after;
-      query = query.where((eb) =>
-        eb.or([
-          eb('h.scored_at', '<', scoredAt),
-          eb.and([eb('h.scored_at', '=', scoredAt), eb('h.prediction_id', '<', predictionId)]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('h.scored_at', 'desc')
-      .orderBy('h.prediction_id', 'desc')
-      .limit(page)
-      .execute();
+    const rows = await runsAt(place, start, after, page).execute();
     scanned += rows.length;
-    for (const row of rows) {
-      const score = findInRun(row.entries, id);
-      if (!score) continue;
-      found.push({
-        predictionId: row.prediction_id,
-        modelId: row.model_id,
-        filename: row.filename,
-        scoredAt: row.scored_at,
-        row: score[0],
-        probability: score[1],
-        tier: score[2],
-      });
-    }
+    found.push(...scoresIn(rows, place.id));
     const last = rows.at(-1);
     if (rows.length < page || !last) break;
-    after = { scoredAt: last.scored_at, predictionId: last.prediction_id };
+    after = last;
     page = Math.min(SCAN_PAGE, page * 2);
   }
   return found;

@@ -475,6 +475,16 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         });
       });
 
+      it('reads on past runs that lack the customer, and says when older scorings exist', async () => {
+        const target = await completed('alice', buckets([['target', 4200, 2]]));
+        for (let i = 0; i < 30; i++) await completed('alice', buckets([[`other-${i}`, 100, 3]]));
+        // Every one-customer run holds every bucket: the first page of 6 has no 'target'.
+        expect(await customerScores(db, 'alice', 'target', { limit: 5 })).toEqual({
+          scores: [expect.objectContaining({ predictionId: target, probability: 4200, tier: 2 })],
+          more: false,
+        });
+      });
+
       it('shows only completed, undeleted predictions, and rewrites an attempt whole', async () => {
         const first = await completed('alice', buckets([['a', 10, 3]]));
         const { id: running } = await seed('alice');
