@@ -7,6 +7,7 @@ import {
   ABANDONED_UPLOAD_SWEEP_INTERVAL_MS,
   removeAbandonedUploads,
 } from './api/uploads/abandoned.js';
+import { reportAwsSdkNodeSupport } from './aws/node-support.js';
 import { requireAwsRegion } from './aws/region.js';
 import { awsOptions, openBlobStore } from './blobs/open.js';
 import type { BlobStore } from './blobs/port.js';
@@ -85,6 +86,7 @@ export async function createApp(
   seams: AppSeams = {},
 ): Promise<App> {
   makeEmbeddedFilesPrivate(config, log);
+  if (config.blobs.kind === 's3' || config.queue.kind === 'sqs') reportAwsSdkNodeSupport(log);
   if (config.blobs.kind === 's3') await requireAwsRegion(config.blobs.aws.region, 'S3 (BLOBS=s3)');
   if (config.queue.kind === 'sqs')
     await requireAwsRegion(config.queue.aws.region, 'SQS (QUEUE=sqs)');
