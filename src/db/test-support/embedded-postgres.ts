@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { postgresUserBlocked } from './reachable.js';
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -37,6 +38,11 @@ export interface RunningPostgres {
  * UTF8 with the C locale: the server's default would come from the environment (SQL_ASCII when
  * LANG is unset), and the tests must not depend on which locales a machine happens to have.
  */
+/** The `postgres` user cannot reach the binaries: no attempt can succeed (reachable.ts). */
+export class PostgresUnreachableError extends Error {
+  override name = 'PostgresUnreachableError';
+}
+
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions = {},
 ): Promise<RunningPostgres> {
@@ -46,6 +52,7 @@ export async function startEmbeddedPostgres(
     try {
       return await startOnce(options.serverFlags ?? []);
     } catch (error) {
+      if (error instanceof PostgresUnreachableError) throw error;
       // A port taken between choosing and binding it, or a concurrent run creating the
       // `postgres` user at the same moment: both succeed on a second try.
       lastError = error;
@@ -56,6 +63,8 @@ export async function startEmbeddedPostgres(
 
 async function startOnce(serverFlags: readonly string[]): Promise<RunningPostgres> {
   const asRoot = userInfo().uid === 0;
+  const blocked = asRoot ? postgresUserBlocked() : undefined;
+  if (blocked) throw new PostgresUnreachableError(blocked);
   const parent = mkdtempSync(path.join(tmpdir(), 'churnline-pg-'));
   if (asRoot) chmodSync(parent, 0o711);
   const dataDir = path.join(parent, 'data');
