@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { PostgresUnreachableError, startEmbeddedPostgres } from './embedded-postgres.js';
 
 /**
  * Vitest globalSetup: ONE PostgreSQL server for the whole run, started before any test file and
@@ -19,6 +19,11 @@ export default async function startPostgresForTests(project: TestProject) {
       '-c',
       'max_connections=300',
     ],
+  }).catch((error: unknown) => {
+    // What to do, in one line, rather than a stack trace under "Unhandled Error".
+    if (!(error instanceof PostgresUnreachableError)) throw error;
+    process.stderr.write(`\n${error.message}\n\n`);
+    process.exit(1);
   });
   project.provide('postgresUrl', server.url);
   return async () => {
