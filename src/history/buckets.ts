@@ -55,7 +55,7 @@ export type StoredScore = [row: number, probability: number, tier: number];
  * found by searching the text for its key, without parsing the other 250: a timeline of a
  * customer scored many times reads a row per scoring at the speed of indexOf. The JSON is
  * written as bytes straight from the rows index's id text (no string per customer): a million
- * customers cost a tenth of the time JSON.stringify took.
+ * customers take a third of the time strings and JSON.stringify took (280 ms, not 800).
  */
 
 /** The customer's score in a stored run (`id` lower-cased), or undefined when it is not there. */

@@ -15,7 +15,12 @@ import { PROBABILITY_SCALE } from '../../model/score-batch.js';
 import { ApiError } from '../errors.js';
 import { readRowsAt } from '../predictions/rows-indexed.js';
 import type { CompletedPrediction, RowsReader } from '../predictions/rows-reader.js';
-import { predictionIdParams, scoredRowSchema, tierSchema } from '../predictions/schema.js';
+import {
+  changeSchema,
+  predictionIdParams,
+  scoredRowSchema,
+  tierSchema,
+} from '../predictions/schema.js';
 import type { ApiDeps } from '../server.js';
 
 const TIERS = [null, 'high', 'medium', 'low'] as const;
@@ -98,8 +103,7 @@ const scoreSchema = z.object({
     .number()
     .nullable()
     .describe('In the previous scoring of this customer with the same model; null for the first.'),
-  change: z
-    .enum(['new', 'newly_high_risk', 'worsened', 'improved', 'unchanged'])
+  change: changeSchema
     .nullable()
     .describe(
       'How the tier moved since that previous scoring (new for the first); null when that scoring is older than the ones returned.',
