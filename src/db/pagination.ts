@@ -23,3 +23,22 @@ export function decodeCursor(cursor: string): CursorPosition {
   }
   throw new InvalidCursorError('The cursor is not one this API returned; start again without it.');
 }
+
+/**
+ * A page from rows read with `limit + 1`: the first `limit`, and the cursor after the last of
+ * them when the extra row shows that more follow.
+ */
+export function pageOf<T extends { created_at: string; id: string }>(
+  rows: readonly T[],
+  limit: number,
+): { page: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    page,
+    nextCursor:
+      rows.length > limit && last
+        ? encodeCursor({ createdAt: last.created_at, id: last.id })
+        : null,
+  };
+}

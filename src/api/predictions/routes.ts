@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { findColumnOverrides } from '../../db/column-mappings.js';
-import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { decodeCursor, pageOf } from '../../db/pagination.js';
 import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
 import { findPlaybook } from '../../db/settings.js';
@@ -120,15 +120,8 @@ export function registerPredictionRoutes(
         ...(status ? { status } : {}),
         ...(cursor ? { after: decodeCursor(cursor) } : {}),
       });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        predictions: page.map(presentPrediction),
-        nextCursor:
-          rows.length > limit && last
-            ? encodeCursor({ createdAt: last.created_at, id: last.id })
-            : null,
-      };
+      const { page, nextCursor } = pageOf(rows, limit);
+      return { predictions: page.map(presentPrediction), nextCursor };
     },
   );
 

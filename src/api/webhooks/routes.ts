@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor } from '../../db/pagination.js';
+import { decodeCursor, pageOf } from '../../db/pagination.js';
 import { nowIso, type WebhookDelivery, type WebhookEndpoint } from '../../db/schema.js';
 import {
   endpointEvents,
@@ -293,15 +293,8 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: ApiDeps): void
         ...(status ? { status } : {}),
         ...(cursor ? { after: decodeCursor(cursor) } : {}),
       });
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return {
-        deliveries: page.map(presentDelivery),
-        nextCursor:
-          rows.length > limit && last
-            ? encodeCursor({ createdAt: last.created_at, id: last.id })
-            : null,
-      };
+      const { page, nextCursor } = pageOf(rows, limit);
+      return { deliveries: page.map(presentDelivery), nextCursor };
     },
   );
 }
