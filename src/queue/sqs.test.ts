@@ -167,6 +167,26 @@ describe('SqsJobQueue', () => {
     return { queue, queues };
   }
 
+  it('gives back at once a message that a long poll abandoned by its caller receives', async () => {
+    // SQS holds a long poll after its client has gone, and hands it the next message: left
+    // there, a job sent just after a worker stopped stayed invisible for the visibility timeout.
+    const { queue, queues } = await open({ visibilityTimeoutSeconds: 300 });
+    const controller = new AbortController();
+    const abandoned = queue.receive({ waitSeconds: 5, signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    expect(await abandoned).toEqual([]);
+    await queue.send({ body: 'sent after the caller left' });
+    // Another consumer gets it within the abandoned poll's wait, not 300 s later.
+    const other = new SqsJobQueue(options(queues, { visibilityTimeoutSeconds: 300 }));
+    try {
+      const got = await other.receive({ waitSeconds: 10 });
+      expect(got.map((m) => m.body)).toEqual(['sent after the caller left']);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('delivers what was sent (characters up to U+FFFF): body, attributes, ids, receive count and timestamps', async () => {
     const { queue } = await open();
     const before = Date.now();

@@ -109,6 +109,7 @@ export class SqsJobQueue implements JobQueue {
   private readonly deadLetters: SqsDeadLetters;
   private readonly oldestMessageAge: OldestMessageAgeSource | undefined;
   private readonly closing = new AbortController();
+  private readonly handingBack = new Set<Promise<void>>();
   private closed = false;
 
   constructor(options: SqsQueueOptions) {
@@ -184,35 +185,36 @@ export class SqsJobQueue implements JobQueue {
     this.assertOpen();
     const { maxMessages, waitSeconds, visibilitySeconds } = resolveReceive(options, this.settings);
     if (options.signal?.aborted) return [];
-    // One controller per request, tied to the caller's signal and to close(); the listeners are
-    // removed afterwards, so a worker polling for days adds none to its long-lived signals.
-    const request = new AbortController();
-    const abort = () => request.abort();
-    const sources = options.signal ? [options.signal, this.closing.signal] : [this.closing.signal];
-    for (const source of sources) source.addEventListener('abort', abort, { once: true });
-    const signal = request.signal;
     const requestedAt = Date.now();
+    // Only close() cuts the request. SQS goes on holding a long poll whose client has gone and
+    // hands it the next message, which then stays invisible for the whole visibility timeout (a
+    // job sent just after a worker stopped waited 300 s). So a caller's abort returns at once,
+    // and the poll is left to end: whatever it receives is given back at once.
+    const request = this.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: maxMessages,
+        WaitTimeSeconds: waitSeconds,
+        VisibilityTimeout: visibilitySeconds,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
+      }),
+      { abortSignal: this.closing.signal },
+    );
+    const abandoned = options.signal ? untilAborted(options.signal) : undefined;
     let messages: Message[];
     try {
-      const output = await this.client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.queueUrl,
-          MaxNumberOfMessages: maxMessages,
-          WaitTimeSeconds: waitSeconds,
-          VisibilityTimeout: visibilitySeconds,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: [...SYSTEM_ATTRIBUTES],
-        }),
-        { abortSignal: signal },
-      );
+      const output = await (abandoned ? Promise.race([request, abandoned.promise]) : request);
+      if (output === ABANDONED) {
+        this.handBack(request);
+        return [];
+      }
       messages = output.Messages ?? [];
     } catch (error) {
-      // An aborted long poll ends with nothing; messages the server handed out meanwhile reappear
-      // after their visibility timeout (at-least-once delivery).
-      if (signal.aborted) return [];
+      if (this.closing.signal.aborted) return [];
       throw sqsErrorToQueueError(error, 'ReceiveMessage');
     } finally {
-      for (const source of sources) source.removeEventListener('abort', abort);
+      abandoned?.dispose();
     }
     // The lease started no earlier than our request: counting from there errs on the safe side.
     const leaseEndsAt = requestedAt + visibilitySeconds * 1000;
@@ -386,9 +388,34 @@ export class SqsJobQueue implements JobQueue {
     return { removed: 0 };
   }
 
+  /** Gives back at once what an abandoned long poll receives; close() waits for these. */
+  private handBack(request: Promise<{ Messages?: Message[] }>): void {
+    const done = request
+      .then(async ({ Messages: messages = [] }) => {
+        if (messages.length === 0) return;
+        await this.client.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: messages.map((message, i) => ({
+              Id: String(i),
+              ReceiptHandle: message.ReceiptHandle ?? '',
+              VisibilityTimeout: 0,
+            })),
+          }),
+        );
+      })
+      // Nothing to do: a message not given back reappears after its visibility timeout.
+      .catch(() => undefined)
+      .finally(() => this.handingBack.delete(done));
+    this.handingBack.add(done);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // At most one long poll (20 s) away: a message received by an abandoned poll is given back
+    // rather than left invisible for the visibility timeout.
+    await Promise.all(this.handingBack);
     this.closing.abort();
     this.client.destroy();
     this.oldestMessageAge?.close?.();
@@ -412,4 +439,17 @@ export class SqsJobQueue implements JobQueue {
   private assertOpen(): void {
     if (this.closed) throw new QueueError('QueueClosed', `Queue ${this.name} is closed.`, false);
   }
+}
+
+const ABANDONED = Symbol('abandoned');
+
+/** A promise of ABANDONED once `signal` aborts; dispose removes the listener. */
+function untilAborted(signal: AbortSignal) {
+  let onAbort = () => {};
+  const promise = new Promise<typeof ABANDONED>((resolve) => {
+    onAbort = () => resolve(ABANDONED);
+    if (signal.aborted) resolve(ABANDONED);
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
