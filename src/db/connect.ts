@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
   Kysely,
@@ -8,6 +6,7 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely';
+import { privateSqliteFile } from '../private-files.js';
 import { explainPostgresFailure } from './connect-errors.js';
 import { migrateToLatest } from './migrations.js';
 import { int8AsNumber } from './pg-int8.js';
@@ -20,7 +19,8 @@ export type Db = Kysely<Database>;
  * every query and transaction on it, so an open transaction never waits on this process itself.
  */
 export async function openSqliteDatabase(file: string): Promise<Db> {
-  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // Created owner-only: it holds user ids, file names and revenue summaries.
+  privateSqliteFile(file);
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');

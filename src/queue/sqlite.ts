@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import Database from 'better-sqlite3';
+import { privateSqliteFile } from '../private-files.js';
 import {
   invalidParameter,
   messageNotInFlight,
@@ -116,7 +115,8 @@ export class SqliteJobQueue implements JobQueue {
     this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.now = options.now ?? Date.now;
     if (typeof options.file === 'string') {
-      mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+      // Created owner-only: it holds signed job bodies.
+      privateSqliteFile(options.file);
       this.db = new Database(options.file);
       this.ownsDb = true;
     } else {
