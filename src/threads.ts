@@ -12,6 +12,9 @@ export function siblingModule(base: string, name: string): URL {
 
 export function startModuleWorker(module: URL, options: WorkerOptions = {}): Worker {
   if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
+  // Resolved here, not in the thread: an eval'd thread resolves from the working directory,
+  // which need not be the checkout (a process started elsewhere through a `churnline` link).
+  const tsx = import.meta.resolve?.('tsx/esm/api') ?? 'tsx/esm/api';
+  const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
 }
