@@ -146,7 +146,9 @@ export async function createApp(
   if (roles.includes('api')) {
     relay = new OutboxRelay({ db, queue, log: log.child({ component: 'relay' }) });
     const verifier = await createAuthVerifier(
-      config.auth.mode === 'jwks' ? config.auth : { mode: 'local', dataDir: config.dataDir },
+      config.auth.mode === 'jwks'
+        ? config.auth
+        : { mode: 'local', dataDir: config.dataDir, keyFile: config.auth.keyFile },
     );
     server = await buildServer({
       db,

@@ -45,7 +45,7 @@ async function signed(payload: JWTPayload): Promise<string> {
   const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== undefined));
   return new SignJWT(body)
     .setProtectedHeader({ alg: 'Ed25519', kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
+    .sign(key.privateKey!);
 }
 
 async function get(path: string, token: string | undefined) {

@@ -1,3 +1,4 @@
+import { LocalKeyError } from '../api/auth/local-key.js';
 import { ConfigError } from '../config/index.js';
 import { StartupError } from '../config/startup-error.js';
 import { CsvInputError, ModelFileError } from '../model/errors.js';
@@ -16,7 +17,11 @@ export function asUsageError(error: unknown): unknown {
   // Exit 2 when only configuration fixes it; a start-up check that may pass on its own (a server
   // still starting) keeps exit 1, printed as the same one line.
   if (error instanceof StartupError && error.exitCode === 2) return new UsageError(error.message);
-  if (error instanceof CsvInputError || error instanceof ModelFileError) {
+  if (
+    error instanceof CsvInputError ||
+    error instanceof ModelFileError ||
+    error instanceof LocalKeyError
+  ) {
     return new UsageError(error.message);
   }
   return error;

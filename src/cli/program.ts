@@ -1,9 +1,11 @@
+import { existsSync, statSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerMappingCommand } from './commands/mapping.js';
 import { registerQueueCommands } from './commands/queue.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerServeCommand } from './commands/serve.js';
+import { registerSetupCommand } from './commands/setup.js';
 import { registerTokenCommands } from './commands/token.js';
 import { registerTrainCommand } from './commands/train.js';
 import { asUsageError, UsageError } from './errors.js';
@@ -13,8 +15,14 @@ export function buildProgram(): Command {
   const program = new Command('churnline')
     .description('Churn-risk scoring: score customer CSVs, run the service, manage the job queue.')
     .showHelpAfterError('(run with --help for usage)')
+    .option(
+      '--env <file>',
+      'read settings from a file of NAME=value lines (as systemd EnvironmentFile= and docker --env-file read); variables already set win',
+    )
+    .hook('preAction', (command) => loadEnvFile(command.opts<{ env?: string }>().env))
     .exitOverride();
   registerServeCommand(program);
+  registerSetupCommand(program);
   registerQueueCommands(program);
   registerTokenCommands(program);
   registerScoreCommand(program);
@@ -22,6 +30,24 @@ export function buildProgram(): Command {
   registerEvaluateCommand(program);
   registerMappingCommand(program);
   return program;
+}
+
+/** Loads `--env` into process.env before any command reads its configuration. */
+function loadEnvFile(file: string | undefined): void {
+  if (file === undefined) return;
+  if (existsSync(file) && !statSync(file).isFile()) {
+    throw new UsageError(`--env ${file} is not a file: name a file of NAME=value lines.`);
+  }
+  try {
+    process.loadEnvFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `--env ${file}: no such file.`
+        : `--env ${file} cannot be read: ${(error as Error).message}`,
+    );
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -79,6 +79,7 @@ const envSchema = z.object({
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
+  AUTH_KEY_FILE: z.string().optional(),
   AUTH_AUDIENCE_CLAIM: z.enum(['aud', 'azp', 'client_id']).default('aud'),
   WEBHOOK_ALLOW_PRIVATE_TARGETS: z
     .enum(['true', 'false'], {
@@ -164,7 +165,11 @@ export interface Config {
   /** JOB_SIGNING_KEYS as given; absent means a local key in the data directory. */
   readonly jobSigningKeys: string | undefined;
   readonly auth:
-    | { readonly mode: 'local' }
+    | {
+        readonly mode: 'local';
+        /** AUTH_KEY_FILE: a key pair shared by several machines; absent: the data directory's key. */
+        readonly keyFile?: string;
+      }
     | {
         readonly mode: 'jwks';
         readonly jwksUrl: string;
@@ -202,6 +207,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
   if (e.QUEUE_DLQ_RETENTION_S < e.QUEUE_RETENTION_S) {
     throw new ConfigError(
       `Invalid configuration:\n  QUEUE_DLQ_RETENTION_S (got ${e.QUEUE_DLQ_RETENTION_S}): must be at least QUEUE_RETENTION_S (${e.QUEUE_RETENTION_S}), as in SQS, because a message keeps its original send time when it is dead-lettered`,
+    );
+  }
+  if (e.AUTH_JWKS_URL && e.AUTH_KEY_FILE) {
+    throw new ConfigError(
+      'Invalid configuration:\n  AUTH_KEY_FILE and AUTH_JWKS_URL are both set: tokens come either from a key pair of your own (AUTH_KEY_FILE) or from your identity provider (AUTH_JWKS_URL); unset one',
     );
   }
   if (e.AUTH_JWKS_URL && (!e.AUTH_ISSUER || !e.AUTH_AUDIENCE)) {
@@ -333,6 +343,9 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
             audience: e.AUTH_AUDIENCE,
             audienceClaim: e.AUTH_AUDIENCE_CLAIM,
           }
-        : { mode: 'local' },
+        : {
+            mode: 'local',
+            ...(e.AUTH_KEY_FILE ? { keyFile: path.resolve(cwd, e.AUTH_KEY_FILE) } : {}),
+          },
   });
 }

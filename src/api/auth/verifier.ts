@@ -17,7 +17,7 @@ import {
   LOCAL_ALGORITHM,
   LOCAL_AUDIENCE,
   LOCAL_ISSUER,
-  loadOrCreateLocalSigningKey,
+  loadLocalKey,
   MAX_LOCAL_TOKEN_TTL_SECONDS,
 } from './local-key.js';
 import { VerifiedTokens } from './verified-tokens.js';
@@ -37,6 +37,8 @@ export type AuthVerifierOptions =
   | {
       readonly mode: 'local';
       readonly dataDir: string;
+      /** AUTH_KEY_FILE: a shared key pair's file (public half suffices) instead of the data directory's key. */
+      readonly keyFile?: string | undefined;
       readonly clockToleranceSeconds?: number;
     }
   | {
@@ -140,11 +142,11 @@ function checkClockTolerance(seconds: number): number {
   return seconds;
 }
 
-/** A verifier for the data directory's own key, created on first use of the directory. */
+/** A verifier for AUTH_KEY_FILE's key, or the data directory's own (created on first use). */
 async function createLocalVerifier(
   options: Extract<AuthVerifierOptions, { mode: 'local' }>,
 ): Promise<AuthVerifier> {
-  const { publicKey } = await loadOrCreateLocalSigningKey(options.dataDir);
+  const { publicKey } = await loadLocalKey(options);
   const clockTolerance = checkClockTolerance(
     options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS,
   );

@@ -87,23 +87,28 @@ async function run(roles: Role[]): Promise<void> {
         `Churnline started, but is not working yet (${url}/readyz answers 503 until fixed; checked again every minute):\n${failing}`,
       );
     }
-    if (config.auth.mode === 'local') {
-      const token = await createLocalToken({
-        dataDir: config.dataDir,
-        userId: DEMO_USER,
-        ttlSeconds: 30 * 24 * 3600,
-      });
-      process.stdout.write(
-        (failing
-          ? `\nChurnline started at ${url}, but is not working yet (${url}/readyz answers 503 until this is fixed):\n${failing}`
-          : `\nChurnline is running at ${url} (API docs: ${url}/docs)\n`) +
-          // A fragment, not a query: browsers never send it, so the token stays out of logs.
-          `Dashboard (signs you in): ${url}/#token=${token}\n` +
-          `A token for user "${DEMO_USER}", valid 30 days (make others with: churnline token create --user <id>):\n\n` +
-          `  export CHURNLINE_TOKEN=${token}\n` +
-          `  curl -H "Authorization: Bearer $CHURNLINE_TOKEN" -F file=@customers.csv ${url}/v1/uploads\n\n`,
-      );
-    }
+    const token =
+      config.auth.mode === 'local' && config.auth.keyFile === undefined
+        ? await createLocalToken({
+            dataDir: config.dataDir,
+            userId: DEMO_USER,
+            ttlSeconds: 30 * 24 * 3600,
+          })
+        : undefined;
+    process.stdout.write(
+      (failing
+        ? `\nChurnline started at ${url}, but is not working yet (${url}/readyz answers 503 until this is fixed):\n${failing}`
+        : `\nChurnline is running at ${url} (API docs: ${url}/docs)\n`) +
+        (token
+          ? // A fragment, not a query: browsers never send it, so the token stays out of logs.
+            `Dashboard (signs you in): ${url}/#token=${token}\n` +
+            `A token for user "${DEMO_USER}", valid 30 days (make others with: churnline token create --user <id>):\n\n` +
+            `  export CHURNLINE_TOKEN=${token}\n` +
+            `  curl -H "Authorization: Bearer $CHURNLINE_TOKEN" -F file=@customers.csv ${url}/v1/uploads\n\n`
+          : config.auth.mode === 'local'
+            ? `Tokens: churnline token create --user <id> --key <private.jwk> where the private key of AUTH_KEY_FILE is kept\n`
+            : `Tokens: from your identity provider (AUTH_JWKS_URL)\n`),
+    );
   } else {
     const failing = notWorking(app.dependencies.failing);
     if (failing)
