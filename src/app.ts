@@ -36,7 +36,7 @@ import { Metrics } from './monitor/metrics.js';
 import { Monitor } from './monitor/monitor.js';
 import { type OnTightened, privateSqliteFile } from './private-files.js';
 import type { JobQueue } from './queue/port.js';
-import { checkQueueSettings } from './queue/startup-check.js';
+import { checkPostgresQueue, checkQueueSettings } from './queue/startup-check.js';
 
 export type Role = 'api' | 'worker';
 
@@ -92,6 +92,13 @@ export async function createApp(
     await requireAwsRegion(config.queue.aws.region, 'SQS (QUEUE=sqs)');
   const db = await openDatabase(config);
   const opened = await openQueue(config);
+  if (config.queue.kind === 'postgres') {
+    await checkPostgresQueue(opened, config.queue.url).catch(async (error: unknown) => {
+      await opened.close();
+      await db.destroy();
+      throw error;
+    });
+  }
   // Only where workers run: an API-only role may lack the permission to read queue attributes.
   if (roles.includes('worker')) {
     await checkQueueSettings(opened, log).catch(async (error: unknown) => {

@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StartupError } from '../config/startup-error.js';
+import { PostgresJobQueue } from '../queue/postgres.js';
+import { checkPostgresQueue } from '../queue/startup-check.js';
 import { openPostgresDatabase } from './connect.js';
 import { freeLoopbackPort } from './test-support/embedded-postgres.js';
 import { createTestSchema } from './test-support/postgres.js';
@@ -117,5 +119,53 @@ describe('PostgreSQL at start', () => {
     await admin.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
     const granted = await openPostgresDatabase(url);
     await granted.destroy();
+  });
+
+  it('QUEUE=postgres: names the privilege its queue table needs, at start', async () => {
+    const { user, schema, url } = await restrictedRole();
+    // The owner migrated the database's tables and granted them; the queue's table is missing.
+    const owner = await openPostgresDatabase(
+      urlFor((u) => u.searchParams.set('options', `-c search_path=${schema}`)),
+    );
+    await owner.destroy();
+    await admin.query(
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`,
+    );
+    await admin.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
+    const queue = new PostgresJobQueue({ connectionString: url, name: 'predictions' });
+    try {
+      const error = await checkPostgresQueue(queue, url).then(
+        () => {
+          throw new Error('used, but should have been refused');
+        },
+        (e: unknown) => e as StartupError,
+      );
+      expect(error).toBeInstanceOf(StartupError);
+      expect(error.message).toMatch(
+        new RegExp(
+          `user ${user} may not create tables in schema ${schema}.*GRANT USAGE, CREATE ON SCHEMA ${schema} TO "${user}";`,
+        ),
+      );
+      expect(error.exitCode).toBe(2);
+      // Made by the owner (as `churnline setup` does) but not granted: the GRANT for its tables.
+      const ownerQueue = new PostgresJobQueue({
+        connectionString: urlFor((u) => u.searchParams.set('options', `-c search_path=${schema}`)),
+        name: 'predictions',
+      });
+      await ownerQueue.stats();
+      await ownerQueue.close();
+      const notGranted = await checkPostgresQueue(queue, url).catch((e: unknown) => e as Error);
+      expect(notGranted?.message).toMatch(
+        new RegExp(
+          `user ${user} may not use table \\S*queue_messages\\S*: another role created the tables\\. As their owner run: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema}`,
+        ),
+      );
+      await admin.query(
+        `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`,
+      );
+      await checkPostgresQueue(queue, url);
+    } finally {
+      await queue.close();
+    }
   });
 });

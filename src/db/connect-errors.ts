@@ -114,7 +114,10 @@ export function explainPostgresFailure(
           1,
         );
       case '42501':
-        return fail(privilegeProblem(error, message, target.user, schema, at), 2);
+        return fail(
+          privilegeProblem(error, message, target.user, schema ?? schemaOfUrl(url), at),
+          2,
+        );
       case 'SELF_SIGNED_CERT_IN_CHAIN':
       case 'DEPTH_ZERO_SELF_SIGNED_CERT':
       case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
@@ -142,17 +145,31 @@ function unanswered(at: string, fail: (message: string, exitCode: 1 | 2) => Star
   );
 }
 
+/**
+ * The schema a connection to `url` uses when nobody asked the server: the first entry of a
+ * `-c search_path=...` in its `options` parameter, else PostgreSQL's default `public`.
+ */
+function schemaOfUrl(url: string): string {
+  try {
+    const options = new URL(url).searchParams.get('options') ?? '';
+    const path = /search_path\s*=\s*([^\s,]+)/.exec(options)?.[1];
+    return path && !path.startsWith('$') ? path.replace(/^"|"$/g, '') : 'public';
+  } catch {
+    return 'public';
+  }
+}
+
 /** Which privilege is missing, and the GRANT that gives it (run by the schema's owner). */
 function privilegeProblem(
   error: unknown,
   message: string,
   user: string,
-  schema: string | undefined,
+  schema: string,
   at: string,
 ): string {
   const step = migrationOf(error);
   const during = step ? ` (needed by ${step})` : '';
-  const inSchema = /permission denied for schema (\S+)/.exec(message)?.[1] ?? schema ?? 'public';
+  const inSchema = /permission denied for schema (\S+)/.exec(message)?.[1] ?? schema;
   if (/permission denied for schema/.test(message)) {
     return `${at}: user ${user} may not create tables in schema ${inSchema}${during}, and Churnline creates and migrates its own tables there. As the schema's owner or a superuser run: GRANT USAGE, CREATE ON SCHEMA ${inSchema} TO "${user}"; or start Churnline once with a role that may, so the tables exist.`;
   }
@@ -163,7 +180,7 @@ function privilegeProblem(
     return `${at}: user ${user} must own table ${table ?? '?'} to change it${during}: another role created the tables. Start Churnline once with the tables' owner in DATABASE_URL, or as that owner run: ALTER TABLE ${table ?? '<table>'} OWNER TO "${user}";`;
   }
   if (table) {
-    return `${at}: user ${user} may not use table ${table}${during}: another role created the tables. As their owner run: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema ?? 'public'} TO "${user}"; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema ?? 'public'} TO "${user}";`;
+    return `${at}: user ${user} may not use table ${table}${during}: another role created the tables. As their owner run: GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO "${user}"; GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO "${user}";`;
   }
   return `${at}: user ${user} lacks a privilege${during}: ${message}. Grant it as the schema's owner, or use a role that has it in DATABASE_URL.`;
 }

@@ -12,25 +12,36 @@ const NOW = '(floor(extract(epoch from statement_timestamp()) * 1000)::bigint + 
 /** The channel every queue notifies on; the payload names the schema and the queue. */
 export const NOTIFY_CHANNEL = 'churnline_queue';
 
-/** One advisory lock around the DDL, so that processes starting at once do not race on it. */
+/**
+ * One advisory lock around the DDL, so that processes starting at once do not race on it. The
+ * DDL runs only when the table is missing: PostgreSQL checks CREATE on the schema even for
+ * CREATE ... IF NOT EXISTS, so a role that was granted the tables (made by the owner, e.g. with
+ * `churnline setup`) but may not create could otherwise never use the queue.
+ */
 export const SCHEMA = `
 SELECT pg_advisory_xact_lock(hashtext('churnline_queue_schema'));
-CREATE TABLE IF NOT EXISTS queue_messages (
-  seq                bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  queue              text    NOT NULL,
-  id                 text    NOT NULL UNIQUE,
-  body               text    NOT NULL,
-  attributes         text,
-  sent_at            bigint  NOT NULL,
-  visible_at         bigint  NOT NULL,
-  expires_at         bigint  NOT NULL,
-  receive_count      integer NOT NULL DEFAULT 0,
-  first_received_at  bigint,
-  receipt            text,
-  dead_letter_reason text
-);
-CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at, seq);
-CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
+DO $schema$
+BEGIN
+  IF to_regclass('queue_messages') IS NULL THEN
+    CREATE TABLE queue_messages (
+      seq                bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      queue              text    NOT NULL,
+      id                 text    NOT NULL UNIQUE,
+      body               text    NOT NULL,
+      attributes         text,
+      sent_at            bigint  NOT NULL,
+      visible_at         bigint  NOT NULL,
+      expires_at         bigint  NOT NULL,
+      receive_count      integer NOT NULL DEFAULT 0,
+      first_received_at  bigint,
+      receipt            text,
+      dead_letter_reason text
+    );
+    CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at, seq);
+    CREATE INDEX queue_messages_expiry ON queue_messages (queue, expires_at);
+  END IF;
+END
+$schema$;
 `;
 
 /** The payload of this connection's notifications for queue `$n`. */

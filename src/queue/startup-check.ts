@@ -6,6 +6,7 @@
  * send (no sqs:GetQueueAttributes).
  */
 import { StartupError } from '../config/startup-error.js';
+import { explainPostgresFailure } from '../db/connect-errors.js';
 import type { Logger } from '../log.js';
 import { QueueError } from './errors.js';
 import type { JobQueue } from './port.js';
@@ -39,5 +40,17 @@ export async function checkQueueSettings(queue: JobQueue, log: Logger): Promise<
       `The SQS queues cannot be used as they are:\n  ${fatal.map((m) => `${m.problem} Fix: ${m.fix}`).join('\n  ')}`,
       2,
     );
+  }
+}
+
+/**
+ * QUEUE=postgres makes its table on first use. Used now, a role that may not create it or use it
+ * stops the start with the GRANT to run, rather than every receive failing later in a retry loop.
+ */
+export async function checkPostgresQueue(queue: JobQueue, url: string): Promise<void> {
+  try {
+    await queue.stats();
+  } catch (error) {
+    throw explainPostgresFailure(error, url) ?? error;
   }
 }
