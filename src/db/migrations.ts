@@ -287,6 +287,13 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('outbox').addColumn('not_before', 'text').execute();
       },
     },
+    // Progress while a prediction runs: rows_scored counts up against rows_total (the upload's
+    // rows, fixed at creation); status gains `cancelled`.
+    '0012_prediction_progress': {
+      async up(db) {
+        await db.schema.alterTable('predictions').addColumn('rows_total', 'integer').execute();
+      },
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import {
 
 type Conn = Kysely<Database>;
 
-export const TERMINAL_STATUSES: readonly PredictionStatus[] = ['completed', 'failed'];
+export const TERMINAL_STATUSES: readonly PredictionStatus[] = ['completed', 'failed', 'cancelled'];
 
 export async function insertPrediction(db: Conn, prediction: NewPrediction): Promise<void> {
   await db.insertInto('predictions').values(prediction).execute();
@@ -154,4 +154,48 @@ export async function softDeletePrediction(
   // Its customers leave the history with it (the rows are never read once it is deleted).
   await deleteCustomerHistory(db, id);
   return found;
+}
+
+/**
+ * Records how many rows a running attempt has scored. False when the prediction is no longer
+ * running for it (cancelled, deleted, or ended by another delivery): the attempt should stop.
+ */
+export async function recordScoringProgress(db: Conn, id: string, rows: number): Promise<boolean> {
+  const result = await db
+    .updateTable('predictions')
+    .set({ rows_scored: rows, updated_at: nowIso() })
+    .where('id', '=', id)
+    .where('status', '=', 'running')
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Cancels the user's queued or running prediction. A queued one's job is skipped when it
+ * arrives; a running one's attempt stops at its next progress report and discards what it
+ * wrote. Returns the prediction as it now is (or was, when it had already ended).
+ */
+export async function cancelPrediction(
+  db: Conn,
+  userId: string,
+  id: string,
+): Promise<{ cancelled: boolean; prediction: Prediction } | undefined> {
+  const now = nowIso();
+  const result = await db
+    .updateTable('predictions')
+    .set({
+      status: 'cancelled',
+      error_code: 'cancelled',
+      error_message: 'You cancelled this prediction.',
+      completed_at: now,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .where('status', 'in', ['queued', 'running'])
+    .executeTakeFirst();
+  const prediction = await findPrediction(db, userId, id);
+  return prediction && { cancelled: Number(result.numUpdatedRows) === 1, prediction };
 }

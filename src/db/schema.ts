@@ -4,7 +4,7 @@ import type { Playbook } from '../model/playbook.js';
 /** Timestamps are ISO-8601 UTC strings with milliseconds: portable and sortable on every engine. */
 export type Timestamp = string;
 
-export type PredictionStatus = 'queued' | 'running' | 'completed' | 'failed';
+export type PredictionStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 /**
  * `storing`: the row is written before the object, as a record of intent, and is visible to no
@@ -36,8 +36,11 @@ export interface PredictionsTable {
   model_id: string;
   status: PredictionStatus;
   attempts: number;
+  /** While running: rows scored so far (progress); once completed: rows scored. */
   rows_scored: number | null;
   rows_failed: number | null;
+  /** The upload's rows when the prediction was made; null for predictions from before. */
+  rows_total: ColumnType<number | null, number | null | undefined, number | null>;
   /** JSON: rows per tier, mean probability, most common reasons. */
   summary: string | null;
   result_key: string | null;

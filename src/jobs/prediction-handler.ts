@@ -9,6 +9,7 @@ import {
   completePrediction,
   failPrediction,
   getPredictionForJob,
+  recordScoringProgress,
   startAttempt,
   TERMINAL_STATUSES,
 } from '../db/predictions.js';
@@ -22,7 +23,8 @@ import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
 import { checkJobUpload } from './job-upload.js';
 import type { ScoreJob } from './message.js';
-import type { TaskScoring } from './scoring-protocol.js';
+import { throttled } from './progress.js';
+import type { ScoringProgress, TaskScoring } from './scoring-protocol.js';
 import type { JobContext, JobOutcome } from './worker.js';
 
 export const ACK: JobOutcome = { kind: 'ack' };
@@ -58,6 +60,17 @@ export async function handleScoreJob(
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
   const key = resultKey(job.userId, job.predictionId);
+  // Progress goes to the prediction as the thread scores; when the prediction is no longer
+  // running for this attempt (cancelled, deleted), the write says so and scoring stops.
+  const ended = new AbortController();
+  const onProgress = throttled(({ rows }: ScoringProgress) =>
+    recordScoringProgress(db, job.predictionId, rows).then(
+      (running) => {
+        if (!running) ended.abort(new Error('the prediction is no longer running'));
+      },
+      (error: unknown) => jobLog.warn({ err: error }, 'could not record scoring progress'),
+    ),
+  );
   try {
     const previous = await previousPrediction(db, job.userId, job.modelId, job.predictionId);
     const scored = await deps.scorer.score({
@@ -67,7 +80,8 @@ export async function handleScoreJob(
       scoring: await taskScoring(db, prediction),
       ...(isUuid(job.modelId) ? { modelKey: await readyModelKey(db, job) } : {}),
       ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
-      signal: context.signal,
+      signal: AbortSignal.any([context.signal, ended.signal]),
+      onProgress,
     });
     const { summary } = scored;
     // Written before the prediction completes, so a completed prediction always has its history.
@@ -92,11 +106,12 @@ export async function handleScoreJob(
       rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
     });
     if (completed) metrics.rowsScored.inc(summary.scored);
-    // Results belong to a completed prediction only. One deleted while it ran, or failed meanwhile
-    // (by the dead-letter pass or another delivery's last attempt), must not keep what this
-    // attempt stored; a completed one keeps them, whichever delivery won (the keys are the same).
+    // Results belong to a completed prediction only. One deleted or cancelled while it ran, or
+    // failed meanwhile (by the dead-letter pass or another delivery's last attempt), must not keep
+    // what this attempt stored; a completed one keeps them, whichever delivery won (the keys are
+    // the same).
     const now = await getPredictionForJob(db, job.predictionId);
-    if (now?.deleted_at || now?.status === 'failed') {
+    if (!now || now.deleted_at || now.status !== 'completed') {
       await discardResults(deps.blobs, log, job);
       await deleteCustomerHistory(db, job.predictionId);
     }
@@ -107,6 +122,14 @@ export async function handleScoreJob(
     );
     return ACK;
   } catch (error) {
+    if (ended.signal.aborted && !context.signal.aborted) {
+      // Cancelled or deleted while it ran: nothing it stored may stay.
+      await discardResults(deps.blobs, log, job);
+      await deleteCustomerHistory(db, job.predictionId);
+      metrics.jobs.inc({ outcome: 'skipped' });
+      jobLog.info('prediction ended while it ran (cancelled or deleted); scoring stopped');
+      return ACK;
+    }
     return failureOutcome(error, context, {
       async fail(failure) {
         const failed = await failPrediction(db, job.predictionId, failure);

@@ -6,6 +6,7 @@ import { PermanentJobError } from './errors.js';
 import type {
   FromThread,
   ScoredResults,
+  ScoringProgress,
   SerialisedError,
   TaskScoring,
   ToThread,
@@ -25,6 +26,8 @@ export interface ScoreTask {
   /** The previous prediction's rows index with the same model, to compare customers with. */
   readonly previousIndexKey?: string;
   readonly signal?: AbortSignal;
+  /** Rows scored so far, reported as the thread goes (a few times a second at most). */
+  readonly onProgress?: (progress: ScoringProgress) => void;
 }
 
 export interface TrainTask {
@@ -55,7 +58,7 @@ interface Pending {
   resolve(result: unknown): void;
   reject(error: unknown): void;
   kind: ThreadTask['type'];
-  onProgress?: ((progress: TrainingProgress) => void) | undefined;
+  onProgress?: ((progress: TrainingProgress | ScoringProgress) => void) | undefined;
 }
 
 type ThreadTask = Extract<ToThread, { type: 'score' } | { type: 'train' }>;
@@ -102,6 +105,7 @@ export class ScoringPool implements Scorer {
         ...(task.previousIndexKey ? { previousIndexKey: task.previousIndexKey } : {}),
       },
       task.signal,
+      task.onProgress && forStage('scoring', task.onProgress),
     );
   }
 
@@ -109,14 +113,14 @@ export class ScoringPool implements Scorer {
     return this.run<TrainedModel>(
       { type: 'train', inputKey: task.inputKey, modelKey: task.modelKey, training: task.training },
       task.signal,
-      task.onProgress,
+      task.onProgress && forStage('training', task.onProgress),
     );
   }
 
   private async run<T>(
     message: WithoutTaskId<ThreadTask>,
     signal?: AbortSignal,
-    onProgress?: (progress: TrainingProgress) => void,
+    onProgress?: (progress: TrainingProgress | ScoringProgress) => void,
   ): Promise<T> {
     const thread = await this.acquire();
     const taskId = this.nextTaskId++;
@@ -245,4 +249,14 @@ function toJobError(error: SerialisedError, kind: ThreadTask['type']): Error {
   const transient = new Error(error.message);
   transient.name = error.name;
   return transient;
+}
+
+/** Passes on only the progress of the task's own kind. */
+function forStage<P extends TrainingProgress | ScoringProgress>(
+  kind: 'scoring' | 'training',
+  report: (progress: P) => void,
+): (progress: TrainingProgress | ScoringProgress) => void {
+  return (progress) => {
+    if ((progress.stage === 'scoring') === (kind === 'scoring')) report(progress as P);
+  };
 }

@@ -59,6 +59,12 @@ export interface TrainingProgress {
   total: number;
 }
 
+/** How far a scoring task is: rows of the file scored so far. */
+export interface ScoringProgress {
+  stage: 'scoring';
+  rows: number;
+}
+
 /** What training reports back: enough for the model list; the card reads the model file. */
 export interface TrainedModel {
   rows: number;
@@ -71,7 +77,7 @@ export interface TrainedModel {
 export type FromThread =
   | { type: 'done'; taskId: number; scored: ScoredResults }
   | { type: 'trained'; taskId: number; model: TrainedModel }
-  | { type: 'progress'; taskId: number; progress: TrainingProgress }
+  | { type: 'progress'; taskId: number; progress: TrainingProgress | ScoringProgress }
   | { type: 'failed'; taskId: number; error: SerialisedError };
 
 /** What survives the trip across threads of an error: enough to decide permanent or transient. */

@@ -4,6 +4,7 @@
  * the same Config as in the main thread, so no bytes cross between threads, only the task and
  * its summary.
  */
+
 import { PassThrough, Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import type { BlobStore } from '../blobs/port.js';
@@ -17,6 +18,7 @@ import { RowsIndexBuilder } from '../results/rows-index-builder.js';
 import { readBlob } from '../results/rows-index-cache.js';
 import { ModelFiles } from './model-files.js';
 import { runThreadAsBatchWork } from './priority.js';
+import { throttled } from './progress.js';
 import {
   type FromThread,
   serialiseError,
@@ -36,6 +38,9 @@ async function previousIndex(blobs: BlobStore, key: string): Promise<RowsIndex |
     return undefined;
   }
 }
+
+/** How often a scoring thread reports its rows: often enough for the job's once-a-second write. */
+const THREAD_PROGRESS_INTERVAL_MS = 250;
 
 /** Answers the pool's score and abort messages on `port`, reading and writing through `blobs`. */
 export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
@@ -85,7 +90,19 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
           ? await previousIndex(blobs, task.previousIndexKey)
           : undefined;
         const summary = await Promise.race([
-          scoreCsvStream(input, output, scoringModel, { ...task.scoring, rows }),
+          scoreCsvStream(input, output, scoringModel, {
+            ...task.scoring,
+            rows,
+            onProgress: throttled(
+              ({ rows: scored }) =>
+                port.postMessage({
+                  type: 'progress',
+                  taskId: task.taskId,
+                  progress: { stage: 'scoring', rows: scored },
+                } satisfies FromThread),
+              THREAD_PROGRESS_INTERVAL_MS,
+            ),
+          }),
           storeFailed,
         ]);
         output.end();

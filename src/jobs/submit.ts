@@ -33,6 +33,7 @@ export async function submitPrediction(
     attempts: 0,
     rows_scored: null,
     rows_failed: null,
+    rows_total: request.upload.row_count,
     summary: null,
     result_key: null,
     rows_index_key: null,

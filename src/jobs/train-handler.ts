@@ -23,23 +23,11 @@ import type { JobHandlerDeps } from './job-handler.js';
 import { checkJobUpload } from './job-upload.js';
 import type { TrainJob } from './message.js';
 import { ACK } from './prediction-handler.js';
+import { throttled } from './progress.js';
 import type { JobContext, JobOutcome } from './worker.js';
 
 export const TRAINING_RETRIES_EXHAUSTED =
   'Training failed on every attempt because of a temporary problem on our side. Train the model again; if it keeps failing, contact support.';
-
-/** Progress written at most once a second: a run can finish many times a second. */
-const PROGRESS_INTERVAL_MS = 1000;
-
-function throttled<T>(record: (value: T) => unknown): (value: T) => void {
-  let last = 0;
-  return (value) => {
-    const now = Date.now();
-    if (now - last < PROGRESS_INTERVAL_MS) return;
-    last = now;
-    void record(value);
-  };
-}
 
 export async function handleTrainJob(
   deps: JobHandlerDeps,

@@ -12,6 +12,7 @@ const base: Prediction = {
   attempts: 1,
   rows_scored: 7043,
   rows_failed: 0,
+  rows_total: 7043,
   summary: JSON.stringify({ tiers: { high: 1869, medium: 1712, low: 3462 } }),
   result_key: null,
   rows_index_key: null,

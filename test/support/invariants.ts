@@ -1,9 +1,9 @@
 /**
  * What must hold after every fault run, checked the same way for every fault and setup: every
  * prediction terminal; exactly one result object (and its rows index) per completed prediction,
- * each the object its row names (result_key, rows_index_key), and none for a failed one; no
- * object that no row references, and no half-written leftovers; the outbox sent; the queue empty,
- * nothing in flight, and the dead-letter queue as expected.
+ * each the object its row names (result_key, rows_index_key), and none for a failed or
+ * cancelled one; no object that no row references, and no half-written leftovers; the outbox
+ * sent; the queue empty, nothing in flight, and the dead-letter queue as expected.
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -82,7 +82,7 @@ async function inspect(
   let results = 0;
   for (const p of predictions) {
     const key = resultKey(p.user_id, p.id);
-    if (p.status !== 'completed' && p.status !== 'failed')
+    if (p.status !== 'completed' && p.status !== 'failed' && p.status !== 'cancelled')
       violations.push(`${p.id} is ${p.status}, not terminal`);
     const index = rowsIndexKey(p.user_id, p.id);
     if (p.status === 'completed') {

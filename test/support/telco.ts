@@ -2,7 +2,10 @@
  * The public IBM Telco Customer Churn file (data/telco-customer-churn.csv, 7,043 customers) that
  * the end-to-end tests upload, read once per test file.
  */
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const TELCO_PATH = fileURLToPath(
@@ -87,4 +90,30 @@ export function telcoNextMonth(
     lines.push(telcoWithValues(`${id}${template.slice(template.indexOf(','))}`, RISKY_CUSTOMER));
   }
   return { csv: [TELCO_LINES[0], ...lines].join('\n'), lines, madeRisky, madeSafe, dropped };
+}
+
+/**
+ * The Telco file repeated to `rows` customers, each id made unique with the repetition number
+ * (7590-VHVEG-000, 7590-VHVEG-001, ...); returns its path.
+ */
+export async function writeTelcoRows(rows: number): Promise<string> {
+  const [header, ...lines] = telcoText.trimEnd().split(/\r?\n/);
+  const file = path.join(tmpdir(), `churnline-${rows}-rows-${process.pid}-${Date.now()}.csv`);
+  const out = createWriteStream(file);
+  out.write(`${header}\n`);
+  let written = 0;
+  for (let repeat = 0; written < rows; repeat++) {
+    const suffix = `-${String(repeat).padStart(3, '0')},`;
+    const chunk: string[] = [];
+    for (const line of lines) {
+      if (written === rows) break;
+      const comma = line.indexOf(',');
+      chunk.push(line.slice(0, comma) + suffix + line.slice(comma + 1));
+      written++;
+    }
+    if (!out.write(`${chunk.join('\n')}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return file;
 }

@@ -1,7 +1,4 @@
-import { once } from 'node:events';
-import { createWriteStream, openAsBlob, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { openAsBlob, rmSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,36 +9,10 @@ import {
   type ServeProcess,
   startServe,
 } from '../support/browser.js';
-import { TELCO_PATH as TELCO } from '../support/telco.js';
+import { writeTelcoRows } from '../support/telco.js';
 
 const ROWS = 1_000_000;
 const RUNS = 3;
-
-/**
- * The Telco file repeated to `rows` customers, each id made unique with the repetition number
- * (7590-VHVEG-000, 7590-VHVEG-001, ...); returns its path.
- */
-async function writeMillionRowCsv(rows: number): Promise<string> {
-  const [header, ...lines] = readFileSync(TELCO, 'utf8').trimEnd().split(/\r?\n/);
-  const file = path.join(tmpdir(), `churnline-1m-${process.pid}.csv`);
-  const out = createWriteStream(file);
-  out.write(`${header}\n`);
-  let written = 0;
-  for (let repeat = 0; written < rows; repeat++) {
-    const suffix = `-${String(repeat).padStart(3, '0')},`;
-    const chunk: string[] = [];
-    for (const line of lines) {
-      if (written === rows) break;
-      const comma = line.indexOf(',');
-      chunk.push(line.slice(0, comma) + suffix + line.slice(comma + 1));
-      written++;
-    }
-    if (!out.write(`${chunk.join('\n')}\n`)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'finish');
-  return file;
-}
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -66,7 +37,7 @@ describe.skipIf(!browserAvailable())('a 1,000,000-row prediction in the dashboar
     [serve, browser, csv] = await Promise.all([
       startServe(),
       launchChromium(),
-      writeMillionRowCsv(ROWS),
+      writeTelcoRows(ROWS),
     ]);
     const form = new FormData();
     form.append('file', await openAsBlob(csv, { type: 'text/csv' }), 'million.csv');

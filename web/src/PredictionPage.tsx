@@ -103,6 +103,9 @@ export function PredictionPage(props: { id: string }) {
       )}
       {!prediction && !error && <p class="loading">Loading the prediction...</p>}
       {prediction && <StatusLine prediction={prediction} model={model} />}
+      {prediction?.progress && (
+        <Progress prediction={prediction} onCancelled={(cancelled) => setPrediction(cancelled)} />
+      )}
       {summary && summary.missingInputs.length > 0 && (
         <p class="notice partial-fit">
           Scored with a partial fit: your file had no column for {summary.missingInputs.join(', ')},
@@ -243,6 +246,73 @@ function AboutPrediction({ prediction: p }: { prediction: Prediction }) {
       </dl>
     </details>
   );
+}
+
+/** How far a queued or running prediction is, its ETA, and a way to cancel it. */
+function Progress(props: { prediction: Prediction; onCancelled: (p: Prediction) => void }) {
+  const p = props.prediction;
+  const progress = p.progress;
+  const [cancelling, setCancelling] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  if (!progress) return null;
+  const cancel = async () => {
+    setCancelling(true);
+    setFailure(null);
+    try {
+      props.onCancelled(
+        await unwrap(api.POST('/v1/predictions/{id}/cancel', { params: { path: { id: p.id } } })),
+      );
+    } catch (error) {
+      setFailure(asFailure(error).message);
+    } finally {
+      setCancelling(false);
+    }
+  };
+  const { rowsScored, rowsTotal, percent, etaSeconds } = progress;
+  return (
+    <section class="panel progress-panel" aria-labelledby="progress-title">
+      <h2 id="progress-title">{p.status === 'queued' ? 'Waiting for a worker' : 'Scoring'}</h2>
+      {p.status === 'running' && (
+        <>
+          <progress
+            max={rowsTotal ?? undefined}
+            value={rowsTotal ? Math.min(rowsScored, rowsTotal) : undefined}
+            aria-label="Rows scored"
+          />
+          <p class="progress-text">
+            {rowsTotal
+              ? `${formatCount(rowsScored)} of ${formatCount(rowsTotal)} rows scored (${percent ?? 0}%)`
+              : `${formatCount(rowsScored)} rows scored`}
+            {etaSeconds !== null && `, about ${formatDuration(etaSeconds)} left`}
+          </p>
+        </>
+      )}
+      {p.status === 'queued' && (
+        <p class="progress-text">
+          {rowsTotal ? `${formatCount(rowsTotal)} rows to score. ` : ''}It starts as soon as a
+          worker is free.
+        </p>
+      )}
+      <p class="actions">
+        <button type="button" class="secondary" onClick={cancel} disabled={cancelling}>
+          {cancelling ? 'Cancelling...' : 'Cancel prediction'}
+        </button>
+      </p>
+      {failure && (
+        <p class="error" role="alert">
+          {failure}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** "40 s", "3 min", "1 h 20 min": an ETA needs no more precision. */
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function StatusLine({

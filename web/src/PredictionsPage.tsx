@@ -143,7 +143,11 @@ function PredictionTable(props: { predictions: Prediction[]; uploads: Map<string
               </td>
               <td data-label="Created">{formatTime(p.createdAt)}</td>
               <td data-label="Customers" class="number">
-                {p.rowsScored === null ? '-' : formatCount(p.rowsScored)}
+                {p.rowsScored !== null
+                  ? formatCount(p.rowsScored)
+                  : p.status === 'running' && p.progress?.percent != null
+                    ? `${p.progress.percent}%`
+                    : '-'}
               </td>
               <td data-label="Waited" class="number">
                 {formatMs(p.timings.queuedMs)}

@@ -568,7 +568,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    status?: "queued" | "running" | "completed" | "failed";
+                    status?: "queued" | "running" | "completed" | "failed" | "cancelled";
                     limit?: number;
                     cursor?: string;
                 };
@@ -592,7 +592,7 @@ export interface paths {
                                 uploadId: string;
                                 modelId: string;
                                 /** @enum {string} */
-                                status: "queued" | "running" | "completed" | "failed";
+                                status: "queued" | "running" | "completed" | "failed" | "cancelled";
                                 attempts: number;
                                 rowsScored: number | null;
                                 rowsFailed: number | null;
@@ -660,9 +660,19 @@ export interface paths {
                                     queuedMs: number | null;
                                     runMs: number | null;
                                 };
+                                /** @description While queued or running: rows scored so far of the upload's rows; null once it ended. */
+                                progress: {
+                                    rowsScored: number;
+                                    rowsTotal: number | null;
+                                    percent: number | null;
+                                    /** @description Estimated from the pace so far; null until some rows are scored. */
+                                    etaSeconds: number | null;
+                                } | null;
                                 links: {
                                     self: string;
                                     results: string | null;
+                                    /** @description POST here to cancel, while queued or running. */
+                                    cancel: string | null;
                                 };
                             }[];
                             nextCursor: string | null;
@@ -709,7 +719,7 @@ export interface paths {
                             uploadId: string;
                             modelId: string;
                             /** @enum {string} */
-                            status: "queued" | "running" | "completed" | "failed";
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled";
                             attempts: number;
                             rowsScored: number | null;
                             rowsFailed: number | null;
@@ -777,9 +787,19 @@ export interface paths {
                                 queuedMs: number | null;
                                 runMs: number | null;
                             };
+                            /** @description While queued or running: rows scored so far of the upload's rows; null once it ended. */
+                            progress: {
+                                rowsScored: number;
+                                rowsTotal: number | null;
+                                percent: number | null;
+                                /** @description Estimated from the pace so far; null until some rows are scored. */
+                                etaSeconds: number | null;
+                            } | null;
                             links: {
                                 self: string;
                                 results: string | null;
+                                /** @description POST here to cancel, while queued or running. */
+                                cancel: string | null;
                             };
                         };
                     };
@@ -824,7 +844,7 @@ export interface paths {
                             uploadId: string;
                             modelId: string;
                             /** @enum {string} */
-                            status: "queued" | "running" | "completed" | "failed";
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled";
                             attempts: number;
                             rowsScored: number | null;
                             rowsFailed: number | null;
@@ -892,9 +912,19 @@ export interface paths {
                                 queuedMs: number | null;
                                 runMs: number | null;
                             };
+                            /** @description While queued or running: rows scored so far of the upload's rows; null once it ended. */
+                            progress: {
+                                rowsScored: number;
+                                rowsTotal: number | null;
+                                percent: number | null;
+                                /** @description Estimated from the pace so far; null until some rows are scored. */
+                                etaSeconds: number | null;
+                            } | null;
                             links: {
                                 self: string;
                                 results: string | null;
+                                /** @description POST here to cancel, while queued or running. */
+                                cancel: string | null;
                             };
                         };
                     };
@@ -1088,6 +1118,136 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/predictions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a queued or running prediction
+         * @description A queued prediction is cancelled at once; a running one stops scoring within a few seconds and keeps no results. Cancelling a cancelled prediction answers the same again; a completed or failed one answers 409.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            uploadId: string;
+                            modelId: string;
+                            /** @enum {string} */
+                            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+                            attempts: number;
+                            rowsScored: number | null;
+                            rowsFailed: number | null;
+                            /** @description Rows per tier, mean probability, histogram, revenue at risk, common reasons. */
+                            summary: {
+                                rows: number;
+                                scored: number;
+                                failed: number;
+                                tiers: {
+                                    high: number;
+                                    medium: number;
+                                    low: number;
+                                };
+                                meanProbability: number;
+                                /** @description Scored rows in 20 bands of 0.05 of the probability: [0, 0.05), [0.05, 0.1), ... [0.95, 1]. Null for predictions scored before it existed. */
+                                probabilityHistogram: number[] | null;
+                                /** @description Sums over scored rows, when the file has a monthly revenue column (MonthlyCharges, MRR, monthly_revenue, ...); else null. */
+                                revenue: {
+                                    /** @description The revenue column, as named in your file. */
+                                    column: string;
+                                    /** @description The currency its values (or else its header) name: a symbol such as "$" or a code such as "EUR"; null when none is named. The sums are in it. */
+                                    currency: string | null;
+                                    monthlyTotal: number;
+                                    /** @description Sum of probability × monthly revenue. */
+                                    expectedMonthlyLoss: number;
+                                    /** @description Monthly revenue of the high-tier customers. */
+                                    highRiskMonthly: number;
+                                } | null;
+                                commonReasons: {
+                                    reason: string;
+                                    rows: number;
+                                }[];
+                                unusedColumns: string[];
+                                /** @description Model inputs your file had no column for (scored with allowPartialFit): each counted as an average customer's. */
+                                missingInputs: string[];
+                                unknownCategories: {
+                                    [key: string]: number;
+                                };
+                                firstErrors: string[];
+                                delimiter: string;
+                                /** @description How the customers (matched by id, ignoring case) moved since the previous completed prediction with the same model; null for the first one, a file without a customer id column, or predictions from before customer history. */
+                                changes?: {
+                                    /** Format: uuid */
+                                    previousPredictionId: string;
+                                    /** @description Customers the previous prediction did not have. */
+                                    new: number;
+                                    /** @description Now high risk, and not before. */
+                                    newlyHighRisk: number;
+                                    /** @description Moved to a worse tier other than high (low to medium). */
+                                    worsened: number;
+                                    /** @description Moved to a better tier. */
+                                    improved: number;
+                                    /** @description In the same tier as before. */
+                                    unchanged: number;
+                                } | null;
+                            } | null;
+                            error: {
+                                code: string;
+                                message: string;
+                            } | null;
+                            createdAt: string;
+                            startedAt: string | null;
+                            completedAt: string | null;
+                            timings: {
+                                queuedMs: number | null;
+                                runMs: number | null;
+                            };
+                            /** @description While queued or running: rows scored so far of the upload's rows; null once it ended. */
+                            progress: {
+                                rowsScored: number;
+                                rowsTotal: number | null;
+                                percent: number | null;
+                                /** @description Estimated from the pace so far; null until some rows are scored. */
+                                etaSeconds: number | null;
+                            } | null;
+                            links: {
+                                self: string;
+                                results: string | null;
+                                /** @description POST here to cancel, while queued or running. */
+                                cancel: string | null;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

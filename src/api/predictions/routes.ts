@@ -5,7 +5,12 @@ import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
 import { findColumnOverrides } from '../../db/column-mappings.js';
 import { decodeCursor, pageOf } from '../../db/pagination.js';
-import { findPrediction, listPredictions, softDeletePrediction } from '../../db/predictions.js';
+import {
+  cancelPrediction,
+  findPrediction,
+  listPredictions,
+  softDeletePrediction,
+} from '../../db/predictions.js';
 import type { Prediction, ScoringOptions } from '../../db/schema.js';
 import { findPlaybook } from '../../db/settings.js';
 import { findUpload } from '../../db/uploads.js';
@@ -306,6 +311,35 @@ export function registerPredictionRoutes(
       });
       const next = offset + page.rows.length;
       return { ...page, nextCursor: next < page.total ? encodeOffset(next) : null };
+    },
+  );
+
+  api.post(
+    '/predictions/:id/cancel',
+    {
+      schema: {
+        summary: 'Cancel a queued or running prediction',
+        description:
+          'A queued prediction is cancelled at once; a running one stops scoring within a few seconds and keeps no results. Cancelling a cancelled prediction answers the same again; a completed or failed one answers 409.',
+        tags: ['predictions'],
+        params: predictionIdParams,
+        response: { 200: predictionSchema },
+      },
+    },
+    async (request) => {
+      const result = await cancelPrediction(deps.db, request.userId, request.params.id);
+      if (!result) throw notFound('prediction');
+      const { prediction } = result;
+      if (prediction.status === 'completed' || prediction.status === 'failed') {
+        throw new ApiError(
+          409,
+          'not_cancellable',
+          prediction.status === 'completed'
+            ? 'The prediction completed before it could be cancelled; delete it if you do not want its results.'
+            : 'The prediction failed already; there is nothing to cancel.',
+        );
+      }
+      return presentPrediction(prediction);
     },
   );
 

@@ -43,7 +43,9 @@ export function createRowsReader(deps: { db: Db; blobs: BlobStore; log: Logger }
       throw new ApiError(
         409,
         'not_ready',
-        `The prediction is ${prediction.status}; ${what} exist once it is completed.`,
+        prediction.status === 'cancelled'
+          ? `The prediction was cancelled, so it has no ${what}; create it again to score the file.`
+          : `The prediction is ${prediction.status}; ${what} exist once it is completed.`,
       );
     }
     return { ...prediction, result_key: prediction.result_key };

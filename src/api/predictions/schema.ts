@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CUSTOMER_CHANGES } from '../../history/changes.js';
 
-export const predictionStatus = z.enum(['queued', 'running', 'completed', 'failed']);
+export const predictionStatus = z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']);
 
 const tierCounts = z.object({
   high: z.number().int(),
@@ -85,7 +85,25 @@ export const predictionSchema = z.object({
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
   timings: z.object({ queuedMs: z.number().nullable(), runMs: z.number().nullable() }),
-  links: z.object({ self: z.string(), results: z.string().nullable() }),
+  progress: z
+    .object({
+      rowsScored: z.number().int(),
+      rowsTotal: z.number().int().nullable(),
+      percent: z.number().nullable(),
+      etaSeconds: z
+        .number()
+        .nullable()
+        .describe('Estimated from the pace so far; null until some rows are scored.'),
+    })
+    .nullable()
+    .describe(
+      "While queued or running: rows scored so far of the upload's rows; null once it ended.",
+    ),
+  links: z.object({
+    self: z.string(),
+    results: z.string().nullable(),
+    cancel: z.string().nullable().describe('POST here to cancel, while queued or running.'),
+  }),
 });
 
 export const createPredictionBody = z.object({
