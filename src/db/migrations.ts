@@ -287,6 +287,19 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('outbox').addColumn('not_before', 'text').execute();
       },
     },
+    '0012_quotas': {
+      // What a completed prediction keeps stored (results and rows index), counted in the user's
+      // stored bytes; null for predictions completed before quotas, which count as nothing.
+      // The index answers "how many jobs does this user have queued or running" at each submit.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('predictions').addColumn('result_bytes', 'bigint').execute();
+        await db.schema
+          .createIndex('predictions_active_by_user')
+          .on('predictions')
+          .columns(['user_id', 'status'])
+          .execute();
+      },
+    },
   };
 }
 

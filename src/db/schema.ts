@@ -54,6 +54,8 @@ export interface PredictionsTable {
   deleted_at: Timestamp | null;
   /** JSON ScoringOptions, fixed at creation; null for predictions from before they existed. */
   scoring_options: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Bytes of the results and their rows index, set on completion; null before quotas existed. */
+  result_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** How a prediction scores its file, decided when it is created (the fit check and the user's choices). */
