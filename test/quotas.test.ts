@@ -108,6 +108,7 @@ describe.each(['sqlite', 'postgres'] as const)('quotas on %s', (engine) => {
     const before = await storedState(api);
     const refused = await upload(api.url, token, csvOf(150 * KIB));
     expect(refused.status).toBe(409);
+    expect(refused.headers.get('connection')).toBe('close');
     const body = (await refused.json()) as QuotaBody;
     expect(body.error.code).toBe('stored_bytes_quota');
     expect(body.error.message).toMatch(
@@ -309,6 +310,8 @@ describe('the rate limit', () => {
     const before = await storedState(service);
     const refused = await upload(service.url, alice, csvOf(8 * KIB));
     expect(refused.status).toBe(429);
+    // The body was never read: the connection closes rather than drain it.
+    expect(refused.headers.get('connection')).toBe('close');
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(900);
     expect(retryAfter).toBeLessThanOrEqual(1000);
