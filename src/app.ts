@@ -166,7 +166,7 @@ export async function createApp(
       log,
       uploadMaxBytes: config.uploads.maxBytes,
       quotas: new Quotas(db, config.quotas),
-      rateLimiter: new RateLimiter(config.quotas.rate),
+      rateLimiter: new RateLimiter(),
       webhookTargets: config.webhooks,
     });
   }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setQuotaOverrides } from '../src/db/quotas.js';
 import { createTestSchema, type TestSchema } from '../src/db/test-support/postgres.js';
 import {
   authorised,
@@ -245,6 +246,31 @@ describe.each(['sqlite', 'postgres'] as const)('quotas on %s', (engine) => {
     expect((await postPrediction(api.url, token, id)).status).toBe(202);
   });
 
+  it("applies a user's own limits over the defaults, 0 meaning unlimited", async () => {
+    const roomy = `u-${randomUUID()}`;
+    const tight = `u-${randomUUID()}`;
+    await setQuotaOverrides(api.app.db, roomy, { storedBytes: 0, uploadsPerDay: 10 });
+    await setQuotaOverrides(api.app.db, tight, { activeJobs: 1 });
+    const roomyToken = await api.token(roomy);
+    const tightToken = await api.token(tight);
+    // 400 KiB is over the default 300 KiB, and this user has no storage limit.
+    await uploadCsv(api, roomyToken, csvOf(400 * KIB));
+    const roomyUsage = (await callJson(api, roomyToken, 'GET', '/v1/usage')).body;
+    expect(roomyUsage.storedBytes.limit).toBeNull();
+    expect(roomyUsage.uploadsToday.limit).toBe(10);
+    expect(roomyUsage.activeJobs.limit).toBe(2);
+
+    const { id } = await uploadCsv(api, tightToken, csvOf(20 * KIB));
+    expect((await postPrediction(api.url, tightToken, id)).status).toBe(202);
+    const refused = await postPrediction(api.url, tightToken, id);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as QuotaBody).error.quota).toEqual({
+      name: 'active_jobs',
+      limit: 1,
+      used: 1,
+    });
+  });
+
   it('counts results in the stored bytes, and refuses predictions while the account is full', async () => {
     const token = await user(full);
     const { id } = await uploadCsv(full, token, csvOf(100 * KIB));
@@ -329,6 +355,17 @@ describe('the rate limit', () => {
     expect((await fetch(`${service.url}/v1/uploads`)).status).toBe(401);
     // Health and the dashboard are not rate limited.
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+  });
+
+  it("follows a user's own rate: none at all for this one", async () => {
+    await setQuotaOverrides(service.app.db, 'rate-dave', { ratePerSecond: 0 });
+    const token = await service.token('rate-dave');
+    for (let i = 0; i < 5; i++) {
+      const answer = await fetch(`${service.url}/v1/uploads`, authorised(token));
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('ratelimit')).toBeNull();
+    }
+    expect((await callJson(service, token, 'GET', '/v1/usage')).body.rateLimit).toBeNull();
   });
 
   it('shows the rate limit in the usage', async () => {

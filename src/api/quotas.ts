@@ -14,11 +14,12 @@
 import type { Transaction } from 'kysely';
 import type { QuotaConfig } from '../config/quotas.js';
 import type { Db } from '../db/connect.js';
-import { readUsage, type Usage, withUserQuotaLock } from '../db/quotas.js';
+import { findQuotaOverrides, readUsage, type Usage, withUserQuotaLock } from '../db/quotas.js';
 import type { Database } from '../db/schema.js';
 import { beginUpload, findUpload, finishUpload, type UploadIntent } from '../db/uploads.js';
 import type { SubmitTransaction } from '../jobs/submit.js';
 import { ApiError, notFound } from './errors.js';
+import type { RateLimitSettings } from './rate-limit.js';
 
 /** At most this much of a multipart body is not the file (boundaries, part headers, fields). */
 const MULTIPART_OVERHEAD_BYTES = 16 * 1024;
@@ -39,15 +40,62 @@ export interface UploadReservation {
   readonly reserved: number;
 }
 
+/** How long an API process keeps a user's rate limit before reading their overrides again. */
+export const RATE_SETTINGS_TTL_MS = 60_000;
+const RATE_SETTINGS_KEPT = 10_000;
+
+type Conn = Db | Transaction<Database>;
+
 export class Quotas {
+  private readonly rates = new Map<string, { settings: RateLimitSettings; until: number }>();
+
   constructor(
     private readonly db: Db,
-    readonly limits: QuotaConfig,
+    /** The operator's defaults; a user's overrides in the database take precedence. */
+    readonly defaults: QuotaConfig,
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  async usage(userId: string): Promise<UsageNow> {
-    return this.usageIn(this.db, userId);
+  /** The user's limits: the defaults with the operator's overrides for this user, if any. */
+  async limitsFor(db: Conn, userId: string): Promise<QuotaConfig> {
+    const own = await findQuotaOverrides(db, userId);
+    if (!own) return this.defaults;
+    return {
+      storedBytes: own.storedBytes ?? this.defaults.storedBytes,
+      uploadsPerDay: own.uploadsPerDay ?? this.defaults.uploadsPerDay,
+      activeJobs: own.activeJobs ?? this.defaults.activeJobs,
+      rate: {
+        perSecond: own.ratePerSecond ?? this.defaults.rate.perSecond,
+        burst: own.rateBurst ?? this.defaults.rate.burst,
+      },
+    };
+  }
+
+  async usage(userId: string): Promise<{ usage: UsageNow; limits: QuotaConfig }> {
+    const [usage, limits] = await Promise.all([
+      this.usageIn(this.db, userId),
+      this.limitsFor(this.db, userId),
+    ]);
+    return { usage, limits };
+  }
+
+  /**
+   * The user's rate limit, read from the database at most once a minute per process (every
+   * request needs it). While the database cannot answer, the default applies.
+   */
+  async rateFor(userId: string): Promise<RateLimitSettings> {
+    const now = Date.now();
+    const kept = this.rates.get(userId);
+    if (kept && kept.until > now) return kept.settings;
+    let settings: RateLimitSettings;
+    try {
+      settings = (await this.limitsFor(this.db, userId)).rate;
+    } catch {
+      return this.defaults.rate;
+    }
+    if (this.rates.size >= RATE_SETTINGS_KEPT) this.rates.clear();
+    this.rates.set(userId, { settings, until: now + RATE_SETTINGS_TTL_MS });
+    return settings;
   }
 
   /**
@@ -59,8 +107,8 @@ export class Quotas {
     contentLength: number | undefined,
     uploadMaxBytes: number,
   ): Promise<UploadReservation> {
-    const { storedBytes, uploadsPerDay } = this.limits;
     return withUserQuotaLock(this.db, intent.user_id, async (trx) => {
+      const { storedBytes, uploadsPerDay } = await this.limitsFor(trx, intent.user_id);
       const usage = await this.usageIn(trx, intent.user_id);
       if (uploadsPerDay > 0 && usage.uploadsToday >= uploadsPerDay) {
         throw uploadsPerDayError(uploadsPerDay, usage, this.clock());
@@ -98,8 +146,8 @@ export class Quotas {
     reservation: UploadReservation,
     stored: { bytes: number; sha256: string; row_count: number },
   ): Promise<boolean> {
-    const limit = this.limits.storedBytes;
     return withUserQuotaLock(this.db, intent.user_id, async (trx) => {
+      const limit = (await this.limitsFor(trx, intent.user_id)).storedBytes;
       if (limit > 0 && stored.bytes > reservation.reserved) {
         const usage = await this.usageIn(trx, intent.user_id);
         const others = usage.storedBytes - reservation.reserved;
@@ -117,9 +165,9 @@ export class Quotas {
    * model), and the upload still there (it could have been deleted since it was read).
    */
   jobTransaction(uploadId: string): SubmitTransaction {
-    const { activeJobs, storedBytes } = this.limits;
     return (db, userId, work) =>
       withUserQuotaLock(db, userId, async (trx) => {
+        const { activeJobs, storedBytes } = await this.limitsFor(trx, userId);
         const usage = await this.usageIn(trx, userId);
         const active = usage.activePredictions + usage.activeTrainings;
         if (activeJobs > 0 && active >= activeJobs) throw activeJobsError(activeJobs, active);
@@ -133,11 +181,11 @@ export class Quotas {
 
   /** The refusal for an upload cut off at what was left of the stored-bytes quota. */
   async storedBytesRefusal(userId: string, requested?: number): Promise<ApiError> {
-    const usage = await this.usage(userId);
-    return storedBytesError(this.limits.storedBytes, usage, 'upload', requested);
+    const { usage, limits } = await this.usage(userId);
+    return storedBytesError(limits.storedBytes, usage, 'upload', requested);
   }
 
-  private async usageIn(db: Db | Transaction<Database>, userId: string): Promise<UsageNow> {
+  private async usageIn(db: Conn, userId: string): Promise<UsageNow> {
     const now = this.clock();
     const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
     const dayEnd = new Date(dayStart.getTime() + 86_400_000);

@@ -4,9 +4,16 @@ import { RateLimiter } from './rate-limit.js';
 /** A limiter on a clock the test moves (milliseconds). */
 function limiter(perSecond: number, burst: number) {
   let now = 0;
-  const rate = new RateLimiter({ perSecond, burst }, () => now);
+  const limiter = new RateLimiter(() => now);
+  const settings = { perSecond, burst };
   return {
-    rate,
+    rate: {
+      take: (user: string) => limiter.take(user, settings),
+      peek: (user: string) => limiter.peek(user, settings),
+      get size() {
+        return limiter.size;
+      },
+    },
     advance: (ms: number) => {
       now += ms;
     },
@@ -51,8 +58,16 @@ describe('RateLimiter', () => {
     expect(rate.size).toBe(1);
   });
 
-  it('is off at a rate of 0', () => {
-    expect(limiter(0, 5).rate.enabled).toBe(false);
-    expect(limiter(0.5, 5).rate.enabled).toBe(true);
+  it("follows a user's new settings, keeping what they had used", () => {
+    let now = 0;
+    const limiter = new RateLimiter(() => now);
+    for (let i = 0; i < 5; i++) limiter.take('a', { perSecond: 1, burst: 5 });
+    expect(limiter.take('a', { perSecond: 1, burst: 5 }).allowed).toBe(false);
+    // Raised: the bucket grows, and refills at the new rate.
+    now += 100;
+    expect(limiter.take('a', { perSecond: 10, burst: 50 })).toMatchObject({ allowed: true });
+    // Lowered: never more tokens than the new burst.
+    now += 60_000;
+    expect(limiter.peek('a', { perSecond: 1, burst: 2 })).toBe(2);
   });
 });

@@ -31,6 +31,8 @@ export interface RateDecision {
 interface Bucket {
   tokens: number;
   at: number;
+  /** The settings it was last used with (a user's may change: the operator's overrides). */
+  settings: RateLimitSettings;
 }
 
 /** How often forgotten (full) buckets are swept out, at most. */
@@ -40,25 +42,19 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private lastSweep: number;
 
-  constructor(
-    readonly settings: RateLimitSettings,
-    private readonly clock: () => number = () => performance.now(),
-  ) {
+  constructor(private readonly clock: () => number = () => performance.now()) {
     this.lastSweep = clock();
   }
 
-  get enabled(): boolean {
-    return this.settings.perSecond > 0;
-  }
-
-  /** Takes a token for `userId` if there is one. */
-  take(userId: string): RateDecision {
+  /** Takes a token for `userId` if there is one; `settings` must have a rate above 0. */
+  take(userId: string, settings: RateLimitSettings): RateDecision {
     const now = this.clock();
     this.sweep(now);
-    const { perSecond, burst } = this.settings;
-    const bucket = this.buckets.get(userId) ?? { tokens: burst, at: now };
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    const { perSecond, burst } = settings;
+    const bucket = this.buckets.get(userId) ?? { tokens: burst, at: now, settings };
+    bucket.tokens = refilled(bucket, now, settings);
     bucket.at = now;
+    bucket.settings = settings;
     const allowed = bucket.tokens >= 1;
     if (allowed) bucket.tokens -= 1;
     this.buckets.set(userId, bucket);
@@ -71,13 +67,10 @@ export class RateLimiter {
   }
 
   /** The user's whole tokens now, without taking one (for GET /v1/usage). */
-  peek(userId: string): number {
+  peek(userId: string, settings: RateLimitSettings): number {
     const bucket = this.buckets.get(userId);
-    if (!bucket) return this.settings.burst;
-    const elapsed = (this.clock() - bucket.at) / 1000;
-    return Math.floor(
-      Math.min(this.settings.burst, bucket.tokens + elapsed * this.settings.perSecond),
-    );
+    if (!bucket) return settings.burst;
+    return Math.floor(refilled(bucket, this.clock(), settings));
   }
 
   /** Users with a bucket (for tests and metrics). */
@@ -88,13 +81,17 @@ export class RateLimiter {
   private sweep(now: number): void {
     if (now - this.lastSweep < SWEEP_EVERY_MS) return;
     this.lastSweep = now;
-    const { perSecond, burst } = this.settings;
     for (const [user, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * perSecond >= burst) {
+      if (refilled(bucket, now, bucket.settings) >= bucket.settings.burst) {
         this.buckets.delete(user);
       }
     }
   }
+}
+
+function refilled(bucket: Bucket, now: number, settings: RateLimitSettings): number {
+  const added = ((now - bucket.at) / 1000) * settings.perSecond;
+  return Math.min(settings.burst, bucket.tokens + added);
 }
 
 /**

@@ -160,14 +160,14 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       v1.addHook('onRequest', async (request, reply) => {
         request.userId = (await deps.authenticate(request.headers.authorization)).userId;
         // As early as the user is known: before any body is read or any query runs.
-        const limiter = deps.rateLimiter;
-        if (!limiter.enabled) return;
-        const decision = limiter.take(request.userId);
-        setRateLimitHeaders(reply, limiter.settings, decision);
+        const settings = await deps.quotas.rateFor(request.userId);
+        if (settings.perSecond === 0) return;
+        const decision = deps.rateLimiter.take(request.userId, settings);
+        setRateLimitHeaders(reply, settings, decision);
         if (!decision.allowed) {
           // A refused upload's body is not read: close rather than drain it.
           if (hasBody(request)) reply.header('connection', 'close');
-          throw rateLimited(limiter.settings, decision);
+          throw rateLimited(settings, decision);
         }
       });
       registerUploadRoutes(v1, deps);

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerMappingCommand } from './commands/mapping.js';
 import { registerQueueCommands } from './commands/queue.js';
+import { registerQuotaCommands } from './commands/quota.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerQueueCommands(program);
+  registerQuotaCommands(program);
   registerTokenCommands(program);
   registerScoreCommand(program);
   registerTrainCommand(program);

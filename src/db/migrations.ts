@@ -291,12 +291,23 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
       // What a completed prediction keeps stored (results and rows index), counted in the user's
       // stored bytes; null for predictions completed before quotas, which count as nothing.
       // The index answers "how many jobs does this user have queued or running" at each submit.
+      // user_quotas: the operator's limits for one user, each null for the configured default.
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('predictions').addColumn('result_bytes', 'bigint').execute();
         await db.schema
           .createIndex('predictions_active_by_user')
           .on('predictions')
           .columns(['user_id', 'status'])
+          .execute();
+        await db.schema
+          .createTable('user_quotas')
+          .addColumn('user_id', 'text', (c) => c.primaryKey())
+          .addColumn('stored_bytes', 'bigint')
+          .addColumn('uploads_per_day', 'integer')
+          .addColumn('active_jobs', 'integer')
+          .addColumn('rate_per_second', 'double precision')
+          .addColumn('rate_burst', 'integer')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
       },
     },

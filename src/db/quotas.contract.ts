@@ -14,7 +14,14 @@ import {
   softDeletePrediction,
   startAttempt,
 } from './predictions.js';
-import { jobsReadingUpload, readUsage, withUserQuotaLock } from './quotas.js';
+import {
+  clearQuotaOverrides,
+  findQuotaOverrides,
+  jobsReadingUpload,
+  readUsage,
+  setQuotaOverrides,
+  withUserQuotaLock,
+} from './quotas.js';
 import type { DatabaseFactory, DatabaseUnderTest } from './repositories.contract.js';
 import type { UploadState } from './schema.js';
 import { beginUpload, claimAbandonedUploads, insertUpload, softDeleteUpload } from './uploads.js';
@@ -172,6 +179,26 @@ export function describeQuotaRepositoryContract(engine: string, open: DatabaseFa
       expect(await jobsReadingUpload(db, file)).toBe(3);
       await failPrediction(db, queued, { code: 'x', message: 'y' });
       expect(await jobsReadingUpload(db, file)).toBe(2);
+    });
+
+    it("keeps a user's own limits: set, changed one at a time, back to the default, cleared", async () => {
+      expect(await findQuotaOverrides(db, 'alice')).toBeUndefined();
+      expect(
+        await setQuotaOverrides(db, 'alice', { storedBytes: 50 * 1024 ** 3, ratePerSecond: 0.5 }),
+      ).toEqual({ storedBytes: 50 * 1024 ** 3, ratePerSecond: 0.5 });
+      expect(await setQuotaOverrides(db, 'alice', { activeJobs: 0, ratePerSecond: null })).toEqual({
+        storedBytes: 50 * 1024 ** 3,
+        activeJobs: 0,
+      });
+      await setQuotaOverrides(db, 'bob', { uploadsPerDay: 3, rateBurst: 7 });
+      expect(await findQuotaOverrides(db, 'alice')).toEqual({
+        storedBytes: 50 * 1024 ** 3,
+        activeJobs: 0,
+      });
+      expect(await clearQuotaOverrides(db, 'alice')).toBe(true);
+      expect(await clearQuotaOverrides(db, 'alice')).toBe(false);
+      expect(await findQuotaOverrides(db, 'alice')).toBeUndefined();
+      expect(await findQuotaOverrides(db, 'bob')).toEqual({ uploadsPerDay: 3, rateBurst: 7 });
     });
 
     it('makes check-then-take atomic: of 8 concurrent takers of a quota of 3, 3 get it', async () => {

@@ -3,7 +3,7 @@
  * that makes "check the quota, then take it" atomic across API processes.
  */
 import { type Kysely, PostgresAdapter, sql, type Transaction } from 'kysely';
-import type { Database, Timestamp } from './schema.js';
+import { type Database, nowIso, type Timestamp } from './schema.js';
 
 type Conn = Kysely<Database>;
 
@@ -119,4 +119,81 @@ export async function jobsReadingUpload(db: Conn, uploadId: string): Promise<num
       .executeTakeFirstOrThrow(),
   ]);
   return Number(predictions.count) + Number(trainings.count);
+}
+
+/** A user's own limits, each undefined where the configured default applies. */
+export interface QuotaOverrides {
+  readonly storedBytes?: number;
+  readonly uploadsPerDay?: number;
+  readonly activeJobs?: number;
+  readonly ratePerSecond?: number;
+  readonly rateBurst?: number;
+}
+
+/** A change of overrides: a number sets one, null goes back to the default, absent keeps it. */
+export type QuotaOverridesChange = { [K in keyof QuotaOverrides]?: number | null };
+
+const COLUMNS = {
+  storedBytes: 'stored_bytes',
+  uploadsPerDay: 'uploads_per_day',
+  activeJobs: 'active_jobs',
+  ratePerSecond: 'rate_per_second',
+  rateBurst: 'rate_burst',
+} as const;
+
+/** The user's overrides, or undefined when the operator set none. */
+export async function findQuotaOverrides(
+  db: Conn,
+  userId: string,
+): Promise<QuotaOverrides | undefined> {
+  const row = await db
+    .selectFrom('user_quotas')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const overrides: Record<string, number> = {};
+  for (const [key, column] of Object.entries(COLUMNS)) {
+    const value = row[column];
+    if (value !== null) overrides[key] = Number(value);
+  }
+  return overrides;
+}
+
+/** Applies a change to the user's overrides (creating them), and returns them as they are now. */
+export async function setQuotaOverrides(
+  db: Conn,
+  userId: string,
+  change: QuotaOverridesChange,
+): Promise<QuotaOverrides> {
+  const set: Record<string, number | null> = {};
+  for (const [key, column] of Object.entries(COLUMNS)) {
+    const value = change[key as keyof QuotaOverridesChange];
+    if (value !== undefined) set[column] = value;
+  }
+  const updatedAt = nowIso();
+  await db
+    .insertInto('user_quotas')
+    .values({
+      user_id: userId,
+      stored_bytes: null,
+      uploads_per_day: null,
+      active_jobs: null,
+      rate_per_second: null,
+      rate_burst: null,
+      ...set,
+      updated_at: updatedAt,
+    })
+    .onConflict((oc) => oc.column('user_id').doUpdateSet({ ...set, updated_at: updatedAt }))
+    .execute();
+  return (await findQuotaOverrides(db, userId)) ?? {};
+}
+
+/** Removes all of the user's overrides: the configured defaults apply again. */
+export async function clearQuotaOverrides(db: Conn, userId: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('user_quotas')
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+  return result.numDeletedRows > 0n;
 }

@@ -180,6 +180,20 @@ export interface WebhookDeliveriesTable {
   delivered_at: Timestamp | null;
 }
 
+/**
+ * The operator's limits for one user (`churnline quota set`), each null for the configured
+ * default (src/config/quotas.ts); 0 means unlimited, as in the environment.
+ */
+export interface UserQuotasTable {
+  user_id: string;
+  stored_bytes: number | null;
+  uploads_per_day: number | null;
+  active_jobs: number | null;
+  rate_per_second: number | null;
+  rate_burst: number | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   uploads: UploadsTable;
   predictions: PredictionsTable;
@@ -190,6 +204,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   customer_history: CustomerHistoryTable;
+  user_quotas: UserQuotasTable;
 }
 
 /** A run of buckets of one prediction's customers (src/history/buckets.ts). */

@@ -51,8 +51,7 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
       },
     },
     async (request) => {
-      const { limits } = deps.quotas;
-      const usage = await deps.quotas.usage(request.userId);
+      const { usage, limits } = await deps.quotas.usage(request.userId);
       const orNull = (value: number) => (value > 0 ? value : null);
       const limiter = deps.rateLimiter;
       return {
@@ -73,13 +72,14 @@ export function registerUsageRoutes(app: FastifyInstance, deps: ApiDeps): void {
           predictions: usage.activePredictions,
           trainings: usage.activeTrainings,
         },
-        rateLimit: limiter.enabled
-          ? {
-              perSecond: limiter.settings.perSecond,
-              burst: limiter.settings.burst,
-              remaining: limiter.peek(request.userId),
-            }
-          : null,
+        rateLimit:
+          limits.rate.perSecond > 0
+            ? {
+                perSecond: limits.rate.perSecond,
+                burst: limits.rate.burst,
+                remaining: limiter.peek(request.userId, limits.rate),
+              }
+            : null,
       };
     },
   );
