@@ -109,15 +109,17 @@ export class Quotas {
   ): Promise<UploadReservation> {
     return withUserQuotaLock(this.db, intent.user_id, async (trx) => {
       const { storedBytes, uploadsPerDay } = await this.limitsFor(trx, intent.user_id);
+      const unlimited = { maxBytes: uploadMaxBytes, quotaBound: false, reserved: 0 };
+      if (storedBytes === 0 && uploadsPerDay === 0) {
+        // Nothing to count (the operator turned both off for this user).
+        await beginUpload(trx, intent, 0);
+        return unlimited;
+      }
       const usage = await this.usageIn(trx, intent.user_id);
       if (uploadsPerDay > 0 && usage.uploadsToday >= uploadsPerDay) {
         throw uploadsPerDayError(uploadsPerDay, usage, this.clock());
       }
-      let reservation: UploadReservation = {
-        maxBytes: uploadMaxBytes,
-        quotaBound: false,
-        reserved: 0,
-      };
+      let reservation: UploadReservation = unlimited;
       if (storedBytes > 0) {
         const left = storedBytes - usage.storedBytes;
         const fileAtLeast =
@@ -168,11 +170,13 @@ export class Quotas {
     return (db, userId, work) =>
       withUserQuotaLock(db, userId, async (trx) => {
         const { activeJobs, storedBytes } = await this.limitsFor(trx, userId);
-        const usage = await this.usageIn(trx, userId);
-        const active = usage.activePredictions + usage.activeTrainings;
-        if (activeJobs > 0 && active >= activeJobs) throw activeJobsError(activeJobs, active);
-        if (storedBytes > 0 && usage.storedBytes >= storedBytes) {
-          throw storedBytesError(storedBytes, usage, 'job');
+        if (activeJobs > 0 || storedBytes > 0) {
+          const usage = await this.usageIn(trx, userId);
+          const active = usage.activePredictions + usage.activeTrainings;
+          if (activeJobs > 0 && active >= activeJobs) throw activeJobsError(activeJobs, active);
+          if (storedBytes > 0 && usage.storedBytes >= storedBytes) {
+            throw storedBytesError(storedBytes, usage, 'job');
+          }
         }
         if (!(await findUpload(trx, userId, uploadId))) throw notFound('upload');
         return work(trx);
