@@ -127,10 +127,14 @@ describe.each(['sqlite', 'postgres'] as const)('quotas on %s', (engine) => {
     const before = await storedState(api);
     const refused = await uploadChunked(api.url, token, csvOf(150 * KIB));
     expect(refused.status).toBe(409);
-    expect(((await refused.json()) as QuotaBody).error).toMatchObject({
+    const body = (await refused.json()) as QuotaBody;
+    expect(body.error).toMatchObject({
       code: 'stored_bytes_quota',
       quota: { name: 'stored_bytes', limit: STORED_LIMIT },
     });
+    expect(body.error.message).toMatch(
+      /^Your account stores 200 KiB of its 300 KiB \(uploads 200 KiB, results 0 bytes\): this upload went past the 100 KiB that were left and was stopped there\. Nothing was stored\./,
+    );
     expect(await storedState(api)).toEqual(before);
     // One that fits is accepted the same way.
     expect((await uploadChunked(api.url, token, csvOf(50 * KIB))).status).toBe(201);

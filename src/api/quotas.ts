@@ -125,7 +125,7 @@ export class Quotas {
         const fileAtLeast =
           contentLength === undefined ? 0 : Math.max(0, contentLength - MULTIPART_OVERHEAD_BYTES);
         if (left <= 0 || fileAtLeast > left) {
-          throw storedBytesError(storedBytes, usage, 'upload', contentLength);
+          throw storedBytesError(storedBytes, usage, { requested: contentLength });
         }
         reservation = {
           maxBytes: Math.min(uploadMaxBytes, left),
@@ -154,7 +154,7 @@ export class Quotas {
         const usage = await this.usageIn(trx, intent.user_id);
         const others = usage.storedBytes - reservation.reserved;
         if (others + stored.bytes > limit) {
-          throw storedBytesError(limit, usage, 'upload', stored.bytes, others);
+          throw storedBytesError(limit, usage, { requested: stored.bytes }, others);
         }
       }
       return finishUpload(trx, intent.id, stored);
@@ -183,10 +183,10 @@ export class Quotas {
       });
   }
 
-  /** The refusal for an upload cut off at what was left of the stored-bytes quota. */
-  async storedBytesRefusal(userId: string, requested?: number): Promise<ApiError> {
+  /** The refusal for an upload cut off once it passed the `left` bytes the quota had. */
+  async storedBytesRefusal(userId: string, left: number): Promise<ApiError> {
     const { usage, limits } = await this.usage(userId);
-    return storedBytesError(limits.storedBytes, usage, 'upload', requested);
+    return storedBytesError(limits.storedBytes, usage, { passed: left });
   }
 
   private async usageIn(db: Conn, userId: string): Promise<UsageNow> {
@@ -215,20 +215,28 @@ export function formatBytes(bytes: number): string {
 const FREE_SPACE =
   "Delete predictions or uploads you no longer need (DELETE /v1/predictions/{id}, DELETE /v1/uploads/{id}, or the dashboard's Usage page)";
 
+/**
+ * What was refused: a job, an upload of a known size, one cut off once past what was left, or
+ * one of unknown size when nothing is left.
+ */
+type StoredBytesRefused = 'job' | { requested?: number } | { passed: number };
+
 function storedBytesError(
   limit: number,
   usage: Usage,
-  refused: 'upload' | 'job',
-  requested?: number,
+  refused: StoredBytesRefused,
   usedByOthers = usage.storedBytes,
 ): ApiError {
   const holds = `Your account stores ${formatBytes(usedByOthers)} of its ${formatBytes(limit)} (uploads ${formatBytes(usage.uploadBytes)}, results ${formatBytes(usage.resultBytes)})`;
+  const requested = refused !== 'job' && 'requested' in refused ? refused.requested : undefined;
   const why =
     refused === 'job'
       ? 'a prediction or training stores its results, so none is accepted while the account is full'
-      : requested !== undefined
-        ? `this upload (${formatBytes(requested)}) does not fit in what is left`
-        : 'there is no room left for an upload';
+      : 'passed' in refused
+        ? `this upload went past the ${formatBytes(refused.passed)} that were left and was stopped there`
+        : requested !== undefined
+          ? `this upload (${formatBytes(requested)}) does not fit in what is left`
+          : 'there is no room left for an upload';
   return new ApiError(
     409,
     'stored_bytes_quota',

@@ -112,7 +112,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
         // A failed put stores nothing; only the row is left to remove.
         await deleteUnfinishedUpload(deps.db, id).catch(() => {});
         if (reservation.quotaBound && isTooLarge(error)) {
-          throw await deps.quotas.storedBytesRefusal(request.userId);
+          throw await deps.quotas.storedBytesRefusal(request.userId, reservation.maxBytes);
         }
         throw uploadError(error, maxMiB);
       }
