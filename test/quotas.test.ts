@@ -379,3 +379,56 @@ describe('the rate limit', () => {
     expect(usage.body.rateLimit).toEqual({ perSecond: 0.001, burst: 3, remaining: 2 });
   });
 });
+
+describe('two API processes on one PostgreSQL', () => {
+  let schema: TestSchema;
+  let first: RunningService;
+  let second: RunningService;
+  beforeAll(async () => {
+    schema = await createTestSchema();
+    const env = {
+      DATABASE_URL: schema.url,
+      QUEUE: 'postgres',
+      QUOTA_STORED_BYTES: String(STORED_LIMIT),
+      QUOTA_ACTIVE_JOBS: '2',
+      RATE_LIMIT_PER_SECOND: '0.001',
+      RATE_LIMIT_BURST: '30',
+    };
+    // One data directory: the same local signing key for tokens, the same files (as S3 would be).
+    first = await startService(env, ['api']);
+    second = await startService({ ...first.env, ...env }, ['api'], first.dataDir);
+  });
+  afterAll(async () => {
+    await second?.app.close();
+    await first?.stop();
+    await schema?.drop();
+  });
+
+  it('hold the active-jobs cap and the stored bytes between them', async () => {
+    const token = await first.token(`u-${randomUUID()}`);
+    const { id } = await uploadCsv(first, token, csvOf(20 * KIB));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => postPrediction((i % 2 ? second : first).url, token, id)),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([202, 202, 429, 429, 429, 429]);
+    const uploads = await Promise.all([
+      upload(first.url, token, csvOf(200 * KIB)),
+      upload(second.url, token, csvOf(200 * KIB)),
+    ]);
+    expect(uploads.map((a) => a.status).sort()).toEqual([201, 409]);
+  });
+
+  it('keep a rate limit each: a user may reach one burst per process', async () => {
+    const token = await first.token(`u-${randomUUID()}`);
+    const burst = async (service: RunningService) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) {
+        statuses.push((await fetch(`${service.url}/v1/uploads`, authorised(token))).status);
+      }
+      return statuses;
+    };
+    const expected = [...Array.from({ length: 30 }, () => 200), 429];
+    expect(await burst(first)).toEqual(expected);
+    expect(await burst(second)).toEqual(expected);
+  });
+});
