@@ -354,6 +354,8 @@ describe('the rate limit', () => {
       },
     });
     expect(await storedState(service)).toEqual(before);
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toContain('churnline_quota_refusals_total{limit="requests_per_second"} 1');
     // Another user has a bucket of their own; an unauthenticated request is refused as before.
     expect((await fetch(`${service.url}/v1/uploads`, authorised(bob))).status).toBe(200);
     expect((await fetch(`${service.url}/v1/uploads`)).status).toBe(401);

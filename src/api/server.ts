@@ -114,7 +114,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorate('runningHandlers', handlers);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(responseSerializer(CHECK_RESPONSES));
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setErrorHandler((error, request, reply) => {
+    // How often each limit bites, for the operator deciding whether the defaults fit.
+    const quota = error instanceof ApiError ? error.detail.quota : undefined;
+    if (quota) deps.metrics.quotaRefusals.inc({ limit: quota.name });
+    sendError(error, request, reply);
+  });
   app.setNotFoundHandler((request, reply) => {
     if (isDashboardRoute(request)) return sendDashboard(reply, deps.webRoot);
     return reply
