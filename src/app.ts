@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { authFailureToApiError } from './api/auth/errors.js';
 import { createAuthVerifier } from './api/auth/verifier.js';
 import { ModelCatalog } from './api/models/catalog.js';
+import { Quotas } from './api/quotas.js';
+import { RateLimiter } from './api/rate-limit.js';
 import { buildServer } from './api/server.js';
 import {
   ABANDONED_UPLOAD_SWEEP_INTERVAL_MS,
@@ -172,6 +174,8 @@ export async function createApp(
       dependencies,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
+      quotas: new Quotas(db, config.quotas),
+      rateLimiter: new RateLimiter(),
       webhookTargets: config.webhooks,
     });
   }

@@ -104,6 +104,11 @@ async function run(workers: number): Promise<RunResult> {
     ),
     CHURNLINE_DATA_DIR: dataDir,
     JOB_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    // The benchmark measures the pipeline, not the per-user limits (test/quotas.test.ts).
+    QUOTA_STORED_BYTES: '0',
+    QUOTA_UPLOADS_PER_DAY: '0',
+    QUOTA_ACTIVE_JOBS: '0',
+    RATE_LIMIT_PER_SECOND: '0',
     WORKER_CONCURRENCY: '1',
     LOG_LEVEL: 'warn',
     PORT: '0',

@@ -48,6 +48,11 @@ const env: Record<string, string> = {
   CHURNLINE_DATA_DIR: dataDir,
   PORT: '0',
   JOB_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+  // The benchmark measures the pipeline, not the per-user limits (test/quotas.test.ts).
+  QUOTA_STORED_BYTES: '0',
+  QUOTA_UPLOADS_PER_DAY: '0',
+  QUOTA_ACTIVE_JOBS: '0',
+  RATE_LIMIT_PER_SECOND: '0',
   LOG_LEVEL: 'warn',
   UPLOAD_MAX_BYTES: String(1024 * 1024 * 1024),
 };

@@ -61,6 +61,11 @@ async function measure(setup: 'one process' | 'API and worker processes'): Promi
     HOST: '127.0.0.1',
     PORT: String(port),
     JOB_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
+    // The benchmark measures the pipeline, not the per-user limits (test/quotas.test.ts).
+    QUOTA_STORED_BYTES: '0',
+    QUOTA_UPLOADS_PER_DAY: '0',
+    QUOTA_ACTIVE_JOBS: '0',
+    RATE_LIMIT_PER_SECOND: '0',
     WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
     WEBHOOK_ALLOW_HTTP: 'true',
     LOG_LEVEL: 'warn',

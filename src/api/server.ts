@@ -33,11 +33,14 @@ import { multipartClientError } from './multipart-errors.js';
 import { registerPlaybookRoutes } from './playbook/routes.js';
 import { registerPredictionRoutes } from './predictions/routes.js';
 import { createRowsReader } from './predictions/rows-reader.js';
+import type { Quotas } from './quotas.js';
+import { type RateLimiter, rateLimited, setRateLimitHeaders } from './rate-limit.js';
 import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
 import { registerColumnsRoute } from './uploads/columns-route.js';
 import { registerMappingRoutes } from './uploads/mapping-routes.js';
 import { registerUploadRoutes } from './uploads/routes.js';
+import { registerUsageRoutes } from './usage/routes.js';
 import { isDashboardRoute, registerWebRoutes, sendDashboard } from './web/routes.js';
 import { registerWebhookRoutes } from './webhooks/routes.js';
 
@@ -56,6 +59,10 @@ export interface ApiDeps {
   readonly dependencies?: DependencyChecks;
   readonly log: Logger;
   readonly uploadMaxBytes: number;
+  /** Per-user quotas (stored bytes, uploads a day, active jobs), checked in the database. */
+  readonly quotas: Quotas;
+  /** Requests per second per user, in this process. */
+  readonly rateLimiter: RateLimiter;
   /** The built dashboard (index.html and assets/); defaults to this checkout's web/dist. */
   readonly webRoot?: string;
   /** Where users' webhooks may go (src/webhooks/target.ts); the strict policy when absent. */
@@ -107,7 +114,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.decorate('runningHandlers', handlers);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(responseSerializer(CHECK_RESPONSES));
-  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setErrorHandler((error, request, reply) => {
+    // How often each limit bites, for the operator deciding whether the defaults fit.
+    const quota = error instanceof ApiError ? error.detail.quota : undefined;
+    if (quota) deps.metrics.quotaRefusals.inc({ limit: quota.name });
+    sendError(error, request, reply);
+  });
   app.setNotFoundHandler((request, reply) => {
     if (isDashboardRoute(request)) return sendDashboard(reply, deps.webRoot);
     return reply
@@ -150,8 +162,18 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(
     async (v1) => {
       v1.decorateRequest('userId', '');
-      v1.addHook('onRequest', async (request) => {
+      v1.addHook('onRequest', async (request, reply) => {
         request.userId = (await deps.authenticate(request.headers.authorization)).userId;
+        // As early as the user is known: before any body is read or any query runs.
+        const settings = await deps.quotas.rateFor(request.userId);
+        if (settings.perSecond === 0) return;
+        const decision = deps.rateLimiter.take(request.userId, settings);
+        setRateLimitHeaders(reply, settings, decision);
+        if (!decision.allowed) {
+          // A refused upload's body is not read: close rather than drain it.
+          if (hasBody(request)) reply.header('connection', 'close');
+          throw rateLimited(settings, decision);
+        }
       });
       registerUploadRoutes(v1, deps);
       registerMappingRoutes(v1, deps);
@@ -162,16 +184,22 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       registerHistoryRoutes(v1, deps, rows);
       registerModelRoutes(v1, deps);
       registerWebhookRoutes(v1, deps);
+      registerUsageRoutes(v1, deps);
     },
     { prefix: '/v1' },
   );
   return app;
 }
 
+function hasBody(request: FastifyRequest): boolean {
+  const length = Number(request.headers['content-length'] ?? 0);
+  return length > 0 || request.headers['transfer-encoding'] !== undefined;
+}
+
 function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof ApiError) {
     for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
-    reply.code(error.status).send(errorBody(error.code, error.message));
+    reply.code(error.status).send(errorBody(error.code, error.message, error.detail));
     return;
   }
   if (hasZodFastifySchemaValidationErrors(error)) {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerEvaluateCommand } from './commands/evaluate.js';
 import { registerMappingCommand } from './commands/mapping.js';
 import { registerQueueCommands } from './commands/queue.js';
+import { registerQuotaCommands } from './commands/quota.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerSetupCommand } from './commands/setup.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerSetupCommand(program);
   registerQueueCommands(program);
+  registerQuotaCommands(program);
   registerTokenCommands(program);
   registerScoreCommand(program);
   registerTrainCommand(program);

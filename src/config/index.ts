@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { type QuotaConfig, quotaConfig, quotaEnv } from './quotas.js';
 
 /** Thrown for a bad environment value; the message names the variable and how to fix it. */
 export class ConfigError extends Error {
@@ -92,6 +93,7 @@ const envSchema = z.object({
       error: 'must be true or false; true accepts plain http:// webhook URLs besides https://',
     })
     .default('false'),
+  ...quotaEnv,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -160,6 +162,8 @@ export interface Config {
   readonly monitorIntervalSeconds: number;
   readonly worker: { readonly concurrency: number; readonly shutdownDeadlineSeconds: number };
   readonly uploads: { readonly maxBytes: number };
+  /** Per-user limits: stored bytes, uploads a day, active jobs, request rate (quotas.ts). */
+  readonly quotas: QuotaConfig;
   /** Where users' webhooks may go (src/webhooks/target.ts). */
   readonly webhooks: { readonly allowPrivate: boolean; readonly allowHttp: boolean };
   /** JOB_SIGNING_KEYS as given; absent means a local key in the data directory. */
@@ -329,6 +333,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     monitorIntervalSeconds: e.MONITOR_INTERVAL_S,
     worker: { concurrency: e.WORKER_CONCURRENCY, shutdownDeadlineSeconds: e.SHUTDOWN_DEADLINE_S },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    quotas: quotaConfig(e),
     webhooks: {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
       allowHttp: e.WEBHOOK_ALLOW_HTTP === 'true',

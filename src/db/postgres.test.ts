@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Db, openPostgresDatabase } from './connect.js';
 import { parseInt8 } from './pg-int8.js';
+import { describeQuotaRepositoryContract } from './quotas.contract.js';
 import { describeRepositoryContract } from './repositories.contract.js';
 import { createTestSchema, type TestSchema } from './test-support/postgres.js';
 import { describeWebhookRepositoryContract } from './webhooks.contract.js';
@@ -20,6 +21,7 @@ const openPostgres = async () => {
 
 describeRepositoryContract('postgres', openPostgres);
 describeWebhookRepositoryContract('postgres', openPostgres);
+describeQuotaRepositoryContract('postgres', openPostgres);
 
 describe('openPostgresDatabase', () => {
   const schemas: TestSchema[] = [];
@@ -57,6 +59,7 @@ describe('openPostgresDatabase', () => {
       '0010_customer_history',
       '0011_webhooks',
       '0012_prediction_progress',
+      '0013_quotas',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

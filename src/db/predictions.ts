@@ -87,6 +87,8 @@ export interface Completion {
   resultKey: string;
   /** The rows index written with the results, when there is one. */
   rowsIndexKey?: string | null;
+  /** Bytes stored for it (results and rows index), counted in the user's quota. */
+  resultBytes?: number;
 }
 
 /** Marks completed unless another delivery finished first; returns whether this call did it. */
@@ -105,6 +107,7 @@ export async function completePrediction(
       summary: JSON.stringify(completion.summary),
       result_key: completion.resultKey,
       rows_index_key: completion.rowsIndexKey ?? null,
+      result_bytes: completion.resultBytes ?? null,
       error_code: null,
       error_message: null,
       completed_at: now,

@@ -57,6 +57,8 @@ export interface PredictionsTable {
   deleted_at: Timestamp | null;
   /** JSON ScoringOptions, fixed at creation; null for predictions from before they existed. */
   scoring_options: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Bytes of the results and their rows index, set on completion; null before quotas existed. */
+  result_bytes: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** How a prediction scores its file, decided when it is created (the fit check and the user's choices). */
@@ -181,6 +183,20 @@ export interface WebhookDeliveriesTable {
   delivered_at: Timestamp | null;
 }
 
+/**
+ * The operator's limits for one user (`churnline quota set`), each null for the configured
+ * default (src/config/quotas.ts); 0 means unlimited, as in the environment.
+ */
+export interface UserQuotasTable {
+  user_id: string;
+  stored_bytes: number | null;
+  uploads_per_day: number | null;
+  active_jobs: number | null;
+  rate_per_second: number | null;
+  rate_burst: number | null;
+  updated_at: Timestamp;
+}
+
 export interface Database {
   uploads: UploadsTable;
   predictions: PredictionsTable;
@@ -191,6 +207,7 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   customer_history: CustomerHistoryTable;
+  user_quotas: UserQuotasTable;
 }
 
 /** A run of buckets of one prediction's customers (src/history/buckets.ts). */

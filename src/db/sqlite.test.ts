@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openSqliteDatabase } from './connect.js';
+import { describeQuotaRepositoryContract } from './quotas.contract.js';
 import { describeRepositoryContract } from './repositories.contract.js';
 import { describeWebhookRepositoryContract } from './webhooks.contract.js';
 
@@ -19,3 +20,4 @@ const openSqlite = async () => {
 
 describeRepositoryContract('sqlite', openSqlite);
 describeWebhookRepositoryContract('sqlite', openSqlite);
+describeQuotaRepositoryContract('sqlite', openSqlite);

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Database, NewUpload, Timestamp, Upload } from './schema.js';
+import { type Database, type NewUpload, nowIso, type Timestamp, type Upload } from './schema.js';
 
 type Conn = Kysely<Database>;
 
@@ -18,15 +18,20 @@ export interface UploadIntent {
 
 /**
  * Records an upload before its object is written, so that a process that dies mid-upload leaves a
- * row the sweep finds rather than an object nothing points to. Its sizes read 0 until
- * finishUpload records them; no read path shows a row that is not `stored`.
+ * row the sweep finds rather than an object nothing points to. Until finishUpload records its
+ * size, `bytes` holds what the upload reserved of the user's stored-bytes quota (0 when nothing
+ * is reserved); no read path shows a row that is not `stored`.
  */
-export async function beginUpload(db: Conn, intent: UploadIntent): Promise<void> {
+export async function beginUpload(
+  db: Conn,
+  intent: UploadIntent,
+  reservedBytes = 0,
+): Promise<void> {
   await db
     .insertInto('uploads')
     .values({
       ...intent,
-      bytes: 0,
+      bytes: reservedBytes,
       sha256: '',
       row_count: 0,
       deleted_at: null,
@@ -119,4 +124,20 @@ export async function listUploads(db: Conn, userId: string, limit: number): Prom
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
+}
+
+/**
+ * Deletes a stored upload of the user's (its row stays, marked deleted, so that its predictions
+ * keep their file name and the day's upload count stays as it was). Returns the upload, or
+ * undefined when the user has no such upload.
+ */
+export async function softDeleteUpload(
+  db: Conn,
+  userId: string,
+  id: string,
+): Promise<Upload | undefined> {
+  const found = await findUpload(db, userId, id);
+  if (!found) return undefined;
+  await db.updateTable('uploads').set({ deleted_at: nowIso() }).where('id', '=', id).execute();
+  return found;
 }

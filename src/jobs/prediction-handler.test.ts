@@ -75,7 +75,7 @@ function storingScorer(meanwhile: (task: ScoreTask) => Promise<void>): Scorer {
       await blobs.put(task.resultKey.replace(/\.csv$/, '.rows-index'), 'index');
       await meanwhile(task);
       const summary = { rows: 1, scored: 1, failed: 0 } as ScoreSummary;
-      return { summary, changes: null, history: [], historyMs: 0 };
+      return { summary, changes: null, history: [], historyMs: 0, storedBytes: 1234 };
     },
     train: () => Promise.reject(new Error('this test only scores')),
     close: async () => {},

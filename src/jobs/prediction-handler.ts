@@ -104,6 +104,7 @@ export async function handleScoreJob(
       resultKey: key,
       // The scoring thread writes it next to the results (see scoring-tasks.ts).
       rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
+      resultBytes: scored.storedBytes,
     });
     if (completed) metrics.rowsScored.inc(summary.scored);
     // Results belong to a completed prediction only. One deleted or cancelled while it ran, or

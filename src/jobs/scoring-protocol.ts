@@ -41,6 +41,8 @@ export interface ScoredResults {
   history: HistoryBucket[];
   /** Time the thread spent on the history (comparing, bucketing), for the job's log line. */
   historyMs: number;
+  /** Bytes stored: the results file and its rows index (counted in the user's quota). */
+  storedBytes: number;
 }
 
 /** What a training thread is told (plain data). */

@@ -106,10 +106,10 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
           storeFailed,
         ]);
         output.end();
-        await stored;
+        const results = await stored;
         // Built while the results were written; stored second, so a prediction completes only
         // once both are in place.
-        await tagOperation(
+        const index = await tagOperation(
           'write',
           blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(previous), {
             contentType: 'application/octet-stream',
@@ -117,7 +117,13 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
           }),
         );
         const history = rows.history();
-        const scored = { summary, changes: rows.changes, history, historyMs: rows.historyMs };
+        const scored = {
+          summary,
+          changes: rows.changes,
+          history,
+          historyMs: rows.historyMs,
+          storedBytes: results.bytes + index.bytes,
+        };
         return { type: 'done', taskId: task.taskId, scored };
       } catch (error) {
         input.destroy();

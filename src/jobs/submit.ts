@@ -1,8 +1,10 @@
+import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect.js';
 import { insertModel } from '../db/models.js';
 import { addToOutbox } from '../db/outbox.js';
 import { insertPrediction } from '../db/predictions.js';
 import {
+  type Database,
   nowIso,
   type Prediction,
   type ScoringOptions,
@@ -14,6 +16,19 @@ import type { TierRule } from '../model/tier-rules.js';
 import { encodeJobMessage, type SigningKeyring } from './message.js';
 
 /**
+ * Opens the transaction a job is submitted in. By default a plain one; the API passes one that
+ * holds the user's quota lock and checks the quotas first (src/api/quotas.ts), so the check and
+ * the new job commit together.
+ */
+export type SubmitTransaction = <T>(
+  db: Db,
+  userId: string,
+  work: (trx: Transaction<Database>) => Promise<T>,
+) => Promise<T>;
+
+const plainTransaction: SubmitTransaction = (db, _userId, work) => db.transaction().execute(work);
+
+/**
  * Creates a prediction and its job in ONE transaction: the prediction row (queued) and an outbox
  * row holding the signed message. Either both exist or neither; the relay sends the message after
  * the commit, so a job is never lost between the database and the queue.
@@ -22,6 +37,7 @@ export async function submitPrediction(
   db: Db,
   keys: SigningKeyring,
   request: { userId: string; upload: Upload; modelId: string; options?: ScoringOptions },
+  transaction: SubmitTransaction = plainTransaction,
 ): Promise<Prediction> {
   const now = nowIso();
   const prediction: Prediction = {
@@ -45,6 +61,7 @@ export async function submitPrediction(
     updated_at: now,
     deleted_at: null,
     scoring_options: JSON.stringify(request.options ?? { asOf: request.upload.created_at }),
+    result_bytes: null,
   };
   const body = encodeJobMessage(
     {
@@ -57,7 +74,7 @@ export async function submitPrediction(
     },
     keys,
   );
-  await db.transaction().execute(async (trx) => {
+  await transaction(db, request.userId, async (trx) => {
     await insertPrediction(trx, prediction);
     await addToOutbox(trx, prediction.id, body);
   });
@@ -80,6 +97,7 @@ export async function submitTraining(
     asOf: string;
     tiers?: TierRule;
   },
+  transaction: SubmitTransaction = plainTransaction,
 ): Promise<UserModel> {
   const now = nowIso();
   const id = newId();
@@ -94,7 +112,7 @@ export async function submitTraining(
     },
     keys,
   );
-  return db.transaction().execute(async (trx) => {
+  return transaction(db, request.userId, async (trx) => {
     const model = await insertModel(trx, {
       id,
       user_id: request.userId,

@@ -56,6 +56,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly quotaRefusals = new Counter({
+    name: 'churnline_quota_refusals_total',
+    help: 'Requests refused by a per-user limit, by limit (stored_bytes, uploads_per_day, active_jobs, requests_per_second).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly alarmActive = new Gauge({
     name: 'churnline_alarm_active',
     help: '1 while an alarm is raised.',

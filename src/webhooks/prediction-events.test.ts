@@ -24,6 +24,7 @@ const base: Prediction = {
   updated_at: '2026-03-01T12:00:03.000Z',
   deleted_at: null,
   scoring_options: null,
+  result_bytes: null,
 };
 
 describe('prediction events', () => {

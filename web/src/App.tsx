@@ -19,6 +19,7 @@ import { onLinkClick, type Route, useRoute } from './router';
 import { SignIn } from './SignIn';
 import { TrainPage } from './TrainPage';
 import { UploadPage } from './UploadPage';
+import { UsagePage } from './UsagePage';
 import { WebhooksPage } from './WebhooksPage';
 
 // Before the first render, so the token never sits in the address bar while the app runs.
@@ -147,6 +148,8 @@ function Page({ route }: { route: Route }) {
       );
     case 'webhooks':
       return <WebhooksPage />;
+    case 'usage':
+      return <UsagePage />;
     case 'model':
       return <ModelPage key={route.id} id={route.id} uploadId={route.uploadId} />;
     case 'list':
@@ -154,7 +157,7 @@ function Page({ route }: { route: Route }) {
   }
 }
 
-/** The two places to start from; the current one is marked for screen readers and in style. */
+/** The places to start from; the current one is marked for screen readers and in style. */
 function MainNav({ route }: { route: Route }) {
   const modelsSide = route.page === 'models' || route.page === 'model';
   return (
@@ -182,6 +185,13 @@ function MainNav({ route }: { route: Route }) {
         aria-current={route.page === 'webhooks' ? 'page' : undefined}
       >
         Webhooks
+      </a>
+      <a
+        href="/usage"
+        onClick={onLinkClick}
+        aria-current={route.page === 'usage' ? 'page' : undefined}
+      >
+        Usage
       </a>
     </nav>
   );

@@ -4,6 +4,7 @@ import { formatBytes, formatPercent } from './format';
 import { listModels, modelName } from './models';
 import { ScoreRefusal } from './Refusal';
 import { navigate, onLinkClick } from './router';
+import { QuotaNote } from './UsagePage';
 
 /**
  * Browser types that say plainly a file is not CSV, whatever its name: a picture, sound or film,
@@ -20,7 +21,9 @@ type Phase =
   | { name: 'submitted'; prediction: Prediction; filename: string }
   /** Uploaded, but the model refused it before queueing: the next step is to check columns. */
   | { name: 'refused'; failure: ApiFailure; upload: Upload; modelName?: string }
-  | { name: 'failed'; message: string };
+  | { name: 'failed'; message: string }
+  /** A per-user limit refused the upload or the prediction: what it is, and where to act. */
+  | { name: 'over-quota'; failure: ApiFailure };
 
 /** Refusals to score that a next step resolves (check columns, train, wait for a model). */
 const REFUSALS = new Set(['no_fit', 'poor_fit', 'model_not_ready']);
@@ -98,6 +101,13 @@ export function UploadPanel(props: {
         // Named in the note when the list answers; the note stands without it.
         const model = (await listModels().catch(() => [])).find((m) => m.isDefault);
         if (model) setPhase({ ...refused, modelName: modelName(model) });
+        return;
+      }
+      if (error instanceof ApiFailure && error.quota) {
+        setFile(null);
+        setPhase({ name: 'over-quota', failure: error });
+        // Uploaded, then refused for scoring: the upload is new all the same.
+        if (upload) props.onRefused?.(upload);
         return;
       }
       const message = error instanceof ApiFailure ? error.message : String(error);
@@ -214,5 +224,7 @@ function UploadStatus({ phase }: { phase: Phase }) {
           {phase.message}
         </p>
       );
+    case 'over-quota':
+      return <QuotaNote failure={phase.failure} />;
   }
 }

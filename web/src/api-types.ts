@@ -166,7 +166,27 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        delete?: never;
+        /** Delete an upload (its file); predictions made from it keep their results */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -2363,6 +2383,76 @@ export interface paths {
                                 };
                             }[];
                             nextCursor: string | null;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your use of each quota and its limit */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            storedBytes: {
+                                /** @description Uploads plus results (and their rows indexes), in bytes */
+                                used: number;
+                                /** @description The limit the operator set; null: unlimited */
+                                limit: number | null;
+                                uploads: number;
+                                results: number;
+                            };
+                            uploadsToday: {
+                                /** @description Uploads begun since 00:00 UTC that were not refused, deleted ones included */
+                                used: number;
+                                /** @description The limit the operator set; null: unlimited */
+                                limit: number | null;
+                                /** @description The next 00:00 UTC, when the count starts again */
+                                resetsAt: string;
+                            };
+                            activeJobs: {
+                                /** @description Predictions queued or running plus models training */
+                                used: number;
+                                /** @description The limit the operator set; null: unlimited */
+                                limit: number | null;
+                                predictions: number;
+                                trainings: number;
+                            };
+                            /** @description null: no rate limit */
+                            rateLimit: {
+                                /** @description Requests added back per second */
+                                perSecond: number;
+                                /** @description Requests that may be made at once */
+                                burst: number;
+                                /** @description Requests that may be made now, this one counted (per API process) */
+                                remaining: number;
+                            } | null;
                         };
                     };
                 };

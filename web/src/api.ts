@@ -9,10 +9,23 @@ export class ApiFailure extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Which per-user limit refused the request, when one did. */
+    readonly quota?: QuotaRefusal,
   ) {
     super(message);
   }
 }
+
+/** The `quota` of an error body: the limit that refused, its value and the user's use. */
+export interface QuotaRefusal {
+  name: 'stored_bytes' | 'uploads_per_day' | 'active_jobs' | 'requests_per_second';
+  limit: number;
+  used: number | null;
+  requested?: number;
+  resetsAt?: string;
+}
+
+export type Usage = paths['/v1/usage']['get']['responses'][200]['content']['application/json'];
 
 export type Prediction =
   paths['/v1/predictions/{id}']['get']['responses'][200]['content']['application/json'];
@@ -78,10 +91,13 @@ export async function unwrap<T>(
 }
 
 export function failureFrom(status: number, body: unknown): ApiFailure {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  const error = (body as { error?: { code?: unknown; message?: unknown; quota?: unknown } } | null)
+    ?.error;
+  const quota =
+    error?.quota && typeof error.quota === 'object' ? (error.quota as QuotaRefusal) : undefined;
   const failure =
     typeof error?.message === 'string'
-      ? new ApiFailure(status, String(error.code ?? 'error'), error.message)
+      ? new ApiFailure(status, String(error.code ?? 'error'), error.message, quota)
       : new ApiFailure(status, 'http_error', `The API answered ${status} without an explanation.`);
   if (status === 401) onUnauthorised(failure);
   return failure;

@@ -13,6 +13,7 @@ import { useEffect, useState } from 'preact/hooks';
  * - `/playbook` the recommended actions
  * - `/customers/<id>?model=<model>` one customer's scores over time (the id URL-encoded)
  * - `/webhooks` the endpoints notified of predictions, and their delivery logs
+ * - `/usage` what the account uses of its quotas, and its uploads to delete
  */
 export type Route =
   | { page: 'list' }
@@ -23,7 +24,8 @@ export type Route =
   | { page: 'model'; id: string; uploadId: string | null }
   | { page: 'playbook' }
   | { page: 'customer'; id: string; modelId: string | null }
-  | { page: 'webhooks' };
+  | { page: 'webhooks' }
+  | { page: 'usage' };
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 /** Shipped model names (telco-v1) and trained models' ids. */
@@ -64,6 +66,7 @@ export function parseRoute(pathname: string, search = ''): Route {
   if (match('/models')) return { page: 'models' };
   if (match('/playbook')) return { page: 'playbook' };
   if (match('/webhooks')) return { page: 'webhooks' };
+  if (match('/usage')) return { page: 'usage' };
   found = match(`/models/(${MODEL_ID})`);
   if (found?.[1]) return { page: 'model', id: found[1], uploadId: uuidParam('upload') };
   return { page: 'list' };

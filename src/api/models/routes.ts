@@ -74,15 +74,20 @@ export function registerModelRoutes(app: FastifyInstance, deps: ApiDeps): void {
         }
       }
       await checkLabel(deps, upload, label, positiveValue);
-      const model = await submitTraining(deps.db, deps.signingKeys, {
-        userId: request.userId,
-        upload,
-        name,
-        label,
-        positiveValue: positiveValue ?? null,
-        asOf: isoOfEpochDays(asOfDays),
-        ...(tiers ? { tiers } : {}),
-      });
+      const model = await submitTraining(
+        deps.db,
+        deps.signingKeys,
+        {
+          userId: request.userId,
+          upload,
+          name,
+          label,
+          positiveValue: positiveValue ?? null,
+          asOf: isoOfEpochDays(asOfDays),
+          ...(tiers ? { tiers } : {}),
+        },
+        deps.quotas.jobTransaction(upload.id),
+      );
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/models/${model.id}`);
       return presentUserModel(model, false);

@@ -91,12 +91,12 @@ export function registerPredictionRoutes(
         options.overrides = await findColumnOverrides(deps.db, request.userId, uploadId, modelId);
         options.allowMissingInputs = allowPartialFit;
       }
-      const prediction = await submitPrediction(deps.db, deps.signingKeys, {
-        userId: request.userId,
-        upload,
-        modelId,
-        options,
-      });
+      const prediction = await submitPrediction(
+        deps.db,
+        deps.signingKeys,
+        { userId: request.userId, upload, modelId, options },
+        deps.quotas.jobTransaction(upload.id),
+      );
       deps.relay.trigger();
       reply.code(202).header('location', `/v1/predictions/${prediction.id}`);
       return presentPrediction(prediction);

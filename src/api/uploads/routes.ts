@@ -4,18 +4,19 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { BlobError } from '../../blobs/port.js';
+import { jobsReadingUpload, withUserQuotaLock } from '../../db/quotas.js';
 import { nowIso } from '../../db/schema.js';
 import {
-  beginUpload,
   deleteUnfinishedUpload,
   findUpload,
-  finishUpload,
   listUploads,
+  softDeleteUpload,
 } from '../../db/uploads.js';
 import { newId, uploadKey } from '../../ids.js';
 import { CsvSniffer, NOT_CSV_HINT } from '../csv-sniffer.js';
 import { ApiError, notFound } from '../errors.js';
 import { presentUpload } from '../presenters.js';
+import type { UploadReservation } from '../quotas.js';
 import type { ApiDeps } from '../server.js';
 import { ABANDONED_UPLOAD_AGE_MS } from './abandoned.js';
 import { sanitiseFilename, uploadIdParams, uploadSchema } from './schema.js';
@@ -81,8 +82,15 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
         created_at: nowIso(),
       };
       // The row first: if this process dies from here on, the sweep (abandoned.ts) finds it.
+      // It is written only if the day's uploads and the stored bytes allow it, before the file
+      // is read, reserving the file's bytes from the request's length (quotas.ts).
+      let reservation: UploadReservation;
       try {
-        await beginUpload(deps.db, intent);
+        reservation = await deps.quotas.beginUpload(
+          intent,
+          contentLength(request.headers['content-length']),
+          deps.uploadMaxBytes,
+        );
       } catch (error) {
         part.file.resume();
         reply.header('connection', 'close');
@@ -95,7 +103,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
         stored = await deps.blobs.put(key, sniffer, {
           contentType: 'text/csv',
           metadata: { filename: encodeURIComponent(filename) },
-          maxBytes: deps.uploadMaxBytes,
+          maxBytes: reservation.maxBytes,
         });
       } catch (error) {
         // The rest of the body is never read: close the connection after the answer, or it
@@ -103,6 +111,9 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
         reply.header('connection', 'close');
         // A failed put stores nothing; only the row is left to remove.
         await deleteUnfinishedUpload(deps.db, id).catch(() => {});
+        if (reservation.quotaBound && isTooLarge(error)) {
+          throw await deps.quotas.storedBytesRefusal(request.userId, reservation.maxBytes);
+        }
         throw uploadError(error, maxMiB);
       }
       if (part.file.truncated) {
@@ -122,7 +133,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       const whole = { bytes: stored.bytes, sha256: stored.sha256, row_count: sniffer.rowCount };
       let finished: boolean;
       try {
-        finished = await finishUpload(deps.db, id, whole);
+        finished = await deps.quotas.finishUpload(intent, reservation, whole);
       } catch (error) {
         await discardUpload(deps, id, key);
         throw error;
@@ -184,6 +195,45 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       return presentUpload(upload);
     },
   );
+
+  api.delete(
+    '/uploads/:id',
+    {
+      schema: {
+        summary: 'Delete an upload (its file); predictions made from it keep their results',
+        tags: ['uploads'],
+        params: uploadIdParams,
+      },
+    },
+    async (request, reply) => {
+      const { userId } = request;
+      // Under the quota lock, so no prediction of it can be submitted between check and delete.
+      const deleted = await withUserQuotaLock(deps.db, userId, async (trx) => {
+        const upload = await findUpload(trx, userId, request.params.id);
+        if (!upload) throw notFound('upload');
+        const reading = await jobsReadingUpload(trx, upload.id);
+        if (reading > 0) {
+          throw new ApiError(
+            409,
+            'upload_in_use',
+            `${reading} prediction${reading === 1 ? '' : 's'} or training${reading === 1 ? '' : 's'} queued or running ${reading === 1 ? 'reads' : 'read'} this upload. Delete it once ${reading === 1 ? 'it has' : 'they have'} finished.`,
+          );
+        }
+        await softDeleteUpload(trx, userId, upload.id);
+        return upload;
+      });
+      try {
+        await deps.blobs.delete(deleted.object_key);
+      } catch (error) {
+        // The upload is deleted for the user already (and no longer counts toward the quota).
+        deps.log.warn(
+          { err: error, uploadId: deleted.id },
+          "could not remove a deleted upload's file; it stays in storage",
+        );
+      }
+      reply.code(204).send();
+    },
+  );
 }
 
 /**
@@ -216,9 +266,18 @@ const tooLarge = (maxMiB: number) =>
     `The file is larger than the ${maxMiB} MiB limit. Split it into smaller files.`,
   );
 
+const isTooLarge = (error: unknown) =>
+  (error as { statusCode?: number }).statusCode === 413 ||
+  (error instanceof BlobError && error.code === 'too_large');
+
+/** The request's Content-Length, when it has a usable one (a chunked body has none). */
+function contentLength(header: string | undefined): number | undefined {
+  if (header === undefined || !/^\d+$/.test(header)) return undefined;
+  return Number(header);
+}
+
 function uploadError(error: unknown, maxMiB: number): unknown {
-  if ((error as { statusCode?: number }).statusCode === 413) return tooLarge(maxMiB);
-  if (error instanceof BlobError && error.code === 'too_large') return tooLarge(maxMiB);
+  if (isTooLarge(error)) return tooLarge(maxMiB);
   if (error instanceof BlobError && error.retryable) {
     return new ApiError(
       503,
