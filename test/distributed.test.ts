@@ -60,6 +60,10 @@ describe('distributed', () => {
       ...scaleOutEnv(aws, db.url, queues, bucket),
       QUEUE_VISIBILITY_TIMEOUT_S: '3',
       QUEUE_MAX_RECEIVE_COUNT: '10',
+      // One user queues all 200 at once and polls them all: a stress test of the workers, not of
+      // the job quota or the rate limit.
+      QUOTA_ACTIVE_JOBS: '0',
+      RATE_LIMIT_PER_SECOND: '0',
     };
     api = await startService(env, ['api']);
     const token = await api.token('alice');
