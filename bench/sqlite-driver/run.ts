@@ -41,7 +41,7 @@ const REPS = numberFlag('reps', 5);
 const sizes: Sizes = {
   cycles: numberFlag('cycles', 2000),
   predictions: 1000,
-  pages: 200,
+  pages: 1000,
   historyRows: numberFlag('history-rows', 100_000),
 };
 const betterSqliteVersion = (
@@ -226,30 +226,33 @@ const rows: Row[] = [
   },
 ];
 
-const medianOf = (driver: DriverId, row: Row): number | undefined => {
-  const values = runs.get(driver)?.map((run) => row.scale(run.ms[row.id] ?? Number.NaN));
-  return values && values.length > 0 ? median(values) : undefined;
+const valuesOf = (driver: DriverId, row: Row): number[] =>
+  runs.get(driver)?.map((run) => row.scale(run.ms[row.id] ?? Number.NaN)) ?? [];
+const shown = (values: readonly number[]) => {
+  if (values.length === 0) return '—';
+  const value = median(values);
+  return value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en-US');
 };
-const shown = (value: number | undefined) =>
-  value === undefined
-    ? '—'
-    : value < 100
-      ? value.toFixed(1)
-      : Math.round(value).toLocaleString('en-US');
 const sqliteOf = (driver: DriverId) => runs.get(driver)?.[0]?.sqlite ?? '?';
 
 console.log(`\n## SQLite drivers on Node.js ${nodeVersion}, median of ${REPS} repetitions\n`);
 console.log(
-  `better-sqlite3 ${betterSqliteVersion} (SQLite ${sqliteOf('better-sqlite3')})${drivers.includes('node:sqlite') ? ` against node:sqlite (SQLite ${sqliteOf('node:sqlite')})` : ''}; WAL, synchronous=NORMAL, prepared statements reused, files on ${workDir}. Ratio = node:sqlite's time / better-sqlite3's (below 1: node:sqlite is faster).\n`,
+  `better-sqlite3 ${betterSqliteVersion} (SQLite ${sqliteOf('better-sqlite3')})${drivers.includes('node:sqlite') ? ` against node:sqlite (SQLite ${sqliteOf('node:sqlite')})` : ''}; WAL, synchronous=NORMAL, prepared statements reused, files on ${workDir}. Ratio = node:sqlite's time / better-sqlite3's in the same repetition (the two ran back to back), median and range over the repetitions; below 1: node:sqlite is faster.\n`,
 );
-console.log('| case | unit | better-sqlite3 | node:sqlite | node:sqlite / better-sqlite3 |');
-console.log('|---|---|--:|--:|--:|');
+console.log(
+  '| case | unit | better-sqlite3 | node:sqlite | node:sqlite / better-sqlite3 | range |',
+);
+console.log('|---|---|--:|--:|--:|--:|');
 for (const row of rows) {
-  const better = medianOf('better-sqlite3', row);
-  const builtin = medianOf('node:sqlite', row);
-  const ratio =
-    better !== undefined && builtin !== undefined ? `${(builtin / better).toFixed(2)}×` : '—';
-  console.log(`| ${row.label} | ${row.unit} | ${shown(better)} | ${shown(builtin)} | ${ratio} |`);
+  const better = valuesOf('better-sqlite3', row);
+  const builtin = valuesOf('node:sqlite', row);
+  const ratios = builtin.map((value, rep) => value / (better[rep] as number));
+  const ratio = ratios.length > 0 ? `${median(ratios).toFixed(2)}×` : '—';
+  const range =
+    ratios.length > 0 ? `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}` : '—';
+  console.log(
+    `| ${row.label} | ${row.unit} | ${shown(better)} | ${shown(builtin)} | ${ratio} | ${range} |`,
+  );
 }
 console.log('');
 console.log(`- ${betterSetup.note}`);
