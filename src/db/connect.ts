@@ -14,6 +14,14 @@ import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
+/** The embedded database's connection settings, in order (bench/sqlite-driver applies them too). */
+export const SQLITE_PRAGMAS = [
+  'journal_mode = WAL',
+  'synchronous = NORMAL',
+  'busy_timeout = 5000',
+  'foreign_keys = ON',
+] as const;
+
 /**
  * Opens the embedded database and migrates it. One connection per process: Kysely serialises
  * every query and transaction on it, so an open transaction never waits on this process itself.
@@ -22,10 +30,7 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
   // Created owner-only: it holds user ids, file names and revenue summaries.
   privateSqliteFile(file);
   const sqlite = new SqliteDatabase(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('foreign_keys = ON');
+  for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
   });
@@ -34,14 +39,14 @@ export async function openSqliteDatabase(file: string): Promise<Db> {
 }
 
 /** Enough for every distinct query the service makes; the least recently used go first. */
-const CACHED_STATEMENTS = 500;
+export const CACHED_STATEMENTS = 500;
 
 /**
  * Kysely prepares every query it runs, and better-sqlite3 compiles the SQL on every prepare:
  * under bench:load that was a twentieth of the API's CPU. Statements are kept per SQL text and
  * reused; one still being iterated (a stream left open) is never handed out twice.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase {
+export function withStatementCache(sqlite: SqliteDatabase.Database): KyselySqliteDatabase {
   const statements = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => sqlite.close(),

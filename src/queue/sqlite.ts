@@ -31,6 +31,7 @@ import {
   parseReceipt,
   toReceived,
 } from './sql-rows.js';
+import * as statements from './sqlite-sql.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -51,25 +52,6 @@ export interface SqliteQueueOptions {
   /** Milliseconds since the epoch; injectable so tests can move time forward. */
   readonly now?: () => number;
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS queue_messages (
-  seq               INTEGER PRIMARY KEY AUTOINCREMENT,
-  queue             TEXT    NOT NULL,
-  id                TEXT    NOT NULL UNIQUE,
-  body              TEXT    NOT NULL,
-  attributes        TEXT,
-  sent_at           INTEGER NOT NULL,
-  visible_at        INTEGER NOT NULL,
-  expires_at        INTEGER NOT NULL,
-  receive_count     INTEGER NOT NULL DEFAULT 0,
-  first_received_at INTEGER,
-  receipt           TEXT,
-  dead_letter_reason TEXT
-);
-CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at);
-CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
-`;
 
 interface DepthRow {
   visible: number | null;
@@ -123,11 +105,8 @@ export class SqliteJobQueue implements JobQueue {
       this.db = options.file;
       this.ownsDb = false;
     }
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a process crash; only an OS crash can lose the last commits.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    for (const pragma of statements.PRAGMAS) this.db.pragma(pragma);
+    this.db.exec(statements.SCHEMA);
     this.wakeKey = `${this.db.name}\u0000${this.name}`;
     this.sql = this.prepare();
   }
@@ -135,61 +114,18 @@ export class SqliteJobQueue implements JobQueue {
   private prepare() {
     const db = this.db;
     return {
-      insert: db.prepare(
-        `INSERT INTO queue_messages (queue, id, body, attributes, sent_at, visible_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      claim: db.prepare(
-        `UPDATE queue_messages
-            SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
-                first_received_at = coalesce(first_received_at, ?)
-          WHERE seq IN (SELECT seq FROM queue_messages
-                         WHERE queue = ? AND visible_at <= ? AND expires_at > ?
-                         ORDER BY visible_at, seq LIMIT ?)
-          RETURNING seq, id, body, attributes, receive_count, sent_at, first_received_at`,
-      ),
-      deadLetter: db.prepare(
-        `UPDATE queue_messages
-            SET queue = ?, receipt = NULL, visible_at = ?, expires_at = sent_at + ?,
-                receive_count = receive_count - ?, dead_letter_reason = ?
-          WHERE seq = ?`,
-      ),
-      deleteByReceipt: db.prepare(
-        'DELETE FROM queue_messages WHERE seq = ? AND receipt = ? AND queue = ?',
-      ),
-      extend: db.prepare(
-        `UPDATE queue_messages SET visible_at = ?
-          WHERE seq = ? AND receipt = ? AND queue = ? AND visible_at > ?`,
-      ),
-      holdsReceipt: db.prepare(
-        'SELECT 1 FROM queue_messages WHERE seq = ? AND receipt = ? AND queue = ?',
-      ),
-      nextVisibleAt: db
-        .prepare(
-          `SELECT min(visible_at) FROM queue_messages
-            WHERE queue = ? AND visible_at > ? AND expires_at > ?`,
-        )
-        .pluck(),
-      depth: db.prepare(
-        `SELECT sum(visible_at <= @now) AS visible,
-                sum(visible_at > @now AND receipt IS NOT NULL) AS in_flight,
-                sum(visible_at > @now AND receipt IS NULL) AS delayed,
-                min(sent_at) AS oldest
-           FROM queue_messages WHERE queue = @queue AND expires_at > @now`,
-      ),
-      listDead: db.prepare(
-        `SELECT id, body, attributes, receive_count, sent_at, dead_letter_reason
-           FROM queue_messages WHERE queue = ? AND expires_at > ? ORDER BY seq LIMIT ?`,
-      ),
-      redrive: db.prepare(
-        `UPDATE queue_messages
-            SET queue = ?, id = ?, receive_count = 0, receipt = NULL, first_received_at = NULL,
-                sent_at = ?, visible_at = ?, expires_at = ?, dead_letter_reason = NULL
-          WHERE seq = (SELECT seq FROM queue_messages WHERE queue = ? AND expires_at > ?
-                        ORDER BY seq LIMIT 1)`,
-      ),
-      purge: db.prepare('DELETE FROM queue_messages WHERE queue IN (?, ?) AND expires_at <= ?'),
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
+      insert: db.prepare(statements.INSERT),
+      claim: db.prepare(statements.CLAIM),
+      deadLetter: db.prepare(statements.DEAD_LETTER),
+      deleteByReceipt: db.prepare(statements.DELETE_BY_RECEIPT),
+      extend: db.prepare(statements.EXTEND),
+      holdsReceipt: db.prepare(statements.HOLDS_RECEIPT),
+      nextVisibleAt: db.prepare(statements.NEXT_VISIBLE_AT).pluck(),
+      depth: db.prepare(statements.DEPTH),
+      listDead: db.prepare(statements.LIST_DEAD),
+      redrive: db.prepare(statements.REDRIVE),
+      purge: db.prepare(statements.PURGE),
+      dataVersion: db.prepare(statements.DATA_VERSION).pluck(),
     };
   }
 
