@@ -16,7 +16,7 @@ describe('parseConfig', () => {
     expect(config.blobs).toEqual({ kind: 'fs', root: '/srv/app/.churnline/blobs' });
     expect(config.auth).toEqual({ mode: 'local' });
     expect(config.worker).toEqual({ concurrency: 2, shutdownDeadlineSeconds: 30 });
-    expect(config.uploads.maxBytes).toBe(200 * 1024 * 1024);
+    expect(config.uploads.maxBytes).toBe(5 * 1024 ** 3);
     expect(config.queue.settings).toEqual({
       visibilityTimeoutSeconds: 300,
       receiveWaitTimeSeconds: 20,

@@ -75,7 +75,7 @@ const envSchema = z.object({
   MONITOR_INTERVAL_S: int(1, 3600).default(15),
   WORKER_CONCURRENCY: int(1, 64).default(2),
   SHUTDOWN_DEADLINE_S: int(0, 3600).default(30),
-  UPLOAD_MAX_BYTES: int(1024, 10 * 1024 ** 3).default(200 * 1024 ** 2),
+  UPLOAD_MAX_BYTES: int(1024, 10 * 1024 ** 3).default(5 * 1024 ** 3),
   JOB_SIGNING_KEYS: z.string().optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   AUTH_ISSUER: z.string().optional(),

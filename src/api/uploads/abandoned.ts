@@ -15,7 +15,7 @@ import { uploadKey } from '../../ids.js';
 import type { Logger } from '../../log.js';
 
 /**
- * Longer than any upload takes: the default 200 MiB limit in an hour needs 60 KB/s. It is also
+ * Longer than any upload should take: the default 5 GiB limit in an hour needs 1.5 MB/s. It is also
  * the longest an upload may take: one still streaming then is refused when it ends (its row was
  * claimed), so the sweep never races a live writer for its object.
  */
