@@ -8,6 +8,7 @@ import {
   QueueError,
   receiptHandleInvalid,
 } from './errors.js';
+import { type GroupState, type Head, NO_GROUP, pickFairly, roomOf } from './fair-order.js';
 import {
   type BatchEntryFailure,
   type BatchResult,
@@ -66,10 +67,24 @@ CREATE TABLE IF NOT EXISTS queue_messages (
   receive_count     INTEGER NOT NULL DEFAULT 0,
   first_received_at INTEGER,
   receipt           TEXT,
-  dead_letter_reason TEXT
+  dead_letter_reason TEXT,
+  group_id          TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
+`;
+
+/**
+ * Fair claims (fair-order.ts) read each group's oldest visible messages and its count in flight
+ * through these, in O(log n) each however long the queue: `group_ready` also lists the groups
+ * (one seek per group), `group_held` holds only received rows, so counting a group's in-flight
+ * messages reads those alone. Created after the column, which files from before groups lack.
+ */
+const GROUP_INDEXES = `
+CREATE INDEX IF NOT EXISTS queue_messages_group_ready
+  ON queue_messages (queue, group_id, visible_at, seq);
+CREATE INDEX IF NOT EXISTS queue_messages_group_held
+  ON queue_messages (queue, group_id, visible_at) WHERE receipt IS NOT NULL;
 `;
 
 interface DepthRow {
@@ -83,6 +98,8 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   rejectsStaleReceiptHandles: true,
   inProcessWakeup: true,
   exactStats: true,
+  fairGroupOrder: true,
+  groupInFlightCap: true,
 });
 
 /**
@@ -128,24 +145,57 @@ export class SqliteJobQueue implements JobQueue {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.addGroupColumn();
+    this.db.exec(GROUP_INDEXES);
     this.wakeKey = `${this.db.name}\u0000${this.name}`;
     this.sql = this.prepare();
+  }
+
+  /** A queue file from before message groups gets the column (every message in no group). */
+  private addGroupColumn(): void {
+    this.db
+      .transaction(() => {
+        const has = this.db
+          .prepare("SELECT 1 FROM pragma_table_info('queue_messages') WHERE name = 'group_id'")
+          .get();
+        if (!has) {
+          this.db.exec("ALTER TABLE queue_messages ADD COLUMN group_id TEXT NOT NULL DEFAULT ''");
+        }
+      })
+      .immediate();
   }
 
   private prepare() {
     const db = this.db;
     return {
       insert: db.prepare(
-        `INSERT INTO queue_messages (queue, id, body, attributes, sent_at, visible_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO queue_messages
+           (queue, id, body, attributes, sent_at, visible_at, expires_at, group_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      // Every group with a message in the queue, one index seek each, with its count in flight.
+      groups: db.prepare(
+        `WITH RECURSIVE g(id) AS (
+           SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue)
+           UNION ALL
+           SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue AND group_id > g.id)
+             FROM g WHERE g.id IS NOT NULL)
+         SELECT id AS group_id,
+                (SELECT count(*) FROM queue_messages
+                  WHERE queue = @queue AND group_id = g.id AND receipt IS NOT NULL
+                    AND visible_at > @now) AS in_flight
+           FROM g WHERE id IS NOT NULL`,
+      ),
+      heads: db.prepare(
+        `SELECT seq, visible_at AS visibleAt FROM queue_messages
+          WHERE queue = ? AND group_id = ? AND visible_at <= ? AND expires_at > ?
+          ORDER BY visible_at, seq LIMIT ?`,
       ),
       claim: db.prepare(
         `UPDATE queue_messages
             SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
                 first_received_at = coalesce(first_received_at, ?)
-          WHERE seq IN (SELECT seq FROM queue_messages
-                         WHERE queue = ? AND visible_at <= ? AND expires_at > ?
-                         ORDER BY visible_at, seq LIMIT ?)
+          WHERE seq = ?
           RETURNING seq, id, body, attributes, receive_count, sent_at, first_received_at`,
       ),
       deadLetter: db.prepare(
@@ -235,6 +285,7 @@ export class SqliteJobQueue implements JobQueue {
       now,
       now + delaySeconds * 1000,
       now + this.settings.messageRetentionSeconds * 1000,
+      input.groupId ?? NO_GROUP,
     );
     return { messageId };
   }
@@ -293,16 +344,21 @@ export class SqliteJobQueue implements JobQueue {
         // Rows past the receive limit go to the DLQ instead of out; claim again to fill the batch.
         for (let round = 0; messages.length < max && round < 100; round++) {
           const receipt = randomBytes(12).toString('base64url');
-          const rows = this.sql.claim.all(
-            receipt,
-            now + visibilitySeconds * 1000,
-            now,
-            this.name,
-            now,
-            now,
+          const seqs = pickFairly(
+            this.groupStates(now, max - messages.length),
             max - messages.length,
-          ) as ClaimedMessageRow[];
-          if (rows.length === 0) break;
+            this.settings.maxInFlightPerGroup,
+          );
+          if (seqs.length === 0) break;
+          const rows = seqs.map(
+            (seq) =>
+              this.sql.claim.get(
+                receipt,
+                now + visibilitySeconds * 1000,
+                now,
+                seq,
+              ) as ClaimedMessageRow,
+          );
           for (const row of rows) {
             if (row.receive_count > this.settings.maxReceiveCount) {
               this.moveRowToDeadLetter(row.seq, RECEIVE_LIMIT_REASON, now, 1);
@@ -314,6 +370,26 @@ export class SqliteJobQueue implements JobQueue {
         return messages;
       })
       .immediate();
+  }
+
+  /** Each group's count in flight and the oldest visible messages it may be given (≤ max). */
+  private groupStates(now: number, max: number): GroupState[] {
+    const groups = this.sql.groups.all({ queue: this.name, now }) as Array<{
+      group_id: string;
+      in_flight: number;
+    }>;
+    const cap = this.settings.maxInFlightPerGroup;
+    return groups.map((group) => {
+      const limit = Math.min(max, roomOf(group.group_id, group.in_flight, cap));
+      return {
+        groupId: group.group_id,
+        inFlight: group.in_flight,
+        heads:
+          limit > 0
+            ? (this.sql.heads.all(this.name, group.group_id, now, now, limit) as Head[])
+            : [],
+      };
+    });
   }
 
   private moveRowToDeadLetter(seq: number, reason: string, now: number, uncount: number): void {
@@ -333,6 +409,15 @@ export class SqliteJobQueue implements JobQueue {
     if (this.sql.deleteByReceipt.run(seq, receipt, this.name).changes === 0) {
       throw receiptHandleInvalid();
     }
+    this.wakeForCappedGroups();
+  }
+
+  /**
+   * With a cap, a message leaving flight may let its group be given another: wake receivers in
+   * this process (other processes see the commit as a new data_version when they poll).
+   */
+  private wakeForCappedGroups(): void {
+    if (this.settings.maxInFlightPerGroup > 0) wakeWaiters(this.wakeKey);
   }
 
   async deleteBatch(
@@ -340,12 +425,14 @@ export class SqliteJobQueue implements JobQueue {
   ): Promise<BatchResult> {
     this.assertOpen();
     checkBatch(entries);
-    return this.eachInTransaction(entries, (entry) => {
+    const result = this.eachInTransaction(entries, (entry) => {
       const { seq, receipt } = parseReceipt(entry.receiptHandle);
       if (this.sql.deleteByReceipt.run(seq, receipt, this.name).changes === 0) {
         throw receiptHandleInvalid();
       }
     });
+    if (result.successful.length > 0) this.wakeForCappedGroups();
+    return result;
   }
 
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
@@ -403,6 +490,7 @@ export class SqliteJobQueue implements JobQueue {
         this.moveRowToDeadLetter(seq, reason.slice(0, 1000) || 'rejected', this.now(), 0);
       })
       .immediate();
+    this.wakeForCappedGroups();
   }
 
   async stats(): Promise<QueueStats> {
