@@ -56,6 +56,7 @@ describe('openPostgresDatabase', () => {
       '0009_user_settings_playbook',
       '0010_customer_history',
       '0011_webhooks',
+      '0012_outbox_group_id',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables
