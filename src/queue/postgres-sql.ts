@@ -68,16 +68,18 @@ SELECT pg_notify('${NOTIFY_CHANNEL}', ${notifyPayload('$2')})
 /**
  * $1 offset, $2 queue, $3 maxReceiveCount, $4 max messages, $5 dead-letter queue, $6 receipt,
  * $7 visibility ms, $8 dead-letter retention ms, $9 dead-letter reason, $10 cap per group (0:
- * none), $11 candidates to read per group.
+ * none), $11 groups and messages per group to read.
  *
  * One statement claims up to $4 visible messages fairly across groups (fair-order.ts): it lists
- * the groups by skipping through the (queue, group_id, ...) index, one seek each; counts each
- * group's messages in flight in the index of received rows; reads each group's oldest visible
- * messages (no more than its cap leaves room for); and takes them in order of the group's load
- * (in flight, plus those ahead of it in this claim), then age. It reads more per group than it
- * takes, so a claim whose first choices another claim has just locked takes the next ones
- * instead of nothing. Messages already received $3 times go to the dead-letter queue instead
- * (`exhausted`), as SQS does on the receive after the limit.
+ * the groups by skipping through the (queue, group_id, ...) index, one seek each, with each one's
+ * oldest visible message; counts messages in flight by group in the index of received rows (a
+ * handful); keeps the $11 groups first in line (fewest in flight, then oldest head; a group
+ * further back cannot be reached in a claim of $4 ≤ $11) and reads their oldest visible messages
+ * (no more than a cap leaves room for); and takes them in order of the group's load (in flight,
+ * plus those ahead of it in this claim), then age. $11 exceeds $4 so that a claim whose first
+ * choices another claim has just locked takes the next ones instead of nothing. Messages already
+ * received $3 times go to the dead-letter queue instead (`exhausted`), as SQS does on the
+ * receive after the limit.
  */
 export const FAIR_CLAIM = `
 WITH RECURSIVE groups AS (
@@ -87,16 +89,26 @@ WITH RECURSIVE groups AS (
            WHERE m.queue = $2::text AND m.group_id > g.group_id
            ORDER BY m.group_id LIMIT 1)
     FROM groups AS g WHERE g.group_id IS NOT NULL),
-loads AS (
-  SELECT g.group_id,
-         (SELECT count(*) FROM queue_messages AS h
-           WHERE h.queue = $2::text AND h.group_id = g.group_id AND h.receipt IS NOT NULL
-             AND h.visible_at > ${NOW})::int AS in_flight
+held AS MATERIALIZED (
+  SELECT group_id, count(*)::int AS in_flight FROM queue_messages
+   WHERE queue = $2::text AND receipt IS NOT NULL AND visible_at > ${NOW}
+   GROUP BY group_id),
+heads AS MATERIALIZED (
+  SELECT g.group_id, coalesce(h.in_flight, 0) AS in_flight, f.seq, f.visible_at
     FROM groups AS g
-   WHERE g.group_id IS NOT NULL),
+    LEFT JOIN held AS h ON h.group_id = g.group_id
+   CROSS JOIN LATERAL (
+     SELECT m.seq, m.visible_at FROM queue_messages AS m
+      WHERE m.queue = $2::text AND m.group_id = g.group_id
+        AND m.visible_at <= ${NOW} AND m.expires_at > ${NOW}
+      ORDER BY m.visible_at, m.seq LIMIT 1) AS f
+   WHERE g.group_id IS NOT NULL
+     AND ($10::int = 0 OR g.group_id = '' OR coalesce(h.in_flight, 0) < $10::int)
+   ORDER BY 2, f.visible_at, f.seq
+   LIMIT $11::int),
 candidates AS (
   SELECT c.seq, c.visible_at, l.in_flight + c.rank - 1 AS load
-    FROM loads AS l
+    FROM heads AS l
    CROSS JOIN LATERAL (
      SELECT m.seq, m.visible_at, row_number() OVER (ORDER BY m.visible_at, m.seq) AS rank
        FROM queue_messages AS m
@@ -104,7 +116,7 @@ candidates AS (
         AND m.visible_at <= ${NOW} AND m.expires_at > ${NOW}
       ORDER BY m.visible_at, m.seq
       LIMIT CASE WHEN $10::int = 0 OR l.group_id = '' THEN $11::int
-                 ELSE greatest(0, least($11::int, $10::int - l.in_flight)) END) AS c),
+                 ELSE least($11::int, $10::int - l.in_flight) END) AS c),
 picked AS (
   SELECT m.seq, m.receive_count >= $3::int AS exhausted, c.load, c.visible_at AS order_at
     FROM candidates AS c

@@ -173,18 +173,26 @@ export class SqliteJobQueue implements JobQueue {
            (queue, id, body, attributes, sent_at, visible_at, expires_at, group_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      // Every group with a message in the queue, one index seek each, with its count in flight.
-      groups: db.prepare(
+      // Every group with a message in the queue (one index seek each) and its oldest visible one.
+      groupHeads: db.prepare(
         `WITH RECURSIVE g(id) AS (
            SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue)
            UNION ALL
            SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue AND group_id > g.id)
-             FROM g WHERE g.id IS NOT NULL)
-         SELECT id AS group_id,
-                (SELECT count(*) FROM queue_messages
-                  WHERE queue = @queue AND group_id = g.id AND receipt IS NOT NULL
-                    AND visible_at > @now) AS in_flight
-           FROM g WHERE id IS NOT NULL`,
+             FROM g WHERE g.id IS NOT NULL),
+         heads(group_id, seq) AS (
+           SELECT id, (SELECT seq FROM queue_messages
+                        WHERE queue = @queue AND group_id = g.id AND visible_at <= @now
+                          AND expires_at > @now
+                        ORDER BY visible_at, seq LIMIT 1)
+             FROM g WHERE id IS NOT NULL)
+         SELECT heads.group_id, heads.seq, m.visible_at AS visibleAt
+           FROM heads JOIN queue_messages AS m ON m.seq = heads.seq`,
+      ),
+      // Messages in flight by group: received rows only, a handful however long the queue.
+      inFlight: db.prepare(
+        `SELECT group_id, count(*) AS n FROM queue_messages
+          WHERE queue = ? AND receipt IS NOT NULL AND visible_at > ? GROUP BY group_id`,
       ),
       heads: db.prepare(
         `SELECT seq, visible_at AS visibleAt FROM queue_messages
@@ -372,22 +380,38 @@ export class SqliteJobQueue implements JobQueue {
       .immediate();
   }
 
-  /** Each group's count in flight and the oldest visible messages it may be given (≤ max). */
+  /**
+   * The groups a claim of `max` may take from, with their counts in flight and the oldest visible
+   * messages each may be given. Only the `max` groups first in line (fewest in flight, then
+   * oldest head) can be given any: each pick raises its group's load, so a group behind `max`
+   * others would come after at least `max` picks. So heads beyond the first are read for those.
+   */
   private groupStates(now: number, max: number): GroupState[] {
-    const groups = this.sql.groups.all({ queue: this.name, now }) as Array<{
-      group_id: string;
-      in_flight: number;
-    }>;
+    const inFlight = new Map(
+      (this.sql.inFlight.all(this.name, now) as Array<{ group_id: string; n: number }>).map(
+        (row) => [row.group_id, row.n],
+      ),
+    );
     const cap = this.settings.maxInFlightPerGroup;
-    return groups.map((group) => {
-      const limit = Math.min(max, roomOf(group.group_id, group.in_flight, cap));
+    const first = (
+      this.sql.groupHeads.all({ queue: this.name, now }) as Array<Head & { group_id: string }>
+    )
+      .map((head) => ({ head, groupId: head.group_id, inFlight: inFlight.get(head.group_id) ?? 0 }))
+      .filter((group) => roomOf(group.groupId, group.inFlight, cap) > 0)
+      .sort(
+        (a, b) =>
+          a.inFlight - b.inFlight || a.head.visibleAt - b.head.visibleAt || a.head.seq - b.head.seq,
+      )
+      .slice(0, max);
+    return first.map((group) => {
+      const limit = Math.min(max, roomOf(group.groupId, group.inFlight, cap));
       return {
-        groupId: group.group_id,
-        inFlight: group.in_flight,
+        groupId: group.groupId,
+        inFlight: group.inFlight,
         heads:
-          limit > 0
-            ? (this.sql.heads.all(this.name, group.group_id, now, now, limit) as Head[])
-            : [],
+          limit > 1
+            ? (this.sql.heads.all(this.name, group.groupId, now, now, limit) as Head[])
+            : [{ seq: group.head.seq, visibleAt: group.head.visibleAt }],
       };
     });
   }
