@@ -12,7 +12,13 @@ const NOW = '(floor(extract(epoch from statement_timestamp()) * 1000)::bigint + 
 /** The channel every queue notifies on; the payload names the schema and the queue. */
 export const NOTIFY_CHANNEL = 'churnline_queue';
 
-/** One advisory lock around the DDL, so that processes starting at once do not race on it. */
+/**
+ * One advisory lock around the DDL, so that processes starting at once do not race on it.
+ * group_id came later: a table from before gets it ('' for every message: no group). Fair claims
+ * list the groups through queue_messages_group_ready (one seek per group, reading each one's
+ * oldest visible message on the way) and count those in flight through queue_messages_group_held,
+ * which holds received rows only.
+ */
 export const SCHEMA = `
 SELECT pg_advisory_xact_lock(hashtext('churnline_queue_schema'));
 CREATE TABLE IF NOT EXISTS queue_messages (

@@ -75,16 +75,14 @@ CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expir
 `;
 
 /**
- * Fair claims (fair-order.ts) read each group's oldest visible messages and its count in flight
- * through these, in O(log n) each however long the queue: `group_ready` also lists the groups
- * (one seek per group), `group_held` holds only received rows, so counting a group's in-flight
- * messages reads those alone. Created after the column, which files from before groups lack.
+ * Fair claims (fair-order.ts) list the groups through this index, one seek per group, reading
+ * each one's oldest visible message on the way; counts in flight come from queue_messages_ready
+ * (the rows hidden now: a handful however long the queue). Created after the column, which
+ * files from before groups lack.
  */
 const GROUP_INDEXES = `
 CREATE INDEX IF NOT EXISTS queue_messages_group_ready
   ON queue_messages (queue, group_id, visible_at, seq);
-CREATE INDEX IF NOT EXISTS queue_messages_group_held
-  ON queue_messages (queue, group_id, visible_at) WHERE receipt IS NOT NULL;
 `;
 
 interface DepthRow {
@@ -189,7 +187,7 @@ export class SqliteJobQueue implements JobQueue {
          SELECT heads.group_id, heads.seq, m.visible_at AS visibleAt
            FROM heads JOIN queue_messages AS m ON m.seq = heads.seq`,
       ),
-      // Messages in flight by group: received rows only, a handful however long the queue.
+      // Messages in flight by group, from the rows hidden now (in flight or delayed): a handful.
       inFlight: db.prepare(
         `SELECT group_id, count(*) AS n FROM queue_messages
           WHERE queue = ? AND receipt IS NOT NULL AND visible_at > ? GROUP BY group_id`,
