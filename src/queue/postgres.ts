@@ -262,6 +262,7 @@ export class PostgresJobQueue implements JobQueue {
     }
     this.assertOpen();
     let client: pg.PoolClient | undefined;
+    let failed = false;
     try {
       await this.schema();
       client = await this.pool.connect();
@@ -271,10 +272,12 @@ export class PostgresJobQueue implements JobQueue {
       await client.query('COMMIT');
       return rows;
     } catch (error) {
+      failed = true;
       await client?.query('ROLLBACK').catch(() => {});
       throw toQueueError(error, 'receive');
     } finally {
-      client?.release();
+      // A connection that failed mid-transaction is closed rather than handed to the next call.
+      client?.release(failed);
     }
   }
 
