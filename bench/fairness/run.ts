@@ -12,20 +12,32 @@
  *
  * Then the claim itself with a deep backlog (claims.ts): --backlog messages (default 100,000).
  * --rows N scores Telco-shaped files of N rows instead of the 7,043-row Telco file.
- * --skip-claims leaves the second table out.
+ * --skip-claims leaves the second table out. --src DIR runs the service of another checkout of
+ * Churnline (e.g. one from before fair scheduling, to measure oldest-first rather than estimate it).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { createLocalToken } from '../../src/api/auth/local-key.js';
-import { createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config/index.js';
-import { startEmbeddedPostgres } from '../../src/db/test-support/embedded-postgres.js';
 import { booleanFlag, ensureTelcoCsv, log, median, numberFlag, root } from '../support.js';
 import { claimTable, measureClaims, postgresOpener, sqliteOpener } from './claims.js';
+
+const srcAt = process.argv.indexOf('--src');
+const srcRoot = srcAt === -1 ? root : `${path.resolve(process.argv[srcAt + 1] ?? '.')}/`;
+const fromSrc = <T>(module: string): Promise<T> =>
+  import(pathToFileURL(path.join(srcRoot, module)).href) as Promise<T>;
+const { createLocalToken } = await fromSrc<typeof import('../../src/api/auth/local-key.js')>(
+  'src/api/auth/local-key.ts',
+);
+const { createApp } = await fromSrc<typeof import('../../src/app.js')>('src/app.ts');
+const { parseConfig } =
+  await fromSrc<typeof import('../../src/config/index.js')>('src/config/index.ts');
+const { startEmbeddedPostgres } = await fromSrc<
+  typeof import('../../src/db/test-support/embedded-postgres.js')
+>('src/db/test-support/embedded-postgres.ts');
 
 const JOBS = numberFlag('jobs', 500);
 const usePostgres = booleanFlag('postgres');
@@ -156,7 +168,7 @@ try {
   const worth = bWaitMs / jobMs;
 
   console.log(
-    `\n## Fair scheduling, ${backend} queue: user A queued ${JOBS} predictions, then user B one\n`,
+    `\n## Fair scheduling, ${backend} queue: user A queued ${JOBS} predictions, then user B one${srcAt === -1 ? '' : ` (service from ${srcRoot})`}\n`,
   );
   console.log(
     `Telco file: ${rowsPerFile.toLocaleString('en-US')} rows${rowsFlag === undefined ? ' (data/telco-customer-churn.csv)' : ' (Telco-shaped, generated)'}; ${workers} jobs at once in one worker; the job time is the median of A's ${aDone.length} completed jobs (started to completed).\n`,
@@ -179,7 +191,7 @@ try {
 try {
   if (!booleanFlag('skip-claims')) {
     log(`measuring claims with ${BACKLOG.toLocaleString('en-US')} messages queued (${backend})`);
-    const open = postgres ? postgresOpener(root, postgres.url) : sqliteOpener(root);
+    const open = postgres ? postgresOpener(srcRoot, postgres.url) : sqliteOpener(srcRoot);
     const rows = await measureClaims(open, BACKLOG);
     console.log(claimTable(`${backend} queue`, BACKLOG, rows));
   }
