@@ -8,7 +8,7 @@ import {
   QueueError,
   receiptHandleInvalid,
 } from './errors.js';
-import { type GroupState, type Head, NO_GROUP, pickFairly, roomOf } from './fair-order.js';
+import { NO_GROUP, pickFairly } from './fair-order.js';
 import {
   type BatchEntryFailure,
   type BatchResult,
@@ -33,6 +33,7 @@ import {
   parseReceipt,
   toReceived,
 } from './sql-rows.js';
+import { addGroups, SqliteGroups } from './sqlite-groups.js';
 import {
   checkBatch,
   checkBatchSize,
@@ -74,17 +75,6 @@ CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visibl
 CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
 `;
 
-/**
- * Fair claims (fair-order.ts) list the groups through this index, one seek per group, reading
- * each one's oldest visible message on the way; counts in flight come from queue_messages_ready
- * (the rows hidden now: a handful however long the queue). Created after the column, which
- * files from before groups lack.
- */
-const GROUP_INDEXES = `
-CREATE INDEX IF NOT EXISTS queue_messages_group_ready
-  ON queue_messages (queue, group_id, visible_at, seq);
-`;
-
 interface DepthRow {
   visible: number | null;
   in_flight: number | null;
@@ -118,6 +108,7 @@ export class SqliteJobQueue implements JobQueue {
   private closed = false;
   private readonly closeController = new AbortController();
   private readonly sql;
+  private readonly groups: SqliteGroups;
 
   constructor(options: SqliteQueueOptions) {
     this.name = options.name ?? 'predictions';
@@ -143,24 +134,10 @@ export class SqliteJobQueue implements JobQueue {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.addGroupColumn();
-    this.db.exec(GROUP_INDEXES);
+    addGroups(this.db);
     this.wakeKey = `${this.db.name}\u0000${this.name}`;
     this.sql = this.prepare();
-  }
-
-  /** A queue file from before message groups gets the column (every message in no group). */
-  private addGroupColumn(): void {
-    this.db
-      .transaction(() => {
-        const has = this.db
-          .prepare("SELECT 1 FROM pragma_table_info('queue_messages') WHERE name = 'group_id'")
-          .get();
-        if (!has) {
-          this.db.exec("ALTER TABLE queue_messages ADD COLUMN group_id TEXT NOT NULL DEFAULT ''");
-        }
-      })
-      .immediate();
+    this.groups = new SqliteGroups(this.db, this.name);
   }
 
   private prepare() {
@@ -170,32 +147,6 @@ export class SqliteJobQueue implements JobQueue {
         `INSERT INTO queue_messages
            (queue, id, body, attributes, sent_at, visible_at, expires_at, group_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      // Every group with a message in the queue (one index seek each) and its oldest visible one.
-      groupHeads: db.prepare(
-        `WITH RECURSIVE g(id) AS (
-           SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue)
-           UNION ALL
-           SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue AND group_id > g.id)
-             FROM g WHERE g.id IS NOT NULL),
-         heads(group_id, seq) AS (
-           SELECT id, (SELECT seq FROM queue_messages
-                        WHERE queue = @queue AND group_id = g.id AND visible_at <= @now
-                          AND expires_at > @now
-                        ORDER BY visible_at, seq LIMIT 1)
-             FROM g WHERE id IS NOT NULL)
-         SELECT heads.group_id, heads.seq, m.visible_at AS visibleAt
-           FROM heads JOIN queue_messages AS m ON m.seq = heads.seq`,
-      ),
-      // Messages in flight by group, from the rows hidden now (in flight or delayed): a handful.
-      inFlight: db.prepare(
-        `SELECT group_id, count(*) AS n FROM queue_messages
-          WHERE queue = ? AND receipt IS NOT NULL AND visible_at > ? GROUP BY group_id`,
-      ),
-      heads: db.prepare(
-        `SELECT seq, visible_at AS visibleAt FROM queue_messages
-          WHERE queue = ? AND group_id = ? AND visible_at <= ? AND expires_at > ?
-          ORDER BY visible_at, seq LIMIT ?`,
       ),
       claim: db.prepare(
         `UPDATE queue_messages
@@ -351,7 +302,7 @@ export class SqliteJobQueue implements JobQueue {
         for (let round = 0; messages.length < max && round < 100; round++) {
           const receipt = randomBytes(12).toString('base64url');
           const seqs = pickFairly(
-            this.groupStates(now, max - messages.length),
+            this.groups.states(now, max - messages.length, this.settings.maxInFlightPerGroup),
             max - messages.length,
             this.settings.maxInFlightPerGroup,
           );
@@ -376,42 +327,6 @@ export class SqliteJobQueue implements JobQueue {
         return messages;
       })
       .immediate();
-  }
-
-  /**
-   * The groups a claim of `max` may take from, with their counts in flight and the oldest visible
-   * messages each may be given. Only the `max` groups first in line (fewest in flight, then
-   * oldest head) can be given any: each pick raises its group's load, so a group behind `max`
-   * others would come after at least `max` picks. So heads beyond the first are read for those.
-   */
-  private groupStates(now: number, max: number): GroupState[] {
-    const inFlight = new Map(
-      (this.sql.inFlight.all(this.name, now) as Array<{ group_id: string; n: number }>).map(
-        (row) => [row.group_id, row.n],
-      ),
-    );
-    const cap = this.settings.maxInFlightPerGroup;
-    const first = (
-      this.sql.groupHeads.all({ queue: this.name, now }) as Array<Head & { group_id: string }>
-    )
-      .map((head) => ({ head, groupId: head.group_id, inFlight: inFlight.get(head.group_id) ?? 0 }))
-      .filter((group) => roomOf(group.groupId, group.inFlight, cap) > 0)
-      .sort(
-        (a, b) =>
-          a.inFlight - b.inFlight || a.head.visibleAt - b.head.visibleAt || a.head.seq - b.head.seq,
-      )
-      .slice(0, max);
-    return first.map((group) => {
-      const limit = Math.min(max, roomOf(group.groupId, group.inFlight, cap));
-      return {
-        groupId: group.groupId,
-        inFlight: group.inFlight,
-        heads:
-          limit > 1
-            ? (this.sql.heads.all(this.name, group.groupId, now, now, limit) as Head[])
-            : [{ seq: group.head.seq, visibleAt: group.head.visibleAt }],
-      };
-    });
   }
 
   private moveRowToDeadLetter(seq: number, reason: string, now: number, uncount: number): void {
