@@ -71,18 +71,25 @@ async function timeAsync<T>(id: string, fn: () => Promise<T>): Promise<T> {
 // pragmas and SQL (src/queue/sqlite-sql.ts) and its per-message work (ids, receipts, rows).
 const queue = open(path.join(dir, 'queue.db'), queueSql.PRAGMAS);
 queue.exec(queueSql.SCHEMA);
+queue.exec(queueSql.GROUP_INDEX);
 const q = {
   insert: queue.prepare(queueSql.INSERT),
+  inFlight: queue.prepare(queueSql.IN_FLIGHT_BY_GROUP),
+  groupHeads: queue.prepare(queueSql.GROUP_HEADS),
   claim: queue.prepare(queueSql.CLAIM),
   deleteByReceipt: queue.prepare(queueSql.DELETE_BY_RECEIPT),
 };
 const jobBody = JSON.stringify({ v: 1, job: 'score', pad: 'x'.repeat(400) });
 function queueCycle(): void {
   const now = Date.now();
-  q.insert.run('predictions', randomUUID(), jobBody, null, now, now, now + 345_600_000);
+  q.insert.run('predictions', randomUUID(), jobBody, null, now, now, now + 345_600_000, 'bench');
   const received = queue.transaction(() => {
+    // The fair claim's reads (sqlite-groups.ts), then the claim of the chosen message.
+    q.inFlight.all('predictions', now);
+    const [head] = q.groupHeads.all({ queue: 'predictions', now }) as Array<{ seq: number }>;
+    if (!head) return [];
     const receipt = randomBytes(12).toString('base64url');
-    const rows = q.claim.all(receipt, now + 30_000, now, 'predictions', now, now, 1);
+    const rows = q.claim.all(receipt, now + 30_000, now, head.seq);
     return (rows as ClaimedMessageRow[]).map((row) => toReceived(row, `${row.seq}.${receipt}`));
   }, true);
   if (received.length !== 1) throw new Error(`received ${received.length} messages, not 1`);

@@ -24,6 +24,7 @@ describe('parseConfig', () => {
       deadLetterRetentionSeconds: 1_209_600,
       maxReceiveCount: 3,
       maxMessageBytes: 262_144,
+      maxInFlightPerGroup: 0,
     });
     expect(config.alarms).toMatchObject({ deadLetterDepth: 5, oldestMessageAgeSeconds: 1800 });
     expect(config.webhooks).toEqual({ allowPrivate: false, allowHttp: false });
@@ -131,6 +132,23 @@ describe('parseConfig', () => {
     [{ BLOBS: 's3', S3_BUCKET: 'bucket', S3_PREFIX: '/abs' }, /S3_PREFIX .*whole path segments/],
   ])('refuses an invalid combination at start: %j', (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it('caps the jobs of one user running at once on the SQL queues, and refuses a cap on SQS', () => {
+    expect(parseConfig({ QUEUE_MAX_IN_FLIGHT_PER_GROUP: '4' }).queue.settings).toMatchObject({
+      maxInFlightPerGroup: 4,
+    });
+    expect(() => parseConfig({ QUEUE_MAX_IN_FLIGHT_PER_GROUP: '-1' })).toThrow(
+      /QUEUE_MAX_IN_FLIGHT_PER_GROUP \(got "-1"\): must be a whole number from 0 to 100000/,
+    );
+    expect(() =>
+      parseConfig({
+        QUEUE: 'sqs',
+        SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+        SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq',
+        QUEUE_MAX_IN_FLIGHT_PER_GROUP: '2',
+      }),
+    ).toThrow(/QUEUE_MAX_IN_FLIGHT_PER_GROUP \(got 2\) with QUEUE=sqs: .* no cap per user/);
   });
 
   it('refuses a dead-letter retention shorter than the queue retention', () => {

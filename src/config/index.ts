@@ -68,6 +68,7 @@ const envSchema = z.object({
   QUEUE_MAX_RECEIVE_COUNT: int(1, 1000).default(3),
   QUEUE_MAX_MESSAGE_BYTES: int(1024, 262_144).default(262_144),
   QUEUE_POLL_INTERVAL_MS: int(5, 10_000).optional(),
+  QUEUE_MAX_IN_FLIGHT_PER_GROUP: int(0, 100_000).default(0),
   ALARM_DLQ_DEPTH: int(0, 1_000_000).default(5),
   ALARM_OLDEST_MESSAGE_AGE_S: int(1, 1_209_600).default(1800),
   ALARM_OUTBOX_PENDING: int(0, 1_000_000).default(100),
@@ -105,6 +106,8 @@ export interface QueueSettingsConfig {
   readonly deadLetterRetentionSeconds: number;
   readonly maxReceiveCount: number;
   readonly maxMessageBytes: number;
+  /** Jobs of one user running at once (0: no cap); SQLite and PostgreSQL queues only. */
+  readonly maxInFlightPerGroup: number;
 }
 
 /** Region and endpoint; credentials always come from the AWS SDK's standard chain. */
@@ -258,6 +261,11 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       `Invalid configuration:\n  SQS_OLDEST_AGE_SOURCE=cloudwatch with QUEUE=${e.QUEUE}: only Amazon SQS needs CloudWatch for the age of the oldest message; remove SQS_OLDEST_AGE_SOURCE or set QUEUE=sqs`,
     );
   }
+  if (e.QUEUE_MAX_IN_FLIGHT_PER_GROUP > 0 && e.QUEUE === 'sqs') {
+    throw new ConfigError(
+      `Invalid configuration:\n  QUEUE_MAX_IN_FLIGHT_PER_GROUP (got ${e.QUEUE_MAX_IN_FLIGHT_PER_GROUP}) with QUEUE=sqs: SQS fair queues share work out across users but have no cap per user; remove QUEUE_MAX_IN_FLIGHT_PER_GROUP or set it to 0`,
+    );
+  }
   if (e.DATABASE_URL && e.QUEUE === 'sqlite') {
     throw new ConfigError(
       'Invalid configuration:\n  QUEUE=sqlite with DATABASE_URL: the SQLite queue lives on one machine while PostgreSQL is for many; set QUEUE=postgres (or QUEUE=sqs)',
@@ -279,6 +287,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       deadLetterRetentionSeconds: e.QUEUE_DLQ_RETENTION_S,
       maxReceiveCount: e.QUEUE_MAX_RECEIVE_COUNT,
       maxMessageBytes: e.QUEUE_MAX_MESSAGE_BYTES,
+      maxInFlightPerGroup: e.QUEUE_MAX_IN_FLIGHT_PER_GROUP,
     },
   };
   const queue: QueueConfig =

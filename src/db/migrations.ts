@@ -330,6 +330,13 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
           .execute();
       },
     },
+    '0014_outbox_group_id': {
+      // The job's owner (a user id), sent as the message's group so that the queue shares out
+      // work across users (fair scheduling). Null for rows from before: sent in no group.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('outbox').addColumn('group_id', 'text').execute();
+      },
+    },
   };
 }
 

@@ -3,26 +3,30 @@ import { type Database, nowIso, type OutboxRow } from './schema.js';
 
 type Conn = Kysely<Database>;
 
-/**
- * A signed job for prediction or model `jobId`, sent by the relay once committed (and not before
- * `notBefore` when given: a webhook delivery's next attempt).
- */
-export async function addToOutbox(
-  db: Conn,
-  jobId: string,
-  body: string,
-  notBefore?: string,
-): Promise<void> {
+export interface OutboxJob {
+  /** The prediction, model or webhook delivery the job is for. */
+  readonly jobId: string;
+  /** Its owner's user id: the relay sends the job in this group, so users share the workers. */
+  readonly ownerId: string;
+  /** The signed message, exactly as it will be sent. */
+  readonly body: string;
+  /** Not sent before this instant (a webhook delivery's next attempt); absent: at once. */
+  readonly notBefore?: string;
+}
+
+/** A signed job, sent by the relay once committed (and not before `notBefore` when given). */
+export async function addToOutbox(db: Conn, job: OutboxJob): Promise<void> {
   await db
     .insertInto('outbox')
     .values({
-      job_id: jobId,
-      body,
+      job_id: job.jobId,
+      body: job.body,
       created_at: nowIso(),
       attempts: 0,
       sent_at: null,
       last_error: null,
-      ...(notBefore ? { not_before: notBefore } : {}),
+      group_id: job.ownerId,
+      ...(job.notBefore ? { not_before: job.notBefore } : {}),
     })
     .execute();
 }

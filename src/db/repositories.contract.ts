@@ -183,10 +183,11 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
     describe('outbox repository', () => {
       it('keeps rows pending until sent and reports the backlog', async () => {
         const { id } = await seed('alice');
-        await addToOutbox(db, id, 'body-1');
-        await addToOutbox(db, id, 'body-2');
+        await addToOutbox(db, { jobId: id, ownerId: 'alice', body: 'body-1' });
+        await addToOutbox(db, { jobId: id, ownerId: 'alice', body: 'body-2' });
         const pending = await pendingOutbox(db, 10);
         expect(pending.map((r) => r.body)).toEqual(['body-1', 'body-2']);
+        expect(pending.map((r) => r.group_id)).toEqual(['alice', 'alice']);
         await markOutboxFailed(db, [pending[0]!.id], 'queue unreachable');
         expect((await outboxBacklog(db)).pending).toBe(2);
         await markOutboxSent(db, [pending[0]!.id]);
@@ -510,7 +511,8 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
     describe('outbox ids', () => {
       it('are numbers that grow with every row', async () => {
         const { id } = await seed('alice');
-        for (const body of ['a', 'b', 'c']) await addToOutbox(db, id, body);
+        for (const body of ['a', 'b', 'c'])
+          await addToOutbox(db, { jobId: id, ownerId: 'alice', body });
         const ids = (await pendingOutbox(db, 10)).map((row) => row.id);
         for (const outboxId of ids) expect(typeof outboxId).toBe('number');
         expect([...ids].sort((a, b) => a - b)).toEqual(ids);

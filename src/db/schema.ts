@@ -137,6 +137,8 @@ export interface OutboxTable {
   last_error: string | null;
   /** Not sent before this instant (a webhook's next attempt); null: at once. */
   not_before: ColumnType<Timestamp | null, Timestamp | null | undefined, Timestamp | null>;
+  /** The job's owner (user id), its group in the queue (fair scheduling); null: no group. */
+  group_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export type WebhookFormat = 'standard' | 'slack';

@@ -59,7 +59,58 @@ async function submit(count: number) {
   return ids;
 }
 
+async function submitAs(userId: string) {
+  const id = randomUUID();
+  const upload = {
+    id,
+    user_id: userId,
+    filename: 'c.csv',
+    object_key: uploadKey(userId, id),
+    bytes: 1,
+    sha256: 'x',
+    row_count: 1,
+    created_at: nowIso(),
+    deleted_at: null,
+    state: 'stored' as const,
+  };
+  await insertUpload(db, upload);
+  return (await submitPrediction(db, keys, { userId, upload, modelId: 'telco-v1' })).id;
+}
+
 describe('outbox relay', () => {
+  it("sends each job in its owner's group, so the queue shares the workers out by user", async () => {
+    // 'alice' queues three jobs, then 'bob' one: bob's is the second one a worker gets.
+    await submit(3);
+    const bob = await submitAs('bob');
+    await new OutboxRelay({ db, queue, log }).relayAll();
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [message] = await queue.receive(); // held, not deleted: each counts as running
+      const job = decodeJobMessage(message?.body ?? '', keys);
+      order.push(job.kind === undefined || job.kind === 'score' ? job.userId : 'other');
+      if (job.kind === undefined || job.kind === 'score') {
+        if (job.userId === 'bob') expect(job.predictionId).toBe(bob);
+      }
+    }
+    expect(order).toEqual(['alice', 'bob', 'alice', 'alice']);
+  });
+
+  it('sends jobs written before owners were stored in no group', async () => {
+    await submit(1);
+    await db.updateTable('outbox').set({ group_id: null }).execute();
+    const sent: Array<string | undefined> = [];
+    const recording: JobQueue = Object.create(queue, {
+      sendBatch: {
+        value: (entries: Parameters<JobQueue['sendBatch']>[0]) => {
+          sent.push(...entries.map((entry) => entry.groupId));
+          return queue.sendBatch(entries);
+        },
+      },
+    });
+    expect(await new OutboxRelay({ db, queue: recording, log }).relayAll()).toBe(1);
+    expect(sent).toEqual([undefined]);
+  });
+
   it('sends every committed job once and marks it sent', async () => {
     const ids = await submit(23);
     const relay = new OutboxRelay({ db, queue, log });

@@ -84,7 +84,15 @@ export class OutboxRelay {
       if (rows.length === 0) break;
       let result: Awaited<ReturnType<JobQueue['sendBatch']>>;
       try {
-        result = await queue.sendBatch(rows.map((row) => ({ id: `o${row.id}`, body: row.body })));
+        result = await queue.sendBatch(
+          rows.map((row) => ({
+            id: `o${row.id}`,
+            body: row.body,
+            // The owner's user id (USER_ID_PATTERN: 1-128 of letters, digits and `_|@.:-`) is
+            // always a valid group; rows from before owners were stored go in no group.
+            ...(row.group_id === null ? {} : { groupId: row.group_id }),
+          })),
+        );
       } catch (error) {
         await markOutboxFailed(
           db,

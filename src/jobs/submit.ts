@@ -76,7 +76,7 @@ export async function submitPrediction(
   );
   await transaction(db, request.userId, async (trx) => {
     await insertPrediction(trx, prediction);
-    await addToOutbox(trx, prediction.id, body);
+    await addToOutbox(trx, { jobId: prediction.id, ownerId: request.userId, body });
   });
   return prediction;
 }
@@ -124,7 +124,7 @@ export async function submitTraining(
       tier_rule: request.tiers ? JSON.stringify(request.tiers) : null,
       created_at: now,
     });
-    await addToOutbox(trx, id, body);
+    await addToOutbox(trx, { jobId: id, ownerId: request.userId, body });
     return model;
   });
 }

@@ -19,6 +19,12 @@ export interface QueueSettings {
   readonly maxMessageBytes: number;
   /** Delay applied to a send that does not give one (0..900 s). */
   readonly delaySeconds: number;
+  /**
+   * Messages of one group that may be in flight at once (0: no cap). A group at its cap is
+   * passed over by receives until one of its messages is deleted or becomes visible again;
+   * messages sent without a group are never capped. Only where `capabilities.groupInFlightCap`.
+   */
+  readonly maxInFlightPerGroup: number;
 }
 
 export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
@@ -29,6 +35,7 @@ export const DEFAULT_QUEUE_SETTINGS: QueueSettings = Object.freeze({
   maxReceiveCount: 3,
   maxMessageBytes: 256 * 1024,
   delaySeconds: 0,
+  maxInFlightPerGroup: 0,
 });
 
 /** Hard limits of the SQS API that every adapter enforces the same way. */
@@ -39,6 +46,8 @@ export const QUEUE_LIMITS = Object.freeze({
   maxDelaySeconds: 900,
   maxVisibilitySeconds: 43_200,
   maxBatchEntryIdLength: 80,
+  /** SQS's MessageGroupId: 1-128 characters, letters, digits and punctuation. */
+  maxGroupIdLength: 128,
 });
 
 /** Differences between backends, stated once instead of `if (kind === ...)` across the code. */
@@ -50,6 +59,14 @@ export interface QueueCapabilities {
   readonly inProcessWakeup: boolean;
   /** `stats()` counts are exact at the moment of the call rather than approximate. */
   readonly exactStats: boolean;
+  /**
+   * Every receive takes from the group with the fewest messages in flight, the oldest message
+   * breaking ties. Otherwise groups are a hint the server may use (SQS fair queues act on them
+   * only when one group builds up a backlog, and statistically).
+   */
+  readonly fairGroupOrder: boolean;
+  /** `settings.maxInFlightPerGroup` is enforced (a cap other than 0 is refused where it is not). */
+  readonly groupInFlightCap: boolean;
 }
 
 export type MessageAttributes = Readonly<Record<string, string>>;
@@ -59,6 +76,14 @@ export interface SendMessageInput {
   /** 0..900 s; the message is not receivable before then. */
   readonly delaySeconds?: number;
   readonly attributes?: MessageAttributes;
+  /**
+   * The message's group for fair scheduling (SQS's MessageGroupId on a standard queue): the
+   * owner of the job. Receives share out work across groups instead of oldest first, so one
+   * group's backlog does not hold up another group's messages. 1-128 characters from `!` to
+   * `~` (printable ASCII without space). Absent: the message is in no group and is taken oldest
+   * first among the other groupless ones, as if they were one group that is never capped.
+   */
+  readonly groupId?: string;
 }
 
 export interface SendBatchEntry extends SendMessageInput {

@@ -13,10 +13,14 @@ const NOW = '(floor(extract(epoch from statement_timestamp()) * 1000)::bigint + 
 export const NOTIFY_CHANNEL = 'churnline_queue';
 
 /**
- * One advisory lock around the DDL, so that processes starting at once do not race on it. The
- * DDL runs only when the table is missing: PostgreSQL checks CREATE on the schema even for
- * CREATE ... IF NOT EXISTS, so a role that was granted the tables (made by the owner, e.g. with
- * `churnline setup`) but may not create could otherwise never use the queue.
+ * One advisory lock around the DDL, so that processes starting at once do not race on it. Each
+ * piece of DDL runs only when what it makes is missing: PostgreSQL checks CREATE on the schema
+ * even for CREATE ... IF NOT EXISTS, so a role that was granted the tables (made by the owner,
+ * e.g. with `churnline setup`) but may not create could otherwise never use the queue.
+ * group_id came later: a table from before gets it ('' for every message: no group). Fair claims
+ * list the groups through queue_messages_group_ready (one seek per group, reading each one's
+ * oldest visible message on the way) and count those in flight through queue_messages_group_held,
+ * which holds received rows only.
  */
 export const SCHEMA = `
 SELECT pg_advisory_xact_lock(hashtext('churnline_queue_schema'));
@@ -35,10 +39,25 @@ BEGIN
       receive_count      integer NOT NULL DEFAULT 0,
       first_received_at  bigint,
       receipt            text,
-      dead_letter_reason text
+      dead_letter_reason text,
+      group_id           text    NOT NULL DEFAULT ''
     );
     CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at, seq);
     CREATE INDEX queue_messages_expiry ON queue_messages (queue, expires_at);
+  END IF;
+  -- pg_attribute, not information_schema: the latter hides the columns of tables this role
+  -- was not granted, and the ALTER would then fail with "must own table".
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                  WHERE attrelid = to_regclass('queue_messages') AND attname = 'group_id'
+                    AND NOT attisdropped) THEN
+    ALTER TABLE queue_messages ADD COLUMN group_id text NOT NULL DEFAULT '';
+  END IF;
+  IF to_regclass('queue_messages_group_ready') IS NULL THEN
+    CREATE INDEX queue_messages_group_ready ON queue_messages (queue, group_id, visible_at, seq);
+  END IF;
+  IF to_regclass('queue_messages_group_held') IS NULL THEN
+    CREATE INDEX queue_messages_group_held
+      ON queue_messages (queue, group_id, visible_at) WHERE receipt IS NOT NULL;
   END IF;
 END
 $schema$;
@@ -48,32 +67,82 @@ $schema$;
 const notifyPayload = (queueParam: string) => `current_schema() || '.' || ${queueParam}::text`;
 
 /**
- * $1 offset, $2 queue, $3 retention ms, $4 ids, $5 bodies, $6 attributes, $7 delays ms.
- * Inserts the batch and notifies listeners in the same statement, so they hear of it on commit.
+ * $1 offset, $2 queue, $3 retention ms, $4 ids, $5 bodies, $6 attributes, $7 delays ms, $8 groups
+ * ('' for none). Inserts the batch and notifies listeners in the same statement, so they hear of
+ * it on commit.
  */
 export const INSERT_MESSAGES = `
 WITH inserted AS (
-  INSERT INTO queue_messages (queue, id, body, attributes, sent_at, visible_at, expires_at)
-  SELECT $2::text, m.id, m.body, m.attributes, ${NOW}, ${NOW} + m.delay_ms, ${NOW} + $3::bigint
-    FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[]) AS m(id, body, attributes, delay_ms)
+  INSERT INTO queue_messages
+    (queue, id, body, attributes, sent_at, visible_at, expires_at, group_id)
+  SELECT $2::text, m.id, m.body, m.attributes, ${NOW}, ${NOW} + m.delay_ms, ${NOW} + $3::bigint,
+         m.group_id
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
+      AS m(id, body, attributes, delay_ms, group_id)
   RETURNING 1)
 SELECT pg_notify('${NOTIFY_CHANNEL}', ${notifyPayload('$2')})
   FROM (SELECT 1 FROM inserted LIMIT 1) AS any_inserted`;
 
 /**
  * $1 offset, $2 queue, $3 maxReceiveCount, $4 max messages, $5 dead-letter queue, $6 receipt,
- * $7 visibility ms, $8 dead-letter retention ms, $9 dead-letter reason.
- * One statement claims up to $4 visible messages; those already received $3 times go to the
- * dead-letter queue instead (`exhausted`), as SQS does on the receive after the limit.
+ * $7 visibility ms, $8 dead-letter retention ms, $9 dead-letter reason, $10 cap per group (0:
+ * none), $11 groups and messages per group to read.
+ *
+ * One statement claims up to $4 visible messages fairly across groups (fair-order.ts): it lists
+ * the groups by skipping through the (queue, group_id, ...) index, one seek each, with each one's
+ * oldest visible message; counts messages in flight by group in the index of received rows (a
+ * handful); keeps the $11 groups first in line (fewest in flight, then oldest head; a group
+ * further back cannot be reached in a claim of $4 ≤ $11) and reads their oldest visible messages
+ * (no more than a cap leaves room for); and takes them in order of the group's load (in flight,
+ * plus those ahead of it in this claim), then age. $11 exceeds $4 so that a claim whose first
+ * choices another claim has just locked takes the next ones instead of nothing. Messages already
+ * received $3 times go to the dead-letter queue instead (`exhausted`), as SQS does on the
+ * receive after the limit.
  */
-export const CLAIM = `
-WITH picked AS (
-  SELECT seq, receive_count >= $3::int AS exhausted
-    FROM queue_messages
-   WHERE queue = $2::text AND visible_at <= ${NOW} AND expires_at > ${NOW}
-   ORDER BY visible_at, seq
+export const FAIR_CLAIM = `
+WITH RECURSIVE groups AS (
+  (SELECT group_id FROM queue_messages WHERE queue = $2::text ORDER BY group_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT m.group_id FROM queue_messages AS m
+           WHERE m.queue = $2::text AND m.group_id > g.group_id
+           ORDER BY m.group_id LIMIT 1)
+    FROM groups AS g WHERE g.group_id IS NOT NULL),
+held AS MATERIALIZED (
+  SELECT group_id, count(*)::int AS in_flight FROM queue_messages
+   WHERE queue = $2::text AND receipt IS NOT NULL AND visible_at > ${NOW}
+   GROUP BY group_id),
+heads AS MATERIALIZED (
+  SELECT g.group_id, coalesce(h.in_flight, 0) AS in_flight, f.seq, f.visible_at
+    FROM groups AS g
+    LEFT JOIN held AS h ON h.group_id = g.group_id
+   CROSS JOIN LATERAL (
+     SELECT m.seq, m.visible_at FROM queue_messages AS m
+      WHERE m.queue = $2::text AND m.group_id = g.group_id
+        AND m.visible_at <= ${NOW} AND m.expires_at > ${NOW}
+      ORDER BY m.visible_at, m.seq LIMIT 1) AS f
+   WHERE g.group_id IS NOT NULL
+     AND ($10::int = 0 OR g.group_id = '' OR coalesce(h.in_flight, 0) < $10::int)
+   ORDER BY 2, f.visible_at, f.seq
+   LIMIT $11::int),
+candidates AS (
+  SELECT c.seq, c.visible_at, l.in_flight + c.rank - 1 AS load
+    FROM heads AS l
+   CROSS JOIN LATERAL (
+     SELECT m.seq, m.visible_at, row_number() OVER (ORDER BY m.visible_at, m.seq) AS rank
+       FROM queue_messages AS m
+      WHERE m.queue = $2::text AND m.group_id = l.group_id
+        AND m.visible_at <= ${NOW} AND m.expires_at > ${NOW}
+      ORDER BY m.visible_at, m.seq
+      LIMIT CASE WHEN $10::int = 0 OR l.group_id = '' THEN $11::int
+                 ELSE least($11::int, $10::int - l.in_flight) END) AS c),
+picked AS (
+  SELECT m.seq, m.receive_count >= $3::int AS exhausted, c.load, c.visible_at AS order_at
+    FROM candidates AS c
+    JOIN queue_messages AS m ON m.seq = c.seq
+   WHERE m.queue = $2::text AND m.visible_at <= ${NOW} AND m.expires_at > ${NOW}
+   ORDER BY c.load, c.visible_at, c.seq
    LIMIT $4::int
-   FOR UPDATE SKIP LOCKED)
+   FOR UPDATE OF m SKIP LOCKED)
 UPDATE queue_messages AS m SET
   queue              = CASE WHEN p.exhausted THEN $5::text ELSE m.queue END,
   receive_count      = CASE WHEN p.exhausted THEN m.receive_count ELSE m.receive_count + 1 END,
@@ -86,7 +155,15 @@ UPDATE queue_messages AS m SET
   FROM picked AS p
  WHERE m.seq = p.seq
 RETURNING m.seq, m.id, m.body, m.attributes, m.receive_count, m.sent_at, m.first_received_at,
-          p.exhausted`;
+          p.exhausted, p.load, p.order_at`;
+
+/**
+ * With a cap per group, claims take turns (a transaction-scoped lock per queue, taken before the
+ * claim reads anything): two claims at once would each see the other's group below its cap.
+ * $1 queue.
+ */
+export const LOCK_CLAIMS = `
+SELECT pg_advisory_xact_lock(hashtext('churnline_queue_claim:' || ${notifyPayload('$1')}))`;
 
 /** $1 offset, $2 queue: milliseconds until the next hidden message becomes visible, or null. */
 export const MS_UNTIL_NEXT_VISIBLE = `
@@ -181,6 +258,9 @@ export interface ClaimedRow {
   sent_at: number;
   first_received_at: number;
   exhausted: boolean;
+  /** The claim's order: its group's load when it was taken, then its visibility time. */
+  load: number;
+  order_at: number;
 }
 
 export interface DepthRow {

@@ -5,6 +5,7 @@ import { createTestSchema, type TestSchema } from '../db/test-support/postgres.j
 import { QueueError } from './errors.js';
 import { PostgresJobQueue, type PostgresQueueOptions } from './postgres.js';
 import { toQueueError } from './postgres-errors.js';
+import { NOTIFY_CHANNEL } from './postgres-sql.js';
 import { describeJobQueueContract } from './queue.contract.js';
 
 describeJobQueueContract('postgres', async (settings) => {
@@ -147,6 +148,51 @@ describe('PostgresJobQueue', () => {
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'InternalError', retryable: false });
     expect((error as Error).message).toMatch(/28P01/);
+  });
+
+  it('notifies receivers in other processes when a message of a capped group is deleted', async () => {
+    const url = await freshSchemaUrl();
+    const queue = openQueue(url, {
+      settings: { receiveWaitTimeSeconds: 0, maxInFlightPerGroup: 1 },
+    });
+    await queue.send({ body: 'a-0', groupId: 'a' });
+    const [held] = await queue.receive();
+    const listener = new pg.Client({ connectionString: url });
+    await listener.connect();
+    try {
+      await listener.query(`LISTEN ${NOTIFY_CHANNEL}`);
+      const heard = new Promise<string | undefined>((resolve) =>
+        listener.once('notification', (n) => resolve(n.payload)),
+      );
+      await queue.delete(held?.receiptHandle as string);
+      // Without it, a receiver elsewhere waiting on the capped group sleeps until its next poll.
+      expect(await heard).toMatch(/\.predictions$/);
+    } finally {
+      await listener.end();
+    }
+  });
+
+  it('brings a queue table from before message groups up to date: its messages are in no group', async () => {
+    const url = await freshSchemaUrl();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`CREATE TABLE queue_messages (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, queue text NOT NULL,
+      id text NOT NULL UNIQUE, body text NOT NULL, attributes text, sent_at bigint NOT NULL,
+      visible_at bigint NOT NULL, expires_at bigint NOT NULL,
+      receive_count integer NOT NULL DEFAULT 0, first_received_at bigint, receipt text,
+      dead_letter_reason text)`);
+    await admin.query(
+      `INSERT INTO queue_messages (queue, id, body, sent_at, visible_at, expires_at)
+       VALUES ('predictions', 'old-1', 'queued before groups', 0, 0, 9e15)`,
+    );
+    await admin.end();
+    const queue = openQueue(url);
+    await queue.send({ body: 'new', groupId: 'user-a' });
+    expect((await queue.receive({ maxMessages: 10 })).map((m) => m.body)).toEqual([
+      'queued before groups',
+      'new',
+    ]);
   });
 
   it('classifies a connection ended by an administrator as retryable', async () => {

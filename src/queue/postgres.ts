@@ -7,6 +7,7 @@ import {
   QueueError,
   receiptHandleInvalid,
 } from './errors.js';
+import { NO_GROUP } from './fair-order.js';
 import {
   type BatchEntryFailure,
   type BatchResult,
@@ -65,7 +66,16 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   rejectsStaleReceiptHandles: true,
   inProcessWakeup: true,
   exactStats: true,
+  fairGroupOrder: true,
+  groupInFlightCap: true,
 });
+
+/**
+ * Messages a claim reads per group beyond those it wants: a claim racing another that has just
+ * locked its first choices takes these instead of returning nothing (claims without a cap do
+ * not take turns). Claims last a millisecond or two, so a few racing claims are the most seen.
+ */
+const CANDIDATE_SLACK = 8;
 
 /**
  * The SQL job queue on PostgreSQL, for many worker processes on many machines: a receive claims
@@ -121,15 +131,20 @@ export class PostgresJobQueue implements JobQueue {
   ): Promise<pg.QueryResult<Row>> {
     this.assertOpen();
     try {
-      this.schemaReady ??= this.pool.query(statements.SCHEMA).then(() => undefined);
-      await this.schemaReady.catch((error: unknown) => {
-        this.schemaReady = undefined;
-        throw error;
-      });
+      await this.schema();
       return await this.pool.query<Row>(text, values);
     } catch (error) {
       throw toQueueError(error, action);
     }
+  }
+
+  /** Creates the table (or brings it up to date) once per process. */
+  private async schema(): Promise<void> {
+    this.schemaReady ??= this.pool.query(statements.SCHEMA).then(() => undefined);
+    await this.schemaReady.catch((error: unknown) => {
+      this.schemaReady = undefined;
+      throw error;
+    });
   }
 
   /** The statements that read the clock take its offset as $1. */
@@ -179,6 +194,7 @@ export class PostgresJobQueue implements JobQueue {
           : null,
       ),
       messages.map((m) => m.delaySeconds * 1000),
+      messages.map((m) => m.input.groupId ?? NO_GROUP),
     ]);
     this.listener.wake();
   }
@@ -211,21 +227,58 @@ export class PostgresJobQueue implements JobQueue {
     // Messages past the receive limit go to the DLQ instead of out; claim again to fill the batch.
     for (let round = 0; messages.length < max && round < 100; round++) {
       const receipt = randomBytes(12).toString('base64url');
-      const { rows } = await this.timed<ClaimedRow>('receive', statements.CLAIM, [
-        this.name,
-        this.settings.maxReceiveCount,
-        max - messages.length,
-        this.deadLetterName,
-        receipt,
-        visibilitySeconds * 1000,
-        this.settings.deadLetterRetentionSeconds * 1000,
-        RECEIVE_LIMIT_REASON,
-      ]);
-      const claimed = rows.filter((row) => !row.exhausted).sort((a, b) => a.seq - b.seq);
+      const rows = await this.claimRound(max - messages.length, receipt, visibilitySeconds);
+      const claimed = rows
+        .filter((row) => !row.exhausted)
+        .sort((a, b) => a.load - b.load || a.order_at - b.order_at || a.seq - b.seq);
       for (const row of claimed) messages.push(toReceived(row, `${row.seq}.${receipt}`));
       if (claimed.length === rows.length) break;
     }
     return messages;
+  }
+
+  /** One FAIR_CLAIM; with a cap per group, in a transaction that waits for other claims' turn. */
+  private async claimRound(
+    max: number,
+    receipt: string,
+    visibilitySeconds: number,
+  ): Promise<ClaimedRow[]> {
+    const cap = this.settings.maxInFlightPerGroup;
+    const values = [
+      this.clockOffsetMs(),
+      this.name,
+      this.settings.maxReceiveCount,
+      max,
+      this.deadLetterName,
+      receipt,
+      visibilitySeconds * 1000,
+      this.settings.deadLetterRetentionSeconds * 1000,
+      RECEIVE_LIMIT_REASON,
+      cap,
+      max + CANDIDATE_SLACK,
+    ];
+    if (cap === 0) {
+      return (await this.query<ClaimedRow>('receive', statements.FAIR_CLAIM, values)).rows;
+    }
+    this.assertOpen();
+    let client: pg.PoolClient | undefined;
+    let failed = false;
+    try {
+      await this.schema();
+      client = await this.pool.connect();
+      await client.query('BEGIN');
+      await client.query(statements.LOCK_CLAIMS, [this.name]);
+      const { rows } = await client.query<ClaimedRow>(statements.FAIR_CLAIM, values);
+      await client.query('COMMIT');
+      return rows;
+    } catch (error) {
+      failed = true;
+      await client?.query('ROLLBACK').catch(() => {});
+      throw toQueueError(error, 'receive');
+    } finally {
+      // A connection that failed mid-transaction is closed rather than handed to the next call.
+      client?.release(failed);
+    }
   }
 
   async delete(receiptHandle: string): Promise<void> {
@@ -253,7 +306,16 @@ export class PostgresJobQueue implements JobQueue {
       [this.name, parsed.map((e) => e.seq), parsed.map((e) => e.receipt)],
     );
     const done = new Set(rows.map((row) => `${row.seq}.${row.receipt}`));
+    if (rows.length > 0) await this.wakeForCappedGroups('delete');
     return splitResults(parsed, done, failed, () => receiptHandleInvalid());
+  }
+
+  /**
+   * With a cap, a message leaving flight may let its group be given another: wake receivers in
+   * every process, as a send does.
+   */
+  private async wakeForCappedGroups(action: string): Promise<void> {
+    if (this.settings.maxInFlightPerGroup > 0) await this.notify(action);
   }
 
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
@@ -341,6 +403,7 @@ export class PostgresJobQueue implements JobQueue {
       ],
     );
     if (rowCount === 0) throw receiptHandleInvalid();
+    await this.wakeForCappedGroups('move to dead-letter queue');
   }
 
   async stats(): Promise<QueueStats> {

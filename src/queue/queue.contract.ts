@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { QueueError } from './errors.js';
 import type { JobQueue, QueueSettings, ReceivedMessage } from './port.js';
+import { describeMessageGroupCases } from './queue-groups.contract.js';
 import { startQueueChild } from './test-support/processes.js';
 import type { QueueSpec } from './test-support/spec.js';
 
@@ -330,6 +331,8 @@ export function describeJobQueueContract(adapter: string, factory: QueueFactory)
       expect((await under.queue.stats()).deadLetter.visible).toBe(0);
       expect(await under.queue.purgeExpired()).toEqual({ removed: 1 });
     });
+
+    describeMessageGroupCases({ setup });
 
     describe('long polling', () => {
       it('returns as soon as a message arrives in the same process', async () => {

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS queue_messages (
   receive_count     INTEGER NOT NULL DEFAULT 0,
   first_received_at INTEGER,
   receipt           TEXT,
-  dead_letter_reason TEXT
+  dead_letter_reason TEXT,
+  group_id          TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, visible_at);
 CREATE INDEX IF NOT EXISTS queue_messages_expiry ON queue_messages (queue, expires_at);
@@ -30,20 +31,21 @@ export const PRAGMAS = [
   'busy_timeout = 5000',
 ] as const;
 
-/** queue, id, body, attributes, sent_at, visible_at, expires_at */
-export const INSERT = `INSERT INTO queue_messages (queue, id, body, attributes, sent_at, visible_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`;
+/** queue, id, body, attributes, sent_at, visible_at, expires_at, group_id ('' for none) */
+export const INSERT = `INSERT INTO queue_messages
+  (queue, id, body, attributes, sent_at, visible_at, expires_at, group_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
-/** receipt, visible_at, first_received_at, queue, now, now, limit */
+/**
+ * Receives the message `seq`, chosen by the fair order (sqlite-groups.ts, fair-order.ts): a new
+ * receipt, hidden until the visibility timeout, counted.
+ */
 export const CLAIM = `UPDATE queue_messages
-            SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
-                first_received_at = coalesce(first_received_at, ?)
-          WHERE seq IN (SELECT seq FROM queue_messages
-                         WHERE queue = ? AND visible_at <= ? AND expires_at > ?
-                         ORDER BY visible_at, seq LIMIT ?)
-          RETURNING seq, id, body, attributes, receive_count, sent_at, first_received_at`;
+    SET receive_count = receive_count + 1, receipt = ?, visible_at = ?,
+        first_received_at = coalesce(first_received_at, ?)
+  WHERE seq = ?
+  RETURNING seq, id, body, attributes, receive_count, sent_at, first_received_at`;
 
-/** dead-letter queue, now, retention ms, uncount, reason, seq */
 export const DEAD_LETTER = `UPDATE queue_messages
             SET queue = ?, receipt = NULL, visible_at = ?, expires_at = sent_at + ?,
                 receive_count = receive_count - ?, dead_letter_reason = ?
@@ -88,3 +90,34 @@ export const PURGE = 'DELETE FROM queue_messages WHERE queue IN (?, ?) AND expir
 
 /** One value; changes when another connection commits. */
 export const DATA_VERSION = 'PRAGMA data_version';
+
+/** Run after the group_id column exists (sqlite-groups.ts adds it to a table from before). */
+export const GROUP_INDEX = `CREATE INDEX IF NOT EXISTS queue_messages_group_ready
+  ON queue_messages (queue, group_id, visible_at, seq)`;
+
+/**
+ * Every group with a message in the queue (one index seek each, through
+ * queue_messages_group_ready) and its oldest visible message. Named parameters: queue, now.
+ */
+export const GROUP_HEADS = `WITH RECURSIVE g(id) AS (
+    SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue)
+    UNION ALL
+    SELECT (SELECT min(group_id) FROM queue_messages WHERE queue = @queue AND group_id > g.id)
+      FROM g WHERE g.id IS NOT NULL),
+  heads(group_id, seq) AS (
+    SELECT id, (SELECT seq FROM queue_messages
+                 WHERE queue = @queue AND group_id = g.id AND visible_at <= @now
+                   AND expires_at > @now
+                 ORDER BY visible_at, seq LIMIT 1)
+      FROM g WHERE id IS NOT NULL)
+  SELECT heads.group_id, heads.seq, m.visible_at AS visibleAt
+    FROM heads JOIN queue_messages AS m ON m.seq = heads.seq`;
+
+/** Messages in flight by group, from the rows hidden now (in flight or delayed): a handful. queue, now */
+export const IN_FLIGHT_BY_GROUP = `SELECT group_id, count(*) AS n FROM queue_messages
+  WHERE queue = ? AND receipt IS NOT NULL AND visible_at > ? GROUP BY group_id`;
+
+/** A group's oldest visible messages: queue, group_id, now, now, limit */
+export const GROUP_HEAD_MESSAGES = `SELECT seq, visible_at AS visibleAt FROM queue_messages
+  WHERE queue = ? AND group_id = ? AND visible_at <= ? AND expires_at > ?
+  ORDER BY visible_at, seq LIMIT ?`;

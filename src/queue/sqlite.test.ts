@@ -63,6 +63,49 @@ describe('SqliteJobQueue', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('wakes a receive waiting on a group at its cap as soon as one of its messages is deleted', async () => {
+    const queue = new SqliteJobQueue({
+      file: tempFile(),
+      settings: { receiveWaitTimeSeconds: 0, maxInFlightPerGroup: 1 },
+    });
+    await queue.sendBatch(['a-0', 'a-1'].map((body, i) => ({ id: `m${i}`, body, groupId: 'a' })));
+    const [held] = await queue.receive();
+    const waiting = queue.receive({ waitSeconds: 20 });
+    await queue.delete(held?.receiptHandle as string);
+    // The delete woke the waiting receive before this line: it has taken a-1, nothing is left.
+    expect(await queue.receive()).toEqual([]);
+    expect((await waiting).map((m) => m.body)).toEqual(['a-1']);
+    await queue.close();
+  });
+
+  it('opens a queue file from before message groups: its messages are in no group', async () => {
+    const file = tempFile();
+    const old = new Database(file);
+    old.exec(`CREATE TABLE queue_messages (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, id TEXT NOT NULL UNIQUE,
+      body TEXT NOT NULL, attributes TEXT, sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL, receive_count INTEGER NOT NULL DEFAULT 0,
+      first_received_at INTEGER, receipt TEXT, dead_letter_reason TEXT);
+      CREATE INDEX queue_messages_ready ON queue_messages (queue, visible_at);`);
+    const now = Date.now();
+    old
+      .prepare(
+        `INSERT INTO queue_messages (queue, id, body, sent_at, visible_at, expires_at)
+         VALUES ('predictions', 'old-1', 'queued before groups', ?, ?, ?)`,
+      )
+      .run(now, now, now + 3600_000);
+    old.close();
+    const queue = new SqliteJobQueue({ file, settings: { receiveWaitTimeSeconds: 0 } });
+    await queue.send({ body: 'new', groupId: 'user-a' });
+    expect((await queue.receive({ maxMessages: 10 })).map((m) => m.body)).toEqual([
+      'queued before groups',
+      'new',
+    ]);
+    await queue.close();
+    // A second open finds the column there and leaves it.
+    await new SqliteJobQueue({ file }).close();
+  });
+
   it('refuses invalid settings and names with a clear message', () => {
     expect(
       () => new SqliteJobQueue({ file: tempFile(), settings: { maxMessageBytes: 300_000 } }),

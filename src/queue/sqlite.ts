@@ -7,6 +7,7 @@ import {
   QueueError,
   receiptHandleInvalid,
 } from './errors.js';
+import { NO_GROUP, pickFairly } from './fair-order.js';
 import {
   type BatchEntryFailure,
   type BatchResult,
@@ -31,6 +32,7 @@ import {
   parseReceipt,
   toReceived,
 } from './sql-rows.js';
+import { addGroups, SqliteGroups } from './sqlite-groups.js';
 import * as statements from './sqlite-sql.js';
 import {
   checkBatch,
@@ -64,6 +66,8 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   rejectsStaleReceiptHandles: true,
   inProcessWakeup: true,
   exactStats: true,
+  fairGroupOrder: true,
+  groupInFlightCap: true,
 });
 
 /**
@@ -84,6 +88,7 @@ export class SqliteJobQueue implements JobQueue {
   private closed = false;
   private readonly closeController = new AbortController();
   private readonly sql;
+  private readonly groups: SqliteGroups;
 
   constructor(options: SqliteQueueOptions) {
     this.name = options.name ?? 'predictions';
@@ -107,8 +112,10 @@ export class SqliteJobQueue implements JobQueue {
     }
     for (const pragma of statements.PRAGMAS) this.db.pragma(pragma);
     this.db.exec(statements.SCHEMA);
+    addGroups(this.db);
     this.wakeKey = `${this.db.name}\u0000${this.name}`;
     this.sql = this.prepare();
+    this.groups = new SqliteGroups(this.db, this.name);
   }
 
   private prepare() {
@@ -171,6 +178,7 @@ export class SqliteJobQueue implements JobQueue {
       now,
       now + delaySeconds * 1000,
       now + this.settings.messageRetentionSeconds * 1000,
+      input.groupId ?? NO_GROUP,
     );
     return { messageId };
   }
@@ -229,16 +237,21 @@ export class SqliteJobQueue implements JobQueue {
         // Rows past the receive limit go to the DLQ instead of out; claim again to fill the batch.
         for (let round = 0; messages.length < max && round < 100; round++) {
           const receipt = randomBytes(12).toString('base64url');
-          const rows = this.sql.claim.all(
-            receipt,
-            now + visibilitySeconds * 1000,
-            now,
-            this.name,
-            now,
-            now,
+          const seqs = pickFairly(
+            this.groups.states(now, max - messages.length, this.settings.maxInFlightPerGroup),
             max - messages.length,
-          ) as ClaimedMessageRow[];
-          if (rows.length === 0) break;
+            this.settings.maxInFlightPerGroup,
+          );
+          if (seqs.length === 0) break;
+          const rows = seqs.map(
+            (seq) =>
+              this.sql.claim.get(
+                receipt,
+                now + visibilitySeconds * 1000,
+                now,
+                seq,
+              ) as ClaimedMessageRow,
+          );
           for (const row of rows) {
             if (row.receive_count > this.settings.maxReceiveCount) {
               this.moveRowToDeadLetter(row.seq, RECEIVE_LIMIT_REASON, now, 1);
@@ -269,6 +282,15 @@ export class SqliteJobQueue implements JobQueue {
     if (this.sql.deleteByReceipt.run(seq, receipt, this.name).changes === 0) {
       throw receiptHandleInvalid();
     }
+    this.wakeForCappedGroups();
+  }
+
+  /**
+   * With a cap, a message leaving flight may let its group be given another: wake receivers in
+   * this process (other processes see the commit as a new data_version when they poll).
+   */
+  private wakeForCappedGroups(): void {
+    if (this.settings.maxInFlightPerGroup > 0) wakeWaiters(this.wakeKey);
   }
 
   async deleteBatch(
@@ -276,12 +298,14 @@ export class SqliteJobQueue implements JobQueue {
   ): Promise<BatchResult> {
     this.assertOpen();
     checkBatch(entries);
-    return this.eachInTransaction(entries, (entry) => {
+    const result = this.eachInTransaction(entries, (entry) => {
       const { seq, receipt } = parseReceipt(entry.receiptHandle);
       if (this.sql.deleteByReceipt.run(seq, receipt, this.name).changes === 0) {
         throw receiptHandleInvalid();
       }
     });
+    if (result.successful.length > 0) this.wakeForCappedGroups();
+    return result;
   }
 
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
@@ -339,6 +363,7 @@ export class SqliteJobQueue implements JobQueue {
         this.moveRowToDeadLetter(seq, reason.slice(0, 1000) || 'rejected', this.now(), 0);
       })
       .immediate();
+    this.wakeForCappedGroups();
   }
 
   async stats(): Promise<QueueStats> {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -151,6 +153,9 @@ describeJobQueueContract('sqs (fauxqs)', async (settings) => {
   };
 });
 
+/** Headers a proxy does not pass on: fetch sets its own. */
+const HOP_HEADERS = new Set(['host', 'connection', 'content-length', 'transfer-encoding']);
+
 describe('SqsJobQueue', () => {
   const cleanups: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -201,6 +206,72 @@ describe('SqsJobQueue', () => {
     expect(got!.sentAt.getTime()).toBeGreaterThanOrEqual(before - 1000);
     expect(got!.firstReceivedAt.getTime()).toBeGreaterThanOrEqual(got!.sentAt.getTime());
     expect(await queue.receive()).toEqual([]);
+  });
+
+  it('sends each message with its group as MessageGroupId (a fair queue), and none without one', async () => {
+    // A recording proxy in front of the emulator shows the requests as SQS receives them.
+    const bodies: string[] = [];
+    const proxy = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', async () => {
+        const body = Buffer.concat(chunks);
+        bodies.push(body.toString('utf8'));
+        const upstream = await fetch(new URL(request.url ?? '/', aws.endpoint), {
+          method: request.method ?? 'POST',
+          headers: Object.entries(request.headers).flatMap(([name, value]) =>
+            typeof value === 'string' && !HOP_HEADERS.has(name)
+              ? [[name, value] as [string, string]]
+              : [],
+          ),
+          body,
+        });
+        response.writeHead(upstream.status, {
+          'content-type': upstream.headers.get('content-type') ?? 'application/json',
+        });
+        response.end(Buffer.from(await upstream.arrayBuffer()));
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const queues = await createQueues({ receiveWaitTimeSeconds: 0 });
+    const { port } = proxy.address() as AddressInfo;
+    const queue = new SqsJobQueue({
+      ...options(queues, { receiveWaitTimeSeconds: 0 }),
+      endpoint: `http://127.0.0.1:${port}`,
+    });
+    cleanups.push(async () => {
+      await queue.close();
+      await new Promise((resolve) => proxy.close(resolve));
+      await deleteQueues(queues);
+    });
+    await queue.send({ body: 'one', groupId: 'user-a' });
+    await queue.sendBatch([
+      { id: 'b', body: 'two', groupId: 'user-b' },
+      { id: 'n', body: 'three' },
+    ]);
+    await queue.send({ body: 'four' });
+    const sent = bodies.map((body) => JSON.parse(body) as Record<string, unknown>);
+    expect(sent[0]).toMatchObject({ MessageBody: 'one', MessageGroupId: 'user-a' });
+    const entries = sent[1]?.Entries as Array<Record<string, unknown>>;
+    expect(entries[0]).toMatchObject({ MessageBody: 'two', MessageGroupId: 'user-b' });
+    expect(entries[1]).not.toHaveProperty('MessageGroupId');
+    expect(sent[2]).not.toHaveProperty('MessageGroupId');
+    // fauxqs 1.9.2 accepts the field on a standard queue (as SQS does since fair queues), and
+    // delivers the messages as usual.
+    const received = await queue.receive({ maxMessages: 10 });
+    expect(received.map((m) => m.body).sort()).toEqual(['four', 'one', 'three', 'two']);
+  });
+
+  it('refuses a cap per group: SQS has none', () => {
+    expect(
+      () =>
+        new SqsJobQueue({
+          queueUrl: 'http://127.0.0.1:1/000000000000/q',
+          deadLetterQueueUrl: 'http://127.0.0.1:1/000000000000/q-dlq',
+          region: 'us-east-1',
+          settings: { maxInFlightPerGroup: 2 },
+        }),
+    ).toThrow(/maxInFlightPerGroup must be 0 on SQS/);
   });
 
   it('validates before sending', async () => {

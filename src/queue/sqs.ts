@@ -22,7 +22,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { type AwsClientOptions, sdkClientConfig } from '../aws/client-options.js';
-import { QueueError, receiptHandleInvalid } from './errors.js';
+import { invalidParameter, QueueError, receiptHandleInvalid } from './errors.js';
 import {
   type BatchResult,
   DEFAULT_QUEUE_SETTINGS,
@@ -91,6 +91,12 @@ const CAPABILITIES: QueueCapabilities = Object.freeze({
   inProcessWakeup: false,
   // The ApproximateNumberOf* attributes are eventually consistent, about a minute behind at worst.
   exactStats: false,
+  // Sends carry MessageGroupId, which makes a standard queue a fair queue: when one group builds
+  // up a backlog, SQS delivers other groups' messages first, statistically rather than by a
+  // fixed order (and fauxqs 1.9.2, the emulator of the tests, accepts the field and ignores it).
+  fairGroupOrder: false,
+  // SQS has no cap per message group; the configuration refuses one with QUEUE=sqs.
+  groupInFlightCap: false,
 });
 
 /** Long polls are at most 20 s: a request silent for longer than this has failed. */
@@ -117,6 +123,11 @@ export class SqsJobQueue implements JobQueue {
     this.deadLetterQueueUrl = requireQueueUrl('deadLetterQueueUrl', options.deadLetterQueueUrl);
     this.name = options.name ?? new URL(this.queueUrl).pathname.split('/').pop() ?? 'queue';
     this.settings = resolveSettings(options.settings, DEFAULT_QUEUE_SETTINGS);
+    if (this.settings.maxInFlightPerGroup !== 0) {
+      throw invalidParameter(
+        'maxInFlightPerGroup must be 0 on SQS: a fair queue has no cap per message group.',
+      );
+    }
     this.oldestMessageAge = options.oldestMessageAge;
     this.client = new SQSClient(sdkClientConfig(options, REQUEST_TIMEOUT_MS));
     this.deadLetters = new SqsDeadLetters({
@@ -140,6 +151,7 @@ export class SqsJobQueue implements JobQueue {
           MessageBody: input.body,
           DelaySeconds: delaySeconds,
           MessageAttributes: toSqsAttributes(input.attributes),
+          MessageGroupId: input.groupId,
         }),
       ),
     );
@@ -167,6 +179,7 @@ export class SqsJobQueue implements JobQueue {
                 MessageBody: entry.body,
                 DelaySeconds: checked,
                 MessageAttributes: toSqsAttributes(entry.attributes),
+                MessageGroupId: entry.groupId,
               })),
             }),
           ),

@@ -12,6 +12,8 @@ import {
 const FORBIDDEN_BODY_CHARS = new RegExp(
   '[\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF]|[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])|(?<![\\uD800-\\uDBFF])[\\uDC00-\\uDFFF]',
 );
+/** SQS's rule for MessageGroupId: 1-128 of a-z, A-Z, 0-9 and the punctuation !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~. */
+const GROUP_ID = /^[!-~]{1,128}$/;
 const ATTRIBUTE_NAME = /^(?!aws\.|amazon\.)[A-Za-z0-9_.-]{1,256}$/i;
 
 function integerIn(name: string, value: number, min: number, max: number): number {
@@ -55,6 +57,11 @@ export function checkSend(input: SendMessageInput, settings: QueueSettings): num
         `Attribute ${JSON.stringify(name)} must have a non-empty string value.`,
       );
     }
+  }
+  if (input.groupId !== undefined && !GROUP_ID.test(input.groupId)) {
+    throw invalidParameter(
+      `MessageGroupId ${JSON.stringify(input.groupId.slice(0, 200))} is invalid: use 1-${QUEUE_LIMITS.maxGroupIdLength} letters, digits or punctuation (no spaces).`,
+    );
   }
   const bytes = messageBytes(input);
   if (bytes > settings.maxMessageBytes) throw messageTooLarge(bytes, settings.maxMessageBytes);
@@ -160,5 +167,6 @@ export function resolveSettings(
   integerIn('maxReceiveCount', s.maxReceiveCount, 1, 1000);
   integerIn('maxMessageBytes', s.maxMessageBytes, 1024, 262_144);
   integerIn('delaySeconds', s.delaySeconds, 0, QUEUE_LIMITS.maxDelaySeconds);
+  integerIn('maxInFlightPerGroup', s.maxInFlightPerGroup, 0, 100_000);
   return Object.freeze(s);
 }

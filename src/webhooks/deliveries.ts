@@ -44,7 +44,12 @@ async function scheduleAttempt(
     },
     keys,
   );
-  await addToOutbox(db, delivery.id, body, attempt === 1 ? undefined : dueAt);
+  await addToOutbox(db, {
+    jobId: delivery.id,
+    ownerId: delivery.userId,
+    body,
+    ...(attempt === 1 ? {} : { notBefore: dueAt }),
+  });
 }
 
 /**
