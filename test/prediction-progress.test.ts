@@ -5,8 +5,11 @@
  */
 import { openAsBlob, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { createTestSchema } from '../src/db/test-support/postgres.js';
 import { exited } from './support/fault-processes.js';
 import { checkInvariants, fsLeftovers } from './support/invariants.js';
+import { createBucket, createQueues, scaleOutEnv } from './support/local-aws-resources.js';
 import {
   authorised,
   callJson,
@@ -115,122 +118,166 @@ async function openQueueOf(service: RunningService) {
   return openQueue(service.app.config);
 }
 
-describe('a running prediction', () => {
-  let service: RunningService;
-  let token: string;
-  let bigFile: string;
-  beforeAll(async () => {
-    [service, bigFile] = await Promise.all([
-      startService({ WORKER_CONCURRENCY: '1' }),
-      writeTelcoRows(600_000),
-    ]);
-    token = await service.token(USER);
-  }, 60_000);
-  afterAll(async () => {
-    await service.stop();
-    rmSync(bigFile, { force: true });
-  });
+type Setup = 'embedded' | 'postgres' | 'sqs and s3';
 
-  async function uploadBig(): Promise<string> {
-    const form = new FormData();
-    form.append('file', await openAsBlob(bigFile, { type: 'text/csv' }), 'big.csv');
-    const response = await fetch(
-      `${service.url}/v1/uploads`,
-      authorised(token, { method: 'POST', body: form }),
-    );
-    expect(response.status).toBe(201);
-    return ((await response.json()) as { id: string }).id;
+/** 600,000 rows: long enough to cancel mid-way on any of the setups. Written once. */
+let bigFile: string;
+beforeAll(async () => {
+  bigFile = await writeTelcoRows(600_000);
+}, 60_000);
+afterAll(() => rmSync(bigFile, { force: true }));
+
+/** The environment of each setup, and what to undo after it. */
+async function setUp(
+  setup: Setup,
+): Promise<{ env: Record<string, string>; undo: () => Promise<void> }> {
+  if (setup === 'embedded') return { env: {}, undo: async () => {} };
+  const schema = await createTestSchema();
+  if (setup === 'postgres') {
+    return { env: { DATABASE_URL: schema.url, QUEUE: 'postgres' }, undo: () => schema.drop() };
   }
+  const aws = await startLocalAws();
+  // The SDK reads credentials from the process's environment (its standard chain).
+  const saved = { ...process.env };
+  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
+  const queues = await createQueues(aws, { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
+  const bucket = await createBucket(aws);
+  return {
+    env: scaleOutEnv(aws, schema.url, queues, bucket),
+    undo: async () => {
+      process.env = saved;
+      await aws.stop();
+      await schema.drop();
+    },
+  };
+}
 
-  async function view(id: string): Promise<ProgressView> {
-    return (await callJson(service, token, 'GET', `/v1/predictions/${id}`)).body as ProgressView;
-  }
-
-  it('reports rows scored of the total with an ETA, and stops when cancelled, keeping nothing', async () => {
-    const uploadId = await uploadBig();
-    const created = await postPrediction(service.url, token, uploadId);
-    const { id } = (await created.json()) as { id: string };
-    // Poll until scoring has visibly started (it writes its progress as it goes).
-    const seen: number[] = [];
-    let current = await view(id);
-    while (
-      current.status !== 'completed' &&
-      !(seen.length >= 2 && current.progress?.etaSeconds !== null)
-    ) {
-      if (current.status === 'running' && current.progress && current.progress.rowsScored > 0) {
-        if (seen.at(-1) !== current.progress.rowsScored) seen.push(current.progress.rowsScored);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-      current = await view(id);
-    }
-    expect(current.status, 'the 600,000 rows were scored before the test could look').toBe(
-      'running',
-    );
-    expect(current.progress?.rowsTotal).toBe(600_000);
-    expect(seen.length).toBeGreaterThanOrEqual(2);
-    expect(seen).toEqual([...seen].sort((a, b) => a - b));
-    expect(current.progress?.percent).toBeGreaterThan(0);
-    expect(current.progress?.etaSeconds).toBeGreaterThanOrEqual(0);
-
-    const cancelled = await callJson(service, token, 'POST', `/v1/predictions/${id}/cancel`);
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.body.status).toBe('cancelled');
-    // The attempt stops at its next progress write and removes what it wrote.
-    const report = await checkInvariants({
-      db: service.app.db,
-      blobs: service.app.blobs,
-      queue: service.app.queue,
-      leftovers: fsLeftovers(`${service.dataDir}/blobs`),
-      timeoutMs: 60_000,
+describe.each<Setup>(['embedded', 'postgres', 'sqs and s3'])(
+  'a running prediction (%s)',
+  (setup) => {
+    let service: RunningService;
+    let token: string;
+    let bigFile: string;
+    let undo: () => Promise<void> = async () => {};
+    beforeAll(async () => {
+      const prepared = await setUp(setup);
+      undo = prepared.undo;
+      [service, bigFile] = await Promise.all([
+        startService({ ...prepared.env, WORKER_CONCURRENCY: '1' }),
+        writeTelcoRows(600_000),
+      ]);
+      token = await service.token(USER);
+    }, 60_000);
+    afterAll(async () => {
+      await service?.stop();
+      await undo();
+      rmSync(bigFile, { force: true });
     });
-    expect(report.completed).toBe(0);
-    expect(await historyRows(service, id)).toEqual([]);
-    expect((await view(id)).status).toBe('cancelled');
-  }, 180_000);
+    const leftovers = () =>
+      setup === 'sqs and s3' ? {} : { leftovers: fsLeftovers(`${service.dataDir}/blobs`) };
 
-  it('ends in one consistent state when a cancel races the completion', async () => {
-    const { id: uploadId } = await uploadCsv(service, token, telcoText);
-    const outcomes: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    async function uploadBig(): Promise<string> {
+      const form = new FormData();
+      form.append('file', await openAsBlob(bigFile, { type: 'text/csv' }), 'big.csv');
+      const response = await fetch(
+        `${service.url}/v1/uploads`,
+        authorised(token, { method: 'POST', body: form }),
+      );
+      expect(response.status).toBe(201);
+      return ((await response.json()) as { id: string }).id;
+    }
+
+    async function view(id: string): Promise<ProgressView> {
+      return (await callJson(service, token, 'GET', `/v1/predictions/${id}`)).body as ProgressView;
+    }
+
+    it('reports rows scored of the total with an ETA, and stops when cancelled, keeping nothing', async () => {
+      const uploadId = await uploadBig();
       const created = await postPrediction(service.url, token, uploadId);
       const { id } = (await created.json()) as { id: string };
-      // From at once to well into the scoring of 7,043 rows.
-      await new Promise((r) => setTimeout(r, i * 25));
-      const answer = await callJson(service, token, 'POST', `/v1/predictions/${id}/cancel`);
-      const final = await waitForStatus(service.url, token, id, [
-        'completed',
-        'failed',
-        'cancelled',
-      ]);
-      if (answer.status === 200) {
-        expect(final.status).toBe('cancelled');
-      } else {
-        expect(answer.status).toBe(409);
-        expect(answer.body.error.code).toBe('not_cancellable');
-        expect(final.status).toBe('completed');
-        expect(
-          (await fetch(`${service.url}/v1/predictions/${id}/results.csv`, authorised(token)))
-            .status,
-        ).toBe(200);
+      // Poll until scoring has visibly started (it writes its progress as it goes).
+      const seen: number[] = [];
+      let current = await view(id);
+      while (
+        current.status !== 'completed' &&
+        !(seen.length >= 2 && current.progress?.etaSeconds !== null)
+      ) {
+        if (current.status === 'running' && current.progress && current.progress.rowsScored > 0) {
+          if (seen.at(-1) !== current.progress.rowsScored) seen.push(current.progress.rowsScored);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        current = await view(id);
       }
-      outcomes.push(String(final.status));
-    }
-    // Whatever won each race, every cancelled prediction keeps nothing and every completed one
-    // keeps exactly its results.
-    await checkInvariants({
-      db: service.app.db,
-      blobs: service.app.blobs,
-      queue: service.app.queue,
-      leftovers: fsLeftovers(`${service.dataDir}/blobs`),
-      timeoutMs: 60_000,
-    });
-    const cancelledIds = await service.app.db
-      .selectFrom('predictions')
-      .select('id')
-      .where('status', '=', 'cancelled')
-      .execute();
-    for (const p of cancelledIds) expect(await historyRows(service, p.id)).toEqual([]);
-    // Printed, not asserted: how the races fell on this machine.
-    console.log(`cancel races: ${outcomes.join(', ')}`);
-  }, 180_000);
-});
+      expect(current.status, 'the 600,000 rows were scored before the test could look').toBe(
+        'running',
+      );
+      expect(current.progress?.rowsTotal).toBe(600_000);
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(current.progress?.percent).toBeGreaterThan(0);
+      expect(current.progress?.etaSeconds).toBeGreaterThanOrEqual(0);
+
+      const cancelled = await callJson(service, token, 'POST', `/v1/predictions/${id}/cancel`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      // The attempt stops at its next progress write and removes what it wrote.
+      const report = await checkInvariants({
+        db: service.app.db,
+        blobs: service.app.blobs,
+        queue: service.app.queue,
+        ...leftovers(),
+        timeoutMs: 60_000,
+      });
+      expect(report.completed).toBe(0);
+      expect(await historyRows(service, id)).toEqual([]);
+      expect((await view(id)).status).toBe('cancelled');
+    }, 180_000);
+
+    it('ends in one consistent state when a cancel races the completion', async () => {
+      const { id: uploadId } = await uploadCsv(service, token, telcoText);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const created = await postPrediction(service.url, token, uploadId);
+        const { id } = (await created.json()) as { id: string };
+        // From at once to well into the scoring of 7,043 rows.
+        await new Promise((r) => setTimeout(r, i * 25));
+        const answer = await callJson(service, token, 'POST', `/v1/predictions/${id}/cancel`);
+        const final = await waitForStatus(service.url, token, id, [
+          'completed',
+          'failed',
+          'cancelled',
+        ]);
+        if (answer.status === 200) {
+          expect(final.status).toBe('cancelled');
+        } else {
+          expect(answer.status).toBe(409);
+          expect(answer.body.error.code).toBe('not_cancellable');
+          expect(final.status).toBe('completed');
+          expect(
+            (await fetch(`${service.url}/v1/predictions/${id}/results.csv`, authorised(token)))
+              .status,
+          ).toBe(200);
+        }
+        outcomes.push(String(final.status));
+      }
+      // Whatever won each race, every cancelled prediction keeps nothing and every completed one
+      // keeps exactly its results.
+      await checkInvariants({
+        db: service.app.db,
+        blobs: service.app.blobs,
+        queue: service.app.queue,
+        ...leftovers(),
+        timeoutMs: 60_000,
+      });
+      const cancelledIds = await service.app.db
+        .selectFrom('predictions')
+        .select('id')
+        .where('status', '=', 'cancelled')
+        .execute();
+      for (const p of cancelledIds) expect(await historyRows(service, p.id)).toEqual([]);
+      // Printed, not asserted: how the races fell on this machine.
+      console.log(`cancel races: ${outcomes.join(', ')}`);
+    }, 180_000);
+  },
+);
