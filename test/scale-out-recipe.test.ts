@@ -17,12 +17,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAws, startLocalAws } from '../src/aws/test-support/local-aws.js';
+import { freeLoopbackPort } from '../src/db/test-support/embedded-postgres.js';
 import { createTestSchema } from '../src/db/test-support/postgres.js';
 import { exited } from './support/fault-processes.js';
 import { authorised, postPrediction, waitForStatus } from './support/service.js';
@@ -41,14 +41,6 @@ function recipe(name: string): string {
   );
   if (!match?.[1]) throw new Error(`README's "Scaling out" has no block marked recipe: ${name}`);
   return match[1];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface Shell {
@@ -83,7 +75,7 @@ afterAll(async () => {
 
 /** One operator's machines: a directory standing for /etc/churnline, a PATH, a database, a port. */
 async function machines(variant: Variant) {
-  const [pg, port] = await Promise.all([createTestSchema(), freePort()]);
+  const [pg, port] = await Promise.all([createTestSchema(), freeLoopbackPort()]);
   const dir = mkdtempSync(path.join(tmpdir(), 'churnline-recipe-'));
   cleanups.push(async () => {
     await pg.drop();

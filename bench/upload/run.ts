@@ -11,24 +11,16 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createLocalToken } from '../../src/api/auth/local-key.js';
+import { freeLoopbackPort } from '../../src/db/test-support/embedded-postgres.js';
 import { ensureTelcoCsv, log, median, numberFlag, root } from '../support.js';
 
 const ROWS = numberFlag('rows', 15_000_000);
 const RUNS = numberFlag('runs', 3);
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Peak and current resident memory of a process, in MB, from /proc. */
 function memoryOf(pid: number): { peakMb: number } {
@@ -93,7 +85,7 @@ const results: Record<'api' | 'peer', Result[]> = { api: [], peer: [] };
 
 for (let i = 0; i < RUNS; i++) {
   for (const who of ['peer', 'api'] as const) {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const dataDir = mkdtempSync(path.join(tmpdir(), 'churnline-bench-upload-'));
     const child =
       who === 'peer'
