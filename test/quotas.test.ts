@@ -227,7 +227,7 @@ describe.each(['sqlite', 'postgres'] as const)('quotas on %s', (engine) => {
       error: {
         code: 'active_jobs_quota',
         message:
-          'You have 2 predictions and trainings queued or running, the most this account may have at once. Wait for some to finish, then submit this again (nothing was queued).',
+          'You have 2 predictions and trainings queued or running, the most this account may have at once. Wait for some to finish, or cancel predictions you no longer need (POST /v1/predictions/{id}/cancel), then submit this again (nothing was queued).',
         quota: { name: 'active_jobs', limit: 2, used: 2 },
       },
     });

@@ -271,7 +271,7 @@ function activeJobsError(limit: number, active: number): ApiError {
   return new ApiError(
     429,
     'active_jobs_quota',
-    `You have ${active} predictions and trainings queued or running, the most this account may have at once. Wait for some to finish, then submit this again (nothing was queued).`,
+    `You have ${active} predictions and trainings queued or running, the most this account may have at once. Wait for some to finish, or cancel predictions you no longer need (POST /v1/predictions/{id}/cancel), then submit this again (nothing was queued).`,
     { 'retry-after': String(ACTIVE_JOBS_RETRY_AFTER_S) },
     { quota: { name: 'active_jobs', limit, used: active } },
   );
