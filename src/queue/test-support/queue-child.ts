@@ -1,8 +1,11 @@
 /**
  * A separate process that works on a queue for the contract suite's multi-process cases.
  * argv: <spec JSON> <mode> [count]; reports one JSON line per event on stdout.
- *   consume <n>: receive in batches, report every message, delete it; stop after n in total
- *                or after 5 s with nothing left.
+ *   consume <n>: receive in batches, report every message, work on the batch a little (20 ms,
+ *                as a worker holds a job), delete it; stop after n in total or after 5 s with
+ *                nothing left. The work keeps messages in flight long enough that two consumers
+ *                really overlap: without it, under load one process could drain the queue before
+ *                the other's next poll, and "both took part" failed with nothing wrong.
  *   hold <n>:    receive n messages, report them, then wait to be killed (never deletes).
  *   send <n>:    send n messages, reporting each message id.
  */
@@ -14,6 +17,9 @@ const count = Number(countArg ?? '1');
 const queue = await openQueueFromSpec(spec);
 const report = (event: object) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
+/** How long a consumer works on each batch it receives before deleting it. */
+const WORK_MS = 20;
+
 async function consume(): Promise<void> {
   let seen = 0;
   let idleSince = Date.now();
@@ -24,7 +30,10 @@ async function consume(): Promise<void> {
       waitSeconds: 1,
       visibilitySeconds: 60,
     });
-    if (messages.length > 0) idleSince = Date.now();
+    if (messages.length > 0) {
+      idleSince = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, WORK_MS));
+    }
     for (const message of messages) {
       report({ event: 'received', body: message.body, receiveCount: message.receiveCount });
       await queue.delete(message.receiptHandle);
