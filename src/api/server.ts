@@ -35,6 +35,7 @@ import { registerPredictionRoutes } from './predictions/routes.js';
 import { createRowsReader } from './predictions/rows-reader.js';
 import type { Quotas } from './quotas.js';
 import { type RateLimiter, rateLimited, setRateLimitHeaders } from './rate-limit.js';
+import { declaredLength, drainSmallBody } from './refused-body.js';
 import { RunningHandlers } from './running-handlers.js';
 import { CHECK_RESPONSES, responseSerializer } from './serializer.js';
 import { registerColumnsRoute } from './uploads/columns-route.js';
@@ -170,8 +171,12 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         const decision = deps.rateLimiter.take(request.userId, settings);
         setRateLimitHeaders(reply, settings, decision);
         if (!decision.allowed) {
-          // A refused upload's body is not read: close rather than drain it.
-          if (hasBody(request)) reply.header('connection', 'close');
+          // A refused request's body is not wanted: a small one is read first so that the
+          // client sees the answer (refused-body.ts), then the connection is closed.
+          if (hasBody(request)) {
+            await drainSmallBody(request.raw, declaredLength(request.headers['content-length']));
+            reply.header('connection', 'close');
+          }
           throw rateLimited(settings, decision);
         }
       });

@@ -17,6 +17,7 @@ import { CsvSniffer, NOT_CSV_HINT } from '../csv-sniffer.js';
 import { ApiError, notFound } from '../errors.js';
 import { presentUpload } from '../presenters.js';
 import type { UploadReservation } from '../quotas.js';
+import { declaredLength, drainSmallBody } from '../refused-body.js';
 import type { ApiDeps } from '../server.js';
 import { ABANDONED_UPLOAD_AGE_MS } from './abandoned.js';
 import { sanitiseFilename, uploadIdParams, uploadSchema } from './schema.js';
@@ -88,11 +89,11 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
       try {
         reservation = await deps.quotas.beginUpload(
           intent,
-          contentLength(request.headers['content-length']),
+          declaredLength(request.headers['content-length']),
           deps.uploadMaxBytes,
         );
       } catch (error) {
-        part.file.resume();
+        await drainSmallBody(part.file, declaredLength(request.headers['content-length']));
         reply.header('connection', 'close');
         throw error;
       }
@@ -271,10 +272,6 @@ const isTooLarge = (error: unknown) =>
   (error instanceof BlobError && error.code === 'too_large');
 
 /** The request's Content-Length, when it has a usable one (a chunked body has none). */
-function contentLength(header: string | undefined): number | undefined {
-  if (header === undefined || !/^\d+$/.test(header)) return undefined;
-  return Number(header);
-}
 
 function uploadError(error: unknown, maxMiB: number): unknown {
   if (isTooLarge(error)) return tooLarge(maxMiB);
