@@ -174,6 +174,7 @@ export async function createApp(
       dependencies,
       log,
       uploadMaxBytes: config.uploads.maxBytes,
+      scoreChunkBytes: config.scoring.chunkBytes,
       quotas: new Quotas(db, config.quotas),
       rateLimiter: new RateLimiter(),
       webhookTargets: config.webhooks,

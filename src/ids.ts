@@ -105,6 +105,21 @@ export function rowsIndexKey(userId: string, predictionId: string): string {
 }
 
 /** Every object a prediction's results consist of: the results CSV and its rows index. */
+/** Where the parts of a prediction scored in chunks wait to be assembled (src/jobs/chunks.ts). */
+export function partsPrefix(userId: string, predictionId: string): string {
+  return `${userPrefix(userId)}parts/${requireUuid(predictionId, 'prediction id')}/`;
+}
+
+/** One chunk's results rows and rows facts (RowsIndexBuilder.encodePart). */
+export function partKeys(
+  userId: string,
+  predictionId: string,
+  chunk: number,
+): { results: string; rows: string } {
+  const prefix = partsPrefix(userId, predictionId);
+  return { results: `${prefix}${chunk}.csv`, rows: `${prefix}${chunk}.rows` };
+}
+
 export function resultObjectKeys(userId: string, predictionId: string): [string, string] {
   return [resultKey(userId, predictionId), rowsIndexKey(userId, predictionId)];
 }

@@ -5,11 +5,9 @@
  */
 import { openAsBlob, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalAws } from '../src/aws/test-support/local-aws.js';
-import { createTestSchema } from '../src/db/test-support/postgres.js';
+import { type Setup, setUpBackends } from './support/backends.js';
 import { exited } from './support/fault-processes.js';
 import { checkInvariants, fsLeftovers } from './support/invariants.js';
-import { createBucket, createQueues, scaleOutEnv } from './support/local-aws-resources.js';
 import {
   authorised,
   callJson,
@@ -118,40 +116,12 @@ async function openQueueOf(service: RunningService) {
   return openQueue(service.app.config);
 }
 
-type Setup = 'embedded' | 'postgres' | 'sqs and s3';
-
 /** 600,000 rows: long enough to cancel mid-way on any of the setups. Written once. */
 let bigFile: string;
 beforeAll(async () => {
   bigFile = await writeTelcoRows(600_000);
 }, 60_000);
 afterAll(() => rmSync(bigFile, { force: true }));
-
-/** The environment of each setup, and what to undo after it. */
-async function setUp(
-  setup: Setup,
-): Promise<{ env: Record<string, string>; undo: () => Promise<void> }> {
-  if (setup === 'embedded') return { env: {}, undo: async () => {} };
-  const schema = await createTestSchema();
-  if (setup === 'postgres') {
-    return { env: { DATABASE_URL: schema.url, QUEUE: 'postgres' }, undo: () => schema.drop() };
-  }
-  const aws = await startLocalAws();
-  // The SDK reads credentials from the process's environment (its standard chain).
-  const saved = { ...process.env };
-  process.env.AWS_ACCESS_KEY_ID = aws.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = aws.credentials.secretAccessKey;
-  const queues = await createQueues(aws, { visibilityTimeoutSeconds: 30, maxReceiveCount: 3 });
-  const bucket = await createBucket(aws);
-  return {
-    env: scaleOutEnv(aws, schema.url, queues, bucket),
-    undo: async () => {
-      process.env = saved;
-      await aws.stop();
-      await schema.drop();
-    },
-  };
-}
 
 describe.each<Setup>(['embedded', 'postgres', 'sqs and s3'])(
   'a running prediction (%s)',
@@ -161,7 +131,7 @@ describe.each<Setup>(['embedded', 'postgres', 'sqs and s3'])(
     let bigFile: string;
     let undo: () => Promise<void> = async () => {};
     beforeAll(async () => {
-      const prepared = await setUp(setup);
+      const prepared = await setUpBackends(setup);
       undo = prepared.undo;
       [service, bigFile] = await Promise.all([
         startService({ ...prepared.env, WORKER_CONCURRENCY: '1' }),

@@ -213,3 +213,56 @@ describe('CsvSniffer and the CSV reader agree on the header', () => {
     );
   });
 });
+
+/** Every record of `bytes` after the header, as the reader reads them. */
+async function dataRecords(bytes: Buffer): Promise<string[][]> {
+  const records: string[][] = [];
+  for await (const batch of readCsvBatches([bytes])) records.push(...batch.records);
+  return records.slice(1);
+}
+
+describe('CsvSniffer splits', () => {
+  it('are record starts: the header plus each range between them reads as the whole file does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom<Delimiter>(',', ';', '\t'),
+        fc.array(dataRow, { minLength: 1, maxLength: 12 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 24 }),
+        fc.array(fc.nat(), { maxLength: 4 }),
+        async (delimiter, rows, bom, splitEvery, cuts) => {
+          const text = `${bom ? '\uFEFF' : ''}id${delimiter}v\r\n${rows.map((row) => `${row}\n`).join('')}`;
+          const bytes = Buffer.from(text);
+          const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort(
+            (a, b) => a - b,
+          );
+          const sniffer = new CsvSniffer(splitEvery);
+          try {
+            await pipeline(
+              Readable.from(
+                [0, ...points].map((from, i) => bytes.subarray(from, points[i] ?? bytes.length)),
+              ),
+              sniffer,
+              async (source: AsyncIterable<Buffer>) => {
+                for await (const _ of source);
+              },
+            );
+          } catch {
+            return; // Refused (a quote never closed): nothing to split.
+          }
+          const splits = sniffer.splits;
+          expect(splits[0]).toBe(Buffer.byteLength(`${bom ? '\uFEFF' : ''}id${delimiter}v\r\n`));
+          expect([...splits].sort((a, b) => a - b)).toEqual(splits);
+          const header = bytes.subarray(0, splits[0]);
+          const joined: string[][] = [];
+          for (let k = 0; k < splits.length; k++) {
+            const range = bytes.subarray(splits[k], splits[k + 1] ?? bytes.length);
+            joined.push(...(await dataRecords(Buffer.concat([header, range]))));
+          }
+          expect(joined).toEqual(await dataRecords(bytes));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -4,6 +4,11 @@ import { NO_ROWS_MESSAGE, NOT_CSV_HINT, notCsvText } from '../model/file-kind.js
 import { ApiError } from './errors.js';
 
 const SNIFF_BYTES = 8192;
+/**
+ * How far apart the record starts kept in `splits` are: fine enough that chunks of any size a
+ * deployment chooses (SCORE_CHUNK_BYTES, at least this) end close to where it asked.
+ */
+export const SPLIT_EVERY_BYTES = 1 << 20;
 
 export { NOT_CSV_HINT };
 
@@ -44,10 +49,28 @@ export class CsvSniffer extends Transform {
   /** Length of the current record in UTF-16 code units, as the reader measures it. */
   private recordChars = 0;
   private records = 0;
+  /** Offset in the file of the next byte `count` sees. */
+  private position = 0;
+  private readonly recordStarts: number[] = [];
+  private nextSplit = 0;
+
+  /** `splitEvery`: how far apart the kept record starts are (tests use a few bytes). */
+  constructor(private readonly splitEvery = SPLIT_EVERY_BYTES) {
+    super();
+  }
 
   /** Data rows: records after the header. Valid once the stream has ended. */
   get rowCount(): number {
     return Math.max(0, this.records - 1);
+  }
+
+  /**
+   * Byte offsets where a record starts, outside any quoted field: the first after the header,
+   * then the first after every SPLIT_EVERY_BYTES. Any range between two of them (or from one
+   * to the end) is whole records, which the header line makes a CSV file of its own.
+   */
+  get splits(): readonly number[] {
+    return this.recordStarts;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -126,6 +149,7 @@ export class CsvSniffer extends Transform {
     this.uncountedText = '';
     // A byte order mark is no content: a file of only a BOM is empty, as the reader sees it.
     const bom = held[0] === 0xef && held[1] === 0xbb && held[2] === 0xbf;
+    if (bom) this.position = 3;
     this.count(bom ? held.subarray(3) : held);
   }
 
@@ -152,6 +176,11 @@ export class CsvSniffer extends Transform {
       if (byte === LF) {
         if (hasContent) records++;
         if (chars > MAX_RECORD_CHARS) throw rowTooLong(this.records + records);
+        // After the header (the first record), at the first line end past the next split.
+        if (this.position + i + 1 >= this.nextSplit && this.records + records > 0) {
+          this.recordStarts.push(this.position + i + 1);
+          this.nextSplit = this.position + i + 1 + this.splitEvery;
+        }
         hasContent = false;
         chars = 0;
         state = State.FieldStart;
@@ -172,6 +201,7 @@ export class CsvSniffer extends Transform {
     this.lineHasContent = hasContent;
     this.recordChars = chars;
     this.records += records;
+    this.position += chunk.length;
   }
 }
 

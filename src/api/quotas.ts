@@ -16,7 +16,13 @@ import type { QuotaConfig } from '../config/quotas.js';
 import type { Db } from '../db/connect.js';
 import { findQuotaOverrides, readUsage, type Usage, withUserQuotaLock } from '../db/quotas.js';
 import type { Database } from '../db/schema.js';
-import { beginUpload, findUpload, finishUpload, type UploadIntent } from '../db/uploads.js';
+import {
+  beginUpload,
+  findUpload,
+  finishUpload,
+  type StoredUpload,
+  type UploadIntent,
+} from '../db/uploads.js';
 import type { SubmitTransaction } from '../jobs/submit.js';
 import { ApiError, notFound } from './errors.js';
 import type { RateLimitSettings } from './rate-limit.js';
@@ -146,7 +152,7 @@ export class Quotas {
   async finishUpload(
     intent: UploadIntent,
     reservation: UploadReservation,
-    stored: { bytes: number; sha256: string; row_count: number },
+    stored: StoredUpload,
   ): Promise<boolean> {
     return withUserQuotaLock(this.db, intent.user_id, async (trx) => {
       const limit = (await this.limitsFor(trx, intent.user_id)).storedBytes;

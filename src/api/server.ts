@@ -60,6 +60,8 @@ export interface ApiDeps {
   readonly dependencies?: DependencyChecks;
   readonly log: Logger;
   readonly uploadMaxBytes: number;
+  /** SCORE_CHUNK_BYTES: a larger file is scored in chunks (src/jobs/chunks.ts); absent: never. */
+  readonly scoreChunkBytes?: number;
   /** Per-user quotas (stored bytes, uploads a day, active jobs), checked in the database. */
   readonly quotas: Quotas;
   /** Requests per second per user, in this process. */

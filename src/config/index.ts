@@ -77,6 +77,11 @@ const envSchema = z.object({
   WORKER_CONCURRENCY: int(1, 64).default(2),
   SHUTDOWN_DEADLINE_S: int(0, 3600).default(30),
   UPLOAD_MAX_BYTES: int(1024, 10 * 1024 ** 3).default(5 * 1024 ** 3),
+  SCORE_CHUNK_BYTES: int(0, 10 * 1024 ** 3)
+    .refine((bytes) => bytes === 0 || bytes >= 1024 ** 2, {
+      error: 'must be 0 (never split a file) or at least 1048576 (1 MiB)',
+    })
+    .default(32 * 1024 ** 2),
   JOB_SIGNING_KEYS: z.string().optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   AUTH_ISSUER: z.string().optional(),
@@ -165,6 +170,11 @@ export interface Config {
   readonly monitorIntervalSeconds: number;
   readonly worker: { readonly concurrency: number; readonly shutdownDeadlineSeconds: number };
   readonly uploads: { readonly maxBytes: number };
+  /**
+   * A file larger than `chunkBytes` is scored in chunks of about that size, by any workers in
+   * parallel (src/jobs/chunks.ts); 0 scores every file in one job.
+   */
+  readonly scoring: { readonly chunkBytes: number };
   /** Per-user limits: stored bytes, uploads a day, active jobs, request rate (quotas.ts). */
   readonly quotas: QuotaConfig;
   /** Where users' webhooks may go (src/webhooks/target.ts). */
@@ -342,6 +352,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     monitorIntervalSeconds: e.MONITOR_INTERVAL_S,
     worker: { concurrency: e.WORKER_CONCURRENCY, shutdownDeadlineSeconds: e.SHUTDOWN_DEADLINE_S },
     uploads: { maxBytes: e.UPLOAD_MAX_BYTES },
+    scoring: { chunkBytes: e.SCORE_CHUNK_BYTES },
     quotas: quotaConfig(e),
     webhooks: {
       allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',

@@ -337,6 +337,30 @@ function numberedMigrations(dialect: SqlDialectName): Record<string, Migration> 
         await db.schema.alterTable('outbox').addColumn('group_id', 'text').execute();
       },
     },
+    '0015_chunked_scoring': {
+      // A large upload is scored in chunks by many workers (src/jobs/chunks.ts). uploads.splits:
+      // JSON byte offsets where records start, about every MiB, recorded as the upload streamed in
+      // (null for small files and uploads from before). predictions.chunks: how many chunk jobs
+      // the prediction was split into (null: one job). prediction_chunks: one row per chunk, its
+      // byte range, progress and, once scored, its counts for the summary.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('uploads').addColumn('splits', 'text').execute();
+        await db.schema.alterTable('predictions').addColumn('chunks', 'integer').execute();
+        await db.schema
+          .createTable('prediction_chunks')
+          .addColumn('prediction_id', 'text', (c) => c.notNull().references('predictions.id'))
+          .addColumn('chunk', 'integer', (c) => c.notNull())
+          .addColumn('start_byte', 'bigint', (c) => c.notNull())
+          .addColumn('end_byte', 'bigint', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('rows_scored', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('tally', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('prediction_chunks_pk', ['prediction_id', 'chunk'])
+          .execute();
+      },
+    },
   };
 }
 

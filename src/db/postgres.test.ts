@@ -61,6 +61,7 @@ describe('openPostgresDatabase', () => {
       '0012_prediction_progress',
       '0013_quotas',
       '0014_outbox_group_id',
+      '0015_chunked_scoring',
     ]);
     const tables = await sql<{ table_schema: string; table_name: string }>`
       select table_schema, table_name from information_schema.tables

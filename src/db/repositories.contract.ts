@@ -35,9 +35,18 @@ import {
 } from './outbox.js';
 import { decodeCursor, encodeCursor } from './pagination.js';
 import {
+  finishChunk,
+  getChunk,
+  insertChunks,
+  listChunks,
+  recordChunkProgress,
+  startChunkAttempt,
+} from './prediction-chunks.js';
+import {
   completePrediction,
   failPrediction,
   findPrediction,
+  getPredictionForJob,
   insertPrediction,
   listPredictions,
   softDeletePrediction,
@@ -147,6 +156,44 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
           rows_index_key: 'users/alice/results/x.rows-index',
         });
         expect(row?.started_at).not.toBeNull();
+      });
+
+      it('finishes chunks once each, and exactly one finisher queues the assembly, at any overlap', async () => {
+        const { id } = await seed('alice');
+        const chunks = 6;
+        await db.updateTable('predictions').set({ chunks }).where('id', '=', id).execute();
+        await insertChunks(
+          db,
+          id,
+          Array.from({ length: chunks }, (_, i) => ({ start: 10 + i * 100, end: 110 + i * 100 })),
+        );
+        expect((await getChunk(db, id, 3))?.headerEnd).toBe(10);
+        for (let chunk = 0; chunk < chunks; chunk++) {
+          expect(await startChunkAttempt(db, id, chunk)).toBe(true);
+        }
+        expect(await recordChunkProgress(db, id, 1, 40)).toBe(true);
+        expect(await recordChunkProgress(db, id, 2, 2)).toBe(true);
+        expect((await getPredictionForJob(db, id))?.rows_scored).toBe(42);
+        const finish = (chunk: number) =>
+          finishChunk(
+            db,
+            id,
+            { chunk, rows: 100, tally: '{}' },
+            { ownerId: 'alice', body: 'assemble' },
+          );
+        const outcomes = await Promise.all(Array.from({ length: chunks }, (_, i) => finish(i)));
+        expect(outcomes.filter((o) => o === 'last')).toHaveLength(1);
+        expect(outcomes.filter((o) => o === 'scored')).toHaveLength(chunks - 1);
+        expect(await finish(2)).toBe('duplicate');
+        expect((await pendingOutbox(db, 10)).map((row) => row.body)).toEqual(['assemble']);
+        expect((await listChunks(db, id)).map((c) => [c.chunk, c.status, c.rows_scored])).toEqual(
+          Array.from({ length: chunks }, (_, i) => [i, 'scored', 100]),
+        );
+        // Once the prediction has ended, a chunk finds it so, and starts no attempt either.
+        await failPrediction(db, id, { code: 'x', message: 'y' });
+        expect(await finish(0)).toBe('ended');
+        expect(await startChunkAttempt(db, id, 0)).toBe(false);
+        expect(await recordChunkProgress(db, id, 0, 1)).toBe(false);
       });
 
       it('has no rows index until one is recorded (predictions from before indexes)', async () => {

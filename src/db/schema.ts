@@ -27,6 +27,11 @@ export interface UploadsTable {
   deleted_at: Timestamp | null;
   /** Defaults to `stored` (the database's default too): only the upload route begins one. */
   state: ColumnType<UploadState, UploadState | undefined, UploadState>;
+  /**
+   * JSON array of byte offsets where records start: the first data record, then about every MiB
+   * (src/jobs/chunks.ts splits a large file's scoring at them). Null for a small file.
+   */
+  splits: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface PredictionsTable {
@@ -59,6 +64,26 @@ export interface PredictionsTable {
   scoring_options: ColumnType<string | null, string | null | undefined, string | null>;
   /** Bytes of the results and their rows index, set on completion; null before quotas existed. */
   result_bytes: ColumnType<number | null, number | null | undefined, number | null>;
+  /** How many chunk jobs score it (src/jobs/chunks.ts); null: one job scores the whole file. */
+  chunks: ColumnType<number | null, number | null | undefined, number | null>;
+}
+
+export type ChunkStatus = 'queued' | 'scored';
+
+/** One chunk of a prediction scored in chunks: a byte range of the upload, whole records. */
+export interface PredictionChunksTable {
+  prediction_id: string;
+  chunk: number;
+  /** Bytes [start_byte, end_byte) of the upload, starting and ending at a record's start. */
+  start_byte: number;
+  end_byte: number;
+  status: ChunkStatus;
+  attempts: number;
+  /** Rows scored so far; the prediction's rows_scored is their sum while it runs. */
+  rows_scored: number;
+  /** Once scored: its counts (src/model/tally-json.ts), merged into the summary on assembly. */
+  tally: string | null;
+  updated_at: Timestamp;
 }
 
 /** How a prediction scores its file, decided when it is created (the fit check and the user's choices). */
@@ -210,6 +235,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   customer_history: CustomerHistoryTable;
   user_quotas: UserQuotasTable;
+  prediction_chunks: PredictionChunksTable;
 }
 
 /** A run of buckets of one prediction's customers (src/history/buckets.ts). */
@@ -227,6 +253,7 @@ export interface CustomerHistoryTable {
 }
 
 export type Upload = Selectable<UploadsTable>;
+export type PredictionChunk = Selectable<PredictionChunksTable>;
 export type NewUpload = Insertable<UploadsTable>;
 export type Prediction = Selectable<PredictionsTable>;
 export type NewPrediction = Insertable<PredictionsTable>;

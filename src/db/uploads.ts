@@ -40,15 +40,21 @@ export async function beginUpload(
     .execute();
 }
 
+/** What the upload route learnt of a file as it was stored. */
+export interface StoredUpload {
+  bytes: number;
+  sha256: string;
+  row_count: number;
+  /** JSON record starts (CsvSniffer.splits); null or absent for a file too small to split. */
+  splits?: string | null;
+}
+
 /**
  * Marks a begun upload whole. False when it is no longer `storing`: the sweep took it for
  * abandoned (an upload slower than the limit), and its object must not be kept.
  */
-export async function finishUpload(
-  db: Conn,
-  id: string,
-  stored: { bytes: number; sha256: string; row_count: number },
-): Promise<boolean> {
+
+export async function finishUpload(db: Conn, id: string, stored: StoredUpload): Promise<boolean> {
   const result = await db
     .updateTable('uploads')
     .set({ ...stored, state: 'stored' })

@@ -54,6 +54,7 @@ async function upload(userId: string): Promise<Upload> {
     created_at: nowIso(),
     deleted_at: null,
     state: 'stored' as const,
+    splits: null,
   };
   await insertUpload(db, row);
   return row;

@@ -11,6 +11,7 @@ import type { Alarms } from '../monitor/alarms.js';
 import type { Metrics } from '../monitor/metrics.js';
 import { announcePredictionOutcome } from '../webhooks/prediction-events.js';
 import type { TargetPolicy } from '../webhooks/target.js';
+import { handleAssembleJob, handleScoreChunkJob } from './chunk-handlers.js';
 import {
   decodeJobMessage,
   InvalidJobMessageError,
@@ -60,7 +61,12 @@ export function createJobHandler(deps: JobHandlerDeps): JobHandler {
     if (job.kind === 'train') outcome = await handleTrainJob(deps, job, message, context);
     else if (job.kind === 'deliver-webhook') outcome = await handleWebhookJob(deps, job, context);
     else {
-      outcome = await handleScoreJob(deps, job, message, context);
+      if (job.kind === 'score-chunk') {
+        outcome = await handleScoreChunkJob(deps, job, message, context);
+      } else if (job.kind === 'assemble') {
+        outcome = await handleAssembleJob(deps, job, message, context);
+      } else outcome = await handleScoreJob(deps, job, message, context);
+      // A chunk can end its prediction too (failed for good); announcing is idempotent.
       outcome = await announce(deps, job.predictionId, outcome);
     }
     deps.metrics.jobDuration.observe((performance.now() - started) / 1000);

@@ -80,6 +80,21 @@ describe('job kinds', () => {
     expect(() => encodeJobMessage({ ...train, modelId: 'telco-v1' } as TrainJob, keys)).toThrow();
   });
 
+  it('round-trips chunk and assembly jobs, and refuses a chunk without its number', () => {
+    const chunk = { ...job(), kind: 'score-chunk' as const, chunk: 4 };
+    expect(decodeJobMessage(encodeJobMessage(chunk, keys), keys)).toEqual(chunk);
+    const { chunk: _, ...named } = chunk;
+    const assembly = { ...named, kind: 'assemble' as const };
+    expect(decodeJobMessage(encodeJobMessage(assembly, keys), keys)).toEqual(assembly);
+    expect(() => decodeJobMessage(forge({ kind: 'score-chunk' }), keys)).toThrow(/job is invalid/);
+    expect(() => decodeJobMessage(forge({ kind: 'assemble', chunk: 1 }), keys)).toThrow(
+      /job is invalid/,
+    );
+    for (const bad of [-1, 1.5, '2']) {
+      expect(() => encodeJobMessage({ ...chunk, chunk: bad as number }, keys)).toThrow();
+    }
+  });
+
   it('carries webhook delivery attempts, and only well-formed ones', () => {
     const attempt: DeliverWebhookJob = {
       kind: 'deliver-webhook',

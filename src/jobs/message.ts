@@ -1,8 +1,8 @@
 /**
  * The job message, schema v1: one module imported by the publisher (API) and the consumer
- * (worker), so the two cannot drift apart. A job has a kind (score, train, deliver-webhook), each with its own
- * fields and its own handler. A message is an envelope around the job's exact JSON
- * text, signed with HMAC-SHA256 under a key id, so keys can rotate without dropping jobs.
+ * (worker), so the two cannot drift apart. A job has a kind (score, score-chunk, assemble, train,
+ * deliver-webhook), each with its own fields and its own handler. A message is an envelope around
+ * the job's exact JSON text, signed with HMAC-SHA256 under a key id, so keys can rotate without dropping jobs.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
@@ -37,20 +37,41 @@ function refineUploadKey(
   }
 }
 
+/** What every job of a prediction names: checked against the prediction before any work. */
+const predictionJobShape = {
+  predictionId: uuid(),
+  userId: z.string().refine(isUserId, 'is not a valid user id'),
+  uploadId: uuid(),
+  objectKey: z.string().max(1024),
+  modelId: z.string().regex(MODEL_ID, 'is not a valid model id'),
+  publishedAt: z.iso.datetime({ offset: false }),
+};
+
 /**
  * Score an upload into a prediction's results. Its messages carry no `kind` (they predate
  * kinds), so workers of an earlier version still read the ones a newer API sends.
  */
 export const scoreJobSchema = z
+  .object({ kind: z.literal('score').optional(), ...predictionJobShape })
+  .strict()
+  .superRefine(refineUploadKey);
+
+/**
+ * Score chunk `chunk` of a prediction scored in chunks (src/jobs/chunks.ts): its byte range is
+ * in the prediction's chunk row, not in the message, so a message can name nothing but its own.
+ */
+export const scoreChunkJobSchema = z
   .object({
-    kind: z.literal('score').optional(),
-    predictionId: uuid(),
-    userId: z.string().refine(isUserId, 'is not a valid user id'),
-    uploadId: uuid(),
-    objectKey: z.string().max(1024),
-    modelId: z.string().regex(MODEL_ID, 'is not a valid model id'),
-    publishedAt: z.iso.datetime({ offset: false }),
+    kind: z.literal('score-chunk'),
+    ...predictionJobShape,
+    chunk: z.number().int().min(0).max(1_000_000),
   })
+  .strict()
+  .superRefine(refineUploadKey);
+
+/** Join a prediction's scored chunks into its results, rows index and summary, once. */
+export const assembleJobSchema = z
+  .object({ kind: z.literal('assemble'), ...predictionJobShape })
   .strict()
   .superRefine(refineUploadKey);
 
@@ -84,9 +105,19 @@ export const deliverWebhookJobSchema = z
   })
   .strict();
 
-export const jobSchema = z.union([trainJobSchema, deliverWebhookJobSchema, scoreJobSchema]);
+export const jobSchema = z.union([
+  trainJobSchema,
+  deliverWebhookJobSchema,
+  scoreChunkJobSchema,
+  assembleJobSchema,
+  scoreJobSchema,
+]);
 
 export type ScoreJob = z.infer<typeof scoreJobSchema>;
+export type ScoreChunkJob = z.infer<typeof scoreChunkJobSchema>;
+export type AssembleJob = z.infer<typeof assembleJobSchema>;
+/** A job of a prediction: whatever its kind, it names the prediction, owner, upload and model. */
+export type PredictionJob = ScoreJob | ScoreChunkJob | AssembleJob;
 export type TrainJob = z.infer<typeof trainJobSchema>;
 export type DeliverWebhookJob = z.infer<typeof deliverWebhookJobSchema>;
 export type Job = z.infer<typeof jobSchema>;
@@ -164,15 +195,28 @@ function canonicalJson(job: Job): string {
       publishedAt: valid.publishedAt,
     });
   }
-  const valid = scoreJobSchema.parse(job);
-  return JSON.stringify({
-    predictionId: valid.predictionId,
-    userId: valid.userId,
-    uploadId: valid.uploadId,
-    objectKey: valid.objectKey,
-    modelId: valid.modelId,
-    publishedAt: valid.publishedAt,
-  });
+  if (job.kind === 'score-chunk' || job.kind === 'assemble') {
+    const valid =
+      job.kind === 'score-chunk' ? scoreChunkJobSchema.parse(job) : assembleJobSchema.parse(job);
+    return JSON.stringify({
+      kind: valid.kind,
+      ...predictionFields(valid),
+      ...('chunk' in valid ? { chunk: valid.chunk } : {}),
+    });
+  }
+  return JSON.stringify(predictionFields(scoreJobSchema.parse(job)));
+}
+
+/** A prediction job's common fields, in the one order they are signed in. */
+function predictionFields(job: PredictionJob) {
+  return {
+    predictionId: job.predictionId,
+    userId: job.userId,
+    uploadId: job.uploadId,
+    objectKey: job.objectKey,
+    modelId: job.modelId,
+    publishedAt: job.publishedAt,
+  };
 }
 
 /** Builds the message body for a job (validated first: the publisher cannot send a bad job). */

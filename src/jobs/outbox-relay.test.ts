@@ -48,6 +48,7 @@ async function submit(count: number) {
     created_at: nowIso(),
     deleted_at: null,
     state: 'stored' as const,
+    splits: null,
   };
   upload.object_key = uploadKey('alice', upload.id);
   await insertUpload(db, upload);
@@ -72,6 +73,7 @@ async function submitAs(userId: string) {
     created_at: nowIso(),
     deleted_at: null,
     state: 'stored' as const,
+    splits: null,
   };
   await insertUpload(db, upload);
   return (await submitPrediction(db, keys, { userId, upload, modelId: 'telco-v1' })).id;

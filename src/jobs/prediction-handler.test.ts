@@ -46,6 +46,7 @@ async function queuedPrediction(): Promise<{ prediction: Prediction; body: strin
     created_at: nowIso(),
     deleted_at: null,
     state: 'stored',
+    splits: null,
   };
   await insertUpload(db, upload);
   const prediction = await submitPrediction(db, keys, {
@@ -77,6 +78,8 @@ function storingScorer(meanwhile: (task: ScoreTask) => Promise<void>): Scorer {
       const summary = { rows: 1, scored: 1, failed: 0 } as ScoreSummary;
       return { summary, changes: null, history: [], historyMs: 0, storedBytes: 1234 };
     },
+    scoreChunk: () => Promise.reject(new Error('this test scores in one job')),
+    assemble: () => Promise.reject(new Error('this test scores in one job')),
     train: () => Promise.reject(new Error('this test only scores')),
     close: async () => {},
   };

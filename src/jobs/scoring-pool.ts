@@ -1,9 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
+import type { ChunkCounts } from '../model/tally-json.js';
 import { siblingModule, startModuleWorker } from '../threads.js';
 import { PermanentJobError } from './errors.js';
 import type {
+  AssembleTask,
+  ChunkTask,
   FromThread,
   ScoredResults,
   ScoringProgress,
@@ -30,6 +33,12 @@ export interface ScoreTask {
   readonly onProgress?: (progress: ScoringProgress) => void;
 }
 
+/** One chunk of a prediction scored in chunks (src/jobs/chunks.ts). */
+export interface ScoreChunkTask extends ChunkTask {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ScoringProgress) => void;
+}
+
 export interface TrainTask {
   readonly inputKey: string;
   readonly modelKey: string;
@@ -44,6 +53,10 @@ export interface TrainTask {
  */
 export interface Scorer {
   score(task: ScoreTask): Promise<ScoredResults>;
+  /** Scores one chunk into its part; returns its counts. */
+  scoreChunk(task: ScoreChunkTask): Promise<ChunkCounts>;
+  /** Joins a prediction's scored chunks into its results and rows index, with the summary. */
+  assemble(task: AssembleTask & { readonly signal?: AbortSignal }): Promise<ScoredResults>;
   train(task: TrainTask): Promise<TrainedModel>;
   close(): Promise<void>;
 }
@@ -61,7 +74,7 @@ interface Pending {
   onProgress?: ((progress: TrainingProgress | ScoringProgress) => void) | undefined;
 }
 
-type ThreadTask = Extract<ToThread, { type: 'score' } | { type: 'train' }>;
+type ThreadTask = Exclude<ToThread, { type: 'abort' }>;
 type WithoutTaskId<T> = T extends unknown ? Omit<T, 'taskId'> : never;
 
 interface Thread {
@@ -107,6 +120,20 @@ export class ScoringPool implements Scorer {
       task.signal,
       task.onProgress && forStage('scoring', task.onProgress),
     );
+  }
+
+  scoreChunk(task: ScoreChunkTask): Promise<ChunkCounts> {
+    const { signal, onProgress, ...chunk } = task;
+    return this.run<ChunkCounts>(
+      { type: 'score-chunk', ...chunk },
+      signal,
+      onProgress && forStage('scoring', onProgress),
+    );
+  }
+
+  assemble(task: AssembleTask & { readonly signal?: AbortSignal }): Promise<ScoredResults> {
+    const { signal, ...assembly } = task;
+    return this.run<ScoredResults>({ type: 'assemble', ...assembly }, signal);
   }
 
   train(task: TrainTask): Promise<TrainedModel> {
@@ -182,6 +209,7 @@ export class ScoringPool implements Scorer {
       if (message.type === 'progress') pending.onProgress?.(message.progress);
       else if (message.type === 'done') pending.resolve(message.scored);
       else if (message.type === 'trained') pending.resolve(message.model);
+      else if (message.type === 'chunk-scored') pending.resolve(message.counts);
       else pending.reject(toJobError(message.error, pending.kind));
     });
     worker.on('error', (error) =>

@@ -1,6 +1,7 @@
 import type { HistoryBucket } from '../history/buckets.js';
 import type { ChangeCounts } from '../history/changes.js';
 import type { ScoreOptions, ScoreSummary } from '../model/score-stream.js';
+import type { ChunkCounts } from '../model/tally-json.js';
 import type { TierRule } from '../model/tier-rules.js';
 
 /** What a scoring thread is told about how to read the file (plain data: it crosses threads). */
@@ -23,6 +24,8 @@ export type ToThread =
       /** The rows index of the previous prediction with this model, to compare customers with. */
       previousIndexKey?: string;
     }
+  | ({ type: 'score-chunk'; taskId: number } & ChunkTask)
+  | ({ type: 'assemble'; taskId: number } & AssembleTask)
   | {
       type: 'train';
       taskId: number;
@@ -32,6 +35,32 @@ export type ToThread =
       training: TrainSettings;
     }
   | { type: 'abort'; taskId: number };
+
+/** Where one chunk's results and rows go until the prediction is assembled (src/ids.ts). */
+export interface PartKeys {
+  results: string;
+  rows: string;
+}
+
+/** Score bytes [start, end) of an upload, read as a file with the header line [0, headerEnd). */
+export interface ChunkTask {
+  modelId: string;
+  modelKey?: string;
+  inputKey: string;
+  headerEnd: number;
+  start: number;
+  end: number;
+  part: PartKeys;
+  scoring: TaskScoring;
+}
+
+/** Join the chunks' parts, in order, into the results and rows index, and add up their counts. */
+export interface AssembleTask {
+  resultKey: string;
+  parts: PartKeys[];
+  counts: ChunkCounts[];
+  previousIndexKey?: string;
+}
 
 /** What scoring reports back: the summary, and what the customer history stores. */
 export interface ScoredResults {
@@ -78,6 +107,7 @@ export interface TrainedModel {
 
 export type FromThread =
   | { type: 'done'; taskId: number; scored: ScoredResults }
+  | { type: 'chunk-scored'; taskId: number; counts: ChunkCounts }
   | { type: 'trained'; taskId: number; model: TrainedModel }
   | { type: 'progress'; taskId: number; progress: TrainingProgress | ScoringProgress }
   | { type: 'failed'; taskId: number; error: SerialisedError };

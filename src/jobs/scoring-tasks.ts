@@ -5,9 +5,9 @@
  * its summary.
  */
 
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import type { BlobStore } from '../blobs/port.js';
+import type { BlobStore, PutResult } from '../blobs/port.js';
 import { rowsIndexKeyOfResult } from '../ids.js';
 import { readLabelledDataset } from '../model/dataset.js';
 import { loadModel, type ModelFile, serialiseModel } from '../model/model-file.js';
@@ -16,16 +16,19 @@ import { trainModel } from '../model/train.js';
 import { decodeRowsIndex, type RowsIndex } from '../results/rows-index.js';
 import { RowsIndexBuilder } from '../results/rows-index-builder.js';
 import { readBlob } from '../results/rows-index-cache.js';
+import { assembleChunks, scoreChunk } from './chunk-tasks.js';
 import { ModelFiles } from './model-files.js';
 import { runThreadAsBatchWork } from './priority.js';
 import { throttled } from './progress.js';
 import {
   type FromThread,
+  type ScoredResults,
   serialiseError,
   type ToThread,
   type TrainingProgress,
   tagOperation,
 } from './scoring-protocol.js';
+import { storeRowsIndex, storeWhileWriting } from './stored-output.js';
 
 /**
  * The previous prediction's rows index. Comparing is an extra: one that cannot be read (deleted
@@ -63,78 +66,112 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     return loaded;
   }
 
-  async function score(task: Extract<ToThread, { type: 'score' }>): Promise<FromThread> {
+  async function score(
+    task: Extract<ToThread, { type: 'score' }>,
+    signal: AbortSignal,
+  ): Promise<FromThread> {
+    const scoringModel = await model(task.modelId, task.modelKey);
+    const input = await tagOperation('read', blobs.get(task.inputKey));
+    signal.addEventListener('abort', () => input.destroy(new Error('scoring was aborted')), {
+      once: true,
+    });
+    const rows = new RowsIndexBuilder();
+    const previous = task.previousIndexKey
+      ? await previousIndex(blobs, task.previousIndexKey)
+      : undefined;
+    const { result: summary, stored: results } = await storeWhileWriting(
+      blobs,
+      task.resultKey,
+      input,
+      signal,
+      (output) =>
+        scoreCsvStream(input, output, scoringModel, {
+          ...task.scoring,
+          rows,
+          onProgress: reportRows(port, task.taskId),
+        }),
+    );
+    // Built while the results were written; stored second, so a prediction completes only
+    // once both are in place.
+    const index = await storeRowsIndex(blobs, task.resultKey, rows, previous, signal);
+    const scored: ScoredResults = {
+      summary,
+      changes: rows.changes,
+      history: rows.history(),
+      historyMs: rows.historyMs,
+      storedBytes: results.bytes + index.bytes,
+    };
+    return { type: 'done', taskId: task.taskId, scored };
+  }
+
+  async function train(
+    task: Extract<ToThread, { type: 'train' }>,
+    signal: AbortSignal,
+  ): Promise<FromThread> {
+    const settings = task.training;
+    const report = (progress: TrainingProgress) =>
+      port.postMessage({ type: 'progress', taskId: task.taskId, progress } satisfies FromThread);
+    report({ stage: 'reading the file', done: 0, total: 1 });
+    // Read twice, streamed (see dataset.ts): memory follows the columns, not the file.
+    const source = () =>
+      (async function* () {
+        yield* await tagOperation('read', blobs.get(task.inputKey));
+      })();
+    const dataset = await readLabelledDataset(source, {
+      labelColumn: settings.labelColumn,
+      asOfDays: settings.asOfDays,
+      ...(settings.positiveValue === undefined ? {} : { positiveValue: settings.positiveValue }),
+    });
+    signal.throwIfAborted();
+    const trained = await trainModel(dataset, {
+      name: settings.name,
+      onStep: report,
+      ...(settings.tiers ? { tiers: settings.tiers } : {}),
+    });
+    signal.throwIfAborted();
+    await tagOperation(
+      'write',
+      blobs.put(task.modelKey, Readable.from([serialiseModel(trained)]), {
+        contentType: 'application/json',
+        signal,
+      }),
+    );
+    const cv = trained.training.crossValidation.mean;
+    return {
+      type: 'trained',
+      taskId: task.taskId,
+      model: {
+        rows: trained.training.rows,
+        positives: trained.training.positives,
+        columns: trained.columns.map((column) => column.name),
+        metrics: { rocAuc: cv.rocAuc, prAuc: cv.prAuc, brier: cv.brier, logLoss: cv.logLoss },
+      },
+    };
+  }
+
+  async function run(task: Exclude<ToThread, { type: 'abort' }>): Promise<FromThread> {
     const abort = new AbortController();
     running.set(task.taskId, abort);
+    const { signal } = abort;
     try {
-      const scoringModel = await model(task.modelId, task.modelKey);
-      const input = await tagOperation('read', blobs.get(task.inputKey));
-      abort.signal.addEventListener(
-        'abort',
-        () => input.destroy(new Error('scoring was aborted')),
-        { once: true },
-      );
-      const output = new PassThrough();
-      const stored = tagOperation(
-        'write',
-        blobs.put(task.resultKey, output, { contentType: 'text/csv', signal: abort.signal }),
-      );
-      // The put can fail while scoring still runs (a full disk). Its rejection must not count as
-      // unhandled meanwhile (that ends the whole thread), and it must end the scoring, which
-      // would otherwise wait for ever to write to a body that nobody reads any more.
-      const storeFailed = stored.then(() => new Promise<never>(() => {}));
-      storeFailed.catch(() => {});
-      try {
-        const rows = new RowsIndexBuilder();
-        const previous = task.previousIndexKey
-          ? await previousIndex(blobs, task.previousIndexKey)
-          : undefined;
-        const summary = await Promise.race([
-          scoreCsvStream(input, output, scoringModel, {
-            ...task.scoring,
-            rows,
-            onProgress: throttled(
-              ({ rows: scored }) =>
-                port.postMessage({
-                  type: 'progress',
-                  taskId: task.taskId,
-                  progress: { stage: 'scoring', rows: scored },
-                } satisfies FromThread),
-              THREAD_PROGRESS_INTERVAL_MS,
-            ),
-          }),
-          storeFailed,
-        ]);
-        output.end();
-        const results = await stored;
-        // Built while the results were written; stored second, so a prediction completes only
-        // once both are in place.
-        const index = await tagOperation(
-          'write',
-          blobs.put(rowsIndexKeyOfResult(task.resultKey), rows.finish(previous), {
-            contentType: 'application/octet-stream',
-            signal: abort.signal,
-          }),
-        );
-        const history = rows.history();
-        const scored = {
-          summary,
-          changes: rows.changes,
-          history,
-          historyMs: rows.historyMs,
-          storedBytes: results.bytes + index.bytes,
-        };
-        return { type: 'done', taskId: task.taskId, scored };
-      } catch (error) {
-        input.destroy();
-        output.destroy(error instanceof Error ? error : new Error(String(error)));
-        // A failed put destroys its body, and scoring then fails writing to it: the put's error is
-        // the cause (a bad CSV comes back from the put as itself: the body's own error).
-        const storeError = await stored.then(
-          () => undefined,
-          (reason: unknown) => reason,
-        );
-        throw storeError ?? error;
+      switch (task.type) {
+        case 'score':
+          return await score(task, signal);
+        case 'train':
+          return await train(task, signal);
+        case 'score-chunk': {
+          const scoringModel = await model(task.modelId, task.modelKey);
+          const report = reportRows(port, task.taskId);
+          const counts = await scoreChunk(blobs, scoringModel, task, signal, report);
+          return { type: 'chunk-scored', taskId: task.taskId, counts };
+        }
+        case 'assemble': {
+          const previous = task.previousIndexKey
+            ? await previousIndex(blobs, task.previousIndexKey)
+            : undefined;
+          const scored = await assembleChunks(blobs, task, previous, signal);
+          return { type: 'done', taskId: task.taskId, scored };
+        }
       }
     } catch (error) {
       return { type: 'failed', taskId: task.taskId, error: serialiseError(error) };
@@ -143,62 +180,21 @@ export function serveScoringTasks(port: MessagePort, blobs: BlobStore): void {
     }
   }
 
-  async function train(task: Extract<ToThread, { type: 'train' }>): Promise<FromThread> {
-    const abort = new AbortController();
-    running.set(task.taskId, abort);
-    try {
-      const settings = task.training;
-      const report = (progress: TrainingProgress) =>
-        port.postMessage({ type: 'progress', taskId: task.taskId, progress } satisfies FromThread);
-      report({ stage: 'reading the file', done: 0, total: 1 });
-      // Read twice, streamed (see dataset.ts): memory follows the columns, not the file.
-      const source = () =>
-        (async function* () {
-          yield* await tagOperation('read', blobs.get(task.inputKey));
-        })();
-      const dataset = await readLabelledDataset(source, {
-        labelColumn: settings.labelColumn,
-        asOfDays: settings.asOfDays,
-        ...(settings.positiveValue === undefined ? {} : { positiveValue: settings.positiveValue }),
-      });
-      abort.signal.throwIfAborted();
-      const trained = await trainModel(dataset, {
-        name: settings.name,
-        onStep: report,
-        ...(settings.tiers ? { tiers: settings.tiers } : {}),
-      });
-      abort.signal.throwIfAborted();
-      await tagOperation(
-        'write',
-        blobs.put(task.modelKey, Readable.from([serialiseModel(trained)]), {
-          contentType: 'application/json',
-          signal: abort.signal,
-        }),
-      );
-      const cv = trained.training.crossValidation.mean;
-      return {
-        type: 'trained',
-        taskId: task.taskId,
-        model: {
-          rows: trained.training.rows,
-          positives: trained.training.positives,
-          columns: trained.columns.map((column) => column.name),
-          metrics: { rocAuc: cv.rocAuc, prAuc: cv.prAuc, brier: cv.brier, logLoss: cv.logLoss },
-        },
-      };
-    } catch (error) {
-      return { type: 'failed', taskId: task.taskId, error: serialiseError(error) };
-    } finally {
-      running.delete(task.taskId);
-    }
-  }
-
   port.on('message', (message: ToThread) => {
-    if (message.type === 'abort') {
-      running.get(message.taskId)?.abort();
-      return;
-    }
-    const work = message.type === 'train' ? train(message) : score(message);
-    void work.then((reply) => port.postMessage(reply));
+    if (message.type === 'abort') running.get(message.taskId)?.abort();
+    else void run(message).then((reply) => port.postMessage(reply));
   });
+}
+
+/** Reports rows scored to the pool, a few times a second at most. */
+function reportRows(port: MessagePort, taskId: number): (progress: { rows: number }) => void {
+  return throttled(
+    ({ rows }) =>
+      port.postMessage({
+        type: 'progress',
+        taskId,
+        progress: { stage: 'scoring', rows },
+      } satisfies FromThread),
+    THREAD_PROGRESS_INTERVAL_MS,
+  );
 }

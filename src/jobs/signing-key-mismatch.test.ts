@@ -29,6 +29,8 @@ const workerKeys = parseSigningKeys(`wrk1:${secret()},old0:${secret()}`);
 const log = pino({ level: 'silent' });
 const noScoring: Scorer = {
   score: () => Promise.reject(new Error('a job that does not verify must never be scored')),
+  scoreChunk: () => Promise.reject(new Error('a job that does not verify must never be scored')),
+  assemble: () => Promise.reject(new Error('a job that does not verify must never be assembled')),
   train: () => Promise.reject(new Error('a job that does not verify must never be trained')),
   close: async () => {},
 };
@@ -67,6 +69,7 @@ async function upload(userId = 'alice'): Promise<Upload> {
     created_at: nowIso(),
     deleted_at: null,
     state: 'stored',
+    splits: null,
   };
   await insertUpload(db, row);
   return row;

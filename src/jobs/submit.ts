@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../db/connect.js';
 import { insertModel } from '../db/models.js';
 import { addToOutbox } from '../db/outbox.js';
+import { insertChunks } from '../db/prediction-chunks.js';
 import { insertPrediction } from '../db/predictions.js';
 import {
   type Database,
@@ -13,6 +14,7 @@ import {
 } from '../db/schema.js';
 import { newId } from '../ids.js';
 import type { TierRule } from '../model/tier-rules.js';
+import { planChunks } from './chunks.js';
 import { encodeJobMessage, type SigningKeyring } from './message.js';
 
 /**
@@ -31,15 +33,24 @@ const plainTransaction: SubmitTransaction = (db, _userId, work) => db.transactio
 /**
  * Creates a prediction and its job in ONE transaction: the prediction row (queued) and an outbox
  * row holding the signed message. Either both exist or neither; the relay sends the message after
- * the commit, so a job is never lost between the database and the queue.
+ * the commit, so a job is never lost between the database and the queue. A file larger than
+ * `chunkBytes` gets a job per chunk instead, with the chunks' rows (src/jobs/chunks.ts).
  */
 export async function submitPrediction(
   db: Db,
   keys: SigningKeyring,
-  request: { userId: string; upload: Upload; modelId: string; options?: ScoringOptions },
+  request: {
+    userId: string;
+    upload: Upload;
+    modelId: string;
+    options?: ScoringOptions;
+    /** SCORE_CHUNK_BYTES; absent or 0: one job whatever the size. */
+    chunkBytes?: number;
+  },
   transaction: SubmitTransaction = plainTransaction,
 ): Promise<Prediction> {
   const now = nowIso();
+  const chunks = planChunks(request.upload, request.chunkBytes ?? 0);
   const prediction: Prediction = {
     id: newId(),
     user_id: request.userId,
@@ -62,21 +73,25 @@ export async function submitPrediction(
     deleted_at: null,
     scoring_options: JSON.stringify(request.options ?? { asOf: request.upload.created_at }),
     result_bytes: null,
+    chunks: chunks?.length ?? null,
   };
-  const body = encodeJobMessage(
-    {
-      predictionId: prediction.id,
-      userId: request.userId,
-      uploadId: request.upload.id,
-      objectKey: request.upload.object_key,
-      modelId: request.modelId,
-      publishedAt: now,
-    },
-    keys,
-  );
+  const job = {
+    predictionId: prediction.id,
+    userId: request.userId,
+    uploadId: request.upload.id,
+    objectKey: request.upload.object_key,
+    modelId: request.modelId,
+    publishedAt: now,
+  };
+  const bodies = chunks
+    ? chunks.map((_, chunk) => encodeJobMessage({ kind: 'score-chunk', ...job, chunk }, keys))
+    : [encodeJobMessage(job, keys)];
   await transaction(db, request.userId, async (trx) => {
     await insertPrediction(trx, prediction);
-    await addToOutbox(trx, { jobId: prediction.id, ownerId: request.userId, body });
+    if (chunks) await insertChunks(trx, prediction.id, chunks);
+    for (const body of bodies) {
+      await addToOutbox(trx, { jobId: prediction.id, ownerId: request.userId, body });
+    }
   });
   return prediction;
 }

@@ -12,6 +12,7 @@ import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
 import { addTally, checkFailureShare, emptyTally, headerLine } from './score-batch.js';
 import {
+  fileFacts,
   type ScoreInput,
   type ScoreOptions,
   type ScoreSummary,
@@ -274,5 +275,5 @@ export async function scoreCsvStreamParallel(
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
   checkFailureShare(tally, true);
-  return summarise(tally, scorer, delimiter);
+  return summarise(tally, fileFacts(scorer, delimiter));
 }

@@ -149,8 +149,26 @@ export function write(output: Writable, text: string | Uint8Array): Promise<void
   });
 }
 
-export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimiter): ScoreSummary {
-  const revenueColumn = scorer.headers[scorer.revenueColumn];
+/** What a summary says of the file itself rather than its rows: the same for every chunk. */
+export interface FileFacts {
+  /** The header of the revenue column, when the file has one. */
+  revenueColumn: string | null;
+  unusedColumns: string[];
+  missingInputs: string[];
+  delimiter: Delimiter;
+}
+
+export function fileFacts(scorer: RecordScorer, delimiter: Delimiter): FileFacts {
+  return {
+    revenueColumn: scorer.headers[scorer.revenueColumn] ?? null,
+    unusedColumns: scorer.unusedColumns,
+    missingInputs: scorer.mapping.missing.map((entry) => entry.field),
+    delimiter,
+  };
+}
+
+export function summarise(tally: Tally, facts: FileFacts): ScoreSummary {
+  const { revenueColumn } = facts;
   return {
     rows: tally.rows,
     scored: tally.scored,
@@ -159,7 +177,7 @@ export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimit
     meanProbability: tally.scored === 0 ? 0 : tally.probabilitySum / tally.scored,
     probabilityHistogram: [...tally.histogram],
     revenue:
-      revenueColumn === undefined
+      revenueColumn === null
         ? null
         : {
             column: revenueColumn,
@@ -172,13 +190,13 @@ export function summarise(tally: Tally, scorer: RecordScorer, delimiter: Delimit
       .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, 5)
       .map(([reason, rows]) => ({ reason, rows })),
-    unusedColumns: scorer.unusedColumns,
-    missingInputs: scorer.mapping.missing.map((entry) => entry.field),
+    unusedColumns: facts.unusedColumns,
+    missingInputs: facts.missingInputs,
     unknownCategories: Object.fromEntries(
       [...tally.unknownCategories].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
     ),
     firstErrors: tally.errors.map((error) => `row ${error.row}: ${error.message}`),
-    delimiter,
+    delimiter: facts.delimiter,
   };
 }
 
@@ -193,6 +211,22 @@ export async function scoreCsvStream(
   model: ModelFile,
   options: ScoreOptions = {},
 ): Promise<ScoreSummary> {
+  const { tally, facts } = await scoreCsvCounts(input, output, model, options);
+  checkFailureShare(tally, true);
+  return summarise(tally, facts);
+}
+
+/**
+ * scoreCsvStream's work before the summary: the counts, and what the summary says of the file.
+ * A chunk of a file stops here; its counts are added to the other chunks' (src/jobs/chunks.ts),
+ * and the share of failed rows is judged over them all.
+ */
+export async function scoreCsvCounts(
+  input: ScoreInput,
+  output: Writable,
+  model: ModelFile,
+  options: ScoreOptions & { headerless?: boolean } = {},
+): Promise<{ tally: Tally; facts: FileFacts }> {
   const counter = { bytes: 0 };
   const tally = emptyTally();
   let scorer: RecordScorer | undefined;
@@ -208,8 +242,9 @@ export async function scoreCsvStream(
         ...scorerOptions(options),
         delimiter: batch.delimiter,
       });
-      text += headerLine(headers);
-      options.rows?.header(text);
+      options.rows?.header(headerLine(headers));
+      // A chunk's results are joined after the first's, which has the header.
+      if (!options.headerless) text += headerLine(headers);
     }
     const part = emptyTally();
     const rows = options.rows ? emptyRowFacts() : undefined;
@@ -221,6 +256,5 @@ export async function scoreCsvStream(
     options.onProgress?.({ rows: tally.rows, bytes: counter.bytes });
   }
   if (scorer === undefined) throw new CsvInputError('the file is empty: it has no header row.');
-  checkFailureShare(tally, true);
-  return summarise(tally, scorer, delimiter);
+  return { tally, facts: fileFacts(scorer, delimiter) };
 }

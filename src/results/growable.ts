@@ -23,6 +23,11 @@ export class Growable<T extends TypedArray> {
     this.reserve(1)[this.length++] = value;
   }
 
+  append(values: ArrayLike<number>): void {
+    this.reserve(values.length).set(values, this.length);
+    this.length += values.length;
+  }
+
   /** The filled part (a view: valid until the next push). */
   view(): T {
     return this.data.subarray(0, this.length) as T;

@@ -22,6 +22,9 @@ import { encodeRowsIndex, type RowsIndex, UNSCORED } from './rows-index.js';
  */
 export const MAX_ID_BYTES = 2048;
 
+const PART_MAGIC = 'CLRP';
+const PART_HEAD_BYTES = 16;
+
 export class RowsIndexBuilder implements RowSink {
   private headerLine = '';
   private readonly lengths = new Growable((n) => new Uint32Array(n));
@@ -42,6 +45,73 @@ export class RowsIndexBuilder implements RowSink {
 
   header(line: string): void {
     this.headerLine = line;
+  }
+
+  /** The results file's header line, with its newline. */
+  get headerText(): string {
+    return this.headerLine;
+  }
+
+  /**
+   * The rows added so far, as one chunk of a file scored in chunks stores them (src/jobs/chunks.ts)
+   * for `addPart` to join: the rows' own facts, before any order is computed.
+   */
+  encodePart(): Buffer {
+    const header = Buffer.from(this.headerLine, 'utf8');
+    const sections: ArrayBufferView[] = [
+      header,
+      this.lengths.view(),
+      this.probabilities.view(),
+      this.tiers.view(),
+      this.losses.view(),
+      this.idStarts.view(),
+      this.idText.view(),
+    ];
+    const head = Buffer.alloc(PART_HEAD_BYTES);
+    head.write(PART_MAGIC, 0, 'latin1');
+    head.writeUInt32LE(this.lengths.length, 4);
+    head.writeUInt32LE(header.length, 8);
+    head.writeUInt32LE(this.idText.length, 12);
+    const padded = (view: ArrayBufferView) => {
+      const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+      const pad = (8 - (view.byteLength % 8)) % 8;
+      return pad === 0 ? [bytes] : [bytes, Buffer.alloc(pad)];
+    };
+    return Buffer.concat([head, ...sections.flatMap(padded)]);
+  }
+
+  /**
+   * Appends the rows of a part (encodePart) after those it holds; the first part added gives the
+   * header line.
+   */
+  addPart(part: Uint8Array): void {
+    const stored = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+    if (stored.byteLength < PART_HEAD_BYTES || stored.toString('latin1', 0, 4) !== PART_MAGIC) {
+      throw new Error('a part of the rows is not a rows part (encodePart)');
+    }
+    const rows = stored.readUInt32LE(4);
+    // Typed-array views need aligned offsets: copied once into a fresh, aligned buffer.
+    const data = new Uint8Array(stored.byteLength);
+    data.set(stored);
+    let at = PART_HEAD_BYTES;
+    const take = <T>(bytes: number, view: (offset: number) => T): T => {
+      const taken = view(at);
+      at += Math.ceil(bytes / 8) * 8;
+      return taken;
+    };
+    const headerBytes = stored.readUInt32LE(8);
+    const header = take(headerBytes, (o) => stored.toString('utf8', o, o + headerBytes));
+    if (this.lengths.length === 0) this.header(header);
+    this.lengths.append(take(4 * rows, (o) => new Uint32Array(data.buffer, o, rows)));
+    this.probabilities.append(take(2 * rows, (o) => new Uint16Array(data.buffer, o, rows)));
+    this.tiers.append(take(rows, (o) => new Uint8Array(data.buffer, o, rows)));
+    this.losses.append(take(8 * rows, (o) => new Float64Array(data.buffer, o, rows)));
+    const starts = take(4 * (rows + 1), (o) => new Uint32Array(data.buffer, o, rows + 1));
+    const idBytes = stored.readUInt32LE(12);
+    const text = take(idBytes, (o) => new Uint8Array(data.buffer, o, idBytes));
+    const base = this.idText.length;
+    for (let row = 1; row <= rows; row++) this.idStarts.push(base + (starts[row] as number));
+    this.idText.append(text);
   }
 
   add(rows: RowFacts): void {

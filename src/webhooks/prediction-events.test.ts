@@ -25,6 +25,7 @@ const base: Prediction = {
   deleted_at: null,
   scoring_options: null,
   result_bytes: null,
+  chunks: null,
 };
 
 describe('prediction events', () => {

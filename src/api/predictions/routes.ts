@@ -94,7 +94,7 @@ export function registerPredictionRoutes(
       const prediction = await submitPrediction(
         deps.db,
         deps.signingKeys,
-        { userId: request.userId, upload, modelId, options },
+        { userId: request.userId, upload, modelId, options, chunkBytes: deps.scoreChunkBytes },
         deps.quotas.jobTransaction(upload.id),
       );
       deps.relay.trigger();
@@ -338,6 +338,14 @@ export function registerPredictionRoutes(
             ? 'The prediction completed before it could be cancelled; delete it if you do not want its results.'
             : 'The prediction failed already; there is nothing to cancel.',
         );
+      }
+      // Chunks scored already left parts that no assembly will take. A chunk still running
+      // removes everything itself once it sees the cancel (src/jobs/chunk-handlers.ts).
+      if (result.cancelled && prediction.chunks !== null) {
+        await discardResults(deps.blobs, deps.log, {
+          userId: request.userId,
+          predictionId: prediction.id,
+        });
       }
       return presentPrediction(prediction);
     },

@@ -131,7 +131,13 @@ export function registerUploadRoutes(app: FastifyInstance, deps: ApiDeps): void 
           'This request carried more than one file; upload each file in a request of its own.',
         );
       }
-      const whole = { bytes: stored.bytes, sha256: stored.sha256, row_count: sniffer.rowCount };
+      const whole = {
+        bytes: stored.bytes,
+        sha256: stored.sha256,
+        row_count: sniffer.rowCount,
+        // Only a file with somewhere to split (past its first data record) keeps them.
+        splits: sniffer.splits.length > 1 ? JSON.stringify(sniffer.splits) : null,
+      };
       let finished: boolean;
       try {
         finished = await deps.quotas.finishUpload(intent, reservation, whole);
