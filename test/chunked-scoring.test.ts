@@ -7,6 +7,7 @@
 import { openAsBlob, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETUPS, type Setup, setUpBackends } from './support/backends.js';
+import { startFaultWorker } from './support/fault-processes.js';
 import { checkInvariants, fsLeftovers } from './support/invariants.js';
 import {
   authorised,
@@ -207,6 +208,36 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
     } finally {
       victim.kill('SIGKILL');
       survivor?.kill('SIGKILL');
+    }
+  }, 240_000);
+
+  it('fails the prediction cleanly when one chunk dead-letters: no results, no parts left', async () => {
+    const uploadId = await uploadFile(api, token, file);
+    const id = await predict(api, token, uploadId);
+    // Storing chunk 3's part fails on every attempt, as a broken disk or bucket would.
+    const worker = startFaultWorker(workerEnv(), {
+      FAULT_PUT_ERROR: 'io',
+      FAULT_PUT_FAIL_KEY_SUFFIX: '/3.csv',
+    });
+    try {
+      const done = await waitForStatus(api.url, token, id, ['completed', 'failed'], 120_000);
+      expect(done.status).toBe('failed');
+      expect(done.error).toMatchObject({ code: 'retries_exhausted' });
+      const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
+      expect(results.status).not.toBe(200);
+      const report = await checkInvariants({
+        db: api.app.db,
+        blobs: api.app.blobs,
+        queue: api.app.queue,
+        deadLetters: 1,
+        ...leftovers(),
+        timeoutMs: 30_000,
+      });
+      expect(report.orphans).toEqual([]);
+      expect(await api.app.blobs.list(`users/${USER}/parts/`)).toEqual([]);
+      expect((await chunkRows(id)).find((chunk) => chunk.chunk === 3)?.attempts).toBe(3);
+    } finally {
+      worker.kill('SIGKILL');
     }
   }, 240_000);
 });
