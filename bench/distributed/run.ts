@@ -5,6 +5,11 @@
  * run starts from empty queues, a fresh database and bucket, and a backlog of Telco-sized jobs
  * (7,043 rows). Goal: near-linear scaling up to the machine's cores.
  *
+ * Then one large file (BENCH_FILE_ROWS, 5,000,000 rows by default) as a single prediction, which
+ * the service splits into chunks that any worker scores, with 1 and 2 workers
+ * (BENCH_FILE_WORKERS). Goal: 2 workers at least 1.6x one, with rows per worker CPU-second within
+ * 10% of one worker's.
+ *
  * Throughput is measured over the scoring window (first job started to last job completed, from
  * the predictions' own timestamps), so process start-up is not counted. On a small machine the
  * workers share the cores with PostgreSQL, fauxqs and the API, so the table also shows where the
@@ -12,7 +17,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,9 +30,13 @@ import { startLocalAws } from '../../src/aws/test-support/local-aws.js';
 import { parseConfig } from '../../src/config/index.js';
 import { startEmbeddedPostgres } from '../../src/db/test-support/embedded-postgres.js';
 import { createBucket, createQueues, scaleOutEnv } from '../../test/support/local-aws-resources.js';
+import { writeTelcoRows } from '../../test/support/telco.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 500);
 const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
+/** Then one file this large, scored in chunks (SCORE_CHUNK_BYTES, default 32 MiB); 0: skip. */
+const FILE_ROWS = Number(process.env.BENCH_FILE_ROWS ?? 5_000_000);
+const FILE_WORKER_COUNTS = (process.env.BENCH_FILE_WORKERS ?? '1,2').split(',').map(Number);
 const telcoFile = fileURLToPath(new URL('../../data/telco-customer-churn.csv', import.meta.url));
 const telco = readFileSync(telcoFile);
 const rowsPerJob = telco.toString('utf8').trimEnd().split('\n').length - 1;
@@ -92,7 +101,12 @@ interface RunResult {
   cpu: { workers: number; benchProcess: number; rest: number };
 }
 
-async function run(workers: number): Promise<RunResult> {
+/** A backlog of `jobs` Telco files, or one file of `fileRows` rows (a path) as one prediction. */
+type Workload = { jobs: number } | { file: string; fileRows: number };
+
+async function run(workers: number, workload: Workload): Promise<RunResult> {
+  const jobs = 'jobs' in workload ? workload.jobs : 1;
+  const rowsInAll = 'jobs' in workload ? workload.jobs * rowsPerJob : workload.fileRows;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'churnline-bench-dist-'));
   const queues = await createQueues(aws, { visibilityTimeoutSeconds: 300, maxReceiveCount: 3 });
   const env = {
@@ -124,12 +138,18 @@ async function run(workers: number): Promise<RunResult> {
   };
   try {
     const form = new FormData();
-    form.append('file', new Blob([telco], { type: 'text/csv' }), 'telco.csv');
+    form.append(
+      'file',
+      'file' in workload
+        ? await openAsBlob(workload.file, { type: 'text/csv' })
+        : new Blob([telco], { type: 'text/csv' }),
+      'customers.csv',
+    );
     const { id: uploadId } = (await (
       await fetch(`${url}/v1/uploads`, { method: 'POST', headers: auth, body: form })
     ).json()) as { id: string };
     // The whole backlog is queued before any worker starts.
-    for (let i = 0; i < JOBS; i++) {
+    for (let i = 0; i < jobs; i++) {
       const created = await fetch(`${url}/v1/predictions`, {
         method: 'POST',
         headers: { ...auth, 'content-type': 'application/json' },
@@ -137,7 +157,18 @@ async function run(workers: number): Promise<RunResult> {
       });
       if (created.status !== 202) throw new Error(`create answered ${created.status}`);
     }
-    while ((await app.queue.stats()).visible < JOBS) await new Promise((r) => setTimeout(r, 50));
+    // Every message (a job, or each chunk of the file) is sent before any worker starts.
+    const messages = Number(
+      (
+        await app.db
+          .selectFrom('outbox')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+    while ((await app.queue.stats()).visible < messages) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const started = performance.now();
     const ownCpuBefore = process.cpuUsage();
     const machineBefore = machineBusySeconds();
@@ -155,7 +186,7 @@ async function run(workers: number): Promise<RunResult> {
         .select((eb) => eb.fn.countAll<number>().as('done'))
         .where('status', 'in', ['completed', 'failed'])
         .executeTakeFirstOrThrow();
-      if (Number(row.done) >= JOBS) break;
+      if (Number(row.done) >= jobs) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const wallSeconds = (performance.now() - started) / 1000;
@@ -173,7 +204,7 @@ async function run(workers: number): Promise<RunResult> {
     return {
       seconds,
       wallSeconds,
-      rowsPerSecond: (JOBS * rowsPerJob) / seconds,
+      rowsPerSecond: rowsInAll / seconds,
       cpu: {
         workers: workerCpu,
         benchProcess,
@@ -187,12 +218,8 @@ async function run(workers: number): Promise<RunResult> {
   }
 }
 
-try {
-  const results: Array<RunResult & { workers: number }> = [];
-  for (const workers of WORKER_COUNTS) {
-    process.stderr.write(`running ${JOBS} jobs with ${workers} worker process(es)...\n`);
-    results.push({ workers, ...(await run(workers)) });
-  }
+/** Prints the table of one workload's runs. */
+function report(title: string, rowsInAll: number, results: Array<RunResult & { workers: number }>) {
   const first = results[0];
   const base = first?.rowsPerSecond ?? 1;
   // The most any speed-up can be here: the single-worker run's CPU (workers and peers alike)
@@ -201,9 +228,7 @@ try {
   const totalCpu = (r: RunResult) => r.cpu.workers + r.cpu.benchProcess + r.cpu.rest;
   const ceiling = (workers: number) =>
     first ? Math.min(workers, (first.seconds * cores) / totalCpu(first)) : workers;
-  console.log(
-    `\n${JOBS} jobs x ${rowsPerJob.toLocaleString('en-US')} rows on PostgreSQL + SQS + S3 (fauxqs), one job per worker process; ${cores} CPUs\n`,
-  );
+  console.log(`\n${title}; ${cores} CPUs\n`);
   console.log(
     '| worker processes | scoring window s | wall s (incl. start-up) | rows/s    | speed-up vs 1 | ceiling here | worker CPU s (incl. start-up) | rows per worker CPU s | CPU s: API + fauxqs / PostgreSQL + rest |',
   );
@@ -211,7 +236,6 @@ try {
     '|------------------|------------------|-------------------------|-----------|---------------|--------------|------------------------------|-----------------------|-----------------------------------------|',
   );
   const fixed = (n: number, width: number, digits = 1) => n.toFixed(digits).padStart(width);
-  const rows = JOBS * rowsPerJob;
   for (const r of results) {
     const cells = [
       String(r.workers).padEnd(16),
@@ -221,12 +245,46 @@ try {
       `${fixed(r.rowsPerSecond / base, 12, 2)}x`,
       `${fixed(ceiling(r.workers), 11, 2)}x`,
       fixed(r.cpu.workers, 28),
-      Math.round(rows / r.cpu.workers)
+      Math.round(rowsInAll / r.cpu.workers)
         .toLocaleString('en-US')
         .padStart(21),
       `${r.cpu.benchProcess.toFixed(1)} / ${r.cpu.rest.toFixed(1)}`.padStart(39),
     ];
     console.log(`| ${cells.join(' | ')} |`);
+  }
+}
+
+try {
+  if (JOBS > 0) {
+    const results: Array<RunResult & { workers: number }> = [];
+    for (const workers of WORKER_COUNTS) {
+      process.stderr.write(`running ${JOBS} jobs with ${workers} worker process(es)...\n`);
+      results.push({ workers, ...(await run(workers, { jobs: JOBS })) });
+    }
+    report(
+      `${JOBS} jobs x ${rowsPerJob.toLocaleString('en-US')} rows on PostgreSQL + SQS + S3 (fauxqs), one job per worker process`,
+      JOBS * rowsPerJob,
+      results,
+    );
+  }
+  if (FILE_ROWS > 0) {
+    process.stderr.write(`writing a ${FILE_ROWS.toLocaleString('en-US')}-row file...\n`);
+    const file = await writeTelcoRows(FILE_ROWS);
+    try {
+      const results: Array<RunResult & { workers: number }> = [];
+      for (const workers of FILE_WORKER_COUNTS) {
+        process.stderr.write(`scoring it with ${workers} worker process(es)...\n`);
+        results.push({ workers, ...(await run(workers, { file, fileRows: FILE_ROWS })) });
+      }
+      const bytes = statSync(file).size;
+      report(
+        `one file of ${FILE_ROWS.toLocaleString('en-US')} rows (${(bytes / 1024 ** 2).toFixed(0)} MiB) as one prediction, scored in chunks of ${(Number(process.env.SCORE_CHUNK_BYTES ?? 32 * 1024 ** 2) / 1024 ** 2).toFixed(0)} MiB, one chunk at a time per worker process`,
+        FILE_ROWS,
+        results,
+      );
+    } finally {
+      rmSync(file, { force: true });
+    }
   }
   console.log(
     '\nceiling here: the speed-up the cores allow, given what the one-worker run used in all (workers, the API and fauxqs in this process, PostgreSQL); rows per worker CPU s staying flat is the scaling the workers themselves control.',

@@ -16,7 +16,13 @@ export async function createQueues(
   try {
     const name = `predictions-${randomUUID().slice(0, 8)}`;
     const deadLetterQueueUrl = (
-      await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))
+      await sqs.send(
+        new CreateQueueCommand({
+          QueueName: `${name}-dlq`,
+          // 14 days, as QUEUE_DLQ_RETENTION_S says by default (else every start warns).
+          Attributes: { MessageRetentionPeriod: '1209600' },
+        }),
+      )
     ).QueueUrl as string;
     const arn = (
       await sqs.send(
