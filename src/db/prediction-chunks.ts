@@ -67,8 +67,9 @@ export async function listChunks(db: Conn, predictionId: string): Promise<Predic
 }
 
 /**
- * Claims the prediction for a chunk's attempt: queued becomes running, and the chunk's attempts
- * count up. False when the prediction has ended (or is deleted): the chunk is not scored.
+ * Claims the prediction for a chunk's attempt: the chunk's attempts count up, and queued becomes
+ * running, its attempts the most any of its chunks has had. False when the prediction has ended
+ * (or is deleted): the chunk is not scored.
  */
 export async function startChunkAttempt(
   db: Conn,
@@ -76,10 +77,20 @@ export async function startChunkAttempt(
   chunk: number,
 ): Promise<boolean> {
   const now = nowIso();
+  await db
+    .updateTable('prediction_chunks')
+    .set((eb) => ({ attempts: eb('attempts', '+', 1), updated_at: now }))
+    .where('prediction_id', '=', predictionId)
+    .where('chunk', '=', chunk)
+    .execute();
   const result = await db
     .updateTable('predictions')
     .set((eb) => ({
       status: 'running',
+      attempts: eb
+        .selectFrom('prediction_chunks')
+        .select((inner) => inner.fn.max('attempts').as('attempts'))
+        .where('prediction_id', '=', predictionId),
       started_at: eb.fn.coalesce('started_at', eb.val(now)),
       updated_at: now,
     }))
@@ -87,14 +98,7 @@ export async function startChunkAttempt(
     .where('status', 'in', ['queued', 'running'])
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) return false;
-  await db
-    .updateTable('prediction_chunks')
-    .set((eb) => ({ attempts: eb('attempts', '+', 1), updated_at: now }))
-    .where('prediction_id', '=', predictionId)
-    .where('chunk', '=', chunk)
-    .execute();
-  return true;
+  return Number(result.numUpdatedRows) === 1;
 }
 
 /**

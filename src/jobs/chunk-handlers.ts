@@ -136,7 +136,6 @@ export async function handleAssembleJob(
   }
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
-  const ended = new AbortController();
   try {
     const previous = await previousPrediction(db, job.userId, job.modelId, job.predictionId);
     const scored = await deps.scorer.assemble({
@@ -144,12 +143,14 @@ export async function handleAssembleJob(
       parts: chunks.map((chunk) => partKeys(job.userId, job.predictionId, chunk.chunk)),
       counts: chunks.map((chunk) => JSON.parse(chunk.tally as string) as ChunkCounts),
       ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
-      signal: AbortSignal.any([context.signal, ended.signal]),
+      signal: context.signal,
     });
     const outcome = await completeScored(deps, job, scored, previous, jobLog, started);
     await discardParts(deps.blobs, log, job);
     return outcome;
   } catch (error) {
-    return scoringFailed(deps, job, message, context, ended.signal, error, jobLog);
+    // Nothing but the worker's shutdown stops an assembly: a cancel meanwhile is found when it
+    // completes (completeScored then removes what it stored).
+    return scoringFailed(deps, job, message, context, context.signal, error, jobLog);
   }
 }
