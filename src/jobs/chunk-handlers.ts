@@ -15,7 +15,7 @@ import { nowIso } from '../db/schema.js';
 import { isUuid, partKeys, resultKey } from '../ids.js';
 import type { ChunkCounts } from '../model/tally-json.js';
 import type { ReceivedMessage } from '../queue/port.js';
-import { discardParts, discardResults } from './discard-results.js';
+import { discardParts, discardResults, type StoredFor } from './discard-results.js';
 import type { JobHandlerDeps } from './job-handler.js';
 import { type AssembleJob, encodeJobMessage, type ScoreChunkJob } from './message.js';
 import {
@@ -58,6 +58,7 @@ export async function handleScoreChunkJob(
   });
   const ended = new AbortController();
   const part = partKeys(job.userId, job.predictionId, job.chunk);
+  const stored = { ...job, chunks: prediction.chunks };
   try {
     const counts = await deps.scorer.scoreChunk({
       modelId: job.modelId,
@@ -84,7 +85,7 @@ export async function handleScoreChunkJob(
       { chunk: job.chunk, rows: counts.tally.rows, tally: JSON.stringify(counts) },
       { ownerId: job.userId, body: assembly },
     );
-    await afterChunk(deps, job, finished);
+    await afterChunk(deps, stored, finished);
     if (finished === 'last') deps.relay?.trigger();
     metrics.jobs.inc({
       outcome: finished === 'last' || finished === 'scored' ? 'completed' : 'skipped',
@@ -92,7 +93,7 @@ export async function handleScoreChunkJob(
     jobLog.info({ rows: counts.tally.rows, finished }, 'chunk scored');
     return ACK;
   } catch (error) {
-    return scoringFailed(deps, job, message, context, ended.signal, error, jobLog);
+    return scoringFailed(deps, stored, message, context, ended.signal, error, jobLog);
   }
 }
 
@@ -103,7 +104,7 @@ export async function handleScoreChunkJob(
  */
 async function afterChunk(
   deps: JobHandlerDeps,
-  job: ScoreChunkJob,
+  job: ScoreChunkJob & StoredFor,
   finished: Awaited<ReturnType<typeof finishChunk>>,
 ): Promise<void> {
   if (finished === 'last' || finished === 'scored') return;
@@ -136,6 +137,7 @@ export async function handleAssembleJob(
   }
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
+  const stored = { ...job, chunks: prediction.chunks };
   try {
     const previous = await previousPrediction(db, job.userId, job.modelId, job.predictionId);
     const scored = await deps.scorer.assemble({
@@ -145,12 +147,12 @@ export async function handleAssembleJob(
       ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
       signal: context.signal,
     });
-    const outcome = await completeScored(deps, job, scored, previous, jobLog, started);
-    await discardParts(deps.blobs, log, job);
+    const outcome = await completeScored(deps, stored, scored, previous, jobLog, started);
+    await discardParts(deps.blobs, log, stored);
     return outcome;
   } catch (error) {
     // Nothing but the worker's shutdown stops an assembly: a cancel meanwhile is found when it
     // completes (completeScored then removes what it stored).
-    return scoringFailed(deps, job, message, context, context.signal, error, jobLog);
+    return scoringFailed(deps, stored, message, context, context.signal, error, jobLog);
   }
 }

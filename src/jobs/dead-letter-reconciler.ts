@@ -67,7 +67,7 @@ export async function failDeadLetteredPredictions(deps: {
     if (await checkOwnership(deps.db, job, prediction)) continue;
     if (await failPrediction(deps.db, job.predictionId, failure)) {
       failed++;
-      await discardResults(deps.blobs, deps.log, job);
+      await discardResults(deps.blobs, deps.log, { ...job, chunks: prediction.chunks });
       await announcePredictionOutcome(deps.db, deps.signingKeys, job.predictionId);
       deps.log.warn(
         { predictionId: job.predictionId, reason: letter.reason },

@@ -18,7 +18,7 @@ import { isUuid, resultKey, rowsIndexKey } from '../ids.js';
 import type { Logger } from '../log.js';
 import { epochDays } from '../model/dates.js';
 import type { ReceivedMessage } from '../queue/port.js';
-import { discardResults } from './discard-results.js';
+import { discardResults, type StoredFor } from './discard-results.js';
 import { PermanentJobError } from './errors.js';
 import { failureOutcome } from './failure-outcome.js';
 import type { JobHandlerDeps } from './job-handler.js';
@@ -77,6 +77,7 @@ export async function handleScoreJob(
   }
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
+  const stored = { ...job, chunks: null };
   // Progress goes to the prediction as the thread scores; when the prediction is no longer
   // running for this attempt (cancelled, deleted), the write says so and scoring stops.
   const ended = new AbortController();
@@ -95,9 +96,9 @@ export async function handleScoreJob(
       signal: AbortSignal.any([context.signal, ended.signal]),
       onProgress,
     });
-    return await completeScored(deps, job, scored, previous, jobLog, started);
+    return await completeScored(deps, stored, scored, previous, jobLog, started);
   } catch (error) {
-    return scoringFailed(deps, job, message, context, ended.signal, error, jobLog);
+    return scoringFailed(deps, stored, message, context, ended.signal, error, jobLog);
   }
 }
 
@@ -126,7 +127,7 @@ export function watchProgress(
  */
 export async function completeScored(
   deps: JobHandlerDeps,
-  job: PredictionJob,
+  job: PredictionJob & StoredFor,
   scored: ScoredResults,
   previous: { id: string } | undefined,
   jobLog: Logger,
@@ -180,7 +181,7 @@ export async function completeScored(
  */
 export async function scoringFailed(
   deps: JobHandlerDeps,
-  job: PredictionJob,
+  job: PredictionJob & StoredFor,
   message: ReceivedMessage,
   context: JobContext,
   ended: AbortSignal,

@@ -150,7 +150,7 @@ async function failVouchedJob(
   if (await checkOwnership(deps.db, job, prediction)) return;
   if (await failPrediction(deps.db, job.predictionId, failure)) {
     // An earlier attempt on a worker that had the key may have stored results before it died.
-    await discardResults(deps.blobs, deps.log, job);
+    await discardResults(deps.blobs, deps.log, { ...job, chunks: prediction.chunks });
     deps.log.warn({ predictionId: job.predictionId }, `prediction failed: ${failure.message}`);
   }
 }

@@ -345,6 +345,7 @@ export function registerPredictionRoutes(
         await discardResults(deps.blobs, deps.log, {
           userId: request.userId,
           predictionId: prediction.id,
+          chunks: prediction.chunks,
         });
       }
       return presentPrediction(prediction);
@@ -370,6 +371,7 @@ export function registerPredictionRoutes(
       await discardResults(deps.blobs, deps.log, {
         userId: request.userId,
         predictionId: deleted.id,
+        chunks: deleted.chunks,
       });
       reply.code(204).send();
     },
