@@ -9,6 +9,7 @@ import {
   isUserId,
   isUuid,
   newId,
+  partKeys,
   resultKey,
   rowsIndexKey,
   rowsIndexKeyOfResult,
@@ -105,6 +106,13 @@ describe('object keys', () => {
     expect(isResultObjectKey(uploadKey('auth0|abc', ID))).toBe(false);
     expect(isResultObjectKey(`users/auth0%7Cabc/results/${ID}.rows-index.bak`)).toBe(false);
     expect(isResultObjectKey(`users/a/../results/${ID}.csv`)).toBe(false);
+    const part = partKeys('auth0|abc', ID, 12);
+    expect(part).toEqual({
+      results: `users/auth0%7Cabc/parts/${ID}/12.csv`,
+      rows: `users/auth0%7Cabc/parts/${ID}/12.rows`,
+    });
+    expect(isResultObjectKey(part.results) && isResultObjectKey(part.rows)).toBe(true);
+    expect(isResultObjectKey(`users/auth0%7Cabc/parts/${ID}/x.csv`)).toBe(false);
     expect(rowsIndexKeyOfResult(resultKey('auth0|abc', ID))).toBe(rowsIndexKey('auth0|abc', ID));
     expect(() => rowsIndexKeyOfResult(uploadKey('auth0|abc', ID))).toThrow(InvalidIdError);
     // A rows index is never an upload a job may name.

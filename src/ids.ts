@@ -141,10 +141,15 @@ export function rowsIndexKeyOfResult(key: string): string {
   return rowsIndexKey(check.userId, check.id);
 }
 
-/** True for a key built by resultKey or rowsIndexKey: objects the results' expiry applies to. */
+/**
+ * True for a key built by resultKey, rowsIndexKey or partKeys: objects the results' expiry
+ * applies to (a part outlives its prediction only when whatever should remove it died).
+ */
 export function isResultObjectKey(key: string): boolean {
   if (!checkKeySyntax(key).ok) return false;
-  const match = /^users\/([^/]+)\/results\/([^/]+)\.(?:csv|rows-index)$/.exec(key);
+  const match =
+    /^users\/([^/]+)\/results\/([^/]+)\.(?:csv|rows-index)$/.exec(key) ??
+    /^users\/([^/]+)\/parts\/([^/]+)\/\d+\.(?:csv|rows)$/.exec(key);
   return match !== null && userIdFromKeySegment(match[1] ?? '') !== null && isUuid(match[2]);
 }
 
