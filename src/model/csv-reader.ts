@@ -143,6 +143,9 @@ const recordTooLong = (row: number) =>
     `row ${row} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quoted field that is never closed).`,
   );
 
+/** Receives one parsed record, and its raw text when it had no quotes (else undefined). */
+export type RecordSink = (fields: string[], line: string | undefined) => void;
+
 /**
  * Incremental RFC 4180 parser over decoded text. Lines without a quote take a fast path
  * (`split`), which is nearly every line of a real export; quoted records go through a character
@@ -163,6 +166,18 @@ export class CsvParser {
    * unchanged) or undefined when it did.
    */
   push(text: string, final: boolean, out: string[][], lines?: Array<string | undefined>): void {
+    this.parse(text, final, (fields, line) => {
+      out.push(fields);
+      lines?.push(line);
+    });
+  }
+
+  /**
+   * Like `push`, but hands each record to `sink` as soon as it is parsed, so a caller that is
+   * done with a record before the next one keeps nothing alive: the scoring threads use this to
+   * let every per-row string die young (cheap for the garbage collector).
+   */
+  parse(text: string, final: boolean, sink: RecordSink): void {
     const buffer = this.pending.length > 0 ? this.pending + text : text;
     this.pending = '';
     let delimiter = this.delimiter;
@@ -190,15 +205,13 @@ export class CsvParser {
         if (end > pos && buffer.charCodeAt(end - 1) === CR) end--;
         if (end > pos) {
           const line = buffer.slice(pos, end);
-          out.push(line.split(delimiter));
-          lines?.push(line);
           this.recordsSeen++;
+          sink(line.split(delimiter), line);
         }
         pos = lineEnd + 1;
         continue;
       }
-      const next = this.parseQuotedRecord(buffer, pos, delimiter, final, out);
-      if (next !== -1) lines?.push(undefined);
+      const next = this.parseQuotedRecord(buffer, pos, delimiter, final, sink);
       if (next === -1) break;
       pos = next;
     }
@@ -216,7 +229,7 @@ export class CsvParser {
     start: number,
     delimiter: Delimiter,
     final: boolean,
-    out: string[][],
+    sink: RecordSink,
   ): number {
     const delimiterCode = delimiter.charCodeAt(0);
     const length = buffer.length;
@@ -264,8 +277,8 @@ export class CsvParser {
       fields.push(field);
       field = '';
       if (cursor >= length || buffer.charCodeAt(cursor) === LF) {
-        out.push(fields);
         this.recordsSeen++;
+        sink(fields, undefined);
         return cursor + 1;
       }
       pos = cursor + 1;

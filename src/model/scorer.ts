@@ -4,6 +4,9 @@
  * the contributions, the inputs that raise the risk most and those that lower it most, as readable
  * reasons (picked and phrased in reasons.ts).
  */
+
+import type { ByteOutput } from './byte-output.js';
+import { utf8Bytes } from './byte-output.js';
 import { calibrate } from './calibration.js';
 import { numericReader } from './column-plan.js';
 import type { Delimiter } from './csv-reader.js';
@@ -101,7 +104,11 @@ interface CachedPhrase {
   text: string;
   /** `csvCell(text) === text`: no comma, quote or line break, no formula start. */
   plain: boolean;
+  /** The text as UTF-8, for a phrase that is cached (so written many times); else undefined. */
+  bytes: Uint8Array | undefined;
 }
+
+const SEPARATOR = '; ';
 
 export function fieldsOf(model: ModelFile): FieldSynonyms[] {
   return model.columns.map((column) => ({ field: column.name, synonyms: column.synonyms }));
@@ -149,8 +156,11 @@ export class RecordScorer {
   private readonly bySource: Float64Array;
   private readonly explanation: Explanation;
   private readonly actions: PlaybookMatcher;
-  /** Each action as an output cell (a handful of distinct texts). */
+  /** Each action as an output cell (a handful of distinct texts), and as UTF-8. */
   private readonly actionCells = new Map<string, string>();
+  private readonly actionBytes = new Map<string, Uint8Array>();
+  /** The phrases of the reasons cell being written (see writeReasonsCell); reused. */
+  private readonly picked: CachedPhrase[] = [];
   /** Per model column: "tenure raises risk" and "tenure not recorded", built once. */
   private readonly raisesKinds: string[];
   private readonly notRecorded: string[];
@@ -399,9 +409,46 @@ export class RecordScorer {
     const cached = cache.get(raw);
     if (cached !== undefined && cached.contribution === contribution) return cached;
     const text = phraseReason(this.reasonLabel(record, index), contribution);
-    const phrase = { contribution, text, plain: csvCell(text) === text };
-    if (cached === undefined && cache.size < RAW_CACHE_LIMIT) cache.set(raw, phrase);
-    return phrase;
+    const plain = csvCell(text) === text;
+    if (cached === undefined && cache.size < RAW_CACHE_LIMIT) {
+      const phrase = { contribution, text, plain, bytes: utf8Bytes(text) };
+      cache.set(raw, phrase);
+      return phrase;
+    }
+    return { contribution, text, plain, bytes: undefined };
+  }
+
+  /**
+   * `reasonsCell` written to `out` as UTF-8: the usual row's cell is its cached phrases' bytes
+   * joined by "; ", with no string built for it.
+   */
+  writeReasonsCell(
+    out: ByteOutput,
+    record: readonly string[],
+    contributions: Float64Array,
+    picked: Int32Array,
+    count: number,
+  ): void {
+    const phrases = this.picked;
+    let plain = true;
+    for (let k = 0; k < count; k++) {
+      const i = picked[k] as number;
+      const phrase = this.phrase(record, i, contributions[i] as number);
+      phrases[k] = phrase;
+      plain &&= phrase.plain;
+    }
+    if (!plain) {
+      let text = '';
+      for (let k = 0; k < count; k++) text += `${k > 0 ? SEPARATOR : ''}${phrases[k]?.text}`;
+      out.text(csvCell(text));
+      return;
+    }
+    for (let k = 0; k < count; k++) {
+      if (k > 0) out.text(SEPARATOR);
+      const phrase = phrases[k] as CachedPhrase;
+      if (phrase.bytes) out.bytes(phrase.bytes);
+      else out.text(phrase.text);
+    }
   }
 
   /** What the playbook recommends for the row just explained (see PlaybookMatcher). */
@@ -418,6 +465,22 @@ export class RecordScorer {
       if (this.actionCells.size < 256) this.actionCells.set(action, cell);
     }
     return cell;
+  }
+
+  /** `recommendedActionCell` written to `out` as UTF-8. */
+  writeActionCell(
+    out: ByteOutput,
+    record: readonly string[],
+    tier: RiskTier,
+    why: Explanation,
+  ): void {
+    const action = this.recommendedAction(record, tier, why);
+    let bytes = this.actionBytes.get(action);
+    if (bytes === undefined) {
+      bytes = utf8Bytes(this.recommendedActionCell(record, tier, why));
+      if (this.actionBytes.size < 256) this.actionBytes.set(action, bytes);
+    }
+    out.bytes(bytes);
   }
 
   /** Scores `record` and explains it in words: convenient where speed does not matter. */
