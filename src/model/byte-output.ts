@@ -79,6 +79,14 @@ export class ByteOutput {
     this.length = 0;
   }
 
+  /** `source[start, end)`. */
+  copy(source: Uint8Array, start: number, end: number): void {
+    const count = end - start;
+    this.reserve(count);
+    this.buffer.set(source.subarray(start, end), this.length);
+    this.length += count;
+  }
+
   /** A copy of what was written (its own ArrayBuffer, so it can be transferred); then empty. */
   take(): Uint8Array<ArrayBuffer> {
     const taken = this.buffer.slice(0, this.length);

@@ -143,8 +143,11 @@ const recordTooLong = (row: number) =>
     `row ${row} is longer than ${MAX_RECORD_CHARS.toLocaleString('en-US')} characters, more than any customer record needs (a huge cell, or a quoted field that is never closed).`,
   );
 
-/** Receives one parsed record, and its raw text when it had no quotes (else undefined). */
-export type RecordSink = (fields: string[], line: string | undefined) => void;
+/**
+ * Receives one parsed record, its raw text when it had no quotes (else undefined) and where that
+ * text starts in the parsed text (counted from what was pending before this push's text).
+ */
+export type RecordSink = (fields: string[], line: string | undefined, start: number) => void;
 
 /**
  * Incremental RFC 4180 parser over decoded text. Lines without a quote take a fast path
@@ -206,7 +209,7 @@ export class CsvParser {
         if (end > pos) {
           const line = buffer.slice(pos, end);
           this.recordsSeen++;
-          sink(line.split(delimiter), line);
+          sink(line.split(delimiter), line, pos);
         }
         pos = lineEnd + 1;
         continue;
@@ -278,7 +281,7 @@ export class CsvParser {
       field = '';
       if (cursor >= length || buffer.charCodeAt(cursor) === LF) {
         this.recordsSeen++;
-        sink(fields, undefined);
+        sink(fields, undefined, start);
         return cursor + 1;
       }
       pos = cursor + 1;

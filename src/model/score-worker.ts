@@ -55,8 +55,12 @@ port?.on('message', (request: ScoreWorkerRequest) => {
     const tally = emptyTally();
     const rows = data.collectRows ? emptyRowFacts() : undefined;
     const batch = new BatchScorer(scorer, tally, output, data.delimiter, data.reasons, rows);
+    // As many characters as bytes: all ASCII, so character offsets are byte offsets.
+    if (text.length === request.bytes.length) batch.asciiSource = request.bytes;
     // Each record is scored as soon as it is parsed, so its strings die young.
-    new CsvParser(data.delimiter).parse(text, true, (record, line) => batch.add(record, line));
+    new CsvParser(data.delimiter).parse(text, true, (record, line, start) =>
+      batch.add(record, line, start),
+    );
     batch.finish();
     // A copy of its own, transferred, so the main thread never holds the text on its heap.
     const bytes = output.take();
