@@ -173,6 +173,8 @@ export interface RecordBatch {
 
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
+const DOT = 0x2e;
+const DIGIT_ZERO = 0x30;
 
 /** Whether any field starts like a formula (see csvCell), so the raw line cannot be copied. */
 function anyFormulaStart(record: readonly string[]): boolean {
@@ -181,6 +183,33 @@ function anyFormulaStart(record: readonly string[]): boolean {
     if (field.length > 0 && startsLikeFormula(field)) return true;
   }
   return false;
+}
+
+/**
+ * Writes `probability.toFixed(4)` to `out` and returns that in ten-thousandths (what
+ * Math.round(Number(written) * PROBABILITY_SCALE) would be), without making the string: for a
+ * probability in [0, 1], Math.round of the product rounds as toFixed does (exact decimal
+ * rounding, ties up) unless the product is within floating-point error of a tie; those few,
+ * and anything outside [0, 1], take toFixed itself.
+ */
+export function writeProbability(out: ByteOutput, probability: number): number {
+  const product = probability * PROBABILITY_SCALE;
+  // + 0 makes a -0 (from a probability of -0) the 0 that Number('0.0000') is.
+  const scaled = Math.round(product) + 0;
+  if (!(probability >= 0 && probability <= 1) || Math.abs(product - scaled) > 0.499_999) {
+    const written = probability.toFixed(4);
+    out.text(written);
+    return Math.round(Number(written) * PROBABILITY_SCALE);
+  }
+  // "0.0719" for 719, "1.0000" for 10000.
+  const fraction = scaled % PROBABILITY_SCALE;
+  out.byte(DIGIT_ZERO + (scaled - fraction) / PROBABILITY_SCALE);
+  out.byte(DOT);
+  out.byte(DIGIT_ZERO + Math.floor(fraction / 1000));
+  out.byte(DIGIT_ZERO + (Math.floor(fraction / 100) % 10));
+  out.byte(DIGIT_ZERO + (Math.floor(fraction / 10) % 10));
+  out.byte(DIGIT_ZERO + (fraction % 10));
+  return scaled;
 }
 
 /**
@@ -260,13 +289,11 @@ export class BatchScorer {
       tally.scored++;
       tally.tiers[row.tier]++;
       tally.probabilitySum += row.probability;
-      const written = row.probability.toFixed(4);
       // The histogram and the revenue use the probability as written, like the rows API.
-      const scaled = Math.round(Number(written) * PROBABILITY_SCALE);
+      const scaled = writeProbability(out, row.probability);
+      out.byte(COMMA);
       (tally.histogram[Math.min(HISTOGRAM_BINS - 1, Math.floor(scaled / 500))] as number)++;
       if (scorer.revenueColumn >= 0) loss = this.addRevenue(record, scaled, row.tier === 'high');
-      out.text(written);
-      out.byte(COMMA);
       out.text(row.tier);
       out.byte(COMMA);
       scorer.writeReasonsCell(out, record, why.contributions, why.raising, why.raisingCount);
