@@ -1,5 +1,5 @@
 /**
- * Scoring a batch of parsed records into output CSV text, and the running tally behind the
+ * Scoring parsed records into output CSV lines (UTF-8 bytes), and the running tally behind the
  * summary. Shared by the in-thread stream and the worker threads, so both write the same bytes.
  */
 

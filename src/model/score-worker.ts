@@ -1,6 +1,6 @@
 /**
  * Worker thread for parallel scoring: receives chunks of whole records as UTF-8 bytes, scores
- * them, and posts back the output text and the chunk's tally.
+ * them, and posts back the output bytes and the chunk's tally.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ByteOutput } from './byte-output.js';
