@@ -144,6 +144,12 @@ const recordTooLong = (row: number) =>
   );
 
 /**
+ * Receives one parsed record, its raw text when it had no quotes (else undefined) and where that
+ * text starts in the parsed text (counted from what was pending before this push's text).
+ */
+export type RecordSink = (fields: string[], line: string | undefined, start: number) => void;
+
+/**
  * Incremental RFC 4180 parser over decoded text. Lines without a quote take a fast path
  * (`split`), which is nearly every line of a real export; quoted records go through a character
  * loop that handles doubled quotes and embedded delimiters and newlines.
@@ -163,6 +169,18 @@ export class CsvParser {
    * unchanged) or undefined when it did.
    */
   push(text: string, final: boolean, out: string[][], lines?: Array<string | undefined>): void {
+    this.parse(text, final, (fields, line) => {
+      out.push(fields);
+      lines?.push(line);
+    });
+  }
+
+  /**
+   * Like `push`, but hands each record to `sink` as soon as it is parsed, so a caller that is
+   * done with a record before the next one keeps nothing alive: the scoring threads use this to
+   * let every per-row string die young (cheap for the garbage collector).
+   */
+  parse(text: string, final: boolean, sink: RecordSink): void {
     const buffer = this.pending.length > 0 ? this.pending + text : text;
     this.pending = '';
     let delimiter = this.delimiter;
@@ -190,15 +208,13 @@ export class CsvParser {
         if (end > pos && buffer.charCodeAt(end - 1) === CR) end--;
         if (end > pos) {
           const line = buffer.slice(pos, end);
-          out.push(line.split(delimiter));
-          lines?.push(line);
           this.recordsSeen++;
+          sink(line.split(delimiter), line, pos);
         }
         pos = lineEnd + 1;
         continue;
       }
-      const next = this.parseQuotedRecord(buffer, pos, delimiter, final, out);
-      if (next !== -1) lines?.push(undefined);
+      const next = this.parseQuotedRecord(buffer, pos, delimiter, final, sink);
       if (next === -1) break;
       pos = next;
     }
@@ -216,7 +232,7 @@ export class CsvParser {
     start: number,
     delimiter: Delimiter,
     final: boolean,
-    out: string[][],
+    sink: RecordSink,
   ): number {
     const delimiterCode = delimiter.charCodeAt(0);
     const length = buffer.length;
@@ -264,8 +280,8 @@ export class CsvParser {
       fields.push(field);
       field = '';
       if (cursor >= length || buffer.charCodeAt(cursor) === LF) {
-        out.push(fields);
         this.recordsSeen++;
+        sink(fields, undefined, start);
         return cursor + 1;
       }
       pos = cursor + 1;

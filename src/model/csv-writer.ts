@@ -2,7 +2,7 @@
 const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 const NEEDS_QUOTES = /[",\r\n]/;
 
-function startsLikeFormula(value: string): boolean {
+export function startsLikeFormula(value: string): boolean {
   const code = value.charCodeAt(0);
   // = + - @ tab CR: what spreadsheets treat as the start of a formula.
   return code === 61 || code === 43 || code === 45 || code === 64 || code === 9 || code === 13;

@@ -1,9 +1,11 @@
 /**
- * Scoring a batch of parsed records into output CSV text, and the running tally behind the
+ * Scoring parsed records into output CSV lines (UTF-8 bytes), and the running tally behind the
  * summary. Shared by the in-thread stream and the worker threads, so both write the same bytes.
  */
+
+import { ByteOutput } from './byte-output.js';
 import type { Delimiter } from './csv-reader.js';
-import { csvCell, csvLine, neutraliseCell } from './csv-writer.js';
+import { csvCell, csvLine, neutraliseCell, startsLikeFormula } from './csv-writer.js';
 import { CsvInputError } from './errors.js';
 import type { RiskTier } from './metrics.js';
 import { PROTECTIVE_FACTORS } from './reasons.js';
@@ -24,8 +26,6 @@ export const OUTPUT_COLUMNS = [
   'recommended_action',
 ];
 
-/** A cell of an unquoted comma-separated line that starts like a formula (see csvCell). */
-const FORMULA_START = /(?:^|,)[=+\-@\t\r]/;
 const KEPT_ERRORS = 5;
 
 /** The results file writes probabilities with 4 decimals: whole ten-thousandths. */
@@ -171,50 +171,108 @@ export interface RecordBatch {
   delimiter: Delimiter;
 }
 
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+const DOT = 0x2e;
+const DIGIT_ZERO = 0x30;
+
+/** Whether any field starts like a formula (see csvCell), so the raw line cannot be copied. */
+function anyFormulaStart(record: readonly string[]): boolean {
+  for (let c = 0; c < record.length; c++) {
+    const field = record[c] as string;
+    if (field.length > 0 && startsLikeFormula(field)) return true;
+  }
+  return false;
+}
+
 /**
- * Scores the records of `batch` into `tally` and returns their output lines; with `rows`, also
- * appends each row's facts for the rows index.
+ * Writes `probability.toFixed(4)` to `out` and returns that in ten-thousandths (what
+ * Math.round(Number(written) * PROBABILITY_SCALE) would be), without making the string: for a
+ * probability in [0, 1], Math.round of the product rounds as toFixed does (exact decimal
+ * rounding, ties up) unless the product is within floating-point error of a tie; those few,
+ * and anything outside [0, 1], take toFixed itself.
  */
-export function scoreBatch(
-  scorer: RecordScorer,
-  batch: RecordBatch,
-  tally: Tally,
-  reasonCount = 3,
-  rows?: RowFacts,
-): string {
-  const width = scorer.headers.length;
-  const { records, lines, delimiter } = batch;
-  const { idColumn, revenueColumn } = scorer;
+export function writeProbability(out: ByteOutput, probability: number): number {
+  const product = probability * PROBABILITY_SCALE;
+  // + 0 makes a -0 (from a probability of -0) the 0 that Number('0.0000') is.
+  const scaled = Math.round(product) + 0;
+  if (!(probability >= 0 && probability <= 1) || Math.abs(product - scaled) > 0.499_999) {
+    const written = probability.toFixed(4);
+    out.text(written);
+    return Math.round(Number(written) * PROBABILITY_SCALE);
+  }
+  // "0.0719" for 719, "1.0000" for 10000.
+  const fraction = scaled % PROBABILITY_SCALE;
+  out.byte(DIGIT_ZERO + (scaled - fraction) / PROBABILITY_SCALE);
+  out.byte(DOT);
+  out.byte(DIGIT_ZERO + Math.floor(fraction / 1000));
+  out.byte(DIGIT_ZERO + (Math.floor(fraction / 100) % 10));
+  out.byte(DIGIT_ZERO + (Math.floor(fraction / 10) % 10));
+  out.byte(DIGIT_ZERO + (fraction % 10));
+  return scaled;
+}
+
+/**
+ * Scores records one at a time into `tally` and writes their output lines to `out`; with `rows`,
+ * also appends each row's facts for the rows index. One record at a time, so a caller that
+ * parses as it goes (the scoring threads) keeps no per-row strings alive. Call `finish` after
+ * the last record.
+ */
+export class BatchScorer {
+  private readonly width: number;
   // Whole cents and ten-thousandths, summed as Numbers while that is exact, then as bigints.
-  const revenue = { cents: 0, lossMicros: 0, highCents: 0 };
-  let sampled = 0;
-  for (const rows of tally.revenue.currencies.values()) sampled += rows;
-  const flushRevenue = () => {
-    tally.revenue.cents += BigInt(revenue.cents);
-    tally.revenue.lossMicros += BigInt(revenue.lossMicros);
-    tally.revenue.highCents += BigInt(revenue.highCents);
-    revenue.cents = 0;
-    revenue.lossMicros = 0;
-    revenue.highCents = 0;
-  };
-  let text = '';
-  for (let b = 0; b < records.length; b++) {
-    const record = records[b] as string[];
+  private cents = 0;
+  private lossMicros = 0;
+  private highCents = 0;
+  /** Revenue values whose currency was looked at so far (see CURRENCY_SAMPLES). */
+  private sampled = 0;
+  /**
+   * The UTF-8 bytes of the text being parsed, when every character of it is ASCII: a raw line
+   * then is these bytes at its start offset, and is copied with no per-character loop.
+   */
+  asciiSource: Uint8Array | undefined;
+
+  constructor(
+    private readonly scorer: RecordScorer,
+    private readonly tally: Tally,
+    private readonly out: ByteOutput,
+    private readonly delimiter: Delimiter,
+    private readonly reasonCount = 3,
+    private readonly rows?: RowFacts,
+  ) {
+    this.width = scorer.headers.length;
+    for (const rows of tally.revenue.currencies.values()) this.sampled += rows;
+  }
+
+  private flushRevenue(): void {
+    const revenue = this.tally.revenue;
+    revenue.cents += BigInt(this.cents);
+    revenue.lossMicros += BigInt(this.lossMicros);
+    revenue.highCents += BigInt(this.highCents);
+    this.cents = 0;
+    this.lossMicros = 0;
+    this.highCents = 0;
+  }
+
+  /**
+   * Scores one record; `raw` is its text when it had no quotes and `rawStart` where it starts in
+   * `asciiSource` (see RecordSink).
+   */
+  add(record: string[], raw: string | undefined, rawStart = -1): void {
+    const { scorer, tally, out, rows, width } = this;
     tally.rows++;
-    const raw = lines[b];
-    let line: string;
-    if (
-      raw !== undefined &&
-      delimiter === ',' &&
-      record.length === width &&
-      !FORMULA_START.test(raw)
-    ) {
+    const lineStart = out.length;
+    if (raw !== undefined && this.delimiter === ',' && record.length === width) {
+      if (anyFormulaStart(record)) this.writeCells(record);
       // Nothing to quote or neutralise: the input line is already its own output.
-      line = `${raw},`;
+      else if (this.asciiSource && rawStart >= 0) {
+        out.copy(this.asciiSource, rawStart, rawStart + raw.length);
+      } else out.text(raw);
+      out.byte(COMMA);
     } else {
-      line = '';
-      for (let c = 0; c < width; c++) line += `${csvCell(record[c] ?? '')},`;
+      this.writeCells(record);
     }
+    const cellsEnd = out.length;
     // This row's expected loss (see RowFacts.losses); NaN unless it is scored with a revenue.
     let loss = Number.NaN;
     try {
@@ -222,7 +280,7 @@ export function scoreBatch(
         throw new RowError(`the row has ${record.length} fields; the header has ${width}`);
       }
       const row = scorer.score(record);
-      const why = scorer.explain(row, reasonCount, PROTECTIVE_FACTORS);
+      const why = scorer.explain(row, this.reasonCount, PROTECTIVE_FACTORS);
       // The summary's common reasons: the raising ones, by kind.
       for (let k = 0; k < why.raisingCount; k++) {
         const kind = scorer.reasonKind(record, why.raising[k] as number);
@@ -231,72 +289,106 @@ export function scoreBatch(
       tally.scored++;
       tally.tiers[row.tier]++;
       tally.probabilitySum += row.probability;
-      const written = row.probability.toFixed(4);
       // The histogram and the revenue use the probability as written, like the rows API.
-      const scaled = Math.round(Number(written) * PROBABILITY_SCALE);
+      const scaled = writeProbability(out, row.probability);
+      out.byte(COMMA);
       (tally.histogram[Math.min(HISTOGRAM_BINS - 1, Math.floor(scaled / 500))] as number)++;
-      if (revenueColumn >= 0) {
-        const cell = record[revenueColumn] ?? '';
-        const value = scorer.parseNumber(cell);
-        if (Math.abs(value) < MAX_MONTHLY_REVENUE) {
-          if (sampled < CURRENCY_SAMPLES) {
-            sampled++;
-            const currency = currencyOf(cell) ?? '';
-            tally.revenue.currencies.set(
-              currency,
-              (tally.revenue.currencies.get(currency) ?? 0) + 1,
-            );
-          }
-          const cents = Math.round(value * 100);
-          loss = scaled * cents;
-          revenue.cents += cents;
-          revenue.lossMicros += scaled * cents;
-          if (row.tier === 'high') revenue.highCents += cents;
-          if (
-            Math.abs(revenue.lossMicros) > EXACT_LIMIT ||
-            Math.abs(revenue.cents) > EXACT_LIMIT ||
-            Math.abs(revenue.highCents) > EXACT_LIMIT
-          ) {
-            flushRevenue();
-          }
-        }
-      }
-      const reasons = scorer.reasonsCell(record, why.contributions, why.raising, why.raisingCount);
-      const protective = scorer.reasonsCell(
-        record,
-        why.contributions,
-        why.protective,
-        why.protectiveCount,
-      );
-      const action = scorer.recommendedActionCell(record, row.tier, why);
-      line += `${written},${row.tier},${reasons},${protective},,${action}\n`;
+      if (scorer.revenueColumn >= 0) loss = this.addRevenue(record, scaled, row.tier === 'high');
+      out.text(row.tier);
+      out.byte(COMMA);
+      scorer.writeReasonsCell(out, record, why.contributions, why.raising, why.raisingCount);
+      out.byte(COMMA);
+      scorer.writeReasonsCell(out, record, why.contributions, why.protective, why.protectiveCount);
+      out.byte(COMMA);
+      out.byte(COMMA);
+      scorer.writeActionCell(out, record, row.tier, why);
+      out.byte(NEWLINE);
       if (rows) {
         rows.probabilities.push(scaled);
         rows.tiers.push(TIER_CODES[row.tier]);
       }
     } catch (error) {
       if (!(error instanceof RowError)) throw error;
+      // Drops anything of the scored cells already written: the row gets only the error.
+      out.length = cellsEnd;
       tally.failed++;
       if (tally.errors.length < KEPT_ERRORS) {
         tally.errors.push({ row: tally.rows, message: error.message });
       }
-      line += `,,,,${csvCell(error.message)},\n`;
+      out.text(`,,,,${csvCell(error.message)},\n`);
       if (rows) {
         rows.probabilities.push(-1);
         rows.tiers.push(0);
       }
     }
     if (rows) {
-      rows.bytes.push(Buffer.byteLength(line));
+      rows.bytes.push(out.length - lineStart);
+      const idColumn = scorer.idColumn;
       rows.ids.push(idColumn >= 0 ? neutraliseCell(record[idColumn] ?? '') : '');
       rows.losses.push(loss);
     }
-    text += line;
   }
-  flushRevenue();
-  for (const [column, rows] of scorer.unknownCategories) {
-    tally.unknownCategories.set(column, (tally.unknownCategories.get(column) ?? 0) + rows);
+
+  /** Each input cell as an output cell (quoted or neutralised as needed), each with its comma. */
+  private writeCells(record: readonly string[]): void {
+    for (let c = 0; c < this.width; c++) {
+      this.out.text(csvCell(record[c] ?? ''));
+      this.out.byte(COMMA);
+    }
   }
-  scorer.unknownCategories.clear();
-  return text;
+
+  /** Adds a scored row's revenue to the sums; returns its expected loss (NaN for none). */
+  private addRevenue(record: readonly string[], scaled: number, high: boolean): number {
+    const tally = this.tally;
+    const cell = record[this.scorer.revenueColumn] ?? '';
+    const value = this.scorer.parseNumber(cell);
+    if (!(Math.abs(value) < MAX_MONTHLY_REVENUE)) return Number.NaN;
+    if (this.sampled < CURRENCY_SAMPLES) {
+      this.sampled++;
+      const currency = currencyOf(cell) ?? '';
+      tally.revenue.currencies.set(currency, (tally.revenue.currencies.get(currency) ?? 0) + 1);
+    }
+    const cents = Math.round(value * 100);
+    this.cents += cents;
+    this.lossMicros += scaled * cents;
+    if (high) this.highCents += cents;
+    if (
+      Math.abs(this.lossMicros) > EXACT_LIMIT ||
+      Math.abs(this.cents) > EXACT_LIMIT ||
+      Math.abs(this.highCents) > EXACT_LIMIT
+    ) {
+      this.flushRevenue();
+    }
+    return scaled * cents;
+  }
+
+  /** Adds what is still summed per batch (revenue, unknown categories) to the tally. */
+  finish(): void {
+    this.flushRevenue();
+    const tally = this.tally;
+    for (const [column, rows] of this.scorer.unknownCategories) {
+      tally.unknownCategories.set(column, (tally.unknownCategories.get(column) ?? 0) + rows);
+    }
+    this.scorer.unknownCategories.clear();
+  }
+}
+
+/**
+ * Scores the records of `batch` into `tally` and returns their output lines as UTF-8; with
+ * `rows`, also appends each row's facts for the rows index.
+ */
+export function scoreBatch(
+  scorer: RecordScorer,
+  batch: RecordBatch,
+  tally: Tally,
+  reasonCount = 3,
+  rows?: RowFacts,
+): Uint8Array {
+  const out = new ByteOutput();
+  const batchScorer = new BatchScorer(scorer, tally, out, batch.delimiter, reasonCount, rows);
+  for (let b = 0; b < batch.records.length; b++) {
+    batchScorer.add(batch.records[b] as string[], batch.lines[b]);
+  }
+  batchScorer.finish();
+  return out.take();
 }

@@ -198,8 +198,11 @@ export async function scoreCsvStreamParallel(
   const chunkStarts = new Map<number, number>();
   let wake: (() => void) | undefined;
   let failure: Error | undefined;
-  for (const worker of workers) {
+  /** Chunks sent to each worker and not answered yet. */
+  const outstanding = workers.map(() => 0);
+  workers.forEach((worker, index) => {
     worker.on('message', (reply: ScoreWorkerReply) => {
+      (outstanding[index] as number)--;
       replies.set(reply.sequence, reply);
       wake?.();
     });
@@ -207,7 +210,7 @@ export async function scoreCsvStreamParallel(
       failure ??= error;
       wake?.();
     });
-  }
+  });
   const nextEvent = () =>
     new Promise<void>((resolve) => {
       wake = resolve;
@@ -221,7 +224,15 @@ export async function scoreCsvStreamParallel(
     chunkStarts.set(sent, bytesDispatched);
     bytesDispatched += bytes.length;
     const request: ScoreWorkerRequest = { sequence: sent, bytes: copy };
-    (workers[sent % workerCount] as Worker).postMessage(request, [copy.buffer]);
+    // To the worker with the fewest chunks waiting, not in turn: a thread that shares its core
+    // with the main thread or the file writes falls behind, and in turn the other thread would
+    // wait for it (output is written in order, with few chunks in flight).
+    let target = 0;
+    for (let w = 1; w < workerCount; w++) {
+      if ((outstanding[w] as number) < (outstanding[target] as number)) target = w;
+    }
+    (outstanding[target] as number)++;
+    (workers[target] as Worker).postMessage(request, [copy.buffer]);
     sent++;
   };
   // Writes every reply that is next in order; throws the first failure.

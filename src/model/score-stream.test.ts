@@ -163,6 +163,8 @@ describe('streamed scoring', () => {
       // Stray quotes inside unquoted fields are text, not the start of a quoted field.
       if (i % 1009 === 0) row[0] = `id"${i}`;
       if (i % 1499 === 0) row[telco.headers.indexOf('tenure')] = 'unknown';
+      // Non-ASCII in the first chunk only: the others are copied through as ASCII bytes.
+      if (i === 5) row[0] = 'Zoë 5';
       rows.push(row);
     }
     const input = `\uFEFF\r\n\n${csv([telco.headers, ...rows])}`;

@@ -234,7 +234,7 @@ export async function scoreCsvCounts(
   const batches = readCsvBatches(countingBytes(input, counter), { delimiter: options.delimiter });
   for await (const batch of batches) {
     delimiter = batch.delimiter;
-    let text = '';
+    let header = '';
     if (scorer === undefined) {
       const headers = (batch.records.shift() as string[]).map((header) => header.trim());
       batch.lines.shift();
@@ -244,15 +244,16 @@ export async function scoreCsvCounts(
       });
       options.rows?.header(headerLine(headers));
       // A chunk's results are joined after the first's, which has the header.
-      if (!options.headerless) text += headerLine(headers);
+      if (!options.headerless) header = headerLine(headers);
     }
     const part = emptyTally();
     const rows = options.rows ? emptyRowFacts() : undefined;
-    text += scoreBatch(scorer, batch, part, options.reasons, rows);
+    const scored = scoreBatch(scorer, batch, part, options.reasons, rows);
     addTally(tally, part);
     if (rows) options.rows?.add(rows);
     checkFailureShare(tally, false);
-    await write(output, text);
+    if (header !== '') await write(output, header);
+    await write(output, scored);
     options.onProgress?.({ rows: tally.rows, bytes: counter.bytes });
   }
   if (scorer === undefined) throw new CsvInputError('the file is empty: it has no header row.');

@@ -1,12 +1,13 @@
 /**
  * Worker thread for parallel scoring: receives chunks of whole records as UTF-8 bytes, scores
- * them, and posts back the output text and the chunk's tally.
+ * them, and posts back the output bytes and the chunk's tally.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { ByteOutput } from './byte-output.js';
 import { CsvParser, type Delimiter } from './csv-reader.js';
 import { CsvInputError } from './errors.js';
 import type { ModelFile } from './model-file.js';
-import { emptyRowFacts, emptyTally, type RowFacts, scoreBatch } from './score-batch.js';
+import { BatchScorer, emptyRowFacts, emptyTally, type RowFacts } from './score-batch.js';
 import { RecordScorer, type ScorerOptions } from './scorer.js';
 
 export interface ScoreWorkerData {
@@ -38,7 +39,8 @@ export type ScoreWorkerReply =
 const data = workerData as ScoreWorkerData;
 const scorer = new RecordScorer(data.model, data.headers, data.scorer);
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const encoder = new TextEncoder();
+/** Reused for every chunk: it grows to the largest chunk's output once. */
+const output = new ByteOutput(1 << 20);
 const port = parentPort;
 
 port?.on('message', (request: ScoreWorkerRequest) => {
@@ -49,21 +51,19 @@ port?.on('message', (request: ScoreWorkerRequest) => {
     } catch {
       throw new CsvInputError('not valid UTF-8');
     }
-    const parser = new CsvParser(data.delimiter);
-    const records: string[][] = [];
-    const lines: Array<string | undefined> = [];
-    parser.push(text, true, records, lines);
+    output.clear();
     const tally = emptyTally();
     const rows = data.collectRows ? emptyRowFacts() : undefined;
-    const output = scoreBatch(
-      scorer,
-      { records, lines, delimiter: data.delimiter },
-      tally,
-      data.reasons,
-      rows,
+    const batch = new BatchScorer(scorer, tally, output, data.delimiter, data.reasons, rows);
+    // As many characters as bytes: all ASCII, so character offsets are byte offsets.
+    if (text.length === request.bytes.length) batch.asciiSource = request.bytes;
+    // Each record is scored as soon as it is parsed, so its strings die young.
+    new CsvParser(data.delimiter).parse(text, true, (record, line, start) =>
+      batch.add(record, line, start),
     );
-    // Encoded here and transferred, so the main thread never holds the text on its heap.
-    const bytes = encoder.encode(output);
+    batch.finish();
+    // A copy of its own, transferred, so the main thread never holds the text on its heap.
+    const bytes = output.take();
     port.postMessage(
       { sequence: request.sequence, output: bytes, tally, rows } satisfies ScoreWorkerReply,
       [bytes.buffer],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ByteOutput } from './byte-output.js';
 import { csvCell } from './csv-writer.js';
 import { parseAsOf } from './dates.js';
 import { buildDesign, toModelColumns } from './design.js';
@@ -187,6 +188,49 @@ describe('reasons people can read', () => {
     expect(scorer.reasonsCell(record, why.contributions, why.raising, why.raisingCount)).toBe(
       `"'=Plan is Basic ""annual"", EU: raises risk (+0.50)"`,
     );
+  });
+
+  it('writes the same reasons cells as bytes as it does as text', () => {
+    const model = saasModel(0.3, 0.2);
+    const hostile: ModelFile = {
+      ...model,
+      columns: model.columns.map((column) =>
+        column.name === 'Seats' ? { ...column, name: '=Seats, "all"' } : column,
+      ),
+    };
+    const records = [
+      ['A', '2024-01-01', '5', 'Basic', 'Yes', '30'],
+      ['A', '2024-01-01', ' 5 ', 'Basic', 'No', ' 30 '],
+      ['A', '2024-02-06', '9', 'Pro', 'No', '1,000'],
+      ['A', '2024-02-06', '€ 7', 'Basic', 'No', '25 €'],
+      ['A', '2023-02-06', '', '', 'Yes', ''],
+    ];
+    const cells: string[] = [];
+    for (const scoring of [model, hostile]) {
+      const scorer = new RecordScorer(scoring, SAAS_HEADERS, {
+        asOfDays: parseAsOf('2024-02-06'),
+        overrides: { '=Seats, "all"': 'Seats' },
+      });
+      const out = new ByteOutput();
+      for (const record of records) {
+        const why = scorer.explain(scorer.score(record));
+        for (const [picked, count] of [
+          [why.raising, why.raisingCount],
+          [why.protective, why.protectiveCount],
+        ] as const) {
+          const cell = scorer.reasonsCell(record, why.contributions, picked, count);
+          scorer.writeReasonsCell(out, record, why.contributions, picked, count);
+          expect(new TextDecoder().decode(out.take())).toBe(cell);
+          cells.push(cell);
+        }
+      }
+    }
+    // Plain numbers (put together from cached bytes), and ones that make the cell need quotes.
+    const any = (part: string) => cells.some((cell) => cell.includes(part));
+    expect(any('Seats is 30: strongly lowers risk (-1.00)')).toBe(true);
+    expect(any('Seats is 25 €: strongly lowers risk (-0.75)')).toBe(true);
+    expect(any('"Seats is 1,000: strongly lowers risk')).toBe(true);
+    expect(any(`"'=Seats, ""all"" is 30: strongly lowers risk`)).toBe(true);
   });
 
   it('counts a raising reason for the summary by kind: a number by its column', () => {

@@ -4,6 +4,9 @@
  * the contributions, the inputs that raise the risk most and those that lower it most, as readable
  * reasons (picked and phrased in reasons.ts).
  */
+
+import type { ByteOutput } from './byte-output.js';
+import { utf8Bytes } from './byte-output.js';
 import { calibrate } from './calibration.js';
 import { numericReader } from './column-plan.js';
 import type { Delimiter } from './csv-reader.js';
@@ -20,12 +23,12 @@ import {
 import { type RiskTier, tierOf } from './metrics.js';
 import type { CategoricalModelColumn, ModelColumn, ModelFile } from './model-file.js';
 import { DEFAULT_PLAYBOOK, type Playbook, PlaybookMatcher } from './playbook.js';
+import { ReasonCells } from './reason-cells.js';
 import {
   blankIsSignal,
   dateLabel,
   notRecordedLabel,
   PROTECTIVE_FACTORS,
-  phraseReason,
   pickReasons,
   RAISING_REASONS,
   raisesRiskKind,
@@ -96,13 +99,6 @@ export interface Explanation {
   protectiveCount: number;
 }
 
-interface CachedPhrase {
-  contribution: number;
-  text: string;
-  /** `csvCell(text) === text`: no comma, quote or line break, no formula start. */
-  plain: boolean;
-}
-
 export function fieldsOf(model: ModelFile): FieldSynonyms[] {
   return model.columns.map((column) => ({ field: column.name, synonyms: column.synonyms }));
 }
@@ -128,15 +124,6 @@ export class RecordScorer {
    */
   private readonly rawCaches: Array<Map<string, number>>;
   private readonly labelCaches: Array<Map<string, string>>;
-  /**
-   * Per model column: a reason's whole text by raw text, with the contribution it was phrased
-   * for. Most reasons repeat ("Contract is Month-to-month: raises risk (+0.55)"), so a row's
-   * reasons cost no new strings; checking the contribution keeps it right for a family whose
-   * contributions depend on more than the one cell.
-   */
-  private readonly phraseCaches: Array<Map<string, CachedPhrase>>;
-  /** Whether every phrase of the last `reasons` text is a CSV cell as it is (see CachedPhrase). */
-  private plainReasons = true;
   /** Per model column: whether the model learned a blank there as a signal (reasons.ts). */
   private readonly blankSignals: boolean[];
   /**
@@ -149,11 +136,14 @@ export class RecordScorer {
   private readonly bySource: Float64Array;
   private readonly explanation: Explanation;
   private readonly actions: PlaybookMatcher;
-  /** Each action as an output cell (a handful of distinct texts). */
+  /** Each action as an output cell (a handful of distinct texts), and as UTF-8. */
   private readonly actionCells = new Map<string, string>();
+  private readonly actionBytes = new Map<string, Uint8Array>();
   /** Per model column: "tenure raises risk" and "tenure not recorded", built once. */
   private readonly raisesKinds: string[];
   private readonly notRecorded: string[];
+  /** Reasons as output cells, with their phrase caches. */
+  private readonly reasonCells: ReasonCells;
 
   /** Per model column: its text as a number (plain, or days for dates and durations). */
   private readonly readers: Array<((raw: string) => number) | undefined>;
@@ -191,7 +181,6 @@ export class RecordScorer {
     this.contributions = new Float64Array(model.columns.length);
     this.rawCaches = model.columns.map(() => new Map<string, number>());
     this.labelCaches = model.columns.map(() => new Map<string, string>());
-    this.phraseCaches = model.columns.map(() => new Map());
     const count = model.columns.length;
     this.blankSignals = model.columns.map(blankIsSignal);
     this.silent = new Uint8Array(count);
@@ -211,6 +200,12 @@ export class RecordScorer {
       this.sourceIndexes,
     );
     this.notRecorded = model.columns.map((column) => notRecordedLabel(column.name));
+    this.reasonCells = new ReasonCells(model.columns, this);
+  }
+
+  /** The record's raw text in model column `index` ('' for an input the file lacks). */
+  rawValue(record: readonly string[], index: number): string {
+    return record[this.sourceIndexes[index] as number] ?? '';
   }
 
   private contributionOf(column: ModelColumn, index: number, raw: string): number {
@@ -366,42 +361,28 @@ export class RecordScorer {
     picked: Int32Array,
     count: number,
   ): string {
-    let text = '';
-    let plain = true;
-    for (let k = 0; k < count; k++) {
-      const i = picked[k] as number;
-      if (k > 0) text += '; ';
-      const phrase = this.phrase(record, i, contributions[i] as number);
-      text += phrase.text;
-      plain &&= phrase.plain;
-    }
-    this.plainReasons = plain;
-    return text;
+    return this.reasonCells.text(record, contributions, picked, count);
   }
 
-  /**
-   * `reasons` as an output cell. Phrases that need no quoting joined by "; " need none either,
-   * so the usual row skips scanning (and flattening) its reasons again.
-   */
+  /** `reasons` as an output cell. */
   reasonsCell(
     record: readonly string[],
     contributions: Float64Array,
     picked: Int32Array,
     count: number,
   ): string {
-    const text = this.reasons(record, contributions, picked, count);
-    return this.plainReasons ? text : csvCell(text);
+    return this.reasonCells.cell(record, contributions, picked, count);
   }
 
-  private phrase(record: readonly string[], index: number, contribution: number): CachedPhrase {
-    const raw = record[this.sourceIndexes[index] as number] ?? '';
-    const cache = this.phraseCaches[index] as Map<string, CachedPhrase>;
-    const cached = cache.get(raw);
-    if (cached !== undefined && cached.contribution === contribution) return cached;
-    const text = phraseReason(this.reasonLabel(record, index), contribution);
-    const phrase = { contribution, text, plain: csvCell(text) === text };
-    if (cached === undefined && cache.size < RAW_CACHE_LIMIT) cache.set(raw, phrase);
-    return phrase;
+  /** `reasonsCell` written to `out` as UTF-8 (see ReasonCells.write). */
+  writeReasonsCell(
+    out: ByteOutput,
+    record: readonly string[],
+    contributions: Float64Array,
+    picked: Int32Array,
+    count: number,
+  ): void {
+    this.reasonCells.write(out, record, contributions, picked, count);
   }
 
   /** What the playbook recommends for the row just explained (see PlaybookMatcher). */
@@ -418,6 +399,22 @@ export class RecordScorer {
       if (this.actionCells.size < 256) this.actionCells.set(action, cell);
     }
     return cell;
+  }
+
+  /** `recommendedActionCell` written to `out` as UTF-8. */
+  writeActionCell(
+    out: ByteOutput,
+    record: readonly string[],
+    tier: RiskTier,
+    why: Explanation,
+  ): void {
+    const action = this.recommendedAction(record, tier, why);
+    let bytes = this.actionBytes.get(action);
+    if (bytes === undefined) {
+      bytes = utf8Bytes(this.recommendedActionCell(record, tier, why));
+      if (this.actionBytes.size < 256) this.actionBytes.set(action, bytes);
+    }
+    out.bytes(bytes);
   }
 
   /** Scores `record` and explains it in words: convenient where speed does not matter. */
