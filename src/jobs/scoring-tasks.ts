@@ -1,14 +1,14 @@
 /**
  * What a scoring thread does: reads the upload from the blob store, scores it, and writes the
- * results CSV back, all off the main event loop. The blob store is the thread's own, built from
+ * results CSV back, all off the main event loop (a chunk of a large upload, and the assembly of
+ * the chunks, in chunk-tasks.ts); it also trains models. The blob store is the thread's own, built from
  * the same Config as in the main thread, so no bytes cross between threads, only the task and
  * its summary.
  */
 
 import { Readable } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
-import type { BlobStore, PutResult } from '../blobs/port.js';
-import { rowsIndexKeyOfResult } from '../ids.js';
+import type { BlobStore } from '../blobs/port.js';
 import { readLabelledDataset } from '../model/dataset.js';
 import { loadModel, type ModelFile, serialiseModel } from '../model/model-file.js';
 import { scoreCsvStream } from '../model/score-stream.js';
