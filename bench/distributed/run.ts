@@ -37,6 +37,7 @@ const WORKER_COUNTS = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Numb
 /** Then one file this large, scored in chunks (SCORE_CHUNK_BYTES, default 32 MiB); 0: skip. */
 const FILE_ROWS = Number(process.env.BENCH_FILE_ROWS ?? 5_000_000);
 const FILE_WORKER_COUNTS = (process.env.BENCH_FILE_WORKERS ?? '1,2').split(',').map(Number);
+// BENCH_FILE_BACKENDS: postgres-disk, sqs-s3 or both (the default), comma-separated.
 const telcoFile = fileURLToPath(new URL('../../data/telco-customer-churn.csv', import.meta.url));
 const telco = readFileSync(telcoFile);
 const rowsPerJob = telco.toString('utf8').trimEnd().split('\n').length - 1;
@@ -95,6 +96,8 @@ function machineBusySeconds(): number {
 interface RunResult {
   /** First job started to last job completed. */
   seconds: number;
+  /** A file in chunks: its last chunk scored to the prediction completed (the assembly). */
+  assemblySeconds?: number;
   /** From spawning the workers to the last completion, start-up included. */
   wallSeconds: number;
   rowsPerSecond: number;
@@ -103,19 +106,28 @@ interface RunResult {
 
 /** A backlog of `jobs` Telco files, or one file of `fileRows` rows (a path) as one prediction. */
 type Workload = { jobs: number } | { file: string; fileRows: number };
+/** Where it runs: PostgreSQL + SQS + S3 on fauxqs, or the PostgreSQL queue and a shared disk. */
+type Backend = 'sqs-s3' | 'postgres-disk';
 
-async function run(workers: number, workload: Workload): Promise<RunResult> {
+async function run(
+  workers: number,
+  workload: Workload,
+  backend: Backend = 'sqs-s3',
+): Promise<RunResult> {
   const jobs = 'jobs' in workload ? workload.jobs : 1;
   const rowsInAll = 'jobs' in workload ? workload.jobs * rowsPerJob : workload.fileRows;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'churnline-bench-dist-'));
-  const queues = await createQueues(aws, { visibilityTimeoutSeconds: 300, maxReceiveCount: 3 });
+  const databaseUrl = await freshDatabase(`bench_${workers}_${randomBytes(3).toString('hex')}`);
   const env = {
-    ...scaleOutEnv(
-      aws,
-      await freshDatabase(`bench_${workers}_${randomBytes(3).toString('hex')}`),
-      queues,
-      await createBucket(aws),
-    ),
+    ...(backend === 'sqs-s3'
+      ? scaleOutEnv(
+          aws,
+          databaseUrl,
+          await createQueues(aws, { visibilityTimeoutSeconds: 300, maxReceiveCount: 3 }),
+          await createBucket(aws),
+        )
+      : // Every process on this machine shares the data directory's blobs, as on one server.
+        { DATABASE_URL: databaseUrl, QUEUE: 'postgres' }),
     CHURNLINE_DATA_DIR: dataDir,
     JOB_SIGNING_KEYS: `bench:${randomBytes(32).toString('base64')}`,
     // The benchmark measures the pipeline, not the per-user limits (test/quotas.test.ts).
@@ -124,7 +136,7 @@ async function run(workers: number, workload: Workload): Promise<RunResult> {
     QUOTA_ACTIVE_JOBS: '0',
     RATE_LIMIT_PER_SECOND: '0',
     WORKER_CONCURRENCY: '1',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
     PORT: '0',
   };
   const app = await createApp(parseConfig(env), pino({ level: 'warn' }), ['api']);
@@ -201,8 +213,15 @@ async function run(workers: number, workload: Workload): Promise<RunResult> {
     const time = (value: unknown) =>
       value instanceof Date ? value.getTime() : new Date(String(value)).getTime();
     const seconds = (time(window.last) - time(window.first)) / 1000;
+    const lastChunk = await app.db
+      .selectFrom('prediction_chunks')
+      .select((eb) => eb.fn.max('updated_at').as('at'))
+      .executeTakeFirst();
     return {
       seconds,
+      ...(lastChunk?.at
+        ? { assemblySeconds: (time(window.last) - time(lastChunk.at)) / 1000 }
+        : {}),
       wallSeconds,
       rowsPerSecond: rowsInAll / seconds,
       cpu: {
@@ -230,16 +249,17 @@ function report(title: string, rowsInAll: number, results: Array<RunResult & { w
     first ? Math.min(workers, (first.seconds * cores) / totalCpu(first)) : workers;
   console.log(`\n${title}; ${cores} CPUs\n`);
   console.log(
-    '| worker processes | scoring window s | wall s (incl. start-up) | rows/s    | speed-up vs 1 | ceiling here | worker CPU s (incl. start-up) | rows per worker CPU s | CPU s: API + fauxqs / PostgreSQL + rest |',
+    '| worker processes | scoring window s | of which assembly s | wall s (incl. start-up) | rows/s    | speed-up vs 1 | ceiling here | worker CPU s (incl. start-up) | rows per worker CPU s | CPU s: API + fauxqs / PostgreSQL + rest |',
   );
   console.log(
-    '|------------------|------------------|-------------------------|-----------|---------------|--------------|------------------------------|-----------------------|-----------------------------------------|',
+    '|------------------|------------------|---------------------|-------------------------|-----------|---------------|--------------|------------------------------|-----------------------|-----------------------------------------|',
   );
   const fixed = (n: number, width: number, digits = 1) => n.toFixed(digits).padStart(width);
   for (const r of results) {
     const cells = [
       String(r.workers).padEnd(16),
       fixed(r.seconds, 16),
+      r.assemblySeconds === undefined ? '-'.padStart(19) : fixed(r.assemblySeconds, 19),
       fixed(r.wallSeconds, 23),
       Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(9),
       `${fixed(r.rowsPerSecond / base, 12, 2)}x`,
@@ -271,17 +291,27 @@ try {
     process.stderr.write(`writing a ${FILE_ROWS.toLocaleString('en-US')}-row file...\n`);
     const file = await writeTelcoRows(FILE_ROWS);
     try {
-      const results: Array<RunResult & { workers: number }> = [];
-      for (const workers of FILE_WORKER_COUNTS) {
-        process.stderr.write(`scoring it with ${workers} worker process(es)...\n`);
-        results.push({ workers, ...(await run(workers, { file, fileRows: FILE_ROWS })) });
-      }
       const bytes = statSync(file).size;
-      report(
-        `one file of ${FILE_ROWS.toLocaleString('en-US')} rows (${(bytes / 1024 ** 2).toFixed(0)} MiB) as one prediction, scored in chunks of ${(Number(process.env.SCORE_CHUNK_BYTES ?? 32 * 1024 ** 2) / 1024 ** 2).toFixed(0)} MiB, one chunk at a time per worker process`,
-        FILE_ROWS,
-        results,
-      );
+      const backends: Array<[Backend, string]> = [
+        ['postgres-disk', 'the PostgreSQL queue and a disk the processes share'],
+        ['sqs-s3', 'PostgreSQL + SQS + S3 (fauxqs, in this process)'],
+      ];
+      const only = process.env.BENCH_FILE_BACKENDS?.split(',');
+      for (const [backend, where] of backends.filter(([b]) => !only || only.includes(b))) {
+        const results: Array<RunResult & { workers: number }> = [];
+        for (const workers of FILE_WORKER_COUNTS) {
+          process.stderr.write(`scoring it on ${backend} with ${workers} worker process(es)...\n`);
+          results.push({
+            workers,
+            ...(await run(workers, { file, fileRows: FILE_ROWS }, backend)),
+          });
+        }
+        report(
+          `one file of ${FILE_ROWS.toLocaleString('en-US')} rows (${(bytes / 1024 ** 2).toFixed(0)} MiB) as one prediction on ${where}, scored in chunks of ${(Number(process.env.SCORE_CHUNK_BYTES ?? 32 * 1024 ** 2) / 1024 ** 2).toFixed(0)} MiB, one chunk at a time per worker process`,
+          FILE_ROWS,
+          results,
+        );
+      }
     } finally {
       rmSync(file, { force: true });
     }

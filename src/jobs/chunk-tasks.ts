@@ -71,6 +71,13 @@ export async function assembleChunks(
 ): Promise<ScoredResults> {
   const [first] = task.counts;
   if (!first) throw new Error('a prediction scored in chunks has no chunks');
+  const steps: Record<string, number> = {};
+  let last = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[name] = Math.round(now - last);
+    last = now;
+  };
   const tally = emptyTally();
   for (const counts of task.counts) addTally(tally, tallyFromJson(counts.tally));
   checkFailureShare(tally, true);
@@ -79,6 +86,7 @@ export async function assembleChunks(
     rows.addPart(await tagOperation('read', readBlob(blobs, part.rows)));
     signal.throwIfAborted();
   }
+  step('readRows');
   const parts = task.parts;
   const body = Readable.from(
     (async function* () {
@@ -90,12 +98,17 @@ export async function assembleChunks(
     'write',
     blobs.put(task.resultKey, body, { contentType: 'text/csv', signal }),
   );
+  step('joinResults');
   const index = await storeRowsIndex(blobs, task.resultKey, rows, previous, signal);
+  step('rowsIndex');
+  const history = rows.history();
+  step('history');
   return {
     summary: summarise(tally, first.facts),
     changes: rows.changes,
-    history: rows.history(),
+    history,
     historyMs: rows.historyMs,
     storedBytes: results.bytes + index.bytes,
+    stepsMs: steps,
   };
 }

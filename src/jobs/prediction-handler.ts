@@ -168,7 +168,12 @@ export async function completeScored(
   }
   metrics.jobs.inc({ outcome: completed ? 'completed' : 'skipped' });
   jobLog.info(
-    { rows: summary.rows, ms: Math.round(performance.now() - started), historyMs },
+    {
+      rows: summary.rows,
+      ms: Math.round(performance.now() - started),
+      historyMs,
+      ...(scored.stepsMs ? { stepsMs: scored.stepsMs } : {}),
+    },
     'prediction completed',
   );
   return ACK;

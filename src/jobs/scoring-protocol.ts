@@ -70,6 +70,8 @@ export interface ScoredResults {
   history: HistoryBucket[];
   /** Time the thread spent on the history (comparing, bucketing), for the job's log line. */
   historyMs: number;
+  /** How long each step took, for the job's log line (an assembly's, say). */
+  stepsMs?: Record<string, number>;
   /** Bytes stored: the results file and its rows index (counted in the user's quota). */
   storedBytes: number;
 }
