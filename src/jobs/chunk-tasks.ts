@@ -46,7 +46,13 @@ export async function scoreChunk(
   const input = Readable.from(chunkBytes(blobs, task, signal));
   const rows = new RowsIndexBuilder();
   const { result } = await storeWhileWriting(blobs, task.part.results, input, signal, (output) =>
-    scoreCsvCounts(input, output, model, { ...task.scoring, rows, headerless: true, onProgress }),
+    scoreCsvCounts(input, output, model, {
+      ...task.scoring,
+      rows,
+      onProgress,
+      // The first chunk's records start right after the header.
+      chunk: { first: task.start === task.headerEnd },
+    }),
   );
   await tagOperation(
     'write',

@@ -5,7 +5,7 @@ import { csvLine } from './csv-writer.js';
 import { CsvInputError } from './errors.js';
 import { loadModel } from './model-file.js';
 import { recordBoundary, scoreCsvStreamParallel } from './score-parallel.js';
-import { scoreCsvStream } from './score-stream.js';
+import { scoreCsvCounts, scoreCsvStream } from './score-stream.js';
 import { telcoRecords } from './test-support/telco.js';
 
 const model = await loadModel('telco-v1');
@@ -133,6 +133,21 @@ describe('streamed scoring', () => {
     await expect(score(csv([telco.headers, ...bad, telco.rows[0]!]))).rejects.toThrow(
       /^10 of 11 rows could not be scored, so the file was rejected; first: row 1: the row has 3 fields/,
     );
+  });
+
+  it('judges a chunk early only when it is the first, whose rows are numbered as in the file', async () => {
+    // 2,000 broken rows: enough to judge early, all failing.
+    const bad = csv([
+      telco.headers,
+      ...Array.from({ length: 2000 }, () => telco.rows[0]!.slice(0, 3)),
+    ]);
+    const first = scoreCsvCounts(bad, new Collect(), model, { chunk: { first: true } });
+    await expect(first).rejects.toThrow(
+      /could not be scored, so the file was rejected; first: row 1:/,
+    );
+    // A later chunk keeps its counts: the share is judged over the whole file once assembled.
+    const later = await scoreCsvCounts(bad, new Collect(), model, { chunk: { first: false } });
+    expect(later.tally).toMatchObject({ rows: 2000, failed: 2000 });
   });
 
   it('rejects missing columns, invalid UTF-8 and empty files as input errors', async () => {

@@ -220,13 +220,19 @@ export async function scoreCsvStream(
  * scoreCsvStream's work before the summary: the counts, and what the summary says of the file.
  * A chunk of a file stops here; its counts are added to the other chunks' (src/jobs/chunks.ts),
  * and the share of failed rows is judged over them all.
+ *
+ * `chunk`: the input is a chunk of a file (its header line, then a range of its records). Its
+ * results have no header line (the assembled file takes it once). Only the first chunk judges the
+ * failed share early: its rows are numbered as in the file, so its message names the right rows;
+ * a later chunk's would name rows counted from its own start.
  */
 export async function scoreCsvCounts(
   input: ScoreInput,
   output: Writable,
   model: ModelFile,
-  options: ScoreOptions & { headerless?: boolean } = {},
+  options: ScoreOptions & { chunk?: { first: boolean } } = {},
 ): Promise<{ tally: Tally; facts: FileFacts }> {
+  const judgeEarly = options.chunk?.first ?? true;
   const counter = { bytes: 0 };
   const tally = emptyTally();
   let scorer: RecordScorer | undefined;
@@ -243,15 +249,14 @@ export async function scoreCsvCounts(
         delimiter: batch.delimiter,
       });
       options.rows?.header(headerLine(headers));
-      // A chunk's results are joined after the first's, which has the header.
-      if (!options.headerless) header = headerLine(headers);
+      if (!options.chunk) header = headerLine(headers);
     }
     const part = emptyTally();
     const rows = options.rows ? emptyRowFacts() : undefined;
     const scored = scoreBatch(scorer, batch, part, options.reasons, rows);
     addTally(tally, part);
     if (rows) options.rows?.add(rows);
-    checkFailureShare(tally, false);
+    if (judgeEarly) checkFailureShare(tally, false);
     if (header !== '') await write(output, header);
     await write(output, scored);
     options.onProgress?.({ rows: tally.rows, bytes: counter.bytes });
