@@ -3,22 +3,15 @@
  * in and they are added up into the prediction's summary: bigints as decimal strings, maps as
  * their entries.
  */
-import type { RiskTier } from './metrics.js';
 import type { Tally } from './score-batch.js';
 import type { FileFacts } from './score-stream.js';
 
-export interface TallyJson {
-  rows: number;
-  scored: number;
-  failed: number;
-  tiers: Record<RiskTier, number>;
-  probabilitySum: number;
-  histogram: number[];
+/** Tally with its bigints and maps in JSON's terms; derived, so the two cannot drift apart. */
+export type TallyJson = Omit<Tally, 'revenue' | 'reasonCounts' | 'unknownCategories'> & {
   revenue: { cents: string; lossMicros: string; highCents: string; currencies: [string, number][] };
   reasonCounts: [string, number][];
   unknownCategories: [string, number][];
-  errors: Array<{ row: number; message: string }>;
-}
+};
 
 /** What a scored chunk keeps: its counts and what it saw of the file. */
 export interface ChunkCounts {
