@@ -240,4 +240,41 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
       worker.kill('SIGKILL');
     }
   }, 240_000);
+
+  it('fails the prediction cleanly when joining its results fails: nothing of it left', async () => {
+    const uploadId = await uploadFile(api, token, file);
+    const id = await predict(api, token, uploadId);
+    // Every chunk scores; storing the joined results (…/results/<id>.csv) fails every time.
+    const worker = startFaultWorker(workerEnv(), {
+      FAULT_PUT_ERROR: 'io',
+      FAULT_PUT_FAIL_KEY_SUFFIX: `/${id}.csv`,
+    });
+    try {
+      const done = await waitForStatus(api.url, token, id, ['completed', 'failed'], 120_000);
+      expect(done.status).toBe('failed');
+      expect(done.error).toMatchObject({ code: 'retries_exhausted' });
+      expect((await chunkRows(id)).every((chunk) => chunk.status === 'scored')).toBe(true);
+      const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
+      expect(results.status).not.toBe(200);
+      const report = await checkInvariants({
+        db: api.app.db,
+        blobs: api.app.blobs,
+        queue: api.app.queue,
+        // The assembly's message, beside the earlier test's chunk.
+        deadLetters: 2,
+        ...leftovers(),
+        timeoutMs: 30_000,
+      });
+      expect(report.orphans).toEqual([]);
+      expect(await api.app.blobs.list(`users/${USER}/parts/`)).toEqual([]);
+      const history = await api.app.db
+        .selectFrom('customer_history')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('prediction_id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(Number(history.n)).toBe(0);
+    } finally {
+      worker.kill('SIGKILL');
+    }
+  }, 240_000);
 });

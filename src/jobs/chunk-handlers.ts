@@ -28,6 +28,8 @@ import {
   taskScoring,
   watchProgress,
 } from './prediction-handler.js';
+import { asJobError } from './scoring-pool.js';
+import { joinResults } from './stored-output.js';
 import type { JobContext, JobOutcome } from './worker.js';
 
 export async function handleScoreChunkJob(
@@ -138,19 +140,36 @@ export async function handleAssembleJob(
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
   const stored = { ...job, chunks: prediction.chunks };
+  const parts = chunks.map((chunk) => partKeys(job.userId, job.predictionId, chunk.chunk));
+  const key = resultKey(job.userId, job.predictionId);
+  // The results are joined here while a scoring thread builds the rows index from the parts.
+  const stopJoin = new AbortController();
+  const joined = joinResults(
+    deps.blobs,
+    key,
+    parts,
+    AbortSignal.any([context.signal, stopJoin.signal]),
+  ).catch((error: unknown) => {
+    throw asJobError(error, 'assemble');
+  });
+  // Awaited below on every path; meanwhile its rejection is not unhandled.
+  joined.catch(() => {});
   try {
     const previous = await previousPrediction(db, job.userId, job.modelId, job.predictionId);
     const scored = await deps.scorer.assemble({
-      resultKey: resultKey(job.userId, job.predictionId),
-      parts: chunks.map((chunk) => partKeys(job.userId, job.predictionId, chunk.chunk)),
+      resultKey: key,
+      parts,
       counts: chunks.map((chunk) => JSON.parse(chunk.tally as string) as ChunkCounts),
       ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
       signal: context.signal,
     });
-    const outcome = await completeScored(deps, stored, scored, previous, jobLog, started);
+    const outcome = await completeScored(deps, stored, scored, previous, jobLog, started, joined);
     await discardParts(deps.blobs, log, stored);
     return outcome;
   } catch (error) {
+    // A failed step stops the other; both have ended before what they stored is removed.
+    stopJoin.abort();
+    await joined.catch(() => {});
     // Nothing but the worker's shutdown stops an assembly: a cancel meanwhile is found when it
     // completes (completeScored then removes what it stored).
     return scoringFailed(deps, stored, message, context, context.signal, error, jobLog);

@@ -33,7 +33,7 @@ async function* chunkBytes(
 }
 
 /**
- * Scores one chunk: its results (rows only: the assembled file takes the header from the rows)
+ * Scores one chunk: its results (rows only: the assembled file takes the header from the rows part)
  * and its rows, each stored as its part; returns its counts for the summary.
  */
 export async function scoreChunk(
@@ -65,9 +65,10 @@ export async function scoreChunk(
 }
 
 /**
- * Joins the parts in chunk order: the results file is the header and every part's rows, the rows
- * index is built from every part's rows (compared with `previous` as one file would be), and the
- * summary adds up the counts, judging the share of failed rows over the whole file.
+ * A scoring thread's share of the assembly (the main thread joins the results meanwhile, with
+ * joinResults): the rows index, built from every part's rows in chunk order and compared with
+ * `previous` as one file would be, the customers' history, and the summary, adding up the counts
+ * and judging the share of failed rows over the whole file.
  */
 export async function assembleChunks(
   blobs: BlobStore,
@@ -93,18 +94,6 @@ export async function assembleChunks(
     signal.throwIfAborted();
   }
   step('readRows');
-  const parts = task.parts;
-  const body = Readable.from(
-    (async function* () {
-      yield Buffer.from(rows.headerText, 'utf8');
-      for (const part of parts) yield* await tagOperation('read', blobs.get(part.results));
-    })(),
-  );
-  const results = await tagOperation(
-    'write',
-    blobs.put(task.resultKey, body, { contentType: 'text/csv', signal }),
-  );
-  step('joinResults');
   const index = await storeRowsIndex(blobs, task.resultKey, rows, previous, signal);
   step('rowsIndex');
   const history = rows.history();
@@ -114,7 +103,7 @@ export async function assembleChunks(
     changes: rows.changes,
     history,
     historyMs: rows.historyMs,
-    storedBytes: results.bytes + index.bytes,
+    storedBytes: index.bytes,
     stepsMs: steps,
   };
 }

@@ -1,3 +1,4 @@
+import type { PutResult } from '../blobs/port.js';
 import type { Db } from '../db/connect.js';
 import {
   deleteCustomerHistory,
@@ -132,6 +133,8 @@ export async function completeScored(
   previous: { id: string } | undefined,
   jobLog: Logger,
   started: number,
+  /** Results still being stored beside the thread's work (an assembly's: joinResults). */
+  results?: Promise<PutResult>,
 ): Promise<JobOutcome> {
   const { db, log, metrics } = deps;
   const { summary } = scored;
@@ -145,6 +148,7 @@ export async function completeScored(
     compare: Math.round(scored.historyMs),
     write: Math.round(performance.now() - historyStarted),
   };
+  const joinedBytes = results ? (await results).bytes : 0;
   const changes =
     previous && scored.changes ? { previousPredictionId: previous.id, ...scored.changes } : null;
   const completed = await completePrediction(db, job.predictionId, {
@@ -154,7 +158,7 @@ export async function completeScored(
     resultKey: resultKey(job.userId, job.predictionId),
     // The scoring thread writes it next to the results (see stored-output.ts).
     rowsIndexKey: rowsIndexKey(job.userId, job.predictionId),
-    resultBytes: scored.storedBytes,
+    resultBytes: scored.storedBytes + joinedBytes,
   });
   if (completed) metrics.rowsScored.inc(summary.scored);
   // Results belong to a completed prediction only. One deleted or cancelled while it ran, or

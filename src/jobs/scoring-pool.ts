@@ -17,6 +17,7 @@ import type {
   TrainingProgress,
   TrainSettings,
 } from './scoring-protocol.js';
+import { serialiseError } from './scoring-protocol.js';
 
 export interface ScoreTask {
   readonly modelId: string;
@@ -229,6 +230,15 @@ export class ScoringPool implements Scorer {
     });
     return thread;
   }
+}
+
+/**
+ * An error of the worker's own storage work beside a thread's (joining an assembly's results),
+ * judged as the same error from a scoring thread would be.
+ */
+export function asJobError(error: unknown, kind: ThreadTask['type']): Error {
+  if (error instanceof PermanentJobError) return error;
+  return toJobError(serialiseError(error), kind);
 }
 
 /** Errors the user can fix fail the prediction or model now; the rest are left for redelivery. */

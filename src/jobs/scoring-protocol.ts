@@ -72,7 +72,10 @@ export interface ScoredResults {
   historyMs: number;
   /** How long each step took, for the job's log line (an assembly's, say). */
   stepsMs?: Record<string, number>;
-  /** Bytes stored: the results file and its rows index (counted in the user's quota). */
+  /**
+   * Bytes stored: the results file and its rows index (counted in the user's quota); for an
+   * assembly, the rows index only (the main thread stores the results: joinResults).
+   */
   storedBytes: number;
 }
 

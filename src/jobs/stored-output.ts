@@ -1,9 +1,13 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { BlobStore, PutResult } from '../blobs/port.js';
 import { rowsIndexKeyOfResult } from '../ids.js';
 import type { RowsIndex } from '../results/rows-index.js';
-import type { RowsIndexBuilder } from '../results/rows-index-builder.js';
-import { tagOperation } from './scoring-protocol.js';
+import {
+  PART_HEAD_BYTES,
+  partHeaderBytes,
+  type RowsIndexBuilder,
+} from '../results/rows-index-builder.js';
+import { type PartKeys, tagOperation } from './scoring-protocol.js';
 
 /**
  * Runs `work` writing into a stream stored under `key` as it goes, and resolves once both are
@@ -53,4 +57,34 @@ export function storeRowsIndex(
       signal,
     }),
   );
+}
+
+/**
+ * Stores the results of a file scored in chunks (src/jobs/chunks.ts): its header line, kept in the
+ * first chunk's rows part, then every chunk's results in chunk order. The worker's main thread
+ * runs it while a scoring thread builds the rows index from the same parts, so that the two
+ * largest steps of an assembly overlap.
+ */
+export async function joinResults(
+  blobs: BlobStore,
+  resultKey: string,
+  parts: readonly PartKeys[],
+  signal: AbortSignal,
+): Promise<PutResult> {
+  const [first] = parts;
+  if (!first) throw new Error('a prediction scored in chunks has no chunks');
+  const headerBytes = partHeaderBytes(
+    await tagOperation('read', blobs.getRange(first.rows, 0, PART_HEAD_BYTES)),
+  );
+  const header = await tagOperation(
+    'read',
+    blobs.getRange(first.rows, PART_HEAD_BYTES, PART_HEAD_BYTES + headerBytes),
+  );
+  const body = Readable.from(
+    (async function* () {
+      yield header;
+      for (const part of parts) yield* await tagOperation('read', blobs.get(part.results));
+    })(),
+  );
+  return tagOperation('write', blobs.put(resultKey, body, { contentType: 'text/csv', signal }));
 }

@@ -14,6 +14,7 @@ import {
 import { PROBABILITY_SCALE, type RowFacts, type RowSink } from '../model/score-batch.js';
 import { Growable } from './growable.js';
 import { sortIds } from './id-sort.js';
+import { lossOrder } from './loss-order.js';
 import { encodeRowsIndex, type RowsIndex, UNSCORED } from './rows-index.js';
 
 /**
@@ -23,7 +24,17 @@ import { encodeRowsIndex, type RowsIndex, UNSCORED } from './rows-index.js';
 export const MAX_ID_BYTES = 2048;
 
 const PART_MAGIC = 'CLRP';
-const PART_HEAD_BYTES = 16;
+/** A part starts with its magic, its row count, its header line's bytes and its id bytes. */
+export const PART_HEAD_BYTES = 16;
+
+/** How many bytes after the head hold the part's header line (its first section). */
+export function partHeaderBytes(head: Uint8Array): number {
+  const bytes = Buffer.from(head.buffer, head.byteOffset, head.byteLength);
+  if (bytes.byteLength < PART_HEAD_BYTES || bytes.toString('latin1', 0, 4) !== PART_MAGIC) {
+    throw new Error('a part of the rows is not a rows part (encodePart)');
+  }
+  return bytes.readUInt32LE(8);
+}
 
 export class RowsIndexBuilder implements RowSink {
   private headerLine = '';
@@ -86,9 +97,7 @@ export class RowsIndexBuilder implements RowSink {
    */
   addPart(part: Uint8Array): void {
     const stored = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-    if (stored.byteLength < PART_HEAD_BYTES || stored.toString('latin1', 0, 4) !== PART_MAGIC) {
-      throw new Error('a part of the rows is not a rows part (encodePart)');
-    }
+    const headerBytes = partHeaderBytes(stored);
     const rows = stored.readUInt32LE(4);
     // Typed-array views need aligned offsets: copied once into a fresh, aligned buffer.
     const data = new Uint8Array(stored.byteLength);
@@ -99,7 +108,6 @@ export class RowsIndexBuilder implements RowSink {
       at += Math.ceil(bytes / 8) * 8;
       return taken;
     };
-    const headerBytes = stored.readUInt32LE(8);
     const header = take(headerBytes, (o) => stored.toString('utf8', o, o + headerBytes));
     if (this.lengths.length === 0) this.header(header);
     this.lengths.append(take(4 * rows, (o) => new Uint32Array(data.buffer, o, rows)));
@@ -225,14 +233,4 @@ export class RowsIndexBuilder implements RowSink {
     this.historyMs += performance.now() - started;
     return buckets;
   }
-}
-
-/** Rows by expected loss, highest first, ties and rows without one (NaN, last) in row order. */
-function lossOrder(losses: Float64Array): Uint32Array {
-  const keys = Float64Array.from(losses, (loss) =>
-    Number.isNaN(loss) ? Number.NEGATIVE_INFINITY : loss,
-  );
-  const order = Uint32Array.from({ length: keys.length }, (_, row) => row);
-  // -Infinity - -Infinity is NaN, which || turns into the row order, as for equal losses.
-  return order.sort((a, b) => (keys[b] as number) - (keys[a] as number) || a - b);
 }
