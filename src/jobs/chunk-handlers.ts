@@ -149,9 +149,18 @@ export async function handleAssembleJob(
     key,
     parts,
     AbortSignal.any([context.signal, stopJoin.signal]),
-  ).catch((error: unknown) => {
-    throw asJobError(error, 'assemble');
-  });
+  ).then(
+    (stored) => {
+      jobLog.info(
+        { ms: Math.round(performance.now() - started), bytes: stored.bytes },
+        'results joined',
+      );
+      return stored;
+    },
+    (error: unknown) => {
+      throw asJobError(error, 'assemble');
+    },
+  );
   // Awaited below on every path; meanwhile its rejection is not unhandled.
   joined.catch(() => {});
   try {
