@@ -253,6 +253,8 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
       const done = await waitForStatus(api.url, token, id, ['completed', 'failed'], 120_000);
       expect(done.status).toBe('failed');
       expect(done.error).toMatchObject({ code: 'retries_exhausted' });
+      // "Scoring failed 3 times": the assembly's attempts are the prediction's.
+      expect(done.attempts).toBe(3);
       expect((await chunkRows(id)).every((chunk) => chunk.status === 'scored')).toBe(true);
       const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
       expect(results.status).not.toBe(200);

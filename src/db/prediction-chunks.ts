@@ -102,8 +102,38 @@ export async function startChunkAttempt(
 }
 
 /**
- * Records a chunk's rows scored so far, and the prediction's as the sum over its chunks. False
- * when the prediction is no longer running (cancelled, failed, deleted): the chunk should stop.
+ * Counts an assembly's delivery among the prediction's attempts (the most any of its steps took),
+ * so that a prediction whose assembly failed three times says 3. False when the prediction is no
+ * longer running.
+ */
+export async function startAssemblyAttempt(
+  db: Conn,
+  predictionId: string,
+  attempt: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('predictions')
+    .set((eb) => ({
+      attempts: eb
+        .case()
+        .when('attempts', '<', attempt)
+        .then(attempt)
+        .else(eb.ref('attempts'))
+        .end(),
+      updated_at: nowIso(),
+    }))
+    .where('id', '=', predictionId)
+    .where('status', '=', 'running')
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+/**
+ * Records a chunk's rows scored so far, and the prediction's as the sum over its chunks. A retried
+ * chunk counts from zero again; its rows already scored once stay counted until it passes them, so
+ * that the progress a user watches never steps back. False when the prediction is no longer
+ * running (cancelled, failed, deleted): the chunk should stop.
  */
 export async function recordChunkProgress(
   db: Conn,
@@ -114,7 +144,15 @@ export async function recordChunkProgress(
   const now = nowIso();
   await db
     .updateTable('prediction_chunks')
-    .set({ rows_scored: rows, updated_at: now })
+    .set((eb) => ({
+      rows_scored: eb
+        .case()
+        .when('rows_scored', '>', rows)
+        .then(eb.ref('rows_scored'))
+        .else(rows)
+        .end(),
+      updated_at: now,
+    }))
     .where('prediction_id', '=', predictionId)
     .where('chunk', '=', chunk)
     .where('status', '=', 'queued')

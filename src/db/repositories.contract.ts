@@ -40,6 +40,7 @@ import {
   insertChunks,
   listChunks,
   recordChunkProgress,
+  startAssemblyAttempt,
   startChunkAttempt,
 } from './prediction-chunks.js';
 import {
@@ -174,6 +175,17 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         expect(await recordChunkProgress(db, id, 1, 40)).toBe(true);
         expect(await recordChunkProgress(db, id, 2, 2)).toBe(true);
         expect((await getPredictionForJob(db, id))?.rows_scored).toBe(42);
+        // Chunk 1 retried: it counts from zero again, and the progress holds until it passes 40.
+        expect(await startChunkAttempt(db, id, 1)).toBe(true);
+        expect(await recordChunkProgress(db, id, 1, 10)).toBe(true);
+        expect((await getPredictionForJob(db, id))?.rows_scored).toBe(42);
+        expect(await recordChunkProgress(db, id, 1, 55)).toBe(true);
+        expect((await getPredictionForJob(db, id))?.rows_scored).toBe(57);
+        expect((await getPredictionForJob(db, id))?.attempts).toBe(2);
+        // An assembly's third delivery makes it 3; an earlier one never lowers it.
+        expect(await startAssemblyAttempt(db, id, 3)).toBe(true);
+        expect(await startAssemblyAttempt(db, id, 1)).toBe(true);
+        expect((await getPredictionForJob(db, id))?.attempts).toBe(3);
         const finish = (chunk: number) =>
           finishChunk(
             db,

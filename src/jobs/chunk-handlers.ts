@@ -8,6 +8,7 @@ import {
   getChunk,
   listChunks,
   recordChunkProgress,
+  startAssemblyAttempt,
   startChunkAttempt,
 } from '../db/prediction-chunks.js';
 import { getPredictionForJob } from '../db/predictions.js';
@@ -136,6 +137,11 @@ export async function handleAssembleJob(
     // Queued only by the last chunk scored, in the transaction that scored it: never early.
     metrics.jobs.inc({ outcome: 'dead_lettered' });
     return { kind: 'dead-letter', reason: 'the prediction has chunks still to score' };
+  }
+  if (!(await startAssemblyAttempt(db, job.predictionId, message.receiveCount))) {
+    // Ended since predictionToWorkOn looked (cancelled, failed, deleted): nothing to assemble.
+    metrics.jobs.inc({ outcome: 'skipped' });
+    return ACK;
   }
   const jobLog = log.child({ predictionId: job.predictionId, attempt: message.receiveCount });
   const started = performance.now();
