@@ -168,6 +168,23 @@ describe('GET /v1/predictions/{id}/rows with a rows index', () => {
     expect(one.rows.map((r) => r.values.customerID)).toEqual(['5575-GNVDE']);
   });
 
+  it("finds customers by an id column named in another language (a German export's Kunden-Nr)", async () => {
+    const german = telco.toString('utf8').replace(/^customerID,/, 'Kunden-Nr,');
+    const { predictionId: id } = await submitCsv(service, token, german);
+    expect((await waitForStatus(service.url, token, id, ['completed', 'failed'])).status).toBe(
+      'completed',
+    );
+    const one = await get('customerId=5575-gn', id);
+    expect(one.rows.map((r) => [r.customerId, r.values['Kunden-Nr']])).toEqual([
+      ['5575-GNVDE', '5575-GNVDE'],
+    ]);
+    // Compared with the previous prediction of the same model by those ids: every one unchanged.
+    const done = await waitForStatus(service.url, token, id, ['completed']);
+    expect((done.summary as { changes: { unchanged: number } | null }).changes?.unchanged).toBe(
+      expected.length,
+    );
+  });
+
   it('has no depth cap: a probability-sorted page past row 10,000 is an empty last page', async () => {
     const cursor = Buffer.from('o:9900').toString('base64url');
     const page = await get(`limit=500&cursor=${cursor}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CsvInputError } from './errors.js';
-import { looksLikeIdentifier, mapColumns, normaliseHeader } from './headers.js';
+import { customerIdColumn, looksLikeIdentifier, mapColumns, normaliseHeader } from './headers.js';
 import { synonymsFor } from './synonyms.js';
 
 const fields = ['tenure', 'MonthlyCharges', 'Contract'].map((name) => ({
@@ -80,5 +80,36 @@ describe('header mapping', () => {
     for (const feature of ['tenure', 'PaymentMethod', 'paid', 'Contract']) {
       expect(looksLikeIdentifier(feature)).toBe(false);
     }
+  });
+
+  it('finds the customer id column of an export in any order of words and in other languages', () => {
+    for (const id of [
+      'Mitglied-Nr',
+      'Kundennummer',
+      'Mitgliedsnummer',
+      'Numéro client',
+      'N° client',
+      'ID Socio',
+      'Código cliente',
+      'Client code',
+      'Subscriber No.',
+      'memberNumber',
+    ]) {
+      expect(customerIdColumn(['Club', id, 'Tarif']), id).toBe(1);
+    }
+    for (const other of [
+      'Club-Nr',
+      'Number of users',
+      'No. of logins',
+      'Zip code',
+      'Postal Code',
+      'Referral',
+      'Tarif',
+      'Users',
+    ]) {
+      expect(customerIdColumn(['Plan', other]), other).toBe(-1);
+    }
+    // A strict identifier wins wherever it stands.
+    expect(customerIdColumn(['Mitglied-Nr', 'customerID'])).toBe(1);
   });
 });

@@ -34,6 +34,77 @@ export function looksLikeIdentifier(header: string): boolean {
   );
 }
 
+/** Words that say a number or code names something, in the languages exports come in. */
+const ID_WORDS = new Set([
+  'id',
+  'nr',
+  'no',
+  'n',
+  'num',
+  'number',
+  'nummer',
+  'numero',
+  'code',
+  'codigo',
+  'key',
+  'ident',
+  'kennung',
+]);
+/** Beginnings of words for the customer, in the same languages. */
+const WHO_STEMS = [
+  'customer',
+  'client',
+  'klient',
+  'kunde',
+  'kund',
+  'account',
+  'member',
+  'mitglied',
+  'membre',
+  'socio',
+  'subscriber',
+  'abonn',
+  'user',
+  'usuari',
+  'utilisateur',
+  'nutzer',
+  'compte',
+  'cuenta',
+  'conta',
+];
+const isWho = (word: string) => WHO_STEMS.some((stem) => word.startsWith(stem));
+
+/**
+ * The column of a file that names its customers: an identifier by looksLikeIdentifier, else one
+ * named for the customer and a number or code in another order or language ("Mitglied-Nr",
+ * "Kundennummer", "Numéro client", "ID Socio"); -1 when there is none. Only the name decides, so
+ * the scorer and every reader of its results find the same column. A column such as "Club-Nr" or
+ * "Number of users" is not one: it does not pair a word for the customer with an id word.
+ */
+export function customerIdColumn(headers: readonly string[]): number {
+  const strict = headers.findIndex(looksLikeIdentifier);
+  if (strict >= 0) return strict;
+  return headers.findIndex((header) => {
+    const words = header
+      .replace(/([a-z])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/\p{M}/gu, '')
+      .split(/[^\p{L}\p{N}]+/u)
+      .filter((word) => word !== '');
+    const [first, second] = words;
+    const [beforeLast, last] = words.slice(-2);
+    if (words.length === 1 && first !== undefined) {
+      // A compound: "kundennummer", "mitgliedsnr", "clientid".
+      return isWho(first) && [...ID_WORDS].some((id) => id.length > 1 && first.endsWith(id));
+    }
+    return (
+      (last !== undefined && ID_WORDS.has(last) && beforeLast !== undefined && isWho(beforeLast)) ||
+      (first !== undefined && ID_WORDS.has(first) && second !== undefined && isWho(second))
+    );
+  });
+}
+
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {

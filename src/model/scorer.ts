@@ -15,8 +15,8 @@ import { epochDays } from './dates.js';
 import { applyTransform, type BinTable, binContribution, binTable } from './design.js';
 import {
   type ColumnMapping,
+  customerIdColumn,
   type FieldSynonyms,
-  looksLikeIdentifier,
   mapColumns,
   matchColumns,
 } from './headers.js';
@@ -172,7 +172,7 @@ export class RecordScorer {
     );
     this.mapping = mapping;
     this.unusedColumns = mapping.unusedColumns;
-    this.idColumn = headers.findIndex(looksLikeIdentifier);
+    this.idColumn = customerIdColumn(headers);
     this.revenueColumn = monthlyRevenueColumn(headers);
     this.sourceIndexes = model.columns.map((column) => mapping.fieldColumns.get(column.name) ?? -1);
     this.tables = model.columns.map((column) =>

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { CustomerChange } from '../../history/changes.js';
 import { readCsvRecords } from '../../model/csv-reader.js';
-import { looksLikeIdentifier } from '../../model/headers.js';
+import { customerIdColumn } from '../../model/headers.js';
 import { MAX_MONTHLY_REVENUE, PROBABILITY_SCALE } from '../../model/score-batch.js';
 import { monthlyRevenueColumn } from '../../model/synonyms.js';
 import { parseNumber } from '../../model/values.js';
@@ -181,7 +181,7 @@ export function locateColumns(header: string[], decimalComma = false) {
     // ...nor before recommended actions.
     action: header.lastIndexOf('recommended_action'),
     error: index('score_error'),
-    id: header.slice(0, probability).findIndex(looksLikeIdentifier),
+    id: customerIdColumn(header.slice(0, probability)),
     inputs: probability,
     // Found as the scorer found it, among the file's own columns.
     revenue: monthlyRevenueColumn(header.slice(0, probability)),
