@@ -125,6 +125,22 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
     setup === 'sqs and s3' ? {} : { leftovers: fsLeftovers(`${api.dataDir}/blobs`) };
   const workerEnv = () => ({ ...api.env, QUEUE_POLL_INTERVAL_MS: '20' });
 
+  /** A failed prediction: no results to download, no orphans, no parts, `deadLetters` in all. */
+  async function expectNothingLeft(id: string, deadLetters: number): Promise<void> {
+    const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
+    expect(results.status).not.toBe(200);
+    const report = await checkInvariants({
+      db: api.app.db,
+      blobs: api.app.blobs,
+      queue: api.app.queue,
+      deadLetters,
+      ...leftovers(),
+      timeoutMs: 30_000,
+    });
+    expect(report.orphans).toEqual([]);
+    expect(await api.app.blobs.list(`users/${USER}/parts/`)).toEqual([]);
+  }
+
   const chunkRows = (id: string) =>
     api.app.db
       .selectFrom('prediction_chunks')
@@ -223,18 +239,7 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
       const done = await waitForStatus(api.url, token, id, ['completed', 'failed'], 120_000);
       expect(done.status).toBe('failed');
       expect(done.error).toMatchObject({ code: 'retries_exhausted' });
-      const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
-      expect(results.status).not.toBe(200);
-      const report = await checkInvariants({
-        db: api.app.db,
-        blobs: api.app.blobs,
-        queue: api.app.queue,
-        deadLetters: 1,
-        ...leftovers(),
-        timeoutMs: 30_000,
-      });
-      expect(report.orphans).toEqual([]);
-      expect(await api.app.blobs.list(`users/${USER}/parts/`)).toEqual([]);
+      await expectNothingLeft(id, 1);
       expect((await chunkRows(id)).find((chunk) => chunk.chunk === 3)?.attempts).toBe(3);
     } finally {
       worker.kill('SIGKILL');
@@ -256,19 +261,8 @@ describe.each<Setup>(SETUPS)('a file scored in chunks (%s)', (setup) => {
       // "Scoring failed 3 times": the assembly's attempts are the prediction's.
       expect(done.attempts).toBe(3);
       expect((await chunkRows(id)).every((chunk) => chunk.status === 'scored')).toBe(true);
-      const results = await fetch(`${api.url}/v1/predictions/${id}/results.csv`, authorised(token));
-      expect(results.status).not.toBe(200);
-      const report = await checkInvariants({
-        db: api.app.db,
-        blobs: api.app.blobs,
-        queue: api.app.queue,
-        // The assembly's message, beside the earlier test's chunk.
-        deadLetters: 2,
-        ...leftovers(),
-        timeoutMs: 30_000,
-      });
-      expect(report.orphans).toEqual([]);
-      expect(await api.app.blobs.list(`users/${USER}/parts/`)).toEqual([]);
+      // The assembly's message, beside the earlier test's chunk.
+      await expectNothingLeft(id, 2);
       const history = await api.app.db
         .selectFrom('customer_history')
         .select((eb) => eb.fn.countAll<number>().as('n'))
