@@ -106,7 +106,7 @@ export function fieldsOf(model: ModelFile): FieldSynonyms[] {
 /** A model bound to one file's header: maps columns once, then scores records quickly. */
 export class RecordScorer {
   readonly unusedColumns: string[];
-  /** The column naming the customer (the first that looks like an identifier), or -1. */
+  /** The column naming the customer (customerIdColumn), or -1. */
   readonly idColumn: number;
   /** The column holding monthly revenue (see MONTHLY_REVENUE_SYNONYMS), or -1. */
   readonly revenueColumn: number;
