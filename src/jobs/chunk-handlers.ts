@@ -148,23 +148,25 @@ export async function handleAssembleJob(
   const stored = { ...job, chunks: prediction.chunks };
   const parts = chunks.map((chunk) => partKeys(job.userId, job.predictionId, chunk.chunk));
   const key = resultKey(job.userId, job.predictionId);
-  // The results are joined here while a scoring thread builds the rows index from the parts.
-  const stopJoin = new AbortController();
-  const joined = joinResults(
-    deps.blobs,
-    key,
-    parts,
-    AbortSignal.any([context.signal, stopJoin.signal]),
-  ).then(
-    (stored) => {
+  // The results are joined here while a scoring thread builds the rows index from the parts. The
+  // first of the two to fail stops the other, and its error is the one the attempt ends with.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.signal, stop.signal]);
+  let joinFailure: Error | undefined;
+  const joined = joinResults(deps.blobs, key, parts, signal).then(
+    (result) => {
       jobLog.info(
-        { ms: Math.round(performance.now() - started), bytes: stored.bytes },
+        { ms: Math.round(performance.now() - started), bytes: result.bytes },
         'results joined',
       );
-      return stored;
+      return result;
     },
     (error: unknown) => {
-      throw asJobError(error, 'assemble');
+      if (!signal.aborted) {
+        joinFailure = asJobError(error, 'assemble');
+        stop.abort();
+      }
+      throw joinFailure ?? error;
     },
   );
   // Awaited below on every path; meanwhile its rejection is not unhandled.
@@ -176,17 +178,25 @@ export async function handleAssembleJob(
       parts,
       counts: chunks.map((chunk) => JSON.parse(chunk.tally as string) as ChunkCounts),
       ...(previous ? { previousIndexKey: previous.rowsIndexKey } : {}),
-      signal: context.signal,
+      signal,
     });
     const outcome = await completeScored(deps, stored, scored, previous, jobLog, started, joined);
     await discardParts(deps.blobs, log, stored);
     return outcome;
   } catch (error) {
-    // A failed step stops the other; both have ended before what they stored is removed.
-    stopJoin.abort();
+    // Both steps have ended before what they stored is removed.
+    stop.abort();
     await joined.catch(() => {});
     // Nothing but the worker's shutdown stops an assembly: a cancel meanwhile is found when it
     // completes (completeScored then removes what it stored).
-    return scoringFailed(deps, stored, message, context, context.signal, error, jobLog);
+    return scoringFailed(
+      deps,
+      stored,
+      message,
+      context,
+      context.signal,
+      joinFailure ?? error,
+      jobLog,
+    );
   }
 }
