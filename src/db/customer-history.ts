@@ -38,6 +38,13 @@ export async function previousPrediction(
   return row ? { id: row.id, rowsIndexKey: row.rows_index_key as string } : undefined;
 }
 
+/**
+ * Inserts at once, each on a connection of its own: PostgreSQL compresses every stored run (TOAST),
+ * which for five million customers (160 MB of runs) took 7.8 s on one connection and 3.1 s on two
+ * (SQLite has one connection, so they simply take turns).
+ */
+const INSERTS_AT_ONCE = 2;
+
 /** Stores a prediction's history, replacing any an earlier attempt left. */
 export async function writeCustomerHistory(
   db: Conn,
@@ -45,23 +52,36 @@ export async function writeCustomerHistory(
   buckets: readonly HistoryBucket[],
 ): Promise<void> {
   await deleteCustomerHistory(db, prediction.id);
-  for (let at = 0; at < buckets.length; at += INSERT_BATCH) {
-    await db
-      .insertInto('customer_history')
-      .values(
-        buckets.slice(at, at + INSERT_BATCH).map((bucket) => ({
-          prediction_id: prediction.id,
-          bucket: bucket.bucket,
-          span: bucket.span,
-          user_id: prediction.userId,
-          model_id: prediction.modelId,
-          scored_at: prediction.scoredAt,
-          customers: bucket.customers,
-          entries: bucket.entries,
-        })),
-      )
-      .execute();
-  }
+  let next = 0;
+  let failed = false;
+  const insertBatches = async () => {
+    for (let at = next; at < buckets.length && !failed; at = next) {
+      next += INSERT_BATCH;
+      await db
+        .insertInto('customer_history')
+        .values(
+          buckets.slice(at, at + INSERT_BATCH).map((bucket) => ({
+            prediction_id: prediction.id,
+            bucket: bucket.bucket,
+            span: bucket.span,
+            user_id: prediction.userId,
+            model_id: prediction.modelId,
+            scored_at: prediction.scoredAt,
+            customers: bucket.customers,
+            entries: bucket.entries,
+          })),
+        )
+        .execute()
+        .catch((error: unknown) => {
+          failed = true;
+          throw error;
+        });
+    }
+  };
+  // Every insert has ended before a failure is reported, so that removing what was written (the
+  // caller's cleanup) cannot race an insert still running.
+  const outcomes = await Promise.allSettled(Array.from({ length: INSERTS_AT_ONCE }, insertBatches));
+  for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
 }
 
 export async function deleteCustomerHistory(db: Conn, predictionId: string): Promise<void> {

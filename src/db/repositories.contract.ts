@@ -565,6 +565,43 @@ export function describeRepositoryContract(engine: string, open: DatabaseFactory
         const left = await db.selectFrom('customer_history').select('prediction_id').execute();
         expect(left).toEqual([]);
       });
+
+      it('writes many batches at once, and ends every insert before reporting one that failed', async () => {
+        const { id } = await seed('alice');
+        const prediction = { id, userId: 'alice', modelId: 'telco-v1', scoredAt: nowIso() };
+        const run = (bucket: number) => ({ bucket, span: 1, customers: 1, entries: '{}' });
+        const count = async () =>
+          Number(
+            (
+              await db
+                .selectFrom('customer_history')
+                .select((eb) => eb.fn.countAll<number>().as('n'))
+                .where('prediction_id', '=', id)
+                .executeTakeFirstOrThrow()
+            ).n,
+          );
+        // 2,000 runs: five batches over the connections.
+        const runs = Array.from({ length: 2000 }, (_, bucket) => run(bucket));
+        await writeCustomerHistory(db, prediction, runs);
+        expect(await count()).toBe(2000);
+        const stored = await db
+          .selectFrom('customer_history')
+          .select('bucket')
+          .where('prediction_id', '=', id)
+          .orderBy('bucket')
+          .execute();
+        expect(stored.map((row) => row.bucket)).toEqual(runs.map((r) => r.bucket));
+        // A repeated bucket in the third batch breaks the key: the write fails, and once it has
+        // failed nothing more arrives.
+        const broken = [...runs.slice(0, 900), run(5), ...runs.slice(901)];
+        await expect(writeCustomerHistory(db, prediction, broken)).rejects.toThrow();
+        const after = await count();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(await count()).toBe(after);
+        expect(after).toBeLessThan(2000);
+        await deleteCustomerHistory(db, id);
+        expect(await count()).toBe(0);
+      });
     });
 
     describe('outbox ids', () => {
