@@ -168,6 +168,11 @@ describe('the summary', () => {
       'MRR',
       'monthly_revenue',
       'Monthly Spend ($)',
+      'Monatsbeitrag',
+      'Monatsgebühr (€)',
+      'Mensualité',
+      'Cuota mensual',
+      'Mensalidade',
     ]) {
       expect(monthlyRevenueColumn(['customerID', header]), header).toBe(1);
     }

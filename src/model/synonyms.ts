@@ -54,6 +54,25 @@ export const MONTHLY_REVENUE_SYNONYMS: readonly string[] = [
   'monthlybill',
   'monthlyamount',
   'mrc',
+  // Exports in other languages: German, French, Spanish, Italian, Portuguese, Dutch.
+  'monatsbeitrag',
+  'monatlicherbeitrag',
+  'monatsumsatz',
+  'monatsgebuhr',
+  'monatlichekosten',
+  'mensualite',
+  'cotisationmensuelle',
+  'abonnementmensuel',
+  'revenumensuel',
+  'cuotamensual',
+  'importemensual',
+  'ingresomensual',
+  'canonemensile',
+  'importomensile',
+  'mensalidade',
+  'receitamensal',
+  'maandbedrag',
+  'maandelijksekosten',
 ];
 
 /** Index of the header holding monthly revenue (the first synonym found wins), or -1. */
