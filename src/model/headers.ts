@@ -55,7 +55,6 @@ const WHO_STEMS = [
   'customer',
   'client',
   'klient',
-  'kunde',
   'kund',
   'account',
   'member',
