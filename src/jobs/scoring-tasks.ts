@@ -1,9 +1,9 @@
 /**
  * What a scoring thread does: reads the upload from the blob store, scores it, and writes the
- * results CSV back, all off the main event loop (a chunk of a large upload, and the assembly of
- * the chunks, in chunk-tasks.ts); it also trains models. The blob store is the thread's own, built from
- * the same Config as in the main thread, so no bytes cross between threads, only the task and
- * its summary.
+ * results CSV back, all off the main event loop (a chunk of a large upload, and its share of the
+ * assembly, in chunk-tasks.ts); it also trains models. The blob store is the thread's own, built
+ * from the same Config as in the main thread, so no bytes cross between threads, only the task
+ * and its summary.
  */
 
 import { Readable } from 'node:stream';

@@ -313,7 +313,7 @@ export class RecordScorer {
   /** "Contract is Month-to-month", "Last Login 36 days ago": what `record` says in column `index`. */
   reasonLabel(record: readonly string[], index: number): string {
     const column = this.model.columns[index] as ModelColumn;
-    const raw = record[this.sourceIndexes[index] as number] ?? '';
+    const raw = this.rawValue(record, index);
     if (column.kind === 'numeric') {
       if (isMissing(raw)) return this.notRecorded[index] as string;
       if (column.source?.kind === 'date') {
@@ -348,7 +348,7 @@ export class RecordScorer {
   reasonKind(record: readonly string[], index: number): string {
     const column = this.model.columns[index] as ModelColumn;
     if (column.kind === 'numeric') {
-      const raw = record[this.sourceIndexes[index] as number] ?? '';
+      const raw = this.rawValue(record, index);
       return (isMissing(raw) ? this.notRecorded : this.raisesKinds)[index] as string;
     }
     return this.reasonLabel(record, index);
